@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { InvalidInputError } from '../pipelines/errors.js';
+import type { StepActivity } from '../pipelines/step.js';
+import { stepActivity } from './boundary.js';
+import { writeFileAtomic } from './fs-atomic.js';
+import { sha256Text } from './hash.js';
+import { profileDataset } from './profile-dataset.js';
+
+/** What activities need from the composition root; injected so tests can point them anywhere. */
+export interface ActivityDeps {
+  /** Absolute `SLUICE_HOME`. */
+  home: string;
+  /** Directories data sources must resolve inside. */
+  dataRoots: readonly string[];
+}
+
+/**
+ * The step activities a pipeline can name (DESIGN.md decision 1: registered by name on the worker).
+ * Each takes a {@link StepInput} and returns JSON through the activity boundary.
+ */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Hash, count and describe a dataset with DuckDB. Params: `{ source }`. */
+    profileDataset: stepActivity(async ({ params, step }) => {
+      const source = params['source'];
+      if (typeof source !== 'string') {
+        throw new InvalidInputError(`step "${step}" needs params.source, the path of a dataset`);
+      }
+      return profileDataset(source, deps.dataRoots);
+    }),
+
+    /** Write the outputs of the steps it needs as one JSON summary under `runs/<workflowId>/`. */
+    writeRunSummary: stepActivity(async ({ run, step, inputs, runParams }) => {
+      const dir = join(deps.home, 'runs', run.workflowId);
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, `${step}.json`);
+      const text = `${JSON.stringify({ run, step, runParams, inputs }, null, 2)}\n`;
+      await writeFileAtomic(path, text);
+      return { path, sha256: sha256Text(text), bytes: Buffer.byteLength(text) };
+    }),
+
+    /** Does nothing: for sketching a DAG and measuring orchestration overhead. */
+    noop: stepActivity(() => Promise.resolve(null)),
+  } satisfies Record<string, StepActivity>;
+}
+
+export type SluiceActivities = ReturnType<typeof createActivities>;
+export type StepActivityName = keyof SluiceActivities;
+
+/** Names of the step activities this worker registers, for checking a spec before it is started. */
+export function stepActivityNames(): string[] {
+  return Object.keys(createActivities({ home: '', dataRoots: [] }));
+}

@@ -1,0 +1,22 @@
+import { Client, Connection } from '@temporalio/client';
+import { DependencyUnavailableError } from '../pipelines/errors.js';
+import type { SluiceConfig } from '../worker/config.js';
+
+/**
+ * A Temporal client for `config`, failing fast with the fix when nothing answers (instead of the
+ * SDK's long retry loop).
+ */
+export async function connectClient(config: SluiceConfig): Promise<Client> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5_000 });
+    await connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.getSystemInfo({}));
+  } catch (error) {
+    throw new DependencyUnavailableError(
+      `cannot reach Temporal at ${config.temporal.address} (${(error as Error).message.split('\n')[0]}): ` +
+        'start one with `npx sluice dev` or set TEMPORAL_ADDRESS to a running cluster',
+      { cause: error },
+    );
+  }
+  return new Client({ connection, namespace: config.temporal.namespace });
+}

@@ -1,0 +1,134 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
+import { ensureNamespaceReady, probeTemporal } from '../../infra/temporal/cluster.js';
+import { startDevServer } from '../../infra/temporal/dev-server.js';
+import { loadPipeline } from '../../pipelines/catalog.js';
+import { ConfigurationError } from '../../pipelines/errors.js';
+import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import { ensureHomeWritable } from '../../worker/home.js';
+import { createLogger, installRuntime } from '../../worker/logging.js';
+import { startWorker } from '../../worker/run.js';
+import { connectClient } from '../client.js';
+import type { Output } from '../output.js';
+import { describeStep, followRun, startRun } from '../runs.js';
+import { Cleanup, untilShutdownSignal } from './lifecycle.js';
+import { collect, context } from './shared.js';
+
+interface DevOptions {
+  run?: string;
+  param: string[];
+  exit?: boolean;
+}
+
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description(
+      'start everything on this machine: the Temporal dev server (SQLite file under SLUICE_HOME, Web UI), ' +
+        'Sluice search attributes and a worker; stays in the foreground until Ctrl-C',
+    )
+    .option('--run <pipeline>', 'once everything is up, run this pipeline and show its progress')
+    .option('--param <name=value>', 'a run parameter for --run (repeatable)', collect, [])
+    .option('--exit', 'stop everything after the --run finishes instead of staying up')
+    .action(async (options: DevOptions, command: Command) => {
+      const { config, out } = context(command);
+      const cleanup = new Cleanup();
+      let summary: Record<string, unknown>;
+      try {
+        summary = await dev(config, out, options, cleanup);
+      } finally {
+        await cleanup.run((line) => out.status(line));
+      }
+      out.result(summary, () => '● stopped');
+    });
+}
+
+async function dev(
+  config: SluiceConfig,
+  out: Output,
+  options: DevOptions,
+  cleanup: Cleanup,
+): Promise<Record<string, unknown>> {
+  // Check everything that could refuse before starting anything, so nothing is left half-started.
+  const spec = options.run ? await loadPipeline(options.run) : undefined;
+  const runParams = spec ? resolveRunParams(spec, parseParamFlags(options.param)) : {};
+  await ensureHomeWritable(config.home);
+  const logDir = join(config.home, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logFile = join(logDir, 'sluice.log');
+  const log = createLogger(config, pino.destination({ dest: logFile, mkdir: true, sync: false }));
+  installRuntime(log);
+  const summary: Record<string, unknown> = { address: config.temporal.address, namespace: config.temporal.namespace, logFile };
+
+  const probe = await probeTemporal(config.temporal.address);
+  if (probe.kind === 'other') {
+    throw new ConfigurationError(
+      `something other than a Temporal server answers at ${config.temporal.address} (${probe.reason}): ` +
+        'stop it or set TEMPORAL_ADDRESS to a free host:port',
+    );
+  }
+  if (probe.kind === 'temporal') {
+    out.status(`● using the Temporal server already answering at ${config.temporal.address} (server ${probe.serverVersion})`);
+    const client = await Connection.connect({ address: config.temporal.address });
+    try {
+      await ensureNamespaceReady(client, config.temporal.namespace);
+    } finally {
+      await client.close();
+    }
+    summary['server'] = { reused: true, version: probe.serverVersion };
+  } else {
+    const cli = await locateTemporalCli({
+      envPath: config.temporal.cliPath,
+      searchPath: config.searchPath,
+      cacheDir: join(config.home, 'bin'),
+      onProgress: (line) => out.status(`● ${line}`),
+    });
+    const dbFile = join(config.home, 'temporal.db');
+    out.status(`● starting the Temporal dev server (${cli.source === 'sdk-download' ? 'SDK download' : cli.path}, ${cli.version})`);
+    const server = await startDevServer({
+      cli,
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      uiPort: config.temporal.uiPort,
+      dbFile,
+      logFile: join(logDir, 'temporal.log'),
+    });
+    cleanup.add('the Temporal dev server', async () => {
+      out.status('● stopping the Temporal dev server');
+      await server.stop();
+    });
+    out.status(`● Temporal dev server on ${server.address}, namespace ${config.temporal.namespace}`);
+    out.status(`● Web UI ${server.uiUrl ?? '(headless)'} · histories kept in ${dbFile} · server log ${server.logFile}`);
+    summary['server'] = { reused: false, cli, dbFile, uiUrl: server.uiUrl };
+  }
+
+  const worker = await startWorker(config, log);
+  cleanup.add('the worker', async () => {
+    out.status('● stopping the worker (finishing running tasks)');
+    await worker.shutdown();
+  });
+  out.status(`● worker polling ${config.taskQueues.orchestration} and ${config.taskQueues.train} · logs in ${logFile}`);
+
+  if (spec) {
+    const client = await connectClient(config);
+    try {
+      const handle = await startRun(client, config, spec, { runParams });
+      out.status(`● run ${handle.workflowId} of ${spec.id} started`);
+      const status = await followRun(handle, (step) => out.status(describeStep(step)));
+      out.status(`● run ${handle.workflowId} ${status.state}`);
+      summary['run'] = { workflowId: handle.workflowId, status };
+    } finally {
+      await client.connection.close();
+    }
+  }
+  if (options.exit) return summary;
+  out.status('● ready · Ctrl-C stops everything');
+  const signal = await Promise.race([untilShutdownSignal(), worker.done.then(() => undefined)]);
+  out.status(signal ? `● ${signal} received, shutting down` : '● the worker stopped, shutting down');
+  return summary;
+}

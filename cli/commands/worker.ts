@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { ensureHomeWritable } from '../../worker/home.js';
+import { createLogger } from '../../worker/logging.js';
+import { startWorker } from '../../worker/run.js';
+import { untilShutdownSignal } from './lifecycle.js';
+import { context } from './shared.js';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run a Sluice worker (task queues sluice and sluice-train) against TEMPORAL_ADDRESS')
+    .action(async (_options, command: Command) => {
+      const { config, out } = context(command);
+      await ensureHomeWritable(config.home);
+      // Containers collect stdout: the JSON log lines go there (to stderr under --json).
+      const log = createLogger(config, pino.destination({ dest: out.json ? 2 : 1, sync: false }));
+      const worker = await startWorker(config, log);
+      const signal = await Promise.race([untilShutdownSignal(), worker.done.then(() => undefined)]);
+      if (signal) log.info({ signal }, 'shutting down');
+      await worker.shutdown();
+      if (out.json) out.result({ stopped: true, signal: signal ?? null }, () => '');
+    });
+}

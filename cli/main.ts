@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerDev } from './commands/dev.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerRun } from './commands/run.js';
+import { registerSetup } from './commands/setup.js';
+import { registerWorker } from './commands/worker.js';
+import { fail } from './output.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Build the `sluice` command tree (exported for tests of the argument handling). */
+export function buildProgram(): Command {
+  const program = new Command('sluice')
+    .description('Durable machine-learning pipelines on Temporal.')
+    .version(pkg.version, '-V, --version', 'print the Sluice version')
+    .option('--json', 'print one JSON document on stdout (status lines go to stderr)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Commander's own errors ("unknown option …") become our one-line cause.
+      outputError: (text, write) => write(`sluice: ${text.replace(/^error: /, '').trim()}\n`),
+    });
+  registerDev(program);
+  registerWorker(program);
+  registerSetup(program);
+  registerDoctor(program);
+  registerRun(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed as one line.
+      process.exitCode = error.exitCode;
+      return;
+    }
+    fail(error);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { TemporalFailure } from '@temporalio/common';
+import { stepActivityNames } from '../activities/index.js';
+import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
+import type { ParamValue } from '../pipelines/params.js';
+import {
+  SluiceApproval,
+  SluicePipeline,
+  SluiceStage,
+  SluiceTrigger,
+  type TriggerKind,
+} from '../pipelines/search-attributes.js';
+import type { PipelineSpec } from '../pipelines/spec.js';
+import type { SluiceConfig } from '../worker/config.js';
+import type { DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
+
+export interface StartRunOptions {
+  runParams: Record<string, ParamValue>;
+  trigger?: TriggerKind;
+  startedBy?: string;
+  workflowId?: string;
+}
+
+/** A workflow id that sorts by time and names its pipeline: `first-dag-20261123-231500-a1b2`. */
+export function newRunId(pipeline: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${pipeline}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Start one run of `spec` as a `dagWorkflow`, with Sluice's search attributes set from the start. */
+export async function startRun(
+  client: Client,
+  config: SluiceConfig,
+  spec: PipelineSpec,
+  options: StartRunOptions,
+): Promise<WorkflowHandle<typeof dagWorkflow>> {
+  const known = new Set(stepActivityNames());
+  for (const step of spec.steps) {
+    if (!known.has(step.activity)) {
+      throw new InvalidInputError(
+        `step "${step.id}" of pipeline "${spec.id}" names activity "${step.activity}", which Sluice does not register: use one of ${[...known].join(', ')}`,
+      );
+    }
+  }
+  const trigger = options.trigger ?? 'manual';
+  return client.workflow.start<typeof dagWorkflow>('dagWorkflow', {
+    taskQueue: config.taskQueues.orchestration,
+    workflowId: options.workflowId ?? newRunId(spec.id),
+    args: [
+      {
+        spec,
+        runParams: options.runParams,
+        trigger,
+        startedBy: options.startedBy ?? userInfo().username,
+        taskQueues: config.taskQueues,
+      },
+    ],
+    typedSearchAttributes: [
+      { key: SluicePipeline, value: spec.id },
+      { key: SluiceStage, value: 'queued' },
+      { key: SluiceTrigger, value: trigger },
+      { key: SluiceApproval, value: 'none' },
+    ],
+  });
+}
+
+/**
+ * Follow a run to its end, calling `onStep` whenever a step changes state, and return its final status.
+ *
+ * @throws SluiceError (RunFailedError) with the failing step and its cause as one line.
+ */
+export async function followRun(
+  handle: WorkflowHandle<typeof dagWorkflow>,
+  onStep: (step: StepStatus) => void,
+  pollMs = 300,
+): Promise<DagStatus> {
+  const seen = new Map<string, string>();
+  const report = (status: DagStatus) => {
+    for (const step of status.steps) {
+      if (seen.get(step.id) !== step.state) {
+        seen.set(step.id, step.state);
+        if (step.state !== 'pending') onStep(step);
+      }
+    }
+  };
+  let finished = false;
+  const result = handle.result().finally(() => (finished = true));
+  const poll = (async () => {
+    while (!finished) {
+      try {
+        report(await handle.query<DagStatus>('status'));
+      } catch {
+        // not started yet, or no worker right now: keep waiting for the result
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  })();
+  try {
+    const status = await result;
+    report(status);
+    return status;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      const details = failureDetails(error.cause);
+      if (details) report(details);
+      throw new RunFailedError(`run ${handle.workflowId} failed: ${innermost(error)}`, {
+        cause: error,
+        details: { workflowId: handle.workflowId },
+      });
+    }
+    throw error;
+  } finally {
+    finished = true;
+    await poll;
+  }
+}
+
+/** A run ended in failure; the message names the step and the cause. */
+export class RunFailedError extends SluiceError {
+  readonly code = 'RUN_FAILED';
+  readonly retryable = false;
+}
+
+function innermost(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof TemporalFailure) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
+function failureDetails(failure: unknown): DagStatus | undefined {
+  const details = (failure as { details?: unknown[] } | undefined)?.details;
+  const first = details?.[0] as DagStatus | undefined;
+  return first && Array.isArray(first.steps) ? first : undefined;
+}
+
+/** `profile ✓ 120 ms (attempt 1)` — one line per step transition. */
+export function describeStep(step: StepStatus): string {
+  const mark = { pending: '·', running: '▶', succeeded: '✓', failed: '✗', skipped: '–', cancelled: '⊘' }[step.state];
+  const took = step.durationMs === undefined ? '' : ` ${step.durationMs} ms`;
+  const attempt = step.attempt && step.attempt > 1 ? ` (attempt ${step.attempt})` : '';
+  const error = step.error ? `: ${step.error.message}` : '';
+  return `  ${mark} ${step.id} ${step.state}${took}${attempt}${error}`;
+}

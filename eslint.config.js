@@ -1,0 +1,67 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import prettier from 'eslint-config-prettier';
+import { builtinModules } from 'node:module';
+
+/**
+ * Workflow code runs in Temporal's deterministic sandbox: no I/O, no clocks, no native modules.
+ * These imports would either fail at bundle time or, worse, break replay silently.
+ */
+const workflowBannedImports = {
+  paths: builtinModules.map((name) => ({
+    name,
+    message: 'Workflow code must be deterministic: move I/O into an activity.',
+  })),
+  patterns: [
+    { group: ['node:*'], message: 'Workflow code must be deterministic: move I/O into an activity.' },
+    { group: ['pino', 'pino/*'], message: 'Workflows log through `log` from @temporalio/workflow.' },
+    { group: ['@duckdb/*', 'duckdb'], message: 'DuckDB runs in activities, never in workflows.' },
+    { group: ['@tensorflow/*'], message: 'Training runs in activities, never in workflows.' },
+    {
+      group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
+      message: 'Workflows may import only @temporalio/workflow.',
+    },
+    {
+      group: ['../activities/*', '../worker/*', '../cli/*', '../serving/*', '../infra/*'],
+      allowTypeImports: true,
+      message: 'Workflows may only `import type` from activities; other layers are off limits.',
+    },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.sluice/', 'bench/results/', 'test/histories/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })] },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports only (STYLE.md).' },
+      ],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowBannedImports] },
+  },
+  {
+    files: ['eslint.config.js', 'vitest.config.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  prettier,
+);

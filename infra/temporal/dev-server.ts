@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ConfigurationError, DependencyUnavailableError } from '../../pipelines/errors.js';
+import { sluiceSearchAttributes } from '../../pipelines/search-attributes.js';
+import { splitAddress } from '../../worker/config.js';
+import type { TemporalCli } from './cli-provision.js';
+import { ensureNamespaceReady, portOpen, probeTemporal } from './cluster.js';
+
+export interface DevServerOptions {
+  cli: TemporalCli;
+  /** `host:port` the frontend listens on. */
+  address: string;
+  namespace: string;
+  /** Web UI port; `false` runs headless (the tests). */
+  uiPort: number | false;
+  /** SQLite file that keeps histories across restarts; omit for an in-memory server (the tests). */
+  dbFile?: string;
+  /** Where the server's own output goes (it never mixes with Sluice's stdout). */
+  logFile: string;
+  /** How long to wait for the frontend to answer (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+/** A dev server Sluice started; `stop()` ends the server process and waits for it. */
+export interface DevServer {
+  address: string;
+  uiUrl: string | undefined;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the Temporal CLI dev server as a child process with Sluice's namespace and search attributes,
+ * and wait until its frontend answers.
+ *
+ * Refuses, before starting anything, when the frontend or UI port is taken: a Temporal server already
+ * answering should be used instead (see {@link probeTemporal}); anything else is a clear error.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const { host, port } = splitAddress(options.address);
+  if (await portOpen(host, port)) {
+    throw new ConfigurationError(
+      `port ${port} on ${host} is already in use by another process, so the dev server cannot start there: ` +
+        'stop that process or set TEMPORAL_ADDRESS to a free host:port',
+    );
+  }
+  if (options.uiPort !== false && (await portOpen(host, options.uiPort))) {
+    throw new ConfigurationError(
+      `port ${options.uiPort} (Temporal Web UI) is already in use by another process: stop it or set SLUICE_UI_PORT to a free port`,
+    );
+  }
+  const executable = await executablePath(options.cli);
+  if (options.dbFile) await mkdir(dirname(options.dbFile), { recursive: true });
+  await mkdir(dirname(options.logFile), { recursive: true });
+
+  const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--namespace', options.namespace];
+  for (const key of sluiceSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.uiPort === false) args.push('--headless');
+  else args.push('--ui-ip', host, '--ui-port', String(options.uiPort));
+  args.push('--log-format', 'json', '--log-level', 'warn');
+
+  const log = await open(options.logFile, 'a');
+  // Its own process group: a terminal's Ctrl-C reaches Sluice, which stops the worker first and then
+  // the server, in that order.
+  const child = spawn(executable, args, { stdio: ['ignore', log.fd, log.fd], detached: true });
+  await log.close();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  try {
+    await waitUntilReady(options, child, exited);
+    const connection = await Connection.connect({ address: options.address });
+    try {
+      await ensureNamespaceReady(connection, options.namespace);
+    } finally {
+      await connection.close();
+    }
+  } catch (error) {
+    await stopChild(child, exited);
+    process.removeListener('exit', killOnExit);
+    throw error;
+  }
+  return {
+    address: options.address,
+    uiUrl: options.uiPort === false ? undefined : `http://${host}:${options.uiPort}`,
+    pid: child.pid ?? -1,
+    logFile: options.logFile,
+    async stop() {
+      await stopChild(child, exited);
+      process.removeListener('exit', killOnExit);
+    },
+  };
+}
+
+async function waitUntilReady(options: DevServerOptions, child: ChildProcess, exited: Promise<number | null>) {
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined || child.exitCode !== null) {
+      throw new DependencyUnavailableError(
+        `the Temporal dev server exited at start (code ${exitCode ?? child.exitCode}): ${await lastLine(options.logFile)} (full log: ${options.logFile})`,
+      );
+    }
+    const probe = await probeTemporal(options.address, 1_000);
+    if (probe.kind === 'temporal') return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new DependencyUnavailableError(
+    `the Temporal dev server did not answer at ${options.address} within ${Math.round((options.readyTimeoutMs ?? 60_000) / 1000)} s: see ${options.logFile}`,
+  );
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function lastLine(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-1)[0]?.slice(0, 400) ?? '(no output)';
+}
+
+/**
+ * The binary to run. For the SDK's download path, let the SDK fetch and cache it (it starts and stops
+ * a throw-away server to do so), then run the downloaded file like any other.
+ */
+async function executablePath(cli: TemporalCli): Promise<string> {
+  if (cli.source !== 'sdk-download') return cli.path;
+  await mkdir(cli.downloadDir, { recursive: true });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'cached-download', downloadDir: cli.downloadDir } },
+  });
+  await env.teardown();
+  for (const name of await readdir(cli.downloadDir)) {
+    const path = join(cli.downloadDir, name);
+    const info = await stat(path);
+    if (info.isFile() && name.startsWith('temporal') && (info.mode & 0o111) !== 0) return path;
+  }
+  throw new DependencyUnavailableError(
+    `the SDK downloaded no Temporal CLI into ${cli.downloadDir}: install the Temporal CLI and set TEMPORAL_CLI_PATH`,
+  );
+}

@@ -1,0 +1,47 @@
+import { PipelineDefinitionError } from './errors.js';
+import { lintSteps, type LintIssue } from './lint.js';
+import { paramRefs } from './refs.js';
+import { pipelineSchema, type PipelineConfig, type PipelineSpec } from './spec.js';
+
+/**
+ * Define a pipeline. The result is plain data (DESIGN.md decision 1): validated by zod, linted as a DAG,
+ * every default filled in, deeply frozen, JSON-serialisable, so it can travel as a workflow argument and
+ * be read back from history by an auditor.
+ *
+ * @throws PipelineDefinitionError naming the pipeline, the step and the fix.
+ */
+export function definePipeline(config: PipelineConfig): PipelineSpec {
+  const name = typeof config.id === 'string' ? config.id : '(no id)';
+  const parsed = pipelineSchema.safeParse(config);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new PipelineDefinitionError(`pipeline "${name}" is invalid: ${issues.join('; ')}`, {
+      details: { pipeline: name, issues },
+    });
+  }
+  const lint: LintIssue[] = [...lintSteps(parsed.data.steps)];
+  for (const step of parsed.data.steps) {
+    for (const ref of paramRefs(step.params)) {
+      if (!(ref in parsed.data.params)) {
+        lint.push({
+          step: step.id,
+          message: `step "${step.id}" uses parameter "${ref}", which the pipeline does not declare: add it under params`,
+        });
+      }
+    }
+  }
+  if (lint.length > 0) {
+    throw new PipelineDefinitionError(`pipeline "${name}": ${lint.map((issue) => issue.message).join('; ')}`, {
+      details: { pipeline: name, issues: lint },
+    });
+  }
+  return deepFreeze(parsed.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

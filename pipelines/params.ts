@@ -1,0 +1,68 @@
+import { InvalidInputError } from './errors.js';
+import type { PipelineSpec } from './spec.js';
+
+export type ParamValue = string | number | boolean;
+
+/**
+ * Turn `--param k=v` strings into the typed values the pipeline declares, filling defaults. Unknown
+ * names, wrong types and missing required params are refused with the fix.
+ */
+export function resolveRunParams(spec: PipelineSpec, raw: Record<string, string>): Record<string, ParamValue> {
+  const resolved: Record<string, ParamValue> = {};
+  for (const name of Object.keys(raw)) {
+    if (!(name in spec.params)) {
+      const known = Object.keys(spec.params);
+      throw new InvalidInputError(
+        `pipeline "${spec.id}" has no parameter "${name}": ${known.length ? `known parameters are ${known.join(', ')}` : 'it declares no parameters'}`,
+      );
+    }
+  }
+  for (const [name, param] of Object.entries(spec.params)) {
+    const text = raw[name];
+    if (text === undefined) {
+      if (param.default === undefined) {
+        throw new InvalidInputError(
+          `pipeline "${spec.id}" needs parameter "${name}" (${param.type}): pass --param ${name}=<value>`,
+        );
+      }
+      resolved[name] = param.default;
+      continue;
+    }
+    resolved[name] = coerce(spec.id, name, param.type, text);
+  }
+  return resolved;
+}
+
+function coerce(pipeline: string, name: string, type: string, text: string): ParamValue {
+  const wrong = (what: string) =>
+    new InvalidInputError(`parameter "${name}" of pipeline "${pipeline}" must be ${what}, got "${text}"`);
+  switch (type) {
+    case 'number': {
+      const value = Number(text);
+      if (text.trim() === '' || !Number.isFinite(value)) throw wrong('a finite number');
+      return value;
+    }
+    case 'integer': {
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) throw wrong('an integer');
+      return value;
+    }
+    case 'boolean':
+      if (text === 'true') return true;
+      if (text === 'false') return false;
+      throw wrong('true or false');
+    default:
+      return text;
+  }
+}
+
+/** Parse repeated `k=v` flags into a record, refusing malformed ones. */
+export function parseParamFlags(flags: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0) throw new InvalidInputError(`--param "${flag}" is not of the form name=value`);
+    out[flag.slice(0, eq)] = flag.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { durationPattern } from './duration.js';
+import type { JsonValue } from './json.js';
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+const duration = z.string().regex(durationPattern, 'a duration such as 250ms, 30s, 15m, 72h or 7d');
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter');
+
+/** Which worker pool runs a step: light I/O and orchestration, or CPU-heavy training. */
+export const stepQueues = ['orchestration', 'train'] as const;
+export type StepQueue = (typeof stepQueues)[number];
+
+export const retrySchema = z.strictObject({
+  /** Attempts in total, including the first. */
+  maxAttempts: z.number().int().min(1).max(100).default(3),
+  initialInterval: duration.default('1s'),
+  backoff: z.number().min(1).max(10).default(2),
+  maxInterval: duration.default('1m'),
+});
+
+export const stepSchema = z.strictObject({
+  /** Stable id: it appears in histories, caches and the status view. */
+  id: identifier,
+  /** Name of an activity registered on the worker (decision 1: never a function). */
+  activity: z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'an activity name such as profileDataset'),
+  /** Steps that must succeed first; their outputs arrive as `inputs`. */
+  needs: z.array(identifier).default([]),
+  /** Static, JSON-serialisable arguments for the activity. */
+  params: z.record(z.string(), jsonValue).default({}),
+  queue: z.enum(stepQueues).default('orchestration'),
+  /** Longest a single attempt may run (start-to-close). */
+  timeout: duration.default('10m'),
+  retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
+  description: z.string().optional(),
+});
+
+export const paramSchema = z.strictObject({
+  type: z.enum(['string', 'number', 'integer', 'boolean']),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  description: z.string().optional(),
+});
+
+export const pipelineSchema = z.strictObject({
+  /** Stable id: it lives in workflow ids, search attributes and histories. */
+  id: identifier,
+  description: z.string().default(''),
+  /** Who answers for this pipeline; may never approve its own models. */
+  owner: z.string().optional(),
+  /** Most steps running at once. */
+  maxParallel: z.number().int().min(1).max(64).default(4),
+  /** Run parameters, set per run with `--param k=v`. */
+  params: z.record(identifier, paramSchema).default({}),
+  steps: z.array(stepSchema).min(1, 'a pipeline needs at least one step'),
+});
+
+/** What a data engineer writes: defaults may be left out. */
+export type PipelineConfig = z.input<typeof pipelineSchema>;
+/** What Sluice runs: frozen, JSON-serialisable, every default filled in. */
+export type PipelineSpec = z.output<typeof pipelineSchema>;
+export type StepSpec = z.output<typeof stepSchema>;
+export type ParamSpec = z.output<typeof paramSchema>;
+export type RetrySpec = z.output<typeof retrySchema>;

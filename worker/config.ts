@@ -1,0 +1,93 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigurationError } from '../pipelines/errors.js';
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:7233')
+  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'a port of at most 65535');
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().min(1).max(10_000);
+
+/**
+ * Every environment variable Sluice reads, with its default. This is the only place `process.env` is
+ * read; the parsed {@link SluiceConfig} is passed down from here.
+ */
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).max(255).default('default'),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  SLUICE_HOME: z.string().min(1).default('.sluice'),
+  SLUICE_TASK_QUEUE: z.string().min(1).default('sluice'),
+  SLUICE_TRAIN_TASK_QUEUE: z.string().min(1).default('sluice-train'),
+  SLUICE_UI_PORT: port.default(8233),
+  SLUICE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  /** Directories data may be read from, separated by `:`; default: the working directory. */
+  SLUICE_DATA_ROOTS: z.string().optional(),
+  SLUICE_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
+  SLUICE_MAX_CONCURRENT_TRAINING: positiveInt.default(1),
+  PATH: z.string().default(''),
+});
+
+export interface SluiceConfig {
+  temporal: {
+    address: string;
+    namespace: string;
+    /** `TEMPORAL_CLI_PATH`, when set. */
+    cliPath: string | undefined;
+    uiPort: number;
+  };
+  /** Absolute `SLUICE_HOME`: artifacts, the dev server's SQLite file, logs, the CLI cache. */
+  home: string;
+  taskQueues: { orchestration: string; train: string };
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Absolute directories that data sources must resolve inside. */
+  dataRoots: string[];
+  concurrency: { activities: number; training: number };
+  /** The `PATH` to search for tools. */
+  searchPath: string;
+}
+
+/**
+ * Parse the environment once at start-up.
+ *
+ * @throws ConfigurationError naming the variable, its value and what is expected.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SluiceConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigurationError(
+      `${name}=${JSON.stringify(env[name] ?? '')} is invalid: ${issue?.message ?? 'unknown problem'}; fix or unset it`,
+      { details: { variable: name, issues: parsed.error.issues.map((i) => i.message) } },
+    );
+  }
+  const e = parsed.data;
+  const home = isAbsolute(e.SLUICE_HOME) ? e.SLUICE_HOME : resolve(cwd, e.SLUICE_HOME);
+  const roots = (e.SLUICE_DATA_ROOTS ?? cwd)
+    .split(':')
+    .filter(Boolean)
+    .map((root) => resolve(cwd, root));
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      uiPort: e.SLUICE_UI_PORT,
+    },
+    home,
+    taskQueues: { orchestration: e.SLUICE_TASK_QUEUE, train: e.SLUICE_TRAIN_TASK_QUEUE },
+    logLevel: e.SLUICE_LOG_LEVEL,
+    dataRoots: roots,
+    concurrency: { activities: e.SLUICE_MAX_CONCURRENT_ACTIVITIES, training: e.SLUICE_MAX_CONCURRENT_TRAINING },
+    searchPath: e.PATH,
+  };
+}
+
+/** Split `host:port` (IPv6 in brackets allowed). */
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
+}

@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { DependencyUnavailableError } from '../pipelines/errors.js';
+import type { SluiceConfig } from './config.js';
+import { installRuntime, type Log } from './logging.js';
+
+export interface StartWorkerOptions {
+  /** Reuse a connection (the dev server's); otherwise one is opened to `config.temporal.address`. */
+  connection?: NativeConnection;
+  /** A pre-built workflow bundle (tests, container images); otherwise `workflows/` is bundled now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** The Sluice worker pools of one process; `shutdown()` drains them and resolves when both stopped. */
+export interface RunningWorker {
+  /** Resolves when both pools have stopped; rejects if either fails. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Where the workflow code lives, whether we run from TypeScript sources or from `dist/`. */
+export function workflowsPath(): string {
+  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+}
+
+/**
+ * Start Sluice's two worker pools on one connection: `sluice` (workflows and light activities) and
+ * `sluice-train` (CPU-heavy activities, with its own, lower concurrency so training cannot starve
+ * orchestration).
+ */
+export async function startWorker(config: SluiceConfig, log: Log, options: StartWorkerOptions = {}): Promise<RunningWorker> {
+  installRuntime(log);
+  const connection = options.connection ?? (await connect(config));
+  const ownsConnection = options.connection === undefined;
+  const activities = createActivities({ home: config.home, dataRoots: config.dataRoots });
+  const common = { connection, namespace: config.temporal.namespace, activities };
+
+  const orchestration = await Worker.create({
+    ...common,
+    taskQueue: config.taskQueues.orchestration,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+    maxConcurrentActivityTaskExecutions: config.concurrency.activities,
+  });
+  const train = await Worker.create({
+    ...common,
+    taskQueue: config.taskQueues.train,
+    maxConcurrentActivityTaskExecutions: config.concurrency.training,
+  });
+  log.info(
+    { queues: [config.taskQueues.orchestration, config.taskQueues.train], namespace: config.temporal.namespace },
+    'worker started',
+  );
+  const done = Promise.all([orchestration.run(), train.run()]).then(async () => {
+    if (ownsConnection) await connection.close();
+    log.info('worker stopped');
+  });
+  return {
+    done,
+    async shutdown() {
+      for (const worker of [orchestration, train]) {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+      }
+      await done;
+    },
+  };
+}
+
+async function connect(config: SluiceConfig): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address: config.temporal.address });
+  } catch (error) {
+    throw new DependencyUnavailableError(
+      `cannot reach Temporal at ${config.temporal.address} (${(error as Error).message.split('\n')[0]}): ` +
+        'start one with `sluice dev` or set TEMPORAL_ADDRESS to a running cluster',
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,177 @@
+import * as wf from '@temporalio/workflow';
+import { parseDuration } from '../pipelines/duration.js';
+import type { JsonValue } from '../pipelines/json.js';
+import { lintSteps, topologicalOrder } from '../pipelines/lint.js';
+import type { ParamValue } from '../pipelines/params.js';
+import { resolveParamRefs } from '../pipelines/refs.js';
+import { SluicePipeline, SluiceStage, type TriggerKind } from '../pipelines/search-attributes.js';
+import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
+import type { StepActivity, StepInput, StepResult } from '../pipelines/step.js';
+
+/** The arguments of one pipeline run: the spec travels as data, so history alone tells what ran. */
+export interface DagInput {
+  spec: PipelineSpec;
+  runParams: Record<string, ParamValue>;
+  trigger: TriggerKind;
+  /** Who or what started the run (a user id, `schedule:<id>`, …). */
+  startedBy: string;
+  /** Real task-queue names for the spec's `orchestration` / `train` pools. */
+  taskQueues: { orchestration: string; train: string };
+}
+
+export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface StepStatus {
+  id: string;
+  activity: string;
+  needs: string[];
+  state: StepState;
+  /** The attempt that succeeded, as reported by the activity. */
+  attempt?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  output?: JsonValue;
+  error?: { type: string; message: string };
+}
+
+export interface DagStatus {
+  pipeline: string;
+  state: RunState;
+  trigger: TriggerKind;
+  startedBy: string;
+  runParams: Record<string, ParamValue>;
+  startedAt: string;
+  finishedAt?: string;
+  steps: StepStatus[];
+}
+
+/** Per-step state, attempts, timings and outputs, live while the run goes on. */
+export const statusQuery = wf.defineQuery<DagStatus>('status');
+
+/**
+ * Interpret a pipeline spec as a DAG: run every step whose dependencies succeeded, up to
+ * `spec.maxParallel` at once, each on its pool's task queue with its own timeout and retry policy.
+ * A failed step stops new work; steps already running finish; the run then fails naming the step.
+ * All decisions live here (DESIGN.md decision 4), so replaying the history re-derives them.
+ */
+export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
+  const { spec } = input;
+  const problems = lintSteps(spec.steps);
+  if (problems.length > 0) {
+    throw wf.ApplicationFailure.nonRetryable(
+      `pipeline "${spec.id}": ${problems.map((p) => p.message).join('; ')}`,
+      'PipelineDefinitionError',
+    );
+  }
+  const info = wf.workflowInfo();
+  const status: DagStatus = {
+    pipeline: spec.id,
+    state: 'running',
+    trigger: input.trigger,
+    startedBy: input.startedBy,
+    runParams: input.runParams,
+    startedAt: new Date().toISOString(),
+    steps: spec.steps.map((step) => ({ id: step.id, activity: step.activity, needs: [...step.needs], state: 'pending' })),
+  };
+  wf.setHandler(statusQuery, () => status);
+  wf.upsertSearchAttributes([
+    { key: SluicePipeline, value: spec.id },
+    { key: SluiceStage, value: 'starting' },
+  ]);
+
+  const byId = (id: string): StepStatus => status.steps.find((s) => s.id === id) as StepStatus;
+  const outputs: Record<string, JsonValue> = {};
+  const running: Record<string, Promise<void>> = {};
+  let failure: { step: string; error: unknown } | undefined;
+
+  const runStep = async (step: StepSpec): Promise<void> => {
+    const state = byId(step.id);
+    state.state = 'running';
+    state.startedAt = new Date().toISOString();
+    wf.upsertSearchAttributes([{ key: SluiceStage, value: step.id }]);
+    const stepInput: StepInput = {
+      run: { pipeline: spec.id, workflowId: info.workflowId, runId: info.runId, trigger: input.trigger },
+      step: step.id,
+      params: resolveParamRefs(step.params, input.runParams),
+      runParams: input.runParams,
+      inputs: Object.fromEntries(step.needs.map((need) => [need, outputs[need] ?? null])),
+    };
+    try {
+      const result: StepResult = await activityFor(step, input.taskQueues)(stepInput);
+      outputs[step.id] = result.output;
+      state.output = result.output;
+      state.attempt = result.attempt;
+      state.state = 'succeeded';
+    } catch (error) {
+      state.state = wf.isCancellation(error) ? 'cancelled' : 'failed';
+      state.error = describe(error);
+      failure ??= { step: step.id, error };
+    } finally {
+      state.finishedAt = new Date().toISOString();
+      state.durationMs = Date.parse(state.finishedAt) - Date.parse(state.startedAt ?? state.finishedAt);
+    }
+  };
+
+  const order = topologicalOrder(spec.steps);
+  for (;;) {
+    if (!failure) {
+      for (const step of order) {
+        if (Object.keys(running).length >= spec.maxParallel) break;
+        const ready = byId(step.id).state === 'pending' && step.needs.every((n) => byId(n).state === 'succeeded');
+        if (ready) {
+          running[step.id] = runStep(step).finally(() => delete running[step.id]);
+        }
+      }
+    }
+    const inFlight = Object.values(running);
+    if (inFlight.length === 0) break;
+    await Promise.race(inFlight);
+  }
+
+  for (const step of status.steps) if (step.state === 'pending') step.state = 'skipped';
+  status.finishedAt = new Date().toISOString();
+  if (failure) {
+    const cancelled = wf.isCancellation(failure.error);
+    status.state = cancelled ? 'cancelled' : 'failed';
+    wf.upsertSearchAttributes([{ key: SluiceStage, value: cancelled ? 'cancelled' : `failed:${failure.step}` }]);
+    if (cancelled) throw failure.error;
+    throw wf.ApplicationFailure.create({
+      type: 'StepFailed',
+      message: `step "${failure.step}" failed: ${describe(failure.error).message}`,
+      nonRetryable: true,
+      details: [status],
+    });
+  }
+  status.state = 'succeeded';
+  wf.upsertSearchAttributes([{ key: SluiceStage, value: 'done' }]);
+  return status;
+}
+
+function activityFor(step: StepSpec, queues: DagInput['taskQueues']): StepActivity {
+  const activities = wf.proxyActivities<Record<string, StepActivity>>({
+    taskQueue: queues[step.queue],
+    startToCloseTimeout: parseDuration(step.timeout),
+    retry: {
+      maximumAttempts: step.retry.maxAttempts,
+      initialInterval: parseDuration(step.retry.initialInterval),
+      backoffCoefficient: step.retry.backoff,
+      maximumInterval: parseDuration(step.retry.maxInterval),
+    },
+  });
+  const activity = activities[step.activity];
+  if (!activity) throw wf.ApplicationFailure.nonRetryable(`no activity "${step.activity}"`, 'UnknownActivity');
+  return activity;
+}
+
+/** The innermost cause of a failure: what the user needs to read. */
+function describe(error: unknown): { type: string; message: string } {
+  let current: unknown = error;
+  while (current instanceof wf.TemporalFailure && current.cause) current = current.cause;
+  if (current instanceof wf.ApplicationFailure) {
+    return { type: current.type ?? 'Error', message: current.message };
+  }
+  if (current instanceof Error) return { type: current.name, message: current.message };
+  return { type: 'Error', message: String(current) };
+}

@@ -1,0 +1,3 @@
+// The workflow bundle's entry point: every workflow type the worker serves.
+export { dagWorkflow, statusQuery } from './dag.js';
+export type { DagInput, DagStatus, StepStatus, StepState, RunState } from './dag.js';
