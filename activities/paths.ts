@@ -20,7 +20,9 @@ export async function resolveSource(uri: string, roots: readonly string[]): Prom
       throw new InvalidInputError(`source ${uri} is not a valid file:// URI`);
     }
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new InvalidInputError(`source ${uri} uses an unsupported scheme: give a local path or a file:// URI`);
+    throw new InvalidInputError(
+      `source ${uri} uses an unsupported scheme: give a local path or a file:// URI`,
+    );
   } else {
     path = isAbsolute(uri) ? uri : resolve(roots[0] ?? process.cwd(), uri);
   }
@@ -42,7 +44,8 @@ export async function resolveSource(uri: string, roots: readonly string[]): Prom
     );
   }
   const info = await stat(real);
-  if (!info.isFile()) throw new InvalidInputError(`source ${uri} is not a regular file: give a path to a file`);
+  if (!info.isFile())
+    throw new InvalidInputError(`source ${uri} is not a regular file: give a path to a file`);
   return real;
 }
 

@@ -39,18 +39,22 @@ export async function profileDataset(source: string, roots: readonly string[]): 
   return withDuckDB(async (db) => {
     try {
       const described = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${reader(path)}`);
-      const columns = described.getRowObjectsJS().map((row) => ({
-        name: String(row['column_name']),
-        type: String(row['column_type']),
+      const [names = [], types = []] = described.getColumnsJS();
+      const columns = names.map((name, i) => ({
+        name: String(name as string),
+        type: String(types[i] as string),
       }));
       const counted = await db.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${reader(path)}`);
       const rows = Number(counted.getColumnsJS()[0]?.[0] ?? 0);
       return { source, path, sha256, bytes, rows, columns };
     } catch (error) {
-      throw new InvalidInputError(`source ${source} cannot be read: ${(error as Error).message.split('\n')[0]}`, {
-        cause: error,
-        details: { source, path },
-      });
+      throw new InvalidInputError(
+        `source ${source} cannot be read: ${(error as Error).message.split('\n')[0]}`,
+        {
+          cause: error,
+          details: { source, path },
+        },
+      );
     }
   });
 }

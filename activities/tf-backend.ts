@@ -25,8 +25,9 @@ async function choose(): Promise<TfBackend> {
   const skipped: string[] = [];
   try {
     require('@tensorflow/tfjs-node');
-    const tf = (await import('@tensorflow/tfjs')) as typeof import('@tensorflow/tfjs');
-    if (await tf.setBackend('tensorflow')) return { name: 'tensorflow', skipped, tfjsVersion: tf.version.tfjs };
+    const tf = await import('@tensorflow/tfjs');
+    if (await tf.setBackend('tensorflow'))
+      return { name: 'tensorflow', skipped, tfjsVersion: tf.version.tfjs };
     skipped.push('tfjs-node: backend did not initialise');
   } catch (error) {
     skipped.push(`tfjs-node: ${firstLine(error)}`);

@@ -7,7 +7,9 @@ import { registerSetup } from './commands/setup.js';
 import { registerWorker } from './commands/worker.js';
 import { fail } from './output.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /** Build the `sluice` command tree (exported for tests of the argument handling). */
 export function buildProgram(): Command {

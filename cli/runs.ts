@@ -137,7 +137,9 @@ function failureDetails(failure: unknown): DagStatus | undefined {
 
 /** `profile ✓ 120 ms (attempt 1)` — one line per step transition. */
 export function describeStep(step: StepStatus): string {
-  const mark = { pending: '·', running: '▶', succeeded: '✓', failed: '✗', skipped: '–', cancelled: '⊘' }[step.state];
+  const mark = { pending: '·', running: '▶', succeeded: '✓', failed: '✗', skipped: '–', cancelled: '⊘' }[
+    step.state
+  ];
   const took = step.durationMs === undefined ? '' : ` ${step.durationMs} ms`;
   const attempt = step.attempt && step.attempt > 1 ? ` (attempt ${step.attempt})` : '';
   const error = step.error ? `: ${step.error.message}` : '';

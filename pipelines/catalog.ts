@@ -26,8 +26,14 @@ export async function loadPipeline(ref: string, cwd = process.cwd()): Promise<Pi
   }
   // Importing runs definePipeline, which throws PipelineDefinitionError with the lint findings.
   const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  const specs = Object.values(module).filter((value) => pipelineSchema.safeParse(value).success) as PipelineSpec[];
-  const spec = wanted ? specs.find((candidate) => candidate.id === wanted) : specs.length === 1 ? specs[0] : undefined;
+  const specs = Object.values(module).filter(
+    (value) => pipelineSchema.safeParse(value).success,
+  ) as PipelineSpec[];
+  const spec = wanted
+    ? specs.find((candidate) => candidate.id === wanted)
+    : specs.length === 1
+      ? specs[0]
+      : undefined;
   if (!spec) {
     throw new PipelineDefinitionError(
       specs.length === 0

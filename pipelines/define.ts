@@ -14,7 +14,9 @@ export function definePipeline(config: PipelineConfig): PipelineSpec {
   const name = typeof config.id === 'string' ? config.id : '(no id)';
   const parsed = pipelineSchema.safeParse(config);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const issues = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new PipelineDefinitionError(`pipeline "${name}" is invalid: ${issues.join('; ')}`, {
       details: { pipeline: name, issues },
     });
@@ -31,9 +33,12 @@ export function definePipeline(config: PipelineConfig): PipelineSpec {
     }
   }
   if (lint.length > 0) {
-    throw new PipelineDefinitionError(`pipeline "${name}": ${lint.map((issue) => issue.message).join('; ')}`, {
-      details: { pipeline: name, issues: lint },
-    });
+    throw new PipelineDefinitionError(
+      `pipeline "${name}": ${lint.map((issue) => issue.message).join('; ')}`,
+      {
+        details: { pipeline: name, issues: lint },
+      },
+    );
   }
   return deepFreeze(parsed.data);
 }

@@ -15,14 +15,20 @@ export function lintSteps(steps: readonly Pick<StepSpec, 'id' | 'needs'>[]): Lin
   const ids = new Set<string>();
   for (const step of steps) {
     if (ids.has(step.id)) {
-      issues.push({ step: step.id, message: `step "${step.id}" is defined twice: give each step a unique id` });
+      issues.push({
+        step: step.id,
+        message: `step "${step.id}" is defined twice: give each step a unique id`,
+      });
     }
     ids.add(step.id);
   }
   for (const step of steps) {
     for (const need of step.needs) {
       if (need === step.id) {
-        issues.push({ step: step.id, message: `step "${step.id}" needs itself: remove "${need}" from its needs` });
+        issues.push({
+          step: step.id,
+          message: `step "${step.id}" needs itself: remove "${need}" from its needs`,
+        });
       } else if (!ids.has(need)) {
         const hint = closest(need, [...ids]);
         issues.push({

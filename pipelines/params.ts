@@ -7,7 +7,10 @@ export type ParamValue = string | number | boolean;
  * Turn `--param k=v` strings into the typed values the pipeline declares, filling defaults. Unknown
  * names, wrong types and missing required params are refused with the fix.
  */
-export function resolveRunParams(spec: PipelineSpec, raw: Record<string, string>): Record<string, ParamValue> {
+export function resolveRunParams(
+  spec: PipelineSpec,
+  raw: Record<string, string>,
+): Record<string, ParamValue> {
   const resolved: Record<string, ParamValue> = {};
   for (const name of Object.keys(raw)) {
     if (!(name in spec.params)) {

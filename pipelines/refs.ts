@@ -23,7 +23,10 @@ export function paramRefs(value: JsonValue): string[] {
 }
 
 /** Replace `$param` references with run parameter values. */
-export function resolveParamRefs(params: JsonObject, runParams: Record<string, string | number | boolean>): JsonObject {
+export function resolveParamRefs(
+  params: JsonObject,
+  runParams: Record<string, string | number | boolean>,
+): JsonObject {
   const resolve = (value: JsonValue): JsonValue => {
     if (isParamRef(value)) return runParams[value.$param] ?? null;
     if (Array.isArray(value)) return value.map(resolve);

@@ -11,7 +11,13 @@ export const SluiceStage = defineSearchAttributeKey('SluiceStage', SearchAttribu
 export const SluiceApproval = defineSearchAttributeKey('SluiceApproval', SearchAttributeType.KEYWORD);
 export const SluiceTrigger = defineSearchAttributeKey('SluiceTrigger', SearchAttributeType.KEYWORD);
 
-export const sluiceSearchAttributes = [SluicePipeline, SluiceModel, SluiceStage, SluiceApproval, SluiceTrigger];
+export const sluiceSearchAttributes = [
+  SluicePipeline,
+  SluiceModel,
+  SluiceStage,
+  SluiceApproval,
+  SluiceTrigger,
+];
 
 export const approvalStates = ['none', 'awaiting', 'approved', 'rejected', 'expired'] as const;
 export type ApprovalState = (typeof approvalStates)[number];

@@ -3,7 +3,14 @@ import { durationPattern } from './duration.js';
 import type { JsonValue } from './json.js';
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(jsonValue),
+    z.record(z.string(), jsonValue),
+  ]),
 );
 
 const duration = z.string().regex(durationPattern, 'a duration such as 250ms, 30s, 15m, 72h or 7d');

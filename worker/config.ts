@@ -54,7 +54,9 @@ export interface SluiceConfig {
  * @throws ConfigurationError naming the variable, its value and what is expected.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SluiceConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const [issue] = parsed.error.issues;
@@ -81,7 +83,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     taskQueues: { orchestration: e.SLUICE_TASK_QUEUE, train: e.SLUICE_TRAIN_TASK_QUEUE },
     logLevel: e.SLUICE_LOG_LEVEL,
     dataRoots: roots,
-    concurrency: { activities: e.SLUICE_MAX_CONCURRENT_ACTIVITIES, training: e.SLUICE_MAX_CONCURRENT_TRAINING },
+    concurrency: {
+      activities: e.SLUICE_MAX_CONCURRENT_ACTIVITIES,
+      training: e.SLUICE_MAX_CONCURRENT_TRAINING,
+    },
     searchPath: e.PATH,
   };
 }

@@ -68,7 +68,9 @@ let installed: Runtime | undefined;
 export function installRuntime(log: Log): Runtime {
   installed ??= Runtime.install({
     logger: new PinoTemporalLogger(log.child({ component: 'temporal' })),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+    },
     shutdownSignals: [],
   });
   return installed;

@@ -31,7 +31,11 @@ export function workflowsPath(): string {
  * `sluice-train` (CPU-heavy activities, with its own, lower concurrency so training cannot starve
  * orchestration).
  */
-export async function startWorker(config: SluiceConfig, log: Log, options: StartWorkerOptions = {}): Promise<RunningWorker> {
+export async function startWorker(
+  config: SluiceConfig,
+  log: Log,
+  options: StartWorkerOptions = {},
+): Promise<RunningWorker> {
   installRuntime(log);
   const connection = options.connection ?? (await connect(config));
   const ownsConnection = options.connection === undefined;
@@ -41,7 +45,9 @@ export async function startWorker(config: SluiceConfig, log: Log, options: Start
   const orchestration = await Worker.create({
     ...common,
     taskQueue: config.taskQueues.orchestration,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: config.concurrency.activities,
   });
   const train = await Worker.create({
@@ -50,7 +56,10 @@ export async function startWorker(config: SluiceConfig, log: Log, options: Start
     maxConcurrentActivityTaskExecutions: config.concurrency.training,
   });
   log.info(
-    { queues: [config.taskQueues.orchestration, config.taskQueues.train], namespace: config.temporal.namespace },
+    {
+      queues: [config.taskQueues.orchestration, config.taskQueues.train],
+      namespace: config.temporal.namespace,
+    },
     'worker started',
   );
   const done = Promise.all([orchestration.run(), train.run()]).then(async () => {

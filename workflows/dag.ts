@@ -73,7 +73,12 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     startedBy: input.startedBy,
     runParams: input.runParams,
     startedAt: new Date().toISOString(),
-    steps: spec.steps.map((step) => ({ id: step.id, activity: step.activity, needs: [...step.needs], state: 'pending' })),
+    steps: spec.steps.map((step) => ({
+      id: step.id,
+      activity: step.activity,
+      needs: [...step.needs],
+      state: 'pending',
+    })),
   };
   wf.setHandler(statusQuery, () => status);
   wf.upsertSearchAttributes([
@@ -119,7 +124,8 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     if (!failure) {
       for (const step of order) {
         if (Object.keys(running).length >= spec.maxParallel) break;
-        const ready = byId(step.id).state === 'pending' && step.needs.every((n) => byId(n).state === 'succeeded');
+        const ready =
+          byId(step.id).state === 'pending' && step.needs.every((n) => byId(n).state === 'succeeded');
         if (ready) {
           running[step.id] = runStep(step).finally(() => delete running[step.id]);
         }
@@ -135,7 +141,9 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
   if (failure) {
     const cancelled = wf.isCancellation(failure.error);
     status.state = cancelled ? 'cancelled' : 'failed';
-    wf.upsertSearchAttributes([{ key: SluiceStage, value: cancelled ? 'cancelled' : `failed:${failure.step}` }]);
+    wf.upsertSearchAttributes([
+      { key: SluiceStage, value: cancelled ? 'cancelled' : `failed:${failure.step}` },
+    ]);
     if (cancelled) throw failure.error;
     throw wf.ApplicationFailure.create({
       type: 'StepFailed',
@@ -161,7 +169,8 @@ function activityFor(step: StepSpec, queues: DagInput['taskQueues']): StepActivi
     },
   });
   const activity = activities[step.activity];
-  if (!activity) throw wf.ApplicationFailure.nonRetryable(`no activity "${step.activity}"`, 'UnknownActivity');
+  if (!activity)
+    throw wf.ApplicationFailure.nonRetryable(`no activity "${step.activity}"`, 'UnknownActivity');
   return activity;
 }
 

@@ -63,7 +63,11 @@ async function dev(
   const logFile = join(logDir, 'sluice.log');
   const log = createLogger(config, pino.destination({ dest: logFile, mkdir: true, sync: false }));
   installRuntime(log);
-  const summary: Record<string, unknown> = { address: config.temporal.address, namespace: config.temporal.namespace, logFile };
+  const summary: Record<string, unknown> = {
+    address: config.temporal.address,
+    namespace: config.temporal.namespace,
+    logFile,
+  };
 
   const probe = await probeTemporal(config.temporal.address);
   if (probe.kind === 'other') {
@@ -73,7 +77,9 @@ async function dev(
     );
   }
   if (probe.kind === 'temporal') {
-    out.status(`● using the Temporal server already answering at ${config.temporal.address} (server ${probe.serverVersion})`);
+    out.status(
+      `● using the Temporal server already answering at ${config.temporal.address} (server ${probe.serverVersion})`,
+    );
     const client = await Connection.connect({ address: config.temporal.address });
     try {
       await ensureNamespaceReady(client, config.temporal.namespace);
@@ -89,7 +95,9 @@ async function dev(
       onProgress: (line) => out.status(`● ${line}`),
     });
     const dbFile = join(config.home, 'temporal.db');
-    out.status(`● starting the Temporal dev server (${cli.source === 'sdk-download' ? 'SDK download' : cli.path}, ${cli.version})`);
+    out.status(
+      `● starting the Temporal dev server (${cli.source === 'sdk-download' ? 'SDK download' : cli.path}, ${cli.version})`,
+    );
     const server = await startDevServer({
       cli,
       address: config.temporal.address,
@@ -103,7 +111,9 @@ async function dev(
       await server.stop();
     });
     out.status(`● Temporal dev server on ${server.address}, namespace ${config.temporal.namespace}`);
-    out.status(`● Web UI ${server.uiUrl ?? '(headless)'} · histories kept in ${dbFile} · server log ${server.logFile}`);
+    out.status(
+      `● Web UI ${server.uiUrl ?? '(headless)'} · histories kept in ${dbFile} · server log ${server.logFile}`,
+    );
     summary['server'] = { reused: false, cli, dbFile, uiUrl: server.uiUrl };
   }
 
@@ -112,7 +122,9 @@ async function dev(
     out.status('● stopping the worker (finishing running tasks)');
     await worker.shutdown();
   });
-  out.status(`● worker polling ${config.taskQueues.orchestration} and ${config.taskQueues.train} · logs in ${logFile}`);
+  out.status(
+    `● worker polling ${config.taskQueues.orchestration} and ${config.taskQueues.train} · logs in ${logFile}`,
+  );
 
   if (spec) {
     const client = await connectClient(config);

@@ -27,7 +27,10 @@ export function registerDoctor(program: Command): void {
       const checks = await runChecks();
       const failed = checks.filter((check) => check.status === 'fail');
       out.result({ ok: failed.length === 0, checks }, () =>
-        table([['check', 'status', 'detail', 'fix'], ...checks.map((c) => [c.name, c.status, c.detail, c.fix ?? ''])]),
+        table([
+          ['check', 'status', 'detail', 'fix'],
+          ...checks.map((c) => [c.name, c.status, c.detail, c.fix ?? '']),
+        ]),
       );
       if (failed.length > 0) {
         process.stderr.write(`sluice: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\n`);
@@ -42,32 +45,54 @@ export async function runChecks(): Promise<Check[]> {
   let config: SluiceConfig;
   try {
     config = loadConfig();
-    checks.push({ name: 'config', status: 'ok', detail: `TEMPORAL_ADDRESS=${loadConfig().temporal.address}` });
+    checks.push({
+      name: 'config',
+      status: 'ok',
+      detail: `TEMPORAL_ADDRESS=${loadConfig().temporal.address}`,
+    });
   } catch (error) {
     checks.push({ name: 'config', status: 'fail', detail: oneLine(error), fix: 'fix the named variable' });
     return checks;
   }
-  checks.push(await attempt('sluice-home', async () => {
-    await ensureHomeWritable(config.home);
-    return { status: 'ok', detail: `${config.home} is writable` };
-  }, 'set SLUICE_HOME to a writable directory'));
-  checks.push(await attempt('temporal-cli', async () => {
-    const cli = await locateTemporalCli({
-      envPath: config.temporal.cliPath,
-      searchPath: config.searchPath,
-      cacheDir: join(config.home, 'bin'),
-      allowBuild: false,
-    });
-    return cli.source === 'sdk-download'
-      ? { status: 'ok', detail: `the SDK will download it into ${cli.downloadDir}` }
-      : { status: 'ok', detail: `${cli.version} at ${cli.path} (${cli.source})` };
-  }, 'run `npx sluice setup` (needs Go) or install the Temporal CLI and put it on PATH'));
+  checks.push(
+    await attempt(
+      'sluice-home',
+      async () => {
+        await ensureHomeWritable(config.home);
+        return { status: 'ok', detail: `${config.home} is writable` };
+      },
+      'set SLUICE_HOME to a writable directory',
+    ),
+  );
+  checks.push(
+    await attempt(
+      'temporal-cli',
+      async () => {
+        const cli = await locateTemporalCli({
+          envPath: config.temporal.cliPath,
+          searchPath: config.searchPath,
+          cacheDir: join(config.home, 'bin'),
+          allowBuild: false,
+        });
+        return cli.source === 'sdk-download'
+          ? { status: 'ok', detail: `the SDK will download it into ${cli.downloadDir}` }
+          : { status: 'ok', detail: `${cli.version} at ${cli.path} (${cli.source})` };
+      },
+      'run `npx sluice setup` (needs Go) or install the Temporal CLI and put it on PATH',
+    ),
+  );
   checks.push(...(await checkServer(config)));
-  checks.push(await attempt('tfjs-backend', async () => {
-    const backend = await selectTfBackend();
-    const detail = `${backend.name} (tfjs ${backend.tfjsVersion})${backend.skipped.length ? `; skipped ${backend.skipped.join('; ')}` : ''}`;
-    return { status: backend.name === 'cpu' ? 'warn' : 'ok', detail };
-  }, 'npm install @tensorflow/tfjs-backend-wasm (or @tensorflow/tfjs-node where it can download libtensorflow)'));
+  checks.push(
+    await attempt(
+      'tfjs-backend',
+      async () => {
+        const backend = await selectTfBackend();
+        const detail = `${backend.name} (tfjs ${backend.tfjsVersion})${backend.skipped.length ? `; skipped ${backend.skipped.join('; ')}` : ''}`;
+        return { status: backend.name === 'cpu' ? 'warn' : 'ok', detail };
+      },
+      'npm install @tensorflow/tfjs-backend-wasm (or @tensorflow/tfjs-node where it can download libtensorflow)',
+    ),
+  );
   return checks;
 }
 
@@ -76,31 +101,65 @@ function checkNode(): Check {
   const ok = major > 20 || (major === 20 && minor >= 19);
   return ok
     ? { name: 'node', status: 'ok', detail: `v${process.versions.node}` }
-    : { name: 'node', status: 'fail', detail: `v${process.versions.node} is too old`, fix: 'install Node 20.19 or newer' };
+    : {
+        name: 'node',
+        status: 'fail',
+        detail: `v${process.versions.node} is too old`,
+        fix: 'install Node 20.19 or newer',
+      };
 }
 
 async function checkServer(config: SluiceConfig): Promise<Check[]> {
   const address = config.temporal.address;
   const probe = await probeTemporal(address);
   if (probe.kind === 'closed') {
-    return [{ name: 'temporal-server', status: 'fail', detail: `nothing answers at ${address}`, fix: 'start one with `npx sluice dev`, or set TEMPORAL_ADDRESS' }];
+    return [
+      {
+        name: 'temporal-server',
+        status: 'fail',
+        detail: `nothing answers at ${address}`,
+        fix: 'start one with `npx sluice dev`, or set TEMPORAL_ADDRESS',
+      },
+    ];
   }
   if (probe.kind === 'other') {
-    return [{ name: 'temporal-server', status: 'fail', detail: `${address} answers but is not Temporal (${probe.reason})`, fix: 'point TEMPORAL_ADDRESS at a Temporal frontend' }];
+    return [
+      {
+        name: 'temporal-server',
+        status: 'fail',
+        detail: `${address} answers but is not Temporal (${probe.reason})`,
+        fix: 'point TEMPORAL_ADDRESS at a Temporal frontend',
+      },
+    ];
   }
-  const server: Check = { name: 'temporal-server', status: 'ok', detail: `server ${probe.serverVersion} at ${address}` };
-  const namespace = await attempt('namespace', async () => {
-    const connection = await Connection.connect({ address });
-    try {
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: config.temporal.namespace });
-      const missing = sluiceSearchAttributes.filter((key) => !(key.name in (customAttributes ?? {}))).map((key) => key.name);
-      return missing.length === 0
-        ? { status: 'ok', detail: `${config.temporal.namespace} with Sluice search attributes` }
-        : { status: 'fail', detail: `${config.temporal.namespace} lacks search attributes ${missing.join(', ')}` };
-    } finally {
-      await connection.close();
-    }
-  }, 'run `npx sluice dev` once against this server; it registers them');
+  const server: Check = {
+    name: 'temporal-server',
+    status: 'ok',
+    detail: `server ${probe.serverVersion} at ${address}`,
+  };
+  const namespace = await attempt(
+    'namespace',
+    async () => {
+      const connection = await Connection.connect({ address });
+      try {
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({
+          namespace: config.temporal.namespace,
+        });
+        const missing = sluiceSearchAttributes
+          .filter((key) => !(key.name in (customAttributes ?? {})))
+          .map((key) => key.name);
+        return missing.length === 0
+          ? { status: 'ok', detail: `${config.temporal.namespace} with Sluice search attributes` }
+          : {
+              status: 'fail',
+              detail: `${config.temporal.namespace} lacks search attributes ${missing.join(', ')}`,
+            };
+      } finally {
+        await connection.close();
+      }
+    },
+    'run `npx sluice dev` once against this server; it registers them',
+  );
   return [server, namespace];
 }
 

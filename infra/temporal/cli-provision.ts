@@ -76,7 +76,11 @@ export async function locateTemporalCli(options: LocateCliOptions): Promise<Temp
     const url = options.downloadProbeUrl ?? 'https://temporal.download';
     const reachable = await answers(url);
     if (reachable === true) {
-      return { source: 'sdk-download', downloadDir: join(options.cacheDir, 'download'), version: 'sdk default' };
+      return {
+        source: 'sdk-download',
+        downloadDir: join(options.cacheDir, 'download'),
+        version: 'sdk default',
+      };
     }
     tried.push(`the SDK cannot download it (${url}: ${reachable})`);
   }
@@ -84,7 +88,9 @@ export async function locateTemporalCli(options: LocateCliOptions): Promise<Temp
   if (options.allowBuild !== false) {
     const go = await findOnPath('go', options.searchPath ?? '');
     if (go) {
-      progress(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${options.cacheDir} (a few minutes, once)`);
+      progress(
+        `building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${options.cacheDir} (a few minutes, once)`,
+      );
       const built = await goInstallCli(go, options.cacheDir);
       if (built.ok) {
         return { source: 'go-build', path: cached, version: await cliVersion(cached) };
@@ -132,7 +138,10 @@ async function findOnPath(command: string, searchPath: string): Promise<string |
  */
 export async function cliVersion(path: string): Promise<string> {
   try {
-    const recorded = JSON.parse(await readFile(`${path}.json`, 'utf8')) as { version?: string; server?: string };
+    const recorded = JSON.parse(await readFile(`${path}.json`, 'utf8')) as {
+      version?: string;
+      server?: string;
+    };
     if (recorded.version) return `${recorded.version} (${recorded.server ?? 'server unknown'})`;
   } catch {
     // no record beside the binary: ask the binary itself
@@ -158,7 +167,10 @@ async function answers(url: string): Promise<true | string> {
   }
 }
 
-async function goInstallCli(go: string, cacheDir: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+async function goInstallCli(
+  go: string,
+  cacheDir: string,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   await mkdir(cacheDir, { recursive: true });
   const started = Date.now();
   try {

@@ -6,7 +6,8 @@ import { sluiceSearchAttributes } from '../../pipelines/search-attributes.js';
 import { splitAddress } from '../../worker/config.js';
 
 /** What answers at an address: a Temporal frontend, something else, or nothing. */
-export type Probe = { kind: 'temporal'; serverVersion: string } | { kind: 'other'; reason: string } | { kind: 'closed' };
+export type Probe =
+  { kind: 'temporal'; serverVersion: string } | { kind: 'other'; reason: string } | { kind: 'closed' };
 
 /** Find out, within `timeoutMs`, whether a Temporal server answers at `address`. Never throws. */
 export async function probeTemporal(address: string, timeoutMs = 3_000): Promise<Probe> {
@@ -65,7 +66,10 @@ export async function ensureNamespaceReady(connection: Connection, namespace: st
   await connection.operatorService.addSearchAttributes({
     namespace,
     searchAttributes: Object.fromEntries(
-      missing.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      missing.map((key) => [
+        key.name,
+        proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
     ),
   });
 }

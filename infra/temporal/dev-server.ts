@@ -57,7 +57,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) await mkdir(dirname(options.dbFile), { recursive: true });
   await mkdir(dirname(options.logFile), { recursive: true });
 
-  const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--namespace', options.namespace];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--namespace',
+    options.namespace,
+  ];
   for (const key of sluiceSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.uiPort === false) args.push('--headless');
@@ -98,7 +107,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
-async function waitUntilReady(options: DevServerOptions, child: ChildProcess, exited: Promise<number | null>) {
+async function waitUntilReady(
+  options: DevServerOptions,
+  child: ChildProcess,
+  exited: Promise<number | null>,
+) {
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));

@@ -1,0 +1,65 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
+import { startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
+import { loadConfig } from '../../worker/config.js';
+import { workflowsPath } from '../../worker/run.js';
+import { freePort, projectRoot } from './paths.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCliPath: string;
+    workflowBundlePath: string;
+  }
+}
+
+let server: DevServer | undefined;
+
+/**
+ * ONE real Temporal dev server for the integration run, found or built by the same provisioning code
+ * `sluice dev` uses, plus the workflow bundle built once (each test file's worker reuses it).
+ */
+export async function setup(project: TestProject): Promise<void> {
+  const config = loadConfig(process.env, projectRoot);
+  const cacheDir = join(projectRoot, '.sluice', 'bin');
+  const cli = await locateTemporalCli({
+    envPath: config.temporal.cliPath,
+    searchPath: config.searchPath,
+    cacheDir,
+    onProgress: (line) => console.log(`[test setup] ${line}`),
+  });
+  if (cli.source === 'sdk-download') throw new Error('tests need a Temporal CLI binary on this machine');
+  const address = `127.0.0.1:${await freePort()}`;
+  const logDir = join(projectRoot, '.sluice', 'test');
+  await mkdir(logDir, { recursive: true });
+  server = await startDevServer({
+    cli,
+    address,
+    namespace: 'default',
+    uiPort: false,
+    logFile: join(logDir, 'temporal.log'),
+  });
+  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger });
+  const bundlePath = join(logDir, 'workflow-bundle.js');
+  await writeFile(bundlePath, code);
+  project.provide('temporalAddress', address);
+  project.provide('temporalCliPath', cli.path);
+  project.provide('workflowBundlePath', bundlePath);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+}
+
+const noop = () => undefined;
+const quietLogger = {
+  log: noop,
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: console.warn,
+  error: console.error,
+};

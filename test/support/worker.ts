@@ -1,0 +1,42 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { loadConfig, type SluiceConfig } from '../../worker/config.js';
+import { createLogger, type Log } from '../../worker/logging.js';
+import { startWorker, type RunningWorker } from '../../worker/run.js';
+import { projectRoot } from './paths.js';
+
+/**
+ * Config for one test file: the shared dev server, its own SLUICE_HOME and its own task queues, so test
+ * files running in parallel never take each other's tasks.
+ */
+export async function testConfig(
+  env: Record<string, string> = {},
+): Promise<{ config: SluiceConfig; env: Record<string, string> }> {
+  const home = await mkdtemp(join(tmpdir(), 'sluice-test-'));
+  const suffix = randomBytes(3).toString('hex');
+  const full = {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_CLI_PATH: inject('temporalCliPath'),
+    SLUICE_HOME: home,
+    SLUICE_TASK_QUEUE: `sluice-${suffix}`,
+    SLUICE_TRAIN_TASK_QUEUE: `sluice-train-${suffix}`,
+    SLUICE_DATA_ROOTS: `${projectRoot}:${home}`,
+    SLUICE_LOG_LEVEL: 'warn',
+    PATH: process.env['PATH'] ?? '',
+    ...env,
+  };
+  return { config: loadConfig(full, projectRoot), env: full };
+}
+
+/** A real Sluice worker on the shared server, with the pre-built workflow bundle. */
+export async function testWorker(config: SluiceConfig, log: Log = quietLog(config)): Promise<RunningWorker> {
+  return startWorker(config, log, { workflowBundle: { codePath: inject('workflowBundlePath') } });
+}
+
+function quietLog(config: SluiceConfig): Log {
+  return createLogger(config, pino.destination({ dest: join(config.home, 'worker.log'), sync: true }));
+}
