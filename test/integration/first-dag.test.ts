@@ -112,6 +112,6 @@ describe('the first DAG on a real Temporal server', () => {
     expect(Date.parse(at['d']!.startedAt!)).toBeGreaterThanOrEqual(
       Math.max(Date.parse(at['b']!.finishedAt!), Date.parse(at['c']!.finishedAt!)),
     );
-    expect(at['d']!.output).toMatchObject({ path: expect.stringContaining('/runs/') });
+    expect((at['d']!.output as { path: string }).path).toContain('/runs/');
   });
 });
