@@ -37,3 +37,30 @@ export type ArtifactKind =
   | 'prediction-log';
 
 export type ArtifactFormat = 'parquet' | 'json' | 'html' | 'md' | 'svg' | 'tfjs' | 'tar';
+
+/**
+ * Which run and step made an artifact: recorded in its sidecar so an auditor can walk from any file in
+ * the store back to the workflow history that produced it.
+ */
+export interface ArtifactProducer {
+  workflowId: string;
+  runId: string;
+  step: string;
+}
+
+/**
+ * The JSON record stored beside every artifact (`<sha>.meta.json`). It repeats what the ref says and adds
+ * provenance, so the store can be audited without the workflow histories at hand.
+ */
+export interface ArtifactSidecar {
+  sha256: string;
+  bytes: number;
+  kind: ArtifactKind;
+  format: ArtifactFormat;
+  rows?: number;
+  schema?: ColumnSchema[];
+  /** The run/step that first stored these bytes; `null` when stored outside a run (`sluice ingest`). */
+  producer: ArtifactProducer | null;
+  /** ISO-8601 time the bytes were first stored. */
+  createdAt: string;
+}
