@@ -1,0 +1,76 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { FittedTransform } from '../../pipelines/transform.js';
+import { transformOutputNames } from '../../pipelines/transform.js';
+import { transformQuery } from './transform-sql.js';
+
+/** A split in memory as typed arrays: `x` row-major `rows × width`, `y` one label per row. */
+export interface Matrix {
+  x: Float32Array;
+  y: Float32Array;
+  rows: number;
+  width: number;
+  /** Extra columns asked for (slices, groups), as text; missing values are null. */
+  extra: Record<string, (string | null)[]>;
+}
+
+export interface LoadOptions {
+  /** SQL condition on the source's rows, e.g. `__split = 'train'`. */
+  where?: string;
+  /** Extra columns to carry along, name → SQL. */
+  extra?: Record<string, string>;
+  limit?: number;
+  /** Called after every chunk with rows loaded so far, e.g. to heartbeat. */
+  onChunk?: (rows: number) => void;
+}
+
+/**
+ * Read a split through the batch transform into typed arrays, one DuckDB chunk (2,048 rows) at a time:
+ * no row objects, no intermediate JS arrays, and never one giant tensor (the trainers slice batches
+ * out of these arrays). Rows are counted first so the arrays are allocated exactly once.
+ */
+export async function loadMatrix(
+  db: DuckDBConnection,
+  transform: FittedTransform,
+  relation: string,
+  options: LoadOptions = {},
+): Promise<Matrix> {
+  const width = transformOutputNames(transform).length;
+  const queryOptions = {
+    ...(options.where === undefined ? {} : { where: options.where }),
+    ...(options.extra === undefined ? {} : { extra: options.extra }),
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+  };
+  const sql = transformQuery(transform, relation, queryOptions);
+  const counted = await db.runAndReadAll(`SELECT count(*)::DOUBLE FROM (${sql})`);
+  const total = Number(counted.getColumnsJS()[0]?.[0] ?? 0);
+  const x = new Float32Array(total * width);
+  const y = new Float32Array(total);
+  const extraNames = Object.keys(options.extra ?? {});
+  const extra: Record<string, (string | null)[]> = Object.fromEntries(
+    extraNames.map((name) => [name, new Array<string | null>(total)]),
+  );
+  const result = await db.stream(sql);
+  let row = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = Math.min(chunk.rowCount, total - row);
+    for (let j = 0; j < width; j++) {
+      const vector = chunk.getColumnVector(j);
+      for (let i = 0; i < n; i++) x[(row + i) * width + j] = (vector.getItem(i) as number | null) ?? NaN;
+    }
+    const labels = chunk.getColumnVector(width);
+    for (let i = 0; i < n; i++) y[row + i] = (labels.getItem(i) as number | null) ?? NaN;
+    extraNames.forEach((name, k) => {
+      const vector = chunk.getColumnVector(width + 1 + k);
+      const column = extra[name] as (string | null)[];
+      for (let i = 0; i < n; i++) {
+        const value = vector.getItem(i);
+        column[row + i] = value === null ? null : String(value);
+      }
+    });
+    row += n;
+    options.onChunk?.(row);
+  }
+  return { x, y, rows: row, width, extra };
+}

@@ -1,0 +1,115 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
+import type { FeaturesSpec, LabelSpec, SplitSpec } from '../../pipelines/train-spec.js';
+import type { FittedTransform } from '../../pipelines/transform.js';
+import { sourceRelation, sqlIdent } from './source.js';
+import { splitSql, type SplitName } from './split.js';
+import { fitTransform } from './transform-fit.js';
+
+/** Fewest rows per split that training and evaluation can mean anything on. */
+export const MIN_SPLIT_ROWS: Record<SplitName, number> = { train: 20, validation: 5, test: 5 };
+
+/** The view every later query reads: the source's columns plus `__split`. */
+export const ROWS_VIEW = 'sluice_rows';
+
+export interface PreparedDataset {
+  transform: FittedTransform;
+  /** Rows with a label, per split. */
+  rows: Record<SplitName, number>;
+  /** Source rows, including unlabelled ones and rows the split dropped. */
+  sourceRows: number;
+  columns: { name: string; type: string }[];
+}
+
+/**
+ * Open a dataset in DuckDB, check that every feature, the label and the split key exist, assign splits,
+ * refuse splits too small to train or test on, and fit the transform on the training split. Leaves the
+ * view {@link ROWS_VIEW} defined on `db` for the loaders.
+ *
+ * @throws InvalidInputError for a missing column or bad SQL; DataValidationError for unusable data.
+ */
+export async function prepareDataset(
+  db: DuckDBConnection,
+  path: string,
+  spec: { features: FeaturesSpec; label: LabelSpec; split: SplitSpec },
+): Promise<PreparedDataset> {
+  const relation = sourceRelation(path);
+  let columns: { name: string; type: string }[];
+  try {
+    const described = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+    const [names = [], types = []] = described.getColumnsJS();
+    columns = names.map((name, i) => ({ name: name as string, type: types[i] as string }));
+  } catch (error) {
+    throw new InvalidInputError(`dataset ${path} cannot be read: ${firstLine(error)}`, { cause: error });
+  }
+  const known = new Set(columns.map((c) => c.name));
+  const available = columns.map((c) => c.name).join(', ');
+  const expressions: { what: string; sql: string }[] = [];
+  for (const f of [...spec.features.numeric, ...spec.features.categorical]) {
+    if (f.sql === undefined && !known.has(f.name)) {
+      throw new InvalidInputError(
+        `feature "${f.name}" is not a column of ${path}: the columns are ${available}; fix the name or give "sql"`,
+        { details: { feature: f.name, columns: [...known] } },
+      );
+    }
+    expressions.push({ what: `feature "${f.name}"`, sql: f.sql ?? sqlIdent(f.name) });
+  }
+  if (spec.label.column !== undefined && !known.has(spec.label.column)) {
+    throw new InvalidInputError(
+      `label column "${spec.label.column}" is not a column of ${path}: the columns are ${available}`,
+      { details: { label: spec.label.column, columns: [...known] } },
+    );
+  }
+  if (spec.split.kind === 'time' && !known.has(spec.split.column)) {
+    throw new InvalidInputError(
+      `time split column "${spec.split.column}" is not a column of ${path}: the columns are ${available}`,
+    );
+  }
+  expressions.push({ what: 'the label', sql: spec.label.sql ?? sqlIdent(spec.label.column ?? '') });
+  expressions.push({ what: 'the split', sql: splitSql(spec.split) });
+  for (const { what, sql } of expressions) {
+    try {
+      await db.runAndReadAll(`DESCRIBE SELECT ${sql} FROM ${relation}`);
+    } catch (error) {
+      throw new InvalidInputError(`${what} (${sql}) is not valid SQL over ${path}: ${firstLine(error)}`, {
+        cause: error,
+        details: { sql },
+      });
+    }
+  }
+  await db.run(
+    `CREATE OR REPLACE TEMP VIEW ${ROWS_VIEW} AS SELECT *, ${splitSql(spec.split)} AS __split FROM ${relation}`,
+  );
+
+  const labelExpr = spec.label.sql ?? sqlIdent(spec.label.column ?? '');
+  const counted = await db.runAndReadAll(
+    `SELECT count(*)::DOUBLE AS total,
+            count(*) FILTER (WHERE __split = 'train' AND (${labelExpr}) IS NOT NULL)::DOUBLE AS train,
+            count(*) FILTER (WHERE __split = 'validation' AND (${labelExpr}) IS NOT NULL)::DOUBLE AS validation,
+            count(*) FILTER (WHERE __split = 'test' AND (${labelExpr}) IS NOT NULL)::DOUBLE AS test
+     FROM ${ROWS_VIEW}`,
+  );
+  const c = (counted.getRowObjectsJS()[0] ?? {}) as Record<string, unknown>;
+  const rows = { train: Number(c['train']), validation: Number(c['validation']), test: Number(c['test']) };
+  if (rows.train + rows.validation + rows.test === 0 && Number(c['total']) > 0) {
+    throw new DataValidationError(
+      `the label (${labelExpr}) is missing (NULL) on every training row of ${path}: check the label definition`,
+      { details: { label: labelExpr } },
+    );
+  }
+  for (const split of ['train', 'validation', 'test'] as const) {
+    if (rows[split] < MIN_SPLIT_ROWS[split]) {
+      throw new DataValidationError(
+        `the ${split} split of ${path} has ${rows[split]} labelled rows, fewer than the ${MIN_SPLIT_ROWS[split]} needed: ` +
+          'use more data or give that split a larger share',
+        { details: { rows, minimum: MIN_SPLIT_ROWS } },
+      );
+    }
+  }
+  const transform = await fitTransform(db, ROWS_VIEW, spec.features, spec.label);
+  return { transform, rows, sourceRows: Number(c['total']), columns };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
+}

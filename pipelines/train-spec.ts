@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+
+/**
+ * What a training step is told: features, label, split and trainer, as zod schemas with every default
+ * written down. Strict objects, so a misspelt hyperparameter is an error listing the zod issue rather
+ * than a silently ignored key. Sandbox-safe: the lead's search workflow builds trial params from these.
+ */
+
+const sqlName = z.string().min(1).max(200);
+
+/** A numeric feature: a column, or a SQL expression over the source named `name`. */
+export const numericFeatureSchema = z.strictObject({
+  name: sqlName,
+  /** SQL over the source's columns, e.g. `hour(date)`; default: the column `name`. */
+  sql: z.string().min(1).optional(),
+  /** How a missing or NaN value is filled before standardisation. */
+  impute: z.enum(['mean', 'median', 'zero']).default('mean'),
+  /** Add a 0/1 "was missing" column; `auto` adds it when the training split had missing values. */
+  indicator: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+});
+
+/** A categorical feature: one-hot over the top-K training values plus an out-of-vocabulary bucket. */
+export const categoricalFeatureSchema = z.strictObject({
+  name: sqlName,
+  sql: z.string().min(1).optional(),
+  /** `auto` hashes when the training split has more than `hashAbove` distinct values. */
+  encoding: z.enum(['auto', 'one-hot', 'hash']).default('auto'),
+  topK: z.number().int().min(1).max(1000).default(20),
+  /** Values seen fewer times in training go to the out-of-vocabulary bucket. */
+  minCount: z.number().int().min(1).default(1),
+  hashBuckets: z.number().int().min(2).max(4096).default(64),
+  hashAbove: z.number().int().min(2).default(1000),
+});
+
+const numericFeature = z
+  .union([sqlName.transform((name) => ({ name })), numericFeatureSchema])
+  .pipe(numericFeatureSchema);
+const categoricalFeature = z
+  .union([sqlName.transform((name) => ({ name })), categoricalFeatureSchema])
+  .pipe(categoricalFeatureSchema);
+
+export const featuresSchema = z
+  .strictObject({
+    numeric: z.array(numericFeature).default([]),
+    categorical: z.array(categoricalFeature).default([]),
+  })
+  .refine((f) => f.numeric.length + f.categorical.length > 0, 'declare at least one feature');
+
+export const taskKinds = ['binary', 'multiclass', 'regression'] as const;
+export type TaskKind = (typeof taskKinds)[number];
+
+/** The label: a column, or SQL (`delay > 15`). Binary labels must be boolean or 0/1. */
+export const labelSchema = z
+  .strictObject({
+    column: sqlName.optional(),
+    sql: z.string().min(1).optional(),
+    task: z.enum(taskKinds),
+  })
+  .refine((l) => (l.column === undefined) !== (l.sql === undefined), 'give exactly one of column or sql');
+
+const fraction = z.number().min(0).max(0.9);
+
+/** Seeded, stable split by a hash of a key: a row lands in the same split on every rerun. */
+export const hashSplitSchema = z.strictObject({
+  kind: z.literal('hash'),
+  /** SQL expression identifying a row (or a group that must not straddle splits). */
+  key: z.string().min(1),
+  seed: z.number().int().default(0),
+  validation: fraction.default(0.1),
+  test: fraction.default(0.1),
+});
+
+/** Train on the past, validate and test on the future: no leakage across time. */
+export const timeSplitSchema = z.strictObject({
+  kind: z.literal('time'),
+  column: sqlName,
+  /** Rows at or after this instant (and before `testFrom`) validate. */
+  validationFrom: z.string().min(1),
+  testFrom: z.string().min(1),
+});
+
+/** K-fold cross-validation: `fold` validates, the other folds train, `test` is held out first. */
+export const kfoldSplitSchema = z.strictObject({
+  kind: z.literal('kfold'),
+  key: z.string().min(1),
+  seed: z.number().int().default(0),
+  k: z.number().int().min(2).max(20).default(5),
+  fold: z.number().int().min(0).default(0),
+  test: fraction.default(0.1),
+});
+
+export const splitSchema = z
+  .discriminatedUnion('kind', [hashSplitSchema, timeSplitSchema, kfoldSplitSchema])
+  .refine((s) => s.kind !== 'kfold' || s.fold < s.k, 'fold must be below k')
+  .refine(
+    (s) => s.kind !== 'hash' || s.validation + s.test < 0.9,
+    'validation + test must leave at least 10% to train',
+  );
+
+export const trainerModels = ['logistic', 'softmax', 'mlp', 'linear'] as const;
+export type TrainerModel = (typeof trainerModels)[number];
+
+/** Hyperparameters shared by every trainer; `mlp` adds layers and dropout. */
+export const trainerSchema = z.strictObject({
+  model: z.enum(trainerModels),
+  /** `typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster). */
+  engine: z.enum(['auto', 'tfjs', 'typed-array']).default('auto'),
+  seed: z.number().int().default(42),
+  epochs: z.number().int().min(1).max(1000).default(20),
+  batchSize: z.number().int().min(1).max(65536).default(256),
+  learningRate: z.number().positive().max(10).default(0.01),
+  /** L2 penalty on weights (not biases). */
+  l2: z.number().min(0).max(10).default(0),
+  /** Hidden layer widths, MLP only. */
+  layers: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([32, 16]),
+  dropout: z.number().min(0).max(0.9).default(0),
+  activation: z.enum(['relu', 'tanh']).default('relu'),
+  /** `balanced` weighs each class by n / (classes × count); or weights by class label. */
+  classWeight: z
+    .union([z.literal('none'), z.literal('balanced'), z.record(z.string(), z.number().positive())])
+    .default('none'),
+  /** Stop when validation loss has not improved by `minDelta` for `patience` epochs; keep the best. */
+  earlyStopping: z
+    .strictObject({ patience: z.number().int().min(1).default(3), minDelta: z.number().min(0).default(1e-4) })
+    .default({ patience: 3, minDelta: 1e-4 }),
+});
+
+export type FeaturesSpec = z.output<typeof featuresSchema>;
+export type NumericFeatureSpec = z.output<typeof numericFeatureSchema>;
+export type CategoricalFeatureSpec = z.output<typeof categoricalFeatureSchema>;
+export type LabelSpec = z.output<typeof labelSchema>;
+export type SplitSpec = z.output<typeof splitSchema>;
+export type TrainerSpec = z.output<typeof trainerSchema>;
+export type TrainerConfig = z.input<typeof trainerSchema>;
+
+/** Which trainers can learn which task; anything else is refused before data is read. */
+export const modelTasks: Record<TrainerModel, readonly TaskKind[]> = {
+  logistic: ['binary'],
+  softmax: ['multiclass'],
+  mlp: ['binary', 'multiclass', 'regression'],
+  linear: ['regression'],
+};
+
+/**
+ * Parse with `schema`, or throw an InvalidInputError listing every zod issue with its path, prefixed by
+ * `what` (e.g. `step "train" params`), so the data engineer sees all their mistakes at once.
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new InvalidInputError(`${what} are invalid: ${issues.join('; ')}`, { details: { issues } });
+}
