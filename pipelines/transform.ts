@@ -52,6 +52,8 @@ export interface FittedLabel {
   sql: string;
   /** Multi-class: class names in index order (sorted). Binary: `['0', '1']`. Regression: empty. */
   classes: string[];
+  /** Regression: the training target's mean and standard deviation (models learn it standardised). */
+  scale?: { mean: number; std: number };
 }
 
 /** Names of the columns the transform outputs, in order: what the model's inputs mean. */

@@ -120,7 +120,7 @@ async function fitLabel(
   const y = `TRY_CAST(y AS DOUBLE)`;
   const stats = await one(
     db,
-    `SELECT min(${y}) AS lo, max(${y}) AS hi, count(*) FILTER (WHERE y IS NOT NULL AND ${y} IS NULL)::DOUBLE AS bad,
+    `SELECT min(${y}) AS lo, max(${y}) AS hi, avg(${y}) AS mean, stddev_pop(${y}) AS std, count(*) FILTER (WHERE y IS NOT NULL AND ${y} IS NULL)::DOUBLE AS bad,
             count(*) FILTER (WHERE ${y} NOT IN (0, 1))::DOUBLE AS notBinary
      FROM ${train}`,
   );
@@ -140,7 +140,12 @@ async function fitLabel(
     }
     return { task: 'binary', sql: labelExpr, classes: ['0', '1'] };
   }
-  return { task: 'regression', sql: labelExpr, classes: [] };
+  return {
+    task: 'regression',
+    sql: labelExpr,
+    classes: [],
+    scale: { mean: Number(stats['mean']), std: Number(stats['std']) },
+  };
 }
 
 function constantLabel(what: string, value: string | undefined): DataValidationError {

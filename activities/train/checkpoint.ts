@@ -1,0 +1,110 @@
+import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
+import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { ArtifactStorage } from '../artifacts/index.js';
+import type { DenseParams } from './dense-params.js';
+import type { LoopCheckpoint } from './training-loop.js';
+
+/** What a training activity heartbeats: the last completed epoch and where its checkpoint is. */
+export interface TrainingHeartbeat {
+  epoch: number;
+  checkpoint: ArtifactRef;
+  /** Identity of the training job, so a checkpoint is never applied to different data or settings. */
+  job: string;
+}
+
+/**
+ * Store a checkpoint in the artifact store (DESIGN.md decision 8) as JSON with the arrays in base64.
+ * Content-addressed like everything else: the ref goes into the heartbeat, and a retried attempt reads
+ * it back with its hash verified.
+ */
+export async function saveCheckpoint(
+  store: ArtifactStorage,
+  job: string,
+  checkpoint: LoopCheckpoint,
+  producer?: ArtifactProducer,
+): Promise<ArtifactRef> {
+  const json: JsonObject = {
+    format: 'sluice-checkpoint/1',
+    job,
+    epoch: checkpoint.epoch,
+    sinceBest: checkpoint.sinceBest,
+    history: checkpoint.history as unknown as JsonValue[],
+    best: {
+      epoch: checkpoint.best.epoch,
+      validationLoss: Number.isFinite(checkpoint.best.validationLoss) ? checkpoint.best.validationLoss : null,
+      params: encodeParams(checkpoint.best.params),
+    },
+    state: {
+      params: encodeParams(checkpoint.state.params),
+      adam: {
+        m: checkpoint.state.adam.m.map(encode),
+        v: checkpoint.state.adam.v.map(encode),
+        step: checkpoint.state.adam.step,
+      },
+    },
+  };
+  return store.putJson(json, { kind: 'checkpoint', ...(producer === undefined ? {} : { producer }) });
+}
+
+/** Read a checkpoint back, verified; undefined when it belongs to another job. */
+export async function loadCheckpoint(
+  store: ArtifactStorage,
+  ref: ArtifactRef,
+  job: string,
+): Promise<LoopCheckpoint | undefined> {
+  const json = (await store.readJson<JsonValue>(ref)) as unknown as StoredCheckpoint;
+  if (json.format !== 'sluice-checkpoint/1' || json.job !== job) return undefined;
+  return {
+    epoch: json.epoch,
+    sinceBest: json.sinceBest,
+    history: json.history,
+    best: {
+      epoch: json.best.epoch,
+      validationLoss: json.best.validationLoss ?? Infinity,
+      params: decodeParams(json.best.params),
+    },
+    state: {
+      params: decodeParams(json.state.params),
+      adam: {
+        m: json.state.adam.m.map(decode),
+        v: json.state.adam.v.map(decode),
+        step: json.state.adam.step,
+      },
+    },
+  };
+}
+
+interface StoredParams {
+  sizes: number[];
+  kernels: string[];
+  biases: string[];
+}
+
+interface StoredCheckpoint {
+  format: string;
+  job: string;
+  epoch: number;
+  sinceBest: number;
+  history: LoopCheckpoint['history'];
+  best: { epoch: number; validationLoss: number | null; params: StoredParams };
+  state: { params: StoredParams; adam: { m: string[]; v: string[]; step: number } };
+}
+
+function encodeParams(params: DenseParams): JsonObject {
+  return { sizes: params.sizes, kernels: params.kernels.map(encode), biases: params.biases.map(encode) };
+}
+
+function decodeParams(stored: StoredParams): DenseParams {
+  return { sizes: stored.sizes, kernels: stored.kernels.map(decode), biases: stored.biases.map(decode) };
+}
+
+function encode(array: Float32Array): string {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');
+}
+
+function decode(text: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}

@@ -1,0 +1,228 @@
+import { InvalidInputError } from '../../pipelines/errors.js';
+import type { ModelMetadata } from '../../pipelines/model.js';
+import {
+  modelTasks,
+  type FeaturesSpec,
+  type LabelSpec,
+  type SplitSpec,
+  type TrainerSpec,
+} from '../../pipelines/train-spec.js';
+import {
+  outputUnits,
+  transformOutputNames,
+  type FittedLabel,
+  type FittedTransform,
+} from '../../pipelines/transform.js';
+import { withDuckDB } from '../duckdb.js';
+import { sha256Text } from '../hash.js';
+import { selectTfBackend } from '../tf-backend.js';
+import { initDense } from './dense-params.js';
+import { loadMatrix, type Matrix } from './load-matrix.js';
+import { prepareDataset, ROWS_VIEW } from './prepare.js';
+import { deriveSeed, mulberry32, SEED_PURPOSE } from './prng.js';
+import { createTfjsDenseTrainer } from './tfjs-dense.js';
+import { toTfjsFiles, unscaleRegression, type TfjsModelFiles } from './tfjs-export.js';
+import type { EngineName, OutputKind, Trainer, TrainingData } from './trainer.js';
+import { runTrainingLoop, type LoopCheckpoint, type LoopResult } from './training-loop.js';
+import { createTypedLinearTrainer } from './typed-linear.js';
+
+/** One training job: which data, which features and label, which split, which trainer. */
+export interface TrainJob {
+  dataset: { path: string; uri: string; sha256: string; bytes: number };
+  features: FeaturesSpec;
+  label: LabelSpec;
+  split: SplitSpec;
+  trainer: TrainerSpec;
+}
+
+/** How the Temporal activity (or a bench, or a test) plugs into training. */
+export interface TrainHooks {
+  /** The checkpoint to resume from, if any, for this job id. */
+  resume?: (job: string) => Promise<LoopCheckpoint | undefined>;
+  onEpoch?: (job: string, checkpoint: LoopCheckpoint, stopping: boolean) => Promise<void>;
+  onBatch?: () => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainOutcome {
+  job: string;
+  transform: FittedTransform;
+  files: TfjsModelFiles;
+  metadata: ModelMetadata;
+  result: LoopResult;
+  timings: { loadMs: number; loadedRows: number; epochMs: number[] };
+}
+
+/**
+ * Train one model end to end, without Temporal: prepare and split the data, fit the transform on the
+ * training split, load train and validation through DuckDB into typed arrays, train with early stopping
+ * (resuming if a checkpoint is offered), and produce TF.js files plus metadata. Deterministic: the same
+ * data, settings and seed give the same weights, whichever attempt ran which epochs.
+ */
+export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  const { trainer: spec } = job;
+  if (!modelTasks[spec.model].includes(job.label.task)) {
+    throw new InvalidInputError(
+      `trainer "${spec.model}" cannot learn a ${job.label.task} label: use ${Object.entries(modelTasks)
+        .filter(([, tasks]) => tasks.includes(job.label.task))
+        .map(([model]) => model)
+        .join(' or ')}`,
+    );
+  }
+  const engine = resolveEngine(spec);
+  const backend = await selectTfBackend();
+  const tf = await import('@tensorflow/tfjs');
+  const jobId = sha256Text(
+    JSON.stringify({ data: job.dataset.sha256, f: job.features, l: job.label, s: job.split, t: spec }),
+  );
+
+  const loadStarted = performance.now();
+  const { prepared, train, validation, duckdb } = await withDuckDB(async (db) => {
+    const prepared = await prepareDataset(db, job.dataset.path, job);
+    const onChunk = () => hooks.onBatch?.();
+    const train = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
+      where: `__split = 'train'`,
+      onChunk,
+    });
+    const validation = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
+      where: `__split = 'validation'`,
+      onChunk,
+    });
+    const version = await db.runAndReadAll('SELECT version()');
+    return { prepared, train, validation, duckdb: version.getColumnsJS()[0]?.[0] as string };
+  });
+  const loadMs = performance.now() - loadStarted;
+  const { transform } = prepared;
+  const output: OutputKind = { binary: 'sigmoid', multiclass: 'softmax', regression: 'linear' }[
+    job.label.task
+  ] as OutputKind;
+  const trainData = targets(train, transform.label, classWeights(spec, transform.label, train));
+  const validationData = targets(validation, transform.label, undefined);
+
+  const hidden = spec.model === 'mlp' ? spec.layers : [];
+  const sizes = [train.width, ...hidden, outputUnits(transform.label)];
+  const initial = initDense(sizes, mulberry32(deriveSeed(spec.seed, SEED_PURPOSE.init)));
+  const options = {
+    output,
+    learningRate: spec.learningRate,
+    l2: spec.l2,
+    dropout: spec.dropout,
+    activation: spec.activation,
+  };
+  const trainer: Trainer =
+    engine === 'typed-array'
+      ? createTypedLinearTrainer(initial, options)
+      : createTfjsDenseTrainer(tf, initial, options);
+  const epochMs: number[] = [];
+  let result: LoopResult;
+  try {
+    const resume = await hooks.resume?.(jobId);
+    result = await runTrainingLoop(trainer, trainData, validationData, {
+      epochs: spec.epochs,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      output,
+      earlyStopping: spec.earlyStopping,
+      ...(resume === undefined ? {} : { resume }),
+      ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+      ...(hooks.onBatch === undefined ? {} : { onBatch: hooks.onBatch }),
+      onEpoch: async (checkpoint, stopping) => {
+        epochMs.push(checkpoint.history.at(-1)?.ms ?? 0);
+        await hooks.onEpoch?.(jobId, checkpoint, stopping);
+      },
+    });
+  } finally {
+    trainer.dispose();
+  }
+  const files = await toTfjsFiles(
+    tf,
+    unscaleRegression(result.params, transform.label),
+    output,
+    spec.activation,
+  );
+  const best = result.history.find((h) => h.epoch === result.bestEpoch);
+  const metadata: ModelMetadata = {
+    task: job.label.task,
+    model: spec.model,
+    engine: trainer.engine,
+    backend: { name: backend.name, skipped: backend.skipped },
+    features: {
+      numeric: job.features.numeric.map((f) => f.name),
+      categorical: job.features.categorical.map((f) => f.name),
+    },
+    inputs: transformOutputNames(transform),
+    label: { sql: transform.label.sql, classes: transform.label.classes },
+    data: {
+      dataset: { uri: job.dataset.uri, sha256: job.dataset.sha256, bytes: job.dataset.bytes },
+      split: job.split,
+      rows: prepared.rows,
+    },
+    hyperparameters: spec,
+    seed: spec.seed,
+    libraries: { tfjs: backend.tfjsVersion, duckdb, node: process.version },
+    training: {
+      bestEpoch: result.bestEpoch,
+      epochsRun: result.epochsRun,
+      stoppedEarly: result.stoppedEarly,
+      history: result.history.map(({ epoch, trainLoss, validationLoss }) => ({
+        epoch,
+        trainLoss,
+        validationLoss,
+      })),
+    },
+    metrics: { validationLoss: best?.validationLoss ?? NaN },
+  };
+  return {
+    job: jobId,
+    transform,
+    files,
+    metadata,
+    result,
+    timings: { loadMs, loadedRows: train.rows + validation.rows, epochMs },
+  };
+}
+
+/** `auto`: the typed-array trainer for linear models (faster on every backend we ship), TF.js for MLPs. */
+export function resolveEngine(spec: TrainerSpec): EngineName {
+  if (spec.engine === 'typed-array' && spec.model === 'mlp') {
+    throw new InvalidInputError(
+      'engine "typed-array" trains linear models only: use engine "tfjs" or "auto" for an MLP',
+    );
+  }
+  if (spec.engine !== 'auto') return spec.engine;
+  return spec.model === 'mlp' ? 'tfjs' : 'typed-array';
+}
+
+/** Per-row weights from the trainer's class weights; undefined when every row weighs 1. */
+function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): Float32Array | undefined {
+  if (spec.classWeight === 'none' || label.task === 'regression') return undefined;
+  const counts = new Float64Array(label.classes.length);
+  for (let i = 0; i < train.rows; i++)
+    counts[train.y[i] as number] = (counts[train.y[i] as number] as number) + 1;
+  let perClass: number[];
+  if (spec.classWeight === 'balanced') {
+    perClass = Array.from(counts, (n) => (n === 0 ? 0 : train.rows / (label.classes.length * n)));
+  } else {
+    const given = spec.classWeight;
+    const unknown = Object.keys(given).filter((k) => !label.classes.includes(k));
+    if (unknown.length > 0) {
+      throw new InvalidInputError(
+        `classWeight names ${unknown.map((k) => `"${k}"`).join(', ')}, which ${unknown.length > 1 ? 'are not classes' : 'is not a class'}: the classes are ${label.classes.join(', ')}`,
+      );
+    }
+    perClass = label.classes.map((c) => given[c] ?? 1);
+  }
+  const w = new Float32Array(train.rows);
+  for (let i = 0; i < train.rows; i++) w[i] = perClass[train.y[i] as number] as number;
+  return w;
+}
+
+/** Training targets: regression labels standardised with the training split's scale. */
+function targets(matrix: Matrix, label: FittedLabel, w: Float32Array | undefined): TrainingData {
+  let y = matrix.y;
+  if (label.scale) {
+    const { mean, std } = label.scale;
+    y = matrix.y.map((v) => (v - mean) / std);
+  }
+  return { x: matrix.x, y, rows: matrix.rows, width: matrix.width, ...(w === undefined ? {} : { w }) };
+}

@@ -1,0 +1,99 @@
+import type { DenseParams } from './dense-params.js';
+
+/** What the network's last layer does, i.e. which loss it is trained with. */
+export type OutputKind = 'sigmoid' | 'softmax' | 'linear';
+
+/** Which implementation trained a model; recorded in its metadata. */
+export type EngineName = 'typed-array' | 'tfjs';
+
+/** Training rows: targets are 0/1 (sigmoid), a class index (softmax) or a standardised value (linear). */
+export interface TrainingData {
+  x: Float32Array;
+  y: Float32Array;
+  /** Per-row weights from class weights; absent means 1. */
+  w?: Float32Array;
+  rows: number;
+  width: number;
+}
+
+/** Everything needed to continue training exactly where it stopped: weights and Adam's moments. */
+export interface TrainerState {
+  params: DenseParams;
+  adam: { m: Float32Array[]; v: Float32Array[]; step: number };
+}
+
+export interface TrainerOptions {
+  output: OutputKind;
+  learningRate: number;
+  l2: number;
+  /** MLP only: dropout after each hidden layer and its activation. */
+  dropout: number;
+  activation: 'relu' | 'tanh';
+}
+
+/**
+ * One optimiser over one dense network. The loop (`training-loop.ts`) owns epochs, order, batching,
+ * early stopping and checkpoints; a trainer only steps on a batch and computes logits, so the two
+ * engines are interchangeable and compared like for like in the bench.
+ */
+export interface Trainer {
+  readonly engine: EngineName;
+  /**
+   * One Adam step on `size` rows (`x` row-major, `size × width`). `dropoutSeed` makes the batch's
+   * dropout masks reproducible. Returns the summed (weighted) loss of the batch before the step.
+   */
+  step(
+    x: Float32Array,
+    y: Float32Array,
+    w: Float32Array | undefined,
+    size: number,
+    dropoutSeed: number,
+  ): number;
+  /** Raw outputs (before sigmoid/softmax) for `rows` rows, `rows × units`, computed in batches. */
+  logits(x: Float32Array, rows: number): Float32Array;
+  state(): TrainerState;
+  restore(state: TrainerState): void;
+  dispose(): void;
+}
+
+export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
+
+/** Per-row loss from a logit vector, the same definition both engines train on. */
+export function rowLoss(
+  output: OutputKind,
+  z: Float32Array,
+  offset: number,
+  units: number,
+  y: number,
+): number {
+  switch (output) {
+    case 'sigmoid': {
+      const v = z[offset] as number;
+      return Math.max(v, 0) - v * y + Math.log1p(Math.exp(-Math.abs(v)));
+    }
+    case 'softmax': {
+      let max = -Infinity;
+      for (let k = 0; k < units; k++) max = Math.max(max, z[offset + k] as number);
+      let sum = 0;
+      for (let k = 0; k < units; k++) sum += Math.exp((z[offset + k] as number) - max);
+      return max + Math.log(sum) - (z[offset + y] as number);
+    }
+    case 'linear': {
+      const d = (z[offset] as number) - y;
+      return d * d;
+    }
+  }
+}
+
+/** Mean loss over rows: what early stopping watches on the validation split. */
+export function meanLoss(
+  output: OutputKind,
+  z: Float32Array,
+  y: Float32Array,
+  rows: number,
+  units: number,
+): number {
+  let total = 0;
+  for (let i = 0; i < rows; i++) total += rowLoss(output, z, i * units, units, y[i] as number);
+  return rows === 0 ? NaN : total / rows;
+}

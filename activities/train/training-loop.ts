@@ -1,0 +1,143 @@
+import type { DenseParams } from './dense-params.js';
+import { cloneDense } from './dense-params.js';
+import { deriveSeed, mulberry32, permutation, SEED_PURPOSE } from './prng.js';
+import { meanLoss, type OutputKind, type Trainer, type TrainerState, type TrainingData } from './trainer.js';
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  validationLoss: number;
+  ms: number;
+}
+
+/** Where training stands after an epoch: enough to resume and end exactly as an uninterrupted run. */
+export interface LoopCheckpoint {
+  /** Epochs completed (1-based numbering: after the first epoch this is 1). */
+  epoch: number;
+  state: TrainerState;
+  best: { epoch: number; validationLoss: number; params: DenseParams };
+  /** Epochs since the best validation loss. */
+  sinceBest: number;
+  history: EpochRecord[];
+}
+
+export interface LoopOptions {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  output: OutputKind;
+  earlyStopping: { patience: number; minDelta: number };
+  /** Continue from here instead of epoch 1 (a retried attempt). */
+  resume?: LoopCheckpoint;
+  /** Aborting stops training within one batch; the signal's reason is thrown. */
+  signal?: AbortSignal;
+  /** After every epoch: save the checkpoint and heartbeat. Awaited before the next epoch. */
+  onEpoch?: (checkpoint: LoopCheckpoint, stopping: boolean) => Promise<void>;
+  /** Every few batches, to keep heartbeats flowing in a long epoch. */
+  onBatch?: () => void;
+}
+
+export interface LoopResult {
+  /** The weights of the best validation epoch (early stopping keeps the best, not the last). */
+  params: DenseParams;
+  bestEpoch: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  history: EpochRecord[];
+  /** The epoch a resumed attempt started after, if it resumed. */
+  resumedFrom?: number;
+}
+
+/** How long an epoch may compute before giving the event loop a turn (heartbeats, cancellation). */
+const YIELD_EVERY_MS = 50;
+
+/**
+ * Train for up to `epochs` epochs with early stopping on validation loss. Epoch `e` visits the rows in
+ * the permutation seeded by (seed, e) and batch `b` draws its dropout from (seed, e, b), so a resumed
+ * attempt continues with exactly the numbers the interrupted one would have used: resuming from a
+ * checkpoint ends with the same weights as never stopping.
+ */
+export async function runTrainingLoop(
+  trainer: Trainer,
+  train: TrainingData,
+  validation: TrainingData,
+  options: LoopOptions,
+): Promise<LoopResult> {
+  const units = trainer.state().params.sizes.at(-1) ?? 1;
+  const width = train.width;
+  const xb = new Float32Array(options.batchSize * width);
+  const yb = new Float32Array(options.batchSize);
+  const wb = train.w ? new Float32Array(options.batchSize) : undefined;
+
+  let checkpoint: LoopCheckpoint;
+  if (options.resume) {
+    trainer.restore(options.resume.state);
+    checkpoint = options.resume;
+  } else {
+    const initial = trainer.state();
+    checkpoint = {
+      epoch: 0,
+      state: initial,
+      best: { epoch: 0, validationLoss: Infinity, params: cloneDense(initial.params) },
+      sinceBest: 0,
+      history: [],
+    };
+  }
+  const resumedFrom = options.resume?.epoch;
+  let stopping = checkpoint.sinceBest >= options.earlyStopping.patience;
+
+  while (!stopping && checkpoint.epoch < options.epochs) {
+    const epoch = checkpoint.epoch + 1;
+    const started = performance.now();
+    const order = permutation(train.rows, mulberry32(deriveSeed(options.seed, SEED_PURPOSE.order, epoch)));
+    let lossSum = 0;
+    let weightSum = 0;
+    let lastYield = performance.now();
+    for (let start = 0, batch = 0; start < train.rows; start += options.batchSize, batch++) {
+      options.signal?.throwIfAborted();
+      const size = Math.min(options.batchSize, train.rows - start);
+      for (let i = 0; i < size; i++) {
+        const row = order[start + i] as number;
+        xb.set(train.x.subarray(row * width, (row + 1) * width), i * width);
+        yb[i] = train.y[row] as number;
+        if (wb && train.w) wb[i] = train.w[row] as number;
+      }
+      lossSum += trainer.step(xb, yb, wb, size, deriveSeed(options.seed, SEED_PURPOSE.dropout, epoch, batch));
+      weightSum += wb ? wb.subarray(0, size).reduce((a, b) => a + b, 0) : size;
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        options.onBatch?.();
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+    }
+    options.signal?.throwIfAborted();
+    const validationLoss = meanLoss(
+      options.output,
+      trainer.logits(validation.x, validation.rows),
+      validation.y,
+      validation.rows,
+      units,
+    );
+    const record = { epoch, trainLoss: lossSum / weightSum, validationLoss, ms: performance.now() - started };
+    const improved = validationLoss < checkpoint.best.validationLoss - options.earlyStopping.minDelta;
+    const state = trainer.state();
+    checkpoint = {
+      epoch,
+      state,
+      best: improved ? { epoch, validationLoss, params: cloneDense(state.params) } : checkpoint.best,
+      sinceBest: improved ? 0 : checkpoint.sinceBest + 1,
+      history: [...checkpoint.history, record],
+    };
+    stopping = checkpoint.sinceBest >= options.earlyStopping.patience;
+    await options.onEpoch?.(checkpoint, stopping || epoch === options.epochs);
+  }
+  const best = checkpoint.best.epoch === 0 ? checkpoint.state.params : checkpoint.best.params;
+  return {
+    params: cloneDense(best),
+    bestEpoch: checkpoint.best.epoch,
+    epochsRun: checkpoint.epoch,
+    stoppedEarly: stopping && checkpoint.epoch < options.epochs,
+    history: checkpoint.history,
+    ...(resumedFrom === undefined ? {} : { resumedFrom }),
+  };
+}

@@ -1,0 +1,55 @@
+import type { ArtifactRef } from './artifact.js';
+import type { JsonObject } from './json.js';
+import type { SplitSpec, TaskKind, TrainerSpec } from './train-spec.js';
+import type { FittedTransform } from './transform.js';
+
+/**
+ * A trained model by reference: the content-addressed manifest that ties together the TF.js model
+ * files, the fitted transform and the metadata (DESIGN.md decision 3). Equal bytes, equal ref — a rerun
+ * on the same data with the same seed gives the same `ModelRef`.
+ */
+export type ModelRef = ArtifactRef & { kind: 'model' };
+
+/** What a model is and where it came from: enough to audit it and to reproduce it. */
+export interface ModelMetadata {
+  task: TaskKind;
+  model: TrainerSpec['model'];
+  /** Which implementation trained it: the plain-TypedArray trainer or TF.js. */
+  engine: 'typed-array' | 'tfjs';
+  /** The TF.js backend in this process, and why faster ones were passed over. */
+  backend: { name: string; skipped: string[] };
+  /** Input features as declared (before encoding), and the encoded columns the network sees. */
+  features: { numeric: string[]; categorical: string[] };
+  inputs: string[];
+  label: { sql: string; classes: string[] };
+  data: {
+    dataset: { uri: string; sha256: string; bytes: number };
+    split: SplitSpec;
+    rows: { train: number; validation: number; test: number };
+  };
+  hyperparameters: TrainerSpec;
+  seed: number;
+  libraries: { tfjs: string; duckdb: string; node: string };
+  training: {
+    bestEpoch: number;
+    epochsRun: number;
+    stoppedEarly: boolean;
+    /** Per epoch: mean training and validation loss (timings are left out so equal runs hash equal). */
+    history: { epoch: number; trainLoss: number; validationLoss: number }[];
+  };
+  metrics: { validationLoss: number };
+}
+
+/** The model manifest stored as JSON: its sha256 is the model's identity. */
+export interface ModelManifest {
+  format: 'sluice-model/1';
+  tfjs: {
+    /** `model.json`'s topology and weight specs, as TF.js writes them. */
+    modelTopology: JsonObject;
+    weightSpecs: JsonObject[];
+    /** `weights.bin`, stored as its own artifact and verified on load. */
+    weights: ArtifactRef;
+  };
+  transform: FittedTransform;
+  metadata: ModelMetadata;
+}
