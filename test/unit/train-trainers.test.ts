@@ -4,6 +4,7 @@ import { trainOnDataset, type TrainJob } from '../../activities/train/train-core
 import type { LoopCheckpoint } from '../../activities/train/training-loop.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import {
+  type LabelSpec,
   featuresSchema,
   labelSchema,
   splitSchema,
@@ -33,7 +34,7 @@ function penguinJob(
 const gentoo = labelSchema.parse({ sql: `Species = 'Gentoo'`, task: 'binary' });
 
 describe('trainers', () => {
-  it.each([
+  const cases: [string, TrainerConfig, LabelSpec | undefined, string][] = [
     ['logistic, typed-array', { model: 'logistic', epochs: 4 }, gentoo, 'typed-array'],
     ['logistic, TF.js', { model: 'logistic', engine: 'tfjs', epochs: 4 }, gentoo, 'tfjs'],
     [
@@ -42,7 +43,8 @@ describe('trainers', () => {
       undefined,
       'tfjs',
     ],
-  ] as const)(
+  ];
+  it.each(cases)(
     '%s: a rerun with the same seed gives bit-identical weights; another seed does not',
     async (_, trainer, label, engine) => {
       const run = (seed: number) => trainOnDataset(penguinJob({ ...trainer, seed }, label));
