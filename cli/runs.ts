@@ -23,10 +23,10 @@ export interface StartRunOptions {
   workflowId?: string;
 }
 
-/** A workflow id that sorts by time and names its pipeline: `first-dag-20261123-231500-a1b2`. */
+/** A workflow id that sorts by time and names its pipeline: `first-dag-20261123-231500-a1b2c3d4`. */
 export function newRunId(pipeline: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${pipeline}-${stamp}-${randomBytes(2).toString('hex')}`;
+  return `${pipeline}-${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
 /** Start one run of `spec` as a `dagWorkflow`, with Sluice's search attributes set from the start. */

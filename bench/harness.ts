@@ -1,0 +1,67 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { table } from '../cli/output.js';
+
+/** What a bench returns: one table of figures (each beside its baseline) and anything else worth keeping. */
+export interface BenchResult {
+  name: string;
+  description: string;
+  rows: Record<string, string | number>[];
+  notes?: string[];
+  extra?: Record<string, unknown>;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  at: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${osType()} ${release()}`,
+    node: process.version,
+    at: new Date().toISOString(),
+  };
+}
+
+export const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+
+/** Print the result as a table and write it, with machine info, to `bench/results/<name>.json`. */
+export async function report(result: BenchResult): Promise<string> {
+  const machine = machineInfo();
+  const columns = [...new Set(result.rows.flatMap((row) => Object.keys(row)))];
+  const cells = [columns, ...result.rows.map((row) => columns.map((c) => format(row[c])))];
+  process.stdout.write(
+    `\n${result.name}: ${result.description}\n${machine.cpu} · ${machine.cores} cores · ${machine.node}\n\n`,
+  );
+  process.stdout.write(`${table(cells)}\n`);
+  for (const note of result.notes ?? []) process.stdout.write(`\n${note}`);
+  await mkdir(resultsDir, { recursive: true });
+  const path = `${resultsDir}${result.name}.json`;
+  await writeFile(path, `${JSON.stringify({ ...result, machine }, null, 2)}\n`);
+  process.stdout.write(`\n\nwritten ${path}\n`);
+  return path;
+}
+
+function format(value: string | number | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(2);
+  return value;
+}
+
+/** The p-th percentile (0–100) of `values`, by nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}

@@ -1,0 +1,157 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { pino } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { followRun, startRun } from '../cli/runs.js';
+import { locateTemporalCli } from '../infra/temporal/cli-provision.js';
+import { startDevServer } from '../infra/temporal/dev-server.js';
+import { definePipeline } from '../pipelines/define.js';
+import type { StepInput } from '../pipelines/step.js';
+import { freePort, projectRoot } from '../test/support/paths.js';
+import { loadConfig } from '../worker/config.js';
+import { createLogger } from '../worker/logging.js';
+import { startWorker } from '../worker/run.js';
+import { percentile, type BenchResult } from './harness.js';
+
+const STEPS = 20;
+const CHAIN_RUNS = 10;
+const THROUGHPUT_RUNS = 48;
+
+/**
+ * Per-step overhead of the DAG workflow on a real dev server: an N-step chain of no-op steps, beside
+ * the same activity function called directly; and 2-step workflows completed per second at
+ * concurrency 1 and 16.
+ */
+export async function run(): Promise<BenchResult> {
+  const home = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  const address = `127.0.0.1:${await freePort()}`;
+  const config = loadConfig(
+    { ...process.env, TEMPORAL_ADDRESS: address, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'warn' },
+    projectRoot,
+  );
+  const cli = await locateTemporalCli({
+    envPath: config.temporal.cliPath,
+    searchPath: config.searchPath,
+    cacheDir: join(projectRoot, '.sluice', 'bin'),
+  });
+  const server = await startDevServer({
+    cli,
+    address,
+    namespace: 'default',
+    uiPort: false,
+    logFile: join(home, 'temporal.log'),
+  });
+  const log = createLogger(config, pino.destination({ dest: join(home, 'worker.log'), sync: false }));
+  const worker = await startWorker(config, log);
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  try {
+    // Baseline: the same step activity, called directly (in a mock activity context), no Temporal.
+    const noop = createActivities({ home, dataRoots: [home] }).noop;
+    const env = new MockActivityEnvironment();
+    const input: StepInput = {
+      run: { pipeline: 'bench', workflowId: 'bench', runId: 'bench', trigger: 'manual' },
+      step: 's',
+      params: {},
+      runParams: {},
+      inputs: {},
+    };
+    const direct: number[] = [];
+    for (let i = 0; i < STEPS * CHAIN_RUNS; i++) {
+      const start = process.hrtime.bigint();
+      await env.run(noop, input);
+      direct.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+
+    const chain = definePipeline({
+      id: 'bench-chain',
+      steps: Array.from({ length: STEPS }, (_, i) => ({
+        id: `s${i}`,
+        activity: 'noop',
+        needs: i === 0 ? [] : [`s${i - 1}`],
+      })),
+    });
+    const perStep: number[] = [];
+    const perRunStep: number[] = [];
+    await runOnce(client, config, chain); // warm-up: workflow bundle, caches, connections
+    for (let r = 0; r < CHAIN_RUNS; r++) {
+      const started = performance.now();
+      const status = await runOnce(client, config, chain);
+      perRunStep.push((performance.now() - started) / STEPS);
+      for (const step of status.steps) perStep.push(step.durationMs ?? Number.NaN);
+    }
+
+    const pair = definePipeline({
+      id: 'bench-pair',
+      steps: [
+        { id: 'a', activity: 'noop' },
+        { id: 'b', activity: 'noop', needs: ['a'] },
+      ],
+    });
+    const throughput = async (concurrency: number) => {
+      let next = 0;
+      const started = performance.now();
+      const latencies: number[] = [];
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < THROUGHPUT_RUNS) {
+            next++;
+            const t = performance.now();
+            await runOnce(client, config, pair);
+            latencies.push(performance.now() - t);
+          }
+        }),
+      );
+      return {
+        perSecond: THROUGHPUT_RUNS / ((performance.now() - started) / 1000),
+        p95: percentile(latencies, 95),
+      };
+    };
+    const c1 = await throughput(1);
+    const c16 = await throughput(16);
+
+    return {
+      name: 'orchestration',
+      description: `${STEPS}-step no-op chain ×${CHAIN_RUNS} and ${THROUGHPUT_RUNS} two-step runs, on the Temporal dev server (in-memory SQLite)`,
+      rows: [
+        {
+          measure: 'per step, direct call (baseline)',
+          p50_ms: percentile(direct, 50),
+          p95_ms: percentile(direct, 95),
+        },
+        {
+          measure: 'per step, in the DAG workflow (schedule→complete)',
+          p50_ms: percentile(perStep, 50),
+          p95_ms: percentile(perStep, 95),
+        },
+        {
+          measure: 'per step, whole run wall time / steps',
+          p50_ms: percentile(perRunStep, 50),
+          p95_ms: percentile(perRunStep, 95),
+        },
+        { measure: 'two-step runs, concurrency 1', runs_per_s: c1.perSecond, p95_ms: c1.p95 },
+        { measure: 'two-step runs, concurrency 16', runs_per_s: c16.perSecond, p95_ms: c16.p95 },
+      ],
+      notes: [
+        'The DAG figure is the time between the workflow scheduling a step and seeing its result (workflow clock),',
+        'i.e. activity task dispatch + execution + completion round trip through the server.',
+      ],
+      extra: { steps: STEPS, chainRuns: CHAIN_RUNS, throughputRuns: THROUGHPUT_RUNS, cli: cli.source },
+    };
+  } finally {
+    await client.connection.close();
+    await worker.shutdown();
+    await server.stop();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+async function runOnce(
+  client: Client,
+  config: ReturnType<typeof loadConfig>,
+  spec: ReturnType<typeof definePipeline>,
+) {
+  return followRun(await startRun(client, config, spec, { runParams: {} }), () => undefined, 50);
+}
