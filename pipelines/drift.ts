@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * Drift and skew between a reference dataset (what a model trained on) and a current one (new data,
+ * or the serving log) — issue 3, item 6. The options are plain JSON (a step's params or CLI flags);
+ * the report is a `drift` artifact with one verdict per feature. Sandbox-safe: a monitor workflow can
+ * read verdicts and decide to retrain.
+ */
+
+/**
+ * When a feature counts as drifted. Defaults:
+ * - `psi` 0.2 — the usual "significant shift" line for the population stability index;
+ * - `js` 0.1 — Jensen–Shannon *distance* (base 2, so 0…1);
+ * - `ksPValue` 0.01 together with `ksStatistic` 0.1 — the two-sample Kolmogorov–Smirnov test must be
+ *   significant AND the largest CDF gap at least 0.1. With millions of rows every negligible shift is
+ *   significant; the effect-size floor keeps KS from crying wolf. Set `ksStatistic: 0` for the pure test.
+ * Any one crossed line makes the verdict `drift`.
+ */
+export const driftThresholdsSchema = z.strictObject({
+  psi: z.number().positive().default(0.2),
+  js: z.number().positive().max(1).default(0.1),
+  ksPValue: z.number().min(0).max(1).default(0.01),
+  ksStatistic: z.number().min(0).max(1).default(0.1),
+});
+export type DriftThresholds = z.output<typeof driftThresholdsSchema>;
+
+export const driftOptionsSchema = z.strictObject({
+  /** Features to compare; default every shared numeric, string and boolean column (dates only if named). */
+  columns: z.array(z.string().min(1)).min(1).optional(),
+  /** Thresholds for every feature… */
+  thresholds: driftThresholdsSchema.default({ psi: 0.2, js: 0.1, ksPValue: 0.01, ksStatistic: 0.1 }),
+  /** …and per feature, overriding them. */
+  perColumn: z.record(z.string().min(1), driftThresholdsSchema.partial()).default({}),
+  /** Numeric features are binned on this many reference quantiles (deciles by default). */
+  bins: z.number().int().min(2).max(100).default(10),
+  /** Categorical features keep the reference's most frequent values; the rest pool as `(other)`. */
+  categories: z.number().int().min(1).max(1000).default(20),
+});
+export type DriftOptionsInput = z.input<typeof driftOptionsSchema>;
+export type DriftOptions = z.output<typeof driftOptionsSchema>;
+
+export type DriftVerdict = 'ok' | 'drift';
+
+export interface DriftReport {
+  format: 'sluice.drift/v1';
+  reference: DriftSide;
+  current: DriftSide;
+  features: FeatureDrift[];
+  /** Features with verdict `drift`. */
+  drifted: number;
+  /** Columns that could not be compared, and why (missing on one side, no values…). */
+  skipped: { column: string; reason: string }[];
+  /** Schema skew: columns present on one side only, or whose type changed. */
+  schema: {
+    onlyInReference: string[];
+    onlyInCurrent: string[];
+    typeChanged: { column: string; reference: string; current: string }[];
+  };
+  method: {
+    /** Bin proportions below this are raised to it in PSI, so an empty bin does not give ∞. */
+    psiEpsilon: number;
+    numericBins: string;
+    jsLogBase: 2;
+    ks: string;
+  };
+}
+
+export interface DriftSide {
+  name: string;
+  sha256?: string;
+  rows: number;
+}
+
+export interface FeatureDrift {
+  column: string;
+  kind: 'numeric' | 'categorical';
+  verdict: DriftVerdict;
+  /** Which thresholds were crossed, e.g. `psi 0.31 > 0.2`. */
+  reasons: string[];
+  psi: number;
+  js: number;
+  /** Numeric features only. */
+  ks?: { statistic: number; pValue: number };
+  thresholds: DriftThresholds;
+  /** The bins the metrics were computed on, as shares of each side's rows. */
+  bins: { label: string; reference: number; current: number }[];
+}
