@@ -15,6 +15,7 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts'],
           pool: 'forks',
           testTimeout: 30_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -26,6 +27,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -33,6 +35,7 @@ export default defineConfig({
           name: 'replay',
           include: ['test/replay/**/*.test.ts'],
           pool: 'forks',
+          sequence: { groupOrder: 2 },
           testTimeout: 120_000,
         },
       },

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { registerDev } from './commands/dev.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerRun } from './commands/run.js';
-import { registerSetup } from './commands/setup.js';
-import { registerWorker } from './commands/worker.js';
+import { registerContract } from './commands/contract.js';
+import { registerCore } from './commands/core.js';
+import { registerDrift } from './commands/drift.js';
+import { registerStats } from './commands/stats.js';
+import { registerValidate } from './commands/validate.js';
 import { fail } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -23,11 +23,11 @@ export function buildProgram(): Command {
       // Commander's own errors ("unknown option …") become our one-line cause.
       outputError: (text, write) => write(`sluice: ${text.replace(/^error: /, '').trim()}\n`),
     });
-  registerDev(program);
-  registerWorker(program);
-  registerSetup(program);
-  registerDoctor(program);
-  registerRun(program);
+  registerCore(program);
+  registerStats(program);
+  registerValidate(program);
+  registerContract(program);
+  registerDrift(program);
   return program;
 }
 

@@ -18,25 +18,20 @@ export interface Check {
   fix?: string;
 }
 
-export function registerDoctor(program: Command): void {
-  program
-    .command('doctor')
-    .description('check Node, the Temporal CLI, the server, SLUICE_HOME and the TF.js backend, with fixes')
-    .action(async (_options, command: Command) => {
-      const out = new Output(command.optsWithGlobals<{ json?: boolean }>().json === true);
-      const checks = await runChecks();
-      const failed = checks.filter((check) => check.status === 'fail');
-      out.result({ ok: failed.length === 0, checks }, () =>
-        table([
-          ['check', 'status', 'detail', 'fix'],
-          ...checks.map((c) => [c.name, c.status, c.detail, c.fix ?? '']),
-        ]),
-      );
-      if (failed.length > 0) {
-        process.stderr.write(`sluice: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\n`);
-        process.exitCode = 1;
-      }
-    });
+export async function doctorAction(command: Command): Promise<void> {
+  const out = new Output(command.optsWithGlobals<{ json?: boolean }>().json === true);
+  const checks = await runChecks();
+  const failed = checks.filter((check) => check.status === 'fail');
+  out.result({ ok: failed.length === 0, checks }, () =>
+    table([
+      ['check', 'status', 'detail', 'fix'],
+      ...checks.map((c) => [c.name, c.status, c.detail, c.fix ?? '']),
+    ]),
+  );
+  if (failed.length > 0) {
+    process.stderr.write(`sluice: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 /** Every check, each independent: one failing never hides the others. */

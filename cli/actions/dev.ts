@@ -17,35 +17,25 @@ import { connectClient } from '../client.js';
 import type { Output } from '../output.js';
 import { describeStep, followRun, startRun } from '../runs.js';
 import { Cleanup, untilShutdownSignal } from './lifecycle.js';
-import { collect, context } from './shared.js';
+import { context } from '../commands/shared.js';
 
-interface DevOptions {
+export interface DevOptions {
   run?: string;
   param: string[];
   exit?: boolean;
 }
 
-export function registerDev(program: Command): void {
-  program
-    .command('dev')
-    .description(
-      'start everything on this machine: the Temporal dev server (SQLite file under SLUICE_HOME, Web UI), ' +
-        'Sluice search attributes and a worker; stays in the foreground until Ctrl-C',
-    )
-    .option('--run <pipeline>', 'once everything is up, run this pipeline and show its progress')
-    .option('--param <name=value>', 'a run parameter for --run (repeatable)', collect, [])
-    .option('--exit', 'stop everything after the --run finishes instead of staying up')
-    .action(async (options: DevOptions, command: Command) => {
-      const { config, out } = context(command);
-      const cleanup = new Cleanup();
-      let summary: Record<string, unknown>;
-      try {
-        summary = await dev(config, out, options, cleanup);
-      } finally {
-        await cleanup.run((line) => out.status(line));
-      }
-      out.result(summary, () => '● stopped');
-    });
+/** `sluice dev`: see the command's help in `cli/commands/dev.ts`. */
+export async function devAction(options: DevOptions, command: Command): Promise<void> {
+  const { config, out } = context(command);
+  const cleanup = new Cleanup();
+  let summary: Record<string, unknown>;
+  try {
+    summary = await dev(config, out, options, cleanup);
+  } finally {
+    await cleanup.run((line) => out.status(line));
+  }
+  out.result(summary, () => '● stopped');
 }
 
 async function dev(
