@@ -101,7 +101,8 @@ function roundUp(value: number): number {
 }
 
 /** Round to three significant digits in the given direction, without binary-fraction noise (62.4, not 62.400000000000006). */
-function roundTo3(value: number, direction: (x: number) => number): number {
+function roundTo3(raw: number, direction: (x: number) => number): number {
+  const value = Number(raw.toPrecision(12)); // 0.5 − 0.4 is 0.09999999999999998: round that away first
   const exponent = Math.floor(Math.log10(Math.abs(value) || 1)) - 2;
   const rounded = direction(value / 10 ** exponent) * 10 ** exponent;
   return Number(rounded.toFixed(Math.max(0, -exponent)));

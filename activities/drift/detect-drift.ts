@@ -165,13 +165,22 @@ async function compare(
   for (const [i, feature] of features.entries()) {
     const spec = specs[i] as BinSpec;
     const labels = binLabels(feature, spec);
-    let ref = counts.reference.bins[i] as number[];
-    let cur = counts.current.bins[i] as number[];
-    // Drop the (other) / (missing) bins when both sides leave them empty: they carry no information.
-    const keep = labels.map((label, b) => !label.startsWith('(') || (ref[b] ?? 0) + (cur[b] ?? 0) > 0);
-    const kept = labels.filter((_, b) => keep[b]);
-    ref = ref.filter((_, b) => keep[b]);
-    cur = cur.filter((_, b) => keep[b]);
+    const refAll = counts.reference.bins[i] as number[];
+    const curAll = counts.current.bins[i] as number[];
+    const pooled = (b: number): boolean => b >= labels.length - (spec.kind === 'categorical' ? 2 : 1);
+    // Pooled bins ((other), (missing)) that both sides leave empty carry no information: drop them.
+    // Categories are listed most frequent in the reference first (ties by name), so reports are stable.
+    const order = labels
+      .map((_, b) => b)
+      .filter((b) => !pooled(b) || (refAll[b] ?? 0) + (curAll[b] ?? 0) > 0)
+      .sort((a, b) =>
+        spec.kind === 'numeric' || pooled(a) || pooled(b)
+          ? a - b
+          : (refAll[b] ?? 0) - (refAll[a] ?? 0) || (labels[a] ?? '').localeCompare(labels[b] ?? ''),
+      );
+    const kept = order.map((b) => labels[b] ?? '');
+    const ref = order.map((b) => refAll[b] ?? 0);
+    const cur = order.map((b) => curAll[b] ?? 0);
     const thresholds = thresholdsFor(options, feature.column);
     const psi = populationStabilityIndex(ref, cur);
     const js = jensenShannonDistance(ref, cur);
