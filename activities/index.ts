@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { InvalidInputError } from '../pipelines/errors.js';
 import type { StepActivity } from '../pipelines/step.js';
+import { createArtifactStore } from './artifacts/index.js';
 import { stepActivity } from './boundary.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { sha256Text } from './hash.js';
+import { ingestDataset } from './ingest/index.js';
 import { profileDataset } from './profile-dataset.js';
 
 /** What activities need from the composition root; injected so tests can point them anywhere. */
@@ -13,6 +15,8 @@ export interface ActivityDeps {
   home: string;
   /** Directories data sources must resolve inside. */
   dataRoots: readonly string[];
+  /** `SLUICE_PII_KEY`, for columns marked `pii: 'hash'`; ingest refuses such columns without it. */
+  piiKey?: string | undefined;
 }
 
 /**
@@ -29,6 +33,20 @@ export function createActivities(deps: ActivityDeps) {
       }
       return profileDataset(source, deps.dataRoots);
     }),
+
+    /**
+     * Ingest a dataset into the artifact store as one zstd Parquet snapshot. Params:
+     * `{ source, format?, csv?: { delimiter?, header?, quote? }, types?, sql?, pii? }`; output:
+     * `{ dataset: ArtifactRef, source: { path, sha256, bytes, format }, warnings }`.
+     */
+    ingestDataset: stepActivity(async ({ params, run, step }) =>
+      ingestDataset(params, {
+        store: createArtifactStore(deps.home),
+        dataRoots: deps.dataRoots,
+        piiKey: deps.piiKey,
+        producer: { workflowId: run.workflowId, runId: run.runId, step },
+      }),
+    ),
 
     /** Write the outputs of the steps it needs as one JSON summary under `runs/<workflowId>/`. */
     writeRunSummary: stepActivity(async ({ run, step, inputs, runParams }) => {

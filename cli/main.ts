@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerContract } from './commands/contract.js';
 import { registerCore } from './commands/core.js';
 import { registerDrift } from './commands/drift.js';
+import { registerIngest } from './commands/ingest.js';
 import { registerStats } from './commands/stats.js';
 import { registerValidate } from './commands/validate.js';
 import { fail } from './output.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerContract(program);
   registerDrift(program);
+  registerIngest(program);
   return program;
 }
 

@@ -2,8 +2,11 @@
  * How steps exchange data (DESIGN.md decision 2): by reference, never by value. An `ArtifactRef` is
  * small JSON that fits in a Temporal payload; the bytes live in the content-addressed artifact store
  * under their sha256. Sandbox-safe: workflows read refs to make decisions and pass them on.
+ *
+ * Declared as type aliases (not interfaces) so they are assignable to `JsonValue`: step activities
+ * return refs inside their JSON output without casts.
  */
-export interface ArtifactRef {
+export type ArtifactRef = {
   /** Where the bytes are, e.g. `file:///…/.sluice/artifacts/ab/abcd….parquet`. */
   uri: string;
   /** Hex sha256 of the bytes; every read verifies it. */
@@ -15,13 +18,13 @@ export interface ArtifactRef {
   bytes: number;
   /** Columns, for tabular artifacts. */
   schema?: ColumnSchema[];
-}
+};
 
-export interface ColumnSchema {
+export type ColumnSchema = {
   name: string;
   /** DuckDB type name, e.g. `BIGINT`, `DOUBLE`, `VARCHAR`, `TIMESTAMP`. */
   type: string;
-}
+};
 
 export type ArtifactKind =
   | 'dataset'
@@ -42,17 +45,17 @@ export type ArtifactFormat = 'parquet' | 'json' | 'html' | 'md' | 'svg' | 'tfjs'
  * Which run and step made an artifact: recorded in its sidecar so an auditor can walk from any file in
  * the store back to the workflow history that produced it.
  */
-export interface ArtifactProducer {
+export type ArtifactProducer = {
   workflowId: string;
   runId: string;
   step: string;
-}
+};
 
 /**
  * The JSON record stored beside every artifact (`<sha>.meta.json`). It repeats what the ref says and adds
  * provenance, so the store can be audited without the workflow histories at hand.
  */
-export interface ArtifactSidecar {
+export type ArtifactSidecar = {
   sha256: string;
   bytes: number;
   kind: ArtifactKind;
@@ -63,4 +66,4 @@ export interface ArtifactSidecar {
   producer: ArtifactProducer | null;
   /** ISO-8601 time the bytes were first stored. */
   createdAt: string;
-}
+};

@@ -24,10 +24,18 @@ const envSchema = z.object({
   SLUICE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /** Directories data may be read from, separated by `:`; default: the working directory. */
   SLUICE_DATA_ROOTS: z.string().optional(),
+  /** Secret key for hashing columns marked `pii: 'hash'` (HMAC-SHA256); needed only when one is. */
+  SLUICE_PII_KEY: z
+    .string()
+    .min(16, 'at least 16 characters of secret, e.g. the output of `openssl rand -hex 32`')
+    .optional(),
   SLUICE_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
   SLUICE_MAX_CONCURRENT_TRAINING: positiveInt.default(1),
   PATH: z.string().default(''),
 });
+
+/** Variables whose values never appear in an error message. */
+const secretVariables = new Set(['SLUICE_PII_KEY']);
 
 export interface SluiceConfig {
   temporal: {
@@ -46,6 +54,8 @@ export interface SluiceConfig {
   concurrency: { activities: number; training: number };
   /** The `PATH` to search for tools. */
   searchPath: string;
+  /** `SLUICE_PII_KEY`: the HMAC key for pii columns, when set. Never logged. */
+  piiKey: string | undefined;
 }
 
 /**
@@ -61,8 +71,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!parsed.success) {
     const [issue] = parsed.error.issues;
     const name = String(issue?.path[0] ?? 'environment');
+    const shown = secretVariables.has(name) ? '(secret, not shown)' : JSON.stringify(env[name] ?? '');
     throw new ConfigurationError(
-      `${name}=${JSON.stringify(env[name] ?? '')} is invalid: ${issue?.message ?? 'unknown problem'}; fix or unset it`,
+      `${name}=${shown} is invalid: ${issue?.message ?? 'unknown problem'}; fix or unset it`,
       { details: { variable: name, issues: parsed.error.issues.map((i) => i.message) } },
     );
   }
@@ -88,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       training: e.SLUICE_MAX_CONCURRENT_TRAINING,
     },
     searchPath: e.PATH,
+    piiKey: e.SLUICE_PII_KEY,
   };
 }
 

@@ -39,7 +39,11 @@ export async function startWorker(
   installRuntime(log);
   const connection = options.connection ?? (await connect(config));
   const ownsConnection = options.connection === undefined;
-  const activities = createActivities({ home: config.home, dataRoots: config.dataRoots });
+  const activities = createActivities({
+    home: config.home,
+    dataRoots: config.dataRoots,
+    piiKey: config.piiKey,
+  });
   const common = { connection, namespace: config.temporal.namespace, activities };
 
   const orchestration = await Worker.create({

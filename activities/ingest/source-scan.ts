@@ -1,0 +1,126 @@
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+/** What one streamed pass over a source file learns before DuckDB is asked to read it. */
+export interface SourceScan {
+  sha256: string;
+  bytes: number;
+  /** The first (up to) 16 bytes: magic numbers and byte-order marks. */
+  head: Buffer;
+  /** The last (up to) 16 bytes: Parquet and Arrow files end with their magic too. */
+  tail: Buffer;
+  /** Whether any byte other than whitespace (and a UTF-8 BOM) occurs. */
+  hasContent: boolean;
+  /** For text scans: where the first byte that is not valid UTF-8 is, if any. */
+  invalidUtf8?: { offset: number; line: number; column: number };
+}
+
+const whitespace = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * Hash a source and check it in the same pass (a dataset is read once here, never held in memory):
+ * sha256 and size for provenance, head/tail for magic numbers, and for text formats UTF-8 validity
+ * with the exact line and column of the first bad byte, which DuckDB reports only approximately.
+ */
+export async function scanSource(path: string, text: boolean): Promise<SourceScan> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let head = Buffer.alloc(0);
+  let tail = Buffer.alloc(0);
+  let hasContent = false;
+  let carry = Buffer.alloc(0);
+  let invalidAt: number | undefined;
+
+  for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const chunk = piece as Buffer;
+    hash.update(chunk);
+    if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)]);
+    tail = Buffer.concat([tail, chunk]).subarray(-16);
+    if (!hasContent) hasContent = containsContent(chunk, bytes === 0);
+    if (text && invalidAt === undefined) {
+      const window = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const windowStart = bytes - carry.length;
+      const keep = incompleteTail(window);
+      const body = window.subarray(0, window.length - keep);
+      if (!isUtf8(body)) invalidAt = windowStart + firstInvalidUtf8(body);
+      carry = Buffer.from(window.subarray(window.length - keep));
+    }
+    bytes += chunk.length;
+  }
+  // A multi-byte sequence cut off by the end of the file.
+  if (text && invalidAt === undefined && carry.length > 0) invalidAt = bytes - carry.length;
+
+  const scan: SourceScan = { sha256: hash.digest('hex'), bytes, head, tail, hasContent };
+  if (invalidAt !== undefined) scan.invalidUtf8 = { offset: invalidAt, ...(await lineOf(path, invalidAt)) };
+  return scan;
+}
+
+function containsContent(chunk: Buffer, atStart: boolean): boolean {
+  let i = atStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
+  for (; i < chunk.length; i++) if (!whitespace.has(chunk[i]!)) return true;
+  return false;
+}
+
+/** How many bytes at the end of `buf` start a multi-byte sequence that the next chunk completes. */
+function incompleteTail(buf: Buffer): number {
+  for (let back = 1; back <= Math.min(3, buf.length); back++) {
+    const byte = buf[buf.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+/**
+ * Offset of the first byte of `buf` that breaks UTF-8 (RFC 3629: no overlongs, no surrogates, nothing
+ * past U+10FFFF), or `buf.length` when the problem is a sequence cut off at the end.
+ */
+export function firstInvalidUtf8(buf: Uint8Array): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      i += 1;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    let max = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
+    else if (b === 0xe0) [need, min] = [2, 0xa0];
+    else if (b === 0xed) [need, min, max] = [2, 0x80, 0x9f];
+    else if (b >= 0xe1 && b <= 0xef) [need, min] = [2, 0x80];
+    else if (b === 0xf0) [need, min] = [3, 0x90];
+    else if (b >= 0xf1 && b <= 0xf3) [need, min] = [3, 0x80];
+    else if (b === 0xf4) [need, min, max] = [3, 0x80, 0x8f];
+    else return i;
+    for (let k = 1; k <= need; k++) {
+      const next = buf[i + k];
+      if (next === undefined) return i;
+      const [lo, hi] = k === 1 ? [min, max] : [0x80, 0xbf];
+      if (next < lo || next > hi) return i;
+    }
+    i += need + 1;
+  }
+  return buf.length;
+}
+
+/** 1-based line and byte column of `offset`, by counting newlines up to it (error path only). */
+async function lineOf(path: string, offset: number): Promise<{ line: number; column: number }> {
+  let line = 1;
+  let lineStart = 0;
+  let position = 0;
+  if (offset > 0) {
+    for await (const piece of createReadStream(path, { end: offset - 1, highWaterMark: 1 << 20 })) {
+      const chunk = piece as Buffer;
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
+        line += 1;
+        lineStart = position + at + 1;
+      }
+      position += chunk.length;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
