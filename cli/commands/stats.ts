@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
-import { refFromSha, resolveDataset } from '../../activities/data-inputs.js';
-import { storeStatistics } from '../../activities/data-steps.js';
-import { statisticsMarkdown } from '../../activities/statistics/render-markdown.js';
-import type { DatasetStatistics } from '../../pipelines/statistics.js';
-import { context } from './shared.js';
 
+/** `sluice stats`; the action (DuckDB and all) loads only when the command runs. */
 export function registerStats(program: Command): void {
   program
     .command('stats')
@@ -16,36 +11,7 @@ export function registerStats(program: Command): void {
       '<dataset>',
       'a path (CSV, TSV, Parquet, JSON, NDJSON) or the sha256 of a stored dataset or statistics artifact',
     )
-    .action(async (target: string, _options, command: Command) => {
-      const { config, out } = context(command);
-      const store = createArtifactStore(config.home);
-      // A stored statistics artifact is shown as it is; anything else is a dataset to compute them for.
-      if (/^[0-9a-f]{64}$/.test(target)) {
-        const ref = await refFromSha(store, target);
-        if (ref.kind === 'statistics') {
-          const statistics = (await store.readJson(ref)) as unknown as DatasetStatistics;
-          out.result({ statistics, artifacts: { statistics: ref } }, () => statisticsMarkdown(statistics));
-          return;
-        }
-      }
-      const data = await resolveDataset(target, {
-        store,
-        dataRoots: config.dataRoots,
-        what: 'sluice stats <dataset>',
-      });
-      const { statistics, ref, output } = await storeStatistics(store, data);
-      const reports = output['report'] as { markdown: { sha256: string }; html: { sha256: string } };
-      const paths = {
-        statistics: await store.open(ref),
-        html: await store.open(await refFromSha(store, reports.html.sha256)),
-      };
-      out.result({ statistics, artifacts: output, paths }, () =>
-        [
-          statisticsMarkdown(statistics).trimEnd(),
-          '',
-          `statistics ${ref.sha256} (${paths.statistics})`,
-          `HTML report ${paths.html}`,
-        ].join('\n'),
-      );
-    });
+    .action(async (target: string, _options, command: Command) =>
+      (await import('../actions/stats.js')).statsAction(target, command),
+    );
 }
