@@ -4,10 +4,12 @@ import { InvalidInputError } from '../pipelines/errors.js';
 import type { StepActivity } from '../pipelines/step.js';
 import { createArtifactStore } from './artifacts/index.js';
 import { stepActivity } from './boundary.js';
+import { createDataActivities } from './data-steps.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { sha256Text } from './hash.js';
 import { ingestDataset } from './ingest/index.js';
 import { profileDataset } from './profile-dataset.js';
+import { trainModelStep } from './train/train-model.js';
 
 /** What activities need from the composition root; injected so tests can point them anywhere. */
 export interface ActivityDeps {
@@ -58,8 +60,18 @@ export function createActivities(deps: ActivityDeps) {
       return { path, sha256: sha256Text(text), bytes: Buffer.byteLength(text) };
     }),
 
+    /**
+     * Train one model and store it (run it on the `train` queue). Params: `{ source?, features, label,
+     * split, trainer }`; output `{ model: ModelRef, metrics, … }`. Checkpoints every epoch and resumes a
+     * retried attempt from the last one; also the trial activity of a hyperparameter search.
+     */
+    trainModel: stepActivity((input) => trainModelStep(deps, input)),
+
     /** Does nothing: for sketching a DAG and measuring orchestration overhead. */
     noop: stepActivity(() => Promise.resolve(null)),
+
+    /** Statistics, contract validation and drift (`computeStatistics`, `validateDataset`, `detectDrift`). */
+    ...createDataActivities(deps),
   } satisfies Record<string, StepActivity>;
 }
 

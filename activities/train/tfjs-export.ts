@@ -79,7 +79,8 @@ function buildModel(
   output: OutputKind,
   activation: 'relu' | 'tanh',
 ): tfType.Sequential {
-  const model = tf.sequential();
+  // Fixed names: TF.js numbers layers per process, which would make equal models hash differently.
+  const model = tf.sequential({ name: 'sluice_model' });
   for (let l = 0; l + 1 < sizes.length; l++) {
     const last = l + 2 === sizes.length;
     model.add(
@@ -87,6 +88,7 @@ function buildModel(
         units: sizes[l + 1] as number,
         activation: last ? output : activation,
         kernelInitializer: 'zeros',
+        name: `dense_${l + 1}`,
         ...(l === 0 ? { inputShape: [sizes[0] as number] } : {}),
       }),
     );

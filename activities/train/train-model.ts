@@ -1,0 +1,157 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
+import { InvalidInputError } from '../../pipelines/errors.js';
+import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { ModelRef } from '../../pipelines/model.js';
+import type { StepInput } from '../../pipelines/step.js';
+import {
+  featuresSchema,
+  labelSchema,
+  parseOrThrow,
+  splitSchema,
+  trainerSchema,
+} from '../../pipelines/train-spec.js';
+import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
+import { sha256File } from '../hash.js';
+import { resolveSource } from '../paths.js';
+import { loadCheckpoint, saveCheckpoint, type TrainingHeartbeat } from './checkpoint.js';
+import { saveModel } from './model-artifact.js';
+import { trainOnDataset, type TrainJob } from './train-core.js';
+
+/** The params of a `trainModel` step. `source` or a dependency's `{ dataset }` names the data. */
+export const trainStepSchema = z.strictObject({
+  /** A dataset path (inside the data roots); otherwise a needed step's output `{ dataset: ArtifactRef }`. */
+  source: z.string().min(1).optional(),
+  /** Which needed step's dataset to use when several provide one. */
+  input: z.string().min(1).optional(),
+  features: featuresSchema,
+  label: labelSchema,
+  split: splitSchema,
+  trainer: trainerSchema,
+});
+
+export interface TrainModelDeps {
+  home: string;
+  dataRoots: readonly string[];
+}
+
+/** What `trainModel` returns through Temporal: refs and figures, never rows. */
+export interface TrainModelOutput extends JsonObject {
+  model: ModelRef;
+  task: string;
+  engine: string;
+  backend: string;
+  rows: { train: number; validation: number; test: number };
+  metrics: { validationLoss: number; bestEpoch: number; epochsRun: number; stoppedEarly: boolean };
+  /** Set when this attempt continued from an earlier attempt's checkpoint. */
+  resumedFromEpoch: number | null;
+  hyperparameters: JsonObject;
+}
+
+/**
+ * The `trainModel` step (queue `train`): train one model with the given hyperparameters and store it.
+ * Also the trial activity of a hyperparameter search: each trial is a `trainModel` call whose
+ * `trainer` is one point of the search space.
+ *
+ * After every epoch the checkpoint goes to the artifact store and the heartbeat carries
+ * `{ epoch, checkpoint, job }`; a retried attempt reads the last heartbeat and resumes from that epoch
+ * (ending with the same weights as an uninterrupted run). Cancellation stops within one batch.
+ */
+export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Promise<TrainModelOutput> {
+  const params = parseOrThrow(trainStepSchema, input.params, `step "${input.step}" params`);
+  const store = createArtifactStore(deps.home);
+  const dataset = await resolveDataset(store, deps, input, params);
+  const producer: ArtifactProducer = {
+    workflowId: input.run.workflowId,
+    runId: input.run.runId,
+    step: input.step,
+  };
+  const context = Context.current();
+  const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
+  let last: TrainingHeartbeat | undefined = previous;
+  const job: TrainJob = {
+    dataset,
+    features: params.features,
+    label: params.label,
+    split: params.split,
+    trainer: params.trainer,
+  };
+
+  const outcome = await trainOnDataset(job, {
+    signal: context.cancellationSignal,
+    resume: async (jobId) => {
+      if (previous?.job !== jobId) return undefined;
+      const checkpoint = await loadCheckpoint(store, previous.checkpoint, jobId);
+      if (checkpoint) context.log.info('resuming training from a checkpoint', { epoch: checkpoint.epoch });
+      return checkpoint;
+    },
+    onEpoch: async (jobId, checkpoint) => {
+      const ref = await saveCheckpoint(store, jobId, checkpoint, producer);
+      last = { epoch: checkpoint.epoch, checkpoint: ref, job: jobId };
+      context.heartbeat(last);
+    },
+    onBatch: () => context.heartbeat(last),
+  });
+  context.log.info('model trained', {
+    engine: outcome.metadata.engine,
+    backend: outcome.metadata.backend.name,
+    skipped: outcome.metadata.backend.skipped,
+    epochs: outcome.result.epochsRun,
+  });
+  const model = await saveModel(store, outcome.files, outcome.transform, outcome.metadata, producer);
+  return {
+    model,
+    task: outcome.metadata.task,
+    engine: outcome.metadata.engine,
+    backend: outcome.metadata.backend.name,
+    rows: outcome.metadata.data.rows,
+    metrics: {
+      validationLoss: outcome.metadata.metrics.validationLoss,
+      bestEpoch: outcome.result.bestEpoch,
+      epochsRun: outcome.result.epochsRun,
+      stoppedEarly: outcome.result.stoppedEarly,
+    },
+    resumedFromEpoch: outcome.result.resumedFrom ?? null,
+    hyperparameters: outcome.metadata.hyperparameters as unknown as JsonObject,
+  };
+}
+
+/** The dataset to train on: `params.source` (checked against the data roots) or an upstream `{ dataset }`. */
+export async function resolveDataset(
+  store: ArtifactStorage,
+  deps: TrainModelDeps,
+  input: StepInput,
+  params: { source?: string | undefined; input?: string | undefined },
+): Promise<TrainJob['dataset']> {
+  if (params.source !== undefined) {
+    const path = await resolveSource(params.source, deps.dataRoots);
+    const { sha256, bytes } = await sha256File(path);
+    return { path, uri: params.source, sha256, bytes };
+  }
+  const candidates = Object.entries(input.inputs).filter(([name, value]) => {
+    const ref = datasetRef(value);
+    return ref !== undefined && (params.input === undefined || params.input === name);
+  });
+  const found = candidates[0];
+  if (!found || (candidates.length > 1 && params.input === undefined)) {
+    throw new InvalidInputError(
+      `step "${input.step}" needs data: give params.source, or depend on one step that outputs { dataset }` +
+        (candidates.length > 1
+          ? ` (several do: ${candidates.map(([n]) => n).join(', ')}; pick one with params.input)`
+          : ''),
+    );
+  }
+  const ref = datasetRef(found[1]) as ArtifactRef;
+  const path = await store.open(ref);
+  return { path, uri: ref.uri, sha256: ref.sha256, bytes: ref.bytes };
+}
+
+function datasetRef(value: JsonValue | undefined): ArtifactRef | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const dataset = value['dataset'];
+  if (typeof dataset !== 'object' || dataset === null || Array.isArray(dataset)) return undefined;
+  return typeof dataset['sha256'] === 'string' && typeof dataset['uri'] === 'string'
+    ? (dataset as unknown as ArtifactRef)
+    : undefined;
+}

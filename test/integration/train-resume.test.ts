@@ -1,0 +1,182 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { withDuckDB } from '../../activities/duckdb.js';
+import { createActivities } from '../../activities/index.js';
+import { readModelManifest, saveModel } from '../../activities/train/model-artifact.js';
+import { trainOnDataset } from '../../activities/train/train-core.js';
+import type { TrainModelOutput } from '../../activities/train/train-model.js';
+import { trainStepSchema } from '../../activities/train/train-model.js';
+import { sha256File } from '../../activities/hash.js';
+import { followRun, startRun } from '../../cli/runs.js';
+import { definePipeline } from '../../pipelines/define.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import type { dagWorkflow } from '../../workflows/index.js';
+import { dataDir } from '../support/paths.js';
+import { testConfig } from '../support/worker.js';
+
+let config: SluiceConfig;
+let env: Record<string, string>;
+let client: Client;
+let connection: NativeConnection;
+let orchestration: Worker;
+let orchestrationDone: Promise<void>;
+let source: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  ({ config, env } = await testConfig());
+  connection = await NativeConnection.connect({ address: config.temporal.address });
+  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  // Workflows (and light steps) in this process; the train queue is served by a child we can kill.
+  orchestration = await Worker.create({
+    connection,
+    taskQueue: config.taskQueues.orchestration,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities: createActivities({ home: config.home, dataRoots: config.dataRoots }),
+  });
+  orchestrationDone = orchestration.run();
+  source = join(config.home, 'flights-6k.parquet');
+  await withDuckDB((db) =>
+    db.run(
+      `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination) LIMIT 6000) TO '${source}' (FORMAT parquet)`,
+    ),
+  );
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await client?.connection.close();
+  orchestration?.shutdown();
+  await orchestrationDone;
+  await connection?.close();
+});
+
+const params = {
+  source: 'flights-6k.parquet',
+  features: {
+    numeric: ['distance', { name: 'hour', sql: 'hour(date)' }],
+    categorical: [{ name: 'weekday', sql: 'dayofweek(date)' }, 'origin', 'destination'],
+  },
+  label: { sql: 'delay > 15', task: 'binary' },
+  split: { kind: 'hash', key: 'date::VARCHAR || origin || destination', seed: 1 },
+  trainer: {
+    model: 'mlp',
+    layers: [32, 16],
+    dropout: 0.1,
+    epochs: 8,
+    batchSize: 4,
+    earlyStopping: { patience: 50 },
+  },
+} as const;
+
+describe('training survives a killed worker', () => {
+  it('a SIGKILLed training attempt is retried elsewhere and resumes from its last checkpoint', async () => {
+    const child = startTrainWorker();
+    children.push(child);
+    await waitForLine(child, /^ready/);
+    const spec = definePipeline({
+      id: 'train-resume',
+      steps: [
+        {
+          id: 'train',
+          activity: 'trainModel',
+          queue: 'train',
+          timeout: '45s',
+          retry: { maxAttempts: 3, initialInterval: '500ms' },
+          params: { ...params, source: join(config.home, 'flights-6k.parquet') },
+        },
+      ],
+    });
+    const handle = await startRun(client, config, spec, { runParams: {} });
+
+    // Kill the worker once the server holds a heartbeat for epoch 2 or later: a real crash mid-run.
+    const seen = await waitForHeartbeat(handle, 2);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    // A fresh worker takes the retry (after attempt 1 times out on the server).
+    const train = await Worker.create({
+      connection,
+      taskQueue: config.taskQueues.train,
+      activities: createActivities({ home: config.home, dataRoots: config.dataRoots }),
+    });
+    const trainDone = train.run();
+    try {
+      const status = await followRun(handle, () => undefined);
+      const step = status.steps[0]!;
+      const output = step.output as unknown as TrainModelOutput;
+      expect(status.state).toBe('succeeded');
+      expect(step.attempt).toBe(2);
+      expect(output.resumedFromEpoch).toBeGreaterThanOrEqual(seen.epoch);
+      expect(output.resumedFromEpoch).toBeLessThan(8);
+      expect(output.metrics.epochsRun).toBe(8);
+      expect(output.backend).toBe('wasm');
+
+      // The resumed model is the very model an uninterrupted run produces: the same per-epoch losses
+      // and the same weights (one content address), whichever process trained which epochs.
+      const parsed = trainStepSchema.parse(params);
+      const { sha256, bytes } = await sha256File(source);
+      const whole = await trainOnDataset({
+        dataset: { path: source, uri: join(config.home, 'flights-6k.parquet'), sha256, bytes },
+        features: parsed.features,
+        label: parsed.label,
+        split: parsed.split,
+        trainer: parsed.trainer,
+      });
+      const store = createArtifactStore(config.home);
+      const ref = await saveModel(store, whole.files, whole.transform, whole.metadata);
+      const resumed = await readModelManifest(store, output.model);
+      const uninterrupted = await readModelManifest(store, ref);
+      expect(resumed.metadata.training).toEqual(uninterrupted.metadata.training);
+      expect(resumed.transform).toEqual(uninterrupted.transform);
+      expect(resumed.tfjs.weights.sha256).toBe(uninterrupted.tfjs.weights.sha256);
+      expect({ ...resumed.metadata, backend: null }).toEqual({ ...uninterrupted.metadata, backend: null });
+    } finally {
+      train.shutdown();
+      await trainDone;
+    }
+  });
+});
+
+function startTrainWorker(): ChildProcess {
+  const fixture = fileURLToPath(new URL('./fixtures/train-worker.ts', import.meta.url));
+  return spawn(process.execPath, ['--import', 'tsx', fixture], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.split('\n').some((line) => pattern.test(line))) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`train worker exited (${code}) before ready`)));
+  });
+}
+
+/** Poll the workflow's pending activity until its heartbeat details report at least `epoch`. */
+async function waitForHeartbeat(
+  handle: WorkflowHandle<typeof dagWorkflow>,
+  epoch: number,
+): Promise<{ epoch: number }> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const description = await handle.describe();
+    const payload = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+    if (payload) {
+      const details = defaultPayloadConverter.fromPayload<{ epoch: number } | undefined>(payload);
+      if (details && details.epoch >= epoch) return details;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no heartbeat for epoch ${epoch} within 60 s`);
+}
