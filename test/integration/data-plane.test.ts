@@ -5,7 +5,6 @@ import { followRun, startRun } from '../../cli/runs.js';
 import type { ArtifactRef } from '../../pipelines/artifact.js';
 import type { ContractInput } from '../../pipelines/contract.js';
 import { definePipeline } from '../../pipelines/define.js';
-import type { JsonValue } from '../../pipelines/json.js';
 import type { PipelineSpec } from '../../pipelines/spec.js';
 import type { DatasetStatistics } from '../../pipelines/statistics.js';
 import type { Anomaly, ValidationResult } from '../../pipelines/validation.js';
@@ -44,7 +43,7 @@ function weatherPipeline(id: string, contract: ContractInput): PipelineSpec {
         id: 'validate',
         activity: 'validateDataset',
         needs: ['stats'],
-        params: { contract: contract, referenceTime: '2016-01-01T00:00:00Z' },
+        params: { contract, referenceTime: '2016-01-01T00:00:00Z' },
       },
       { id: 'summarize', activity: 'writeRunSummary', needs: ['validate'] },
     ],
@@ -116,7 +115,7 @@ describe('the data plane as activities on a real Temporal server', () => {
     ).catch((error: unknown) => error);
     const validateStep = seen.filter((s) => s.id === 'validate').at(-1);
     expect(validateStep?.state).toBe('succeeded');
-    const output = validateStep?.output as {
+    const output = validateStep?.output as unknown as {
       passed: boolean;
       errorCount: number;
       warningCount: number;
