@@ -30,24 +30,34 @@ export interface CsvSource {
   path: string;
   format: 'csv' | 'tsv';
   csv: CsvOptions;
-  /** Declared column types, handed to DuckDB so a bad value is reported with its line. */
-  types: Readonly<Record<string, string>>;
+}
+
+/** A CSV dialect, sniffed once: it builds `read_csv` calls that never sniff again. */
+export interface CsvDialect {
+  /** Column names and types as detected (declared options honoured). */
+  columns: { name: string; type: string }[];
+  /**
+   * A fully specified `read_csv(…, auto_detect=false, columns={…})`: every later bind of the view
+   * costs nothing, where an auto-detecting `read_csv` re-sniffs the file on each one. `types` override
+   * detected column types (DuckDB then reports a value that does not fit with its line).
+   */
+  reader(types: Readonly<Record<string, string>>): string;
 }
 
 /**
- * The `read_csv(…)` call for a CSV/TSV source, after making sure DuckDB will split it the way the
- * file is written. DuckDB's sniffer, when rows are ragged or the declared delimiter is wrong, quietly
- * falls back to reading every line as one column; that case is caught here and explained: the first
- * ragged line, or the delimiter the file actually uses.
+ * Sniff a CSV/TSV source once, after making sure DuckDB will split it the way the file is written.
+ * DuckDB's sniffer, when rows are ragged or the declared delimiter is wrong, quietly falls back to
+ * reading every line as one column; that case is caught here and explained: the first ragged line, or
+ * the delimiter the file actually uses.
  *
  * @throws InvalidInputError naming the file, the line and the fix.
  */
-export async function csvReader(db: DuckDBConnection, csv: CsvSource): Promise<string> {
+export async function sniffCsv(db: DuckDBConnection, csv: CsvSource): Promise<CsvDialect> {
   const declared = csv.csv.delimiter ?? (csv.format === 'tsv' ? '\t' : undefined);
   const quote = csv.csv.quote ?? '"';
-  let options = { ...csv.csv, ...(declared === undefined ? {} : { delimiter: declared }) };
+  const options = { ...csv.csv, ...(declared === undefined ? {} : { delimiter: declared }) };
 
-  let sniffed: { delimiter: string; columns: number };
+  let sniffed: Sniffed;
   try {
     sniffed = await sniff(db, csv.path, options);
   } catch (error) {
@@ -62,28 +72,62 @@ export async function csvReader(db: DuckDBConnection, csv: CsvSource): Promise<s
     );
   }
 
-  if (sniffed.columns === 1) {
+  if (sniffed.columns.length === 1) {
     const [other] = (await firstLineDelimiters(csv.path, quote)).filter((d) => d !== sniffed.delimiter);
     if (other !== undefined) {
       const shape = await scanCsvShape(csv.path, other, quote);
       if (shape.ragged) throw raggedError(csv.source, shape, other);
       if (declared !== undefined) throw wrongDelimiterError(csv.source, declared, other, shape);
-      options = { ...options, delimiter: other };
+      sniffed = await sniff(db, csv.path, { ...options, delimiter: other });
     }
   }
-  return `read_csv(${[sqlString(csv.path), ...optionSql(options), ...typesSql(csv.types)].join(', ')})`;
+  const dialect = sniffed;
+  return {
+    columns: dialect.columns,
+    reader: (types) => {
+      const columns = dialect.columns
+        .map(({ name, type }) => `${sqlString(name)}: ${sqlString(types[name] ?? type)}`)
+        .join(', ');
+      return `read_csv(${[sqlString(csv.path), 'auto_detect=false', ...dialect.options, `columns={${columns}}`].join(', ')})`;
+    },
+  };
 }
 
-async function sniff(
-  db: DuckDBConnection,
-  path: string,
-  options: CsvOptions,
-): Promise<{ delimiter: string; columns: number }> {
+interface Sniffed {
+  delimiter: string;
+  columns: { name: string; type: string }[];
+  /** The detected dialect as `read_csv` options. */
+  options: string[];
+}
+
+async function sniff(db: DuckDBConnection, path: string, declared: CsvOptions): Promise<Sniffed> {
   const result = await db.runAndReadAll(
-    `SELECT Delimiter AS d, len(Columns) AS n FROM sniff_csv(${[sqlString(path), ...optionSql(options)].join(', ')})`,
+    'SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, ' +
+      `DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(path), ...optionSql(declared)].join(', ')})`,
   );
-  const [d, n] = result.getRowsJS()[0] ?? [];
-  return { delimiter: cellText(d), columns: Number(n) };
+  const [delimiter, quote, escape, newLine, comment, skip, header, columns, dateFormat, timestampFormat] =
+    result.getRowsJS()[0] ?? [];
+  const text = (value: unknown) => {
+    const s = cellText(value);
+    return s === '(empty)' ? '' : s;
+  };
+  const options = [
+    `delim=${sqlString(text(delimiter))}`,
+    `quote=${sqlString(text(quote))}`,
+    `escape=${sqlString(text(escape))}`,
+    `comment=${sqlString(text(comment))}`,
+    `skip=${Number(skip ?? 0)}`,
+    `header=${header === true}`,
+  ];
+  if (['\\n', '\\r', '\\r\\n'].includes(text(newLine))) options.push(`new_line=${sqlString(text(newLine))}`);
+  if (dateFormat) options.push(`dateformat=${sqlString(text(dateFormat))}`);
+  if (timestampFormat) options.push(`timestampformat=${sqlString(text(timestampFormat))}`);
+  const list = (columns ?? []) as { name: unknown; type: unknown }[];
+  return {
+    delimiter: text(delimiter),
+    columns: list.map((c) => ({ name: cellText(c.name), type: cellText(c.type) })),
+    options,
+  };
 }
 
 function optionSql(options: CsvOptions): string[] {
@@ -92,12 +136,6 @@ function optionSql(options: CsvOptions): string[] {
   if (options.header !== undefined) sql.push(`header=${options.header}`);
   if (options.quote !== undefined) sql.push(`quote=${sqlString(options.quote)}`);
   return sql;
-}
-
-function typesSql(types: Readonly<Record<string, string>>): string[] {
-  const entries = Object.entries(types);
-  if (entries.length === 0) return [];
-  return [`types={${entries.map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}`];
 }
 
 function raggedError(source: string, shape: CsvShape, delimiter: string): InvalidInputError {

@@ -4,7 +4,7 @@ import { ConfigurationError, InvalidInputError } from '../../pipelines/errors.js
 import type { PiiPolicy } from '../../pipelines/privacy.js';
 import { sqlString } from '../duckdb.js';
 import { loadArrow } from './arrow-source.js';
-import { csvReader, type CsvOptions } from './csv-source.js';
+import { sniffCsv, type CsvOptions } from './csv-source.js';
 import type { SourceFormat } from './format.js';
 import { hmacSql, installHmacKey } from './pii-hash.js';
 import type { ArrowLayout } from './preflight.js';
@@ -36,24 +36,25 @@ export interface SourcePlan {
  */
 export async function defineSource(db: DuckDBConnection, plan: SourcePlan): Promise<ColumnSchema[]> {
   const { source, format } = plan;
+  const csv =
+    format === 'csv' || format === 'tsv'
+      ? await sniffCsv(db, { source, path: plan.path, format, csv: plan.csv })
+      : undefined;
   if (format === 'arrow') {
     await loadArrow(db, source, plan.path, plan.arrowLayout ?? 'file', rawRelation);
   } else {
-    await db.run(`CREATE VIEW ${rawRelation} AS SELECT * FROM ${await reader(db, plan, {})}`);
+    await db.run(`CREATE VIEW ${rawRelation} AS SELECT * FROM ${csv ? csv.reader({}) : reader(plan)}`);
   }
   const raw = await describeQuery(db, `SELECT * FROM ${rawRelation}`);
   const names = raw.map((c) => c.name);
   checkColumns(source, names, Object.keys(plan.types), 'types');
   checkColumns(source, names, Object.keys(plan.pii), 'pii');
 
-  const csvLike = format === 'csv' || format === 'tsv';
-  if (csvLike && Object.keys(plan.types).length > 0) {
+  if (csv && Object.keys(plan.types).length > 0) {
     // Declared types go to DuckDB's CSV reader, which then reports a bad value with its line.
-    await db.run(
-      `CREATE OR REPLACE VIEW ${rawRelation} AS SELECT * FROM ${await reader(db, plan, plan.types)}`,
-    );
+    await db.run(`CREATE OR REPLACE VIEW ${rawRelation} AS SELECT * FROM ${csv.reader(plan.types)}`);
   }
-  const casts = csvLike ? {} : plan.types;
+  const casts = csv ? {} : plan.types;
   const dropped = names.filter((name) => plan.pii[name] === 'drop');
   if (dropped.length === names.length) {
     throw new InvalidInputError(
@@ -84,30 +85,20 @@ export async function describeQuery(db: DuckDBConnection, query: string): Promis
   return result.getRowsJS().map(([name, type]) => ({ name: cellText(name), type: cellText(type) }));
 }
 
-async function reader(
-  db: DuckDBConnection,
-  plan: SourcePlan,
-  types: Readonly<Record<string, string>>,
-): Promise<string> {
+/** The DuckDB table function for the formats DuckDB reads without sniffing. */
+function reader(plan: SourcePlan): string {
   const path = sqlString(plan.path);
   switch (plan.format) {
-    case 'csv':
-    case 'tsv':
-      return csvReader(db, {
-        source: plan.source,
-        path: plan.path,
-        format: plan.format,
-        csv: plan.csv,
-        types,
-      });
     case 'parquet':
       return `read_parquet(${path})`;
     case 'json':
       return `read_json(${path}, format='auto')`;
     case 'ndjson':
       return `read_json(${path}, format='newline_delimited')`;
+    case 'csv':
+    case 'tsv':
     case 'arrow':
-      return rawRelation;
+      throw new Error(`${plan.format} sources are not read through a table function here`);
   }
 }
 
