@@ -7,11 +7,11 @@ import type { SluiceConfig } from '../worker/config.js';
  * SDK's long retry loop).
  */
 export async function connectClient(config: SluiceConfig): Promise<Client> {
-  let connection: Connection;
+  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: 5_000 });
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5_000 });
     await connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.getSystemInfo({}));
   } catch (error) {
+    await connection.close();
     throw new DependencyUnavailableError(
       `cannot reach Temporal at ${config.temporal.address} (${(error as Error).message.split('\n')[0]}): ` +
         'start one with `npx sluice dev` or set TEMPORAL_ADDRESS to a running cluster',

@@ -44,6 +44,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     fail(error);
+    // The command has cleaned up what it started; don't let a stray handle keep a failed CLI alive.
+    process.exit();
   }
 }
 

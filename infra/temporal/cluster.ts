@@ -13,17 +13,17 @@ export type Probe =
 export async function probeTemporal(address: string, timeoutMs = 3_000): Promise<Probe> {
   const { host, port } = splitAddress(address);
   if (!(await portOpen(host, port, timeoutMs))) return { kind: 'closed' };
-  let connection: Connection | undefined;
+  // A lazy connection is always closable: a failed eager connect would leave a channel retrying forever.
+  const connection = Connection.lazy({ address, connectTimeout: timeoutMs });
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
     const info = await connection.withDeadline(Date.now() + timeoutMs, () =>
-      connection!.workflowService.getSystemInfo({}),
+      connection.workflowService.getSystemInfo({}),
     );
     return { kind: 'temporal', serverVersion: info.serverVersion || 'unknown' };
   } catch (error) {
     return { kind: 'other', reason: (error as Error).message.split('\n')[0] ?? 'no gRPC answer' };
   } finally {
-    await connection?.close();
+    await connection.close();
   }
 }
 
