@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationPattern } from './duration.js';
 import { InvalidInputError } from './errors.js';
+import { piiActionSchema } from './privacy.js';
 
 /**
  * A data contract: what a dataset must look like before anything trains on it (issue 3, item 3).
@@ -75,6 +76,11 @@ export const columnContractSchema = z
     unique: z.boolean().default(false),
     /** Forbid NaN and ±Infinity in float columns. */
     finite: z.boolean().default(false),
+    /**
+     * Personal data: `hash` (ingest replaces values by a keyed HMAC-SHA256) or `drop` (ingest leaves the
+     * column out). Ingest applies it; validation proves it was applied.
+     */
+    pii: piiActionSchema.optional(),
     /** Severity of every check on this column. */
     severity: severitySchema.default('error'),
     description: z.string().optional(),

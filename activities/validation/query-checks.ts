@@ -21,7 +21,7 @@ export async function runQueryChecks(
 ): Promise<Anomaly[]> {
   if (checks.length === 0) return [];
   for (const check of checks) {
-    if (check.kind !== 'regex') continue;
+    if (check.kind !== 'regex' && check.kind !== 'pii') continue;
     try {
       await db.run(`SELECT regexp_full_match('', ${sqlString(check.pattern)})`);
     } catch (error) {
@@ -41,34 +41,56 @@ export async function runQueryChecks(
   for (const [i, check] of checks.entries()) {
     const count = toCount(row[`q${i}`]);
     if (count === 0) continue;
-    const x = sqlIdentifier(check.column.name);
-    const examplesSql =
-      check.kind === 'unique'
-        ? `SELECT ${x} AS v FROM ${view} WHERE ${x} IS NOT NULL GROUP BY ${x} HAVING count(*) > 1 ORDER BY v LIMIT 5`
-        : `SELECT DISTINCT ${x} AS v FROM ${view} WHERE ${violation(check)} ORDER BY v LIMIT 5`;
-    const examples = ((await db.runAndReadAll(examplesSql)).getColumnsObjectJS()['v'] ?? []).map(toExample);
-    anomalies.push({
+    const anomaly: Anomaly = {
       column: check.column.name,
       check: check.kind,
       expected: expectation(check),
-      observed:
-        check.kind === 'unique'
-          ? `${count} duplicate values`
-          : check.kind === 'allowed'
-            ? `${count} values outside the list`
-            : `${count} values do not match`,
+      observed: observation(check, count),
       severity: check.contract.severity,
       count,
-      examples,
-    });
+    };
+    // Values of a column that should have been hashed are personal data: never copy them into a report.
+    if (check.kind !== 'pii') anomaly.examples = await examples(db, view, check);
+    anomalies.push(anomaly);
   }
   return anomalies;
 }
 
-/** The SQL predicate true for a row that breaks `allowed` or `regex`. */
+/** Up to five distinct offending values, sorted. */
+async function examples(
+  db: DuckDBConnection,
+  view: string,
+  check: QueryCheck,
+): Promise<(string | number | boolean | null)[]> {
+  const x = sqlIdentifier(check.column.name);
+  const sql =
+    check.kind === 'unique'
+      ? `SELECT ${x} AS v FROM ${view} WHERE ${x} IS NOT NULL GROUP BY ${x} HAVING count(*) > 1 ORDER BY v LIMIT 5`
+      : `SELECT DISTINCT ${x} AS v FROM ${view} WHERE ${violation(check)} ORDER BY v LIMIT 5`;
+  return ((await db.runAndReadAll(sql)).getColumnsObjectJS()['v'] ?? []).map(toExample);
+}
+
+function observation(check: QueryCheck, count: number): string {
+  switch (check.kind) {
+    case 'unique':
+      return `${count} duplicate values`;
+    case 'allowed':
+      return `${count} values outside the list`;
+    case 'regex':
+      return `${count} values do not match`;
+    case 'pii':
+      return `${count} values are not hashed`;
+    default: {
+      const never: never = check;
+      return String(never);
+    }
+  }
+}
+
+/** The SQL predicate true for a row that breaks `allowed`, `regex` or `pii: hash`. */
 function violation(check: Exclude<QueryCheck, { kind: 'unique' }>): string {
   const x = sqlIdentifier(check.column.name);
-  if (check.kind === 'regex') {
+  if (check.kind === 'regex' || check.kind === 'pii') {
     return `${x} IS NOT NULL AND NOT regexp_full_match(${x}::VARCHAR, ${sqlString(check.pattern)})`;
   }
   const { family } = check.column;
@@ -88,6 +110,8 @@ function expectation(check: QueryCheck): string {
       return `one of ${list(check.values)}`;
     case 'regex':
       return `matches /${check.pattern}/ (whole value)`;
+    case 'pii':
+      return 'hashed at ingest (pii: hash): 64 hex digits';
     case 'unique':
       return 'unique values';
     default: {

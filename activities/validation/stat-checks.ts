@@ -12,7 +12,11 @@ export type QueryCheck =
       values: (string | number | boolean)[];
     }
   | { kind: 'regex'; column: ColumnStatistics; contract: ColumnContract; pattern: string }
+  | { kind: 'pii'; column: ColumnStatistics; contract: ColumnContract; pattern: string }
   | { kind: 'unique'; column: ColumnStatistics; contract: ColumnContract };
+
+/** What ingest writes for a `pii: 'hash'` column: HMAC-SHA256 as 64 lowercase hex digits. */
+export const hmacHexPattern = '[0-9a-f]{64}';
 
 export interface StatCheckOutcome {
   anomalies: Anomaly[];
@@ -51,6 +55,11 @@ export function statChecks(
     };
     const column = byName.get(name);
     checks += 1;
+    if (want.pii === 'drop') {
+      // Ingest leaves the column out; finding it means personal data reached the snapshot.
+      if (column) add('pii', 'column dropped at ingest (pii: drop)', 'present');
+      continue;
+    }
     if (!column) {
       if (want.required) add('required', 'column present', 'missing');
       continue;
@@ -116,6 +125,10 @@ export function statChecks(
     if (want.regex !== undefined) {
       checks += 1;
       pending.push({ kind: 'regex', column, contract: want, pattern: want.regex });
+    }
+    if (want.pii === 'hash') {
+      checks += 1;
+      pending.push({ kind: 'pii', column, contract: want, pattern: hmacHexPattern });
     }
     if (want.unique) {
       checks += 1;

@@ -417,3 +417,53 @@ describe('custom SQL checks over the view "dataset"', () => {
     ).rejects.toThrow(/contract check "peek": .*(Permission|disabled)/);
   });
 });
+
+describe("privacy: validation proves ingest applied the contract's pii actions", () => {
+  let path: string;
+  let stats: DatasetStatistics;
+  beforeAll(async () => {
+    path = await parquetFile(
+      dir,
+      'pii.parquet',
+      `SELECT sha256(e) AS hashed, e AS email FROM (VALUES ('ann@example.com'), ('bob@example.com')) t(e)`,
+    );
+    stats = (await computeStatistics(path, { name: 'pii' })).statistics;
+  });
+  const run = (input: ContractInput): Promise<ValidationResult> =>
+    validate(parseContract(input, 'the test'), stats, path, { referenceTime: jan10 });
+
+  it('pii: drop — the column must be gone', async () => {
+    expect((await run({ columns: { phone: { pii: 'drop' } } })).passed).toBe(true);
+    expect((await run({ columns: { email: { pii: 'drop' } } })).anomalies).toEqual([
+      {
+        column: 'email',
+        check: 'pii',
+        expected: 'column dropped at ingest (pii: drop)',
+        observed: 'present',
+        severity: 'error',
+      },
+    ]);
+  });
+
+  it('pii: hash — every value must be a keyed hash, and raw values are never quoted back', async () => {
+    expect((await run({ columns: { hashed: { pii: 'hash' } } })).passed).toBe(true);
+    const result = await run({ columns: { email: { pii: 'hash' } } });
+    expect(result.anomalies).toEqual([
+      {
+        column: 'email',
+        check: 'pii',
+        expected: 'hashed at ingest (pii: hash): 64 hex digits',
+        observed: '2 values are not hashed',
+        severity: 'error',
+        count: 2,
+      },
+    ]);
+    expect(JSON.stringify(result)).not.toContain('@example.com');
+  });
+
+  it('a pii action that is neither hash nor drop does not parse', () => {
+    expect(() => parseContract({ columns: { email: { pii: 'mask' } } }, 'the test')).toThrow(
+      /columns\.email\.pii: /,
+    );
+  });
+});
