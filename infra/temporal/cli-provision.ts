@@ -162,8 +162,9 @@ async function answers(url: string): Promise<true | string> {
     await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3_000) });
     return true;
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return cause ?? (error as Error).name;
+    const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })
+      .cause;
+    return cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
   }
 }
 
