@@ -1,16 +1,31 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { ensureNamespaceReady } from '../../infra/temporal/cluster.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
-import { untilShutdownSignal } from './lifecycle.js';
+import { connectClient } from '../client.js';
 import { context } from '../commands/shared.js';
+import { untilShutdownSignal } from './lifecycle.js';
 
 export async function workerAction(command: Command): Promise<void> {
   const { config, out } = context(command);
   await ensureHomeWritable(config.home);
   // Containers collect stdout: the JSON log lines go there (to stderr under --json).
   const log = createLogger(config, pino.destination({ dest: out.json ? 2 : 1, sync: false }));
+  // Fail fast with the fix when nothing answers, and make sure Sluice's search attributes exist (a
+  // cluster may forbid that to workers: then say so and go on, runs will fail to start until it's done).
+  const client = await connectClient(config);
+  try {
+    await ensureNamespaceReady(client.connection, config.temporal.namespace);
+  } catch (error) {
+    log.warn(
+      { err: error, namespace: config.temporal.namespace },
+      'could not register Sluice search attributes; ask an operator to add SluicePipeline, SluiceModel, SluiceStage, SluiceApproval, SluiceTrigger (Keyword)',
+    );
+  } finally {
+    await client.connection.close();
+  }
   const worker = await startWorker(config, log);
   const signal = await Promise.race([untilShutdownSignal(), worker.done.then(() => undefined)]);
   if (signal) log.info({ signal }, 'shutting down');

@@ -46,7 +46,10 @@ export function portOpen(host: string, port: number, timeoutMs = 1_000): Promise
  * Make a cluster ready for Sluice: the namespace exists and Sluice's search attributes are registered.
  * Idempotent; used for the dev server, an existing cluster and a server built without the CLI.
  */
-export async function ensureNamespaceReady(connection: Connection, namespace: string): Promise<void> {
+export async function ensureNamespaceReady(
+  connection: Pick<Connection, 'workflowService' | 'operatorService'>,
+  namespace: string,
+): Promise<void> {
   try {
     await connection.workflowService.describeNamespace({ namespace });
   } catch (error) {
