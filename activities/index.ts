@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { InvalidInputError } from '../pipelines/errors.js';
+import type { JsonValue } from '../pipelines/json.js';
 import type { StepActivity } from '../pipelines/step.js';
 import { createArtifactStore } from './artifacts/index.js';
 import { stepActivity } from './boundary.js';
@@ -9,6 +10,7 @@ import { writeFileAtomic } from './fs-atomic.js';
 import { sha256Text } from './hash.js';
 import { ingestDataset } from './ingest/index.js';
 import { profileDataset } from './profile-dataset.js';
+import { evaluateModelStep } from './evaluate/evaluate-model.js';
 import { trainModelStep } from './train/train-model.js';
 
 /** What activities need from the composition root; injected so tests can point them anywhere. */
@@ -66,6 +68,14 @@ export function createActivities(deps: ActivityDeps) {
      * retried attempt from the last one; also the trial activity of a hyperparameter search.
      */
     trainModel: stepActivity((input) => trainModelStep(deps, input)),
+
+    /**
+     * Evaluate a model on its held-out split: metrics with bootstrap intervals, slices, fairness, the
+     * comparison with production, and `blessing` with every reason. Output: `EvaluationSummary`.
+     */
+    evaluateModel: stepActivity(
+      async (input) => (await evaluateModelStep(deps, input)) as unknown as JsonValue,
+    ),
 
     /** Does nothing: for sketching a DAG and measuring orchestration overhead. */
     noop: stepActivity(() => Promise.resolve(null)),

@@ -1,0 +1,276 @@
+import type * as tfType from '@tensorflow/tfjs';
+import type { ArtifactStorage } from '../artifacts/index.js';
+import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
+import {
+  fairnessMetricNames,
+  taskMetrics,
+  type Estimate,
+  type FairnessReport,
+  type GroupRow,
+  type MetricName,
+} from '../../pipelines/evaluation.js';
+import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
+import type { SplitSpec } from '../../pipelines/train-spec.js';
+import { withDuckDB } from '../duckdb.js';
+import { selectTfBackend } from '../tf-backend.js';
+import { loadMatrix, type Matrix } from '../train/load-matrix.js';
+import { loadModel } from '../train/model-artifact.js';
+import { sourceRelation, sqlIdent } from '../train/source.js';
+import { splitSql } from '../train/split.js';
+import { predictBatched } from '../train/tfjs-export.js';
+import { bootstrap } from './bootstrap.js';
+import { fairnessGroups, fairnessSummary } from './fairness.js';
+import { createScorer, subset, type MetricValues, type ScoreDetails } from './scorer.js';
+
+/** A slice: a column's values (`sql` defaults to the column `name`), or the rows where `where` holds. */
+export type SliceSpec = { name: string; sql?: string | undefined; where?: string | undefined };
+
+export interface EvaluateRequest {
+  model: ModelRef;
+  production: ModelRef | null;
+  dataset: { path: string; uri: string; sha256: string };
+  /** Evaluate one split of the model's own split spec, or (null) every labelled row of the dataset. */
+  split: { spec: SplitSpec; use: 'train' | 'validation' | 'test' } | null;
+  threshold: number;
+  slices: SliceSpec[];
+  /** Group columns for fairness (binary models). */
+  fairness: SliceSpec[];
+  maxGroups: number;
+  bootstrap: { replicates: number; seed: number };
+}
+
+/** The stored evaluation: everything the model card shows. */
+export interface EvaluationReport {
+  format: 'sluice-evaluation/1';
+  model: ModelRef;
+  task: ModelManifest['metadata']['task'];
+  classes: string[];
+  dataset: { uri: string; sha256: string; split: string };
+  rows: number;
+  threshold: number;
+  bootstrap: { replicates: number; seed: number };
+  metrics: Partial<Record<MetricName, Estimate>>;
+  details: ScoreDetails;
+  production: {
+    model: ModelRef;
+    metrics: Partial<Record<MetricName, Estimate>>;
+    delta: Partial<Record<MetricName, Estimate>>;
+    details: ScoreDetails;
+  } | null;
+  slices: GroupRow[];
+  fairness: FairnessReport[];
+}
+
+const VIEW = 'sluice_eval_rows';
+
+/**
+ * Evaluate a stored model on a dataset's evaluation rows, with seeded bootstrap intervals, sliced
+ * metrics, fairness per group, and — when a production model is given — the same metrics for it on the
+ * same rows with paired intervals for the difference. Reads rows through each model's own transform.
+ *
+ * @throws DataValidationError for an empty evaluation set or slice; InvalidInputError for bad slice SQL
+ * or a production model that predicts a different label.
+ */
+export async function evaluateOnDataset(
+  store: ArtifactStorage,
+  request: EvaluateRequest,
+): Promise<EvaluationReport> {
+  await selectTfBackend();
+  const tf = await import('@tensorflow/tfjs');
+  const candidate = await loadModel(tf, store, request.model);
+  const production = request.production ? await loadModel(tf, store, request.production) : null;
+  const { task } = candidate.manifest.metadata;
+  const classes = candidate.manifest.transform.label.classes;
+  if (production) {
+    const a = candidate.manifest.transform.label;
+    const b = production.manifest.transform.label;
+    if (a.sql !== b.sql || a.task !== b.task || a.classes.join('\u0000') !== b.classes.join('\u0000')) {
+      throw new InvalidInputError(
+        `the production model predicts ${b.task} "${b.sql}" but the candidate predicts ${a.task} "${a.sql}": they cannot be compared on one evaluation set`,
+      );
+    }
+  }
+  if (request.fairness.length > 0 && task !== 'binary') {
+    throw new InvalidInputError(
+      `fairness metrics (selection rate, TPR, FPR) need a binary model, and this one is ${task}: use slices for per-group metrics`,
+    );
+  }
+  const where = request.split ? `__split = '${request.split.use}'` : undefined;
+  const splitName = request.split?.use ?? 'all rows';
+  const extra: Record<string, string> = {};
+  request.slices.forEach((s, i) => (extra[`__slice${i}`] = groupSql(s)));
+  request.fairness.forEach((s, i) => (extra[`__group${i}`] = groupSql(s)));
+
+  const { matrix, productionMatrix } = await withDuckDB(async (db) => {
+    const relation = sourceRelation(request.dataset.path);
+    const split = request.split ? splitSql(request.split.spec) : `'all'`;
+    await db.run(`CREATE OR REPLACE TEMP VIEW ${VIEW} AS SELECT *, ${split} AS __split FROM ${relation}`);
+    for (const s of [...request.slices, ...request.fairness]) {
+      try {
+        await db.runAndReadAll(`DESCRIBE SELECT ${groupSql(s)} FROM ${VIEW}`);
+      } catch (error) {
+        throw new InvalidInputError(
+          `slice "${s.name}" (${groupSql(s)}) is not valid SQL over ${request.dataset.uri}: ${(error as Error).message.split('\n')[0]}`,
+          { cause: error },
+        );
+      }
+    }
+    const options = { ...(where === undefined ? {} : { where }), extra };
+    const matrix = await loadMatrix(db, candidate.manifest.transform, VIEW, options);
+    const productionMatrix = production
+      ? await loadMatrix(db, production.manifest.transform, VIEW, where === undefined ? {} : { where })
+      : null;
+    return { matrix, productionMatrix };
+  });
+  if (matrix.rows === 0) {
+    throw new DataValidationError(
+      `the evaluation set (${splitName} of ${request.dataset.uri}) has no labelled rows: evaluate on more data`,
+      { details: { split: splitName } },
+    );
+  }
+  const predictions = predict(tf, candidate.model, matrix);
+  candidate.model.dispose();
+  const scorer = createScorer(task, matrix.y, predictions, classes, request.threshold);
+  let productionScorer: ReturnType<typeof createScorer> | null = null;
+  if (production && productionMatrix) {
+    if (productionMatrix.rows !== matrix.rows || productionMatrix.y.some((v, i) => v !== matrix.y[i])) {
+      throw new DataValidationError(
+        'the production model’s transform selected different evaluation rows than the candidate’s: they cannot be compared row for row',
+      );
+    }
+    productionScorer = createScorer(
+      task,
+      matrix.y,
+      predict(tf, production.model, productionMatrix),
+      classes,
+      request.threshold,
+    );
+    production.model.dispose();
+  }
+  const names = taskMetrics[task];
+  const groups = request.fairness.map((s, i) => ({ spec: s, values: matrix.extra[`__group${i}`] ?? [] }));
+
+  const point = scorer.metrics();
+  const productionPoint = productionScorer?.metrics() ?? null;
+  const fairnessPoint = groups.map((g) => fairnessGroups(matrix.y, predictions, g.values, request.threshold));
+  const intervals = bootstrap(matrix.rows, request.bootstrap.replicates, request.bootstrap.seed, (w) => {
+    const out: Record<string, number | null> = {};
+    const m = scorer.metrics(w);
+    for (const name of names) out[`m.${name}`] = m[name] ?? null;
+    if (productionScorer) {
+      const p = productionScorer.metrics(w);
+      for (const name of names) {
+        out[`p.${name}`] = p[name] ?? null;
+        const a = m[name];
+        const b = p[name];
+        out[`d.${name}`] = a === null || a === undefined || b === null || b === undefined ? null : a - b;
+      }
+    }
+    groups.forEach((g, i) => {
+      const summary = fairnessSummary(fairnessGroups(matrix.y, predictions, g.values, request.threshold, w));
+      for (const name of fairnessMetricNames) out[`f${i}.${name}`] = summary[name];
+    });
+    return out;
+  });
+  const estimate = (
+    prefix: string,
+    values: MetricValues | Record<string, number | null>,
+    name: string,
+  ): Estimate => ({
+    value: (values as Record<string, number | null | undefined>)[name] ?? null,
+    lo: intervals[`${prefix}.${name}`]?.lo ?? null,
+    hi: intervals[`${prefix}.${name}`]?.hi ?? null,
+  });
+  const metrics = Object.fromEntries(names.map((n) => [n, estimate('m', point, n)]));
+  const delta: Record<string, number | null> = {};
+  if (productionPoint) {
+    for (const n of names) {
+      const a = point[n];
+      const b = productionPoint[n];
+      delta[n] = a === null || a === undefined || b === null || b === undefined ? null : a - b;
+    }
+  }
+  return {
+    format: 'sluice-evaluation/1',
+    model: request.model,
+    task,
+    classes,
+    dataset: { uri: request.dataset.uri, sha256: request.dataset.sha256, split: splitName },
+    rows: matrix.rows,
+    threshold: request.threshold,
+    bootstrap: request.bootstrap,
+    metrics,
+    details: scorer.details(),
+    production:
+      request.production && productionScorer && productionPoint
+        ? {
+            model: request.production,
+            metrics: Object.fromEntries(names.map((n) => [n, estimate('p', productionPoint, n)])),
+            delta: Object.fromEntries(names.map((n) => [n, estimate('d', delta, n)])),
+            details: productionScorer.details(),
+          }
+        : null,
+    slices: sliceRows(request, matrix, predictions, task, classes),
+    fairness: groups.map((g, i) => {
+      const summary = fairnessSummary(fairnessPoint[i] ?? []);
+      return {
+        column: g.spec.name,
+        groups: fairnessPoint[i] ?? [],
+        summary: Object.fromEntries(
+          fairnessMetricNames.map((n) => [n, estimate(`f${i}`, summary, n)]),
+        ) as FairnessReport['summary'],
+      };
+    }),
+  };
+}
+
+function predict(tf: typeof tfType, model: tfType.LayersModel, matrix: Matrix): Float32Array {
+  return predictBatched(tf, model, matrix.x, matrix.rows, matrix.width);
+}
+
+/** A slice's grouping value as text: the column's value, or 'true' where the condition holds. */
+function groupSql(s: SliceSpec): string {
+  if (s.where !== undefined) return `CASE WHEN (${s.where}) THEN 'true' ELSE NULL END`;
+  return `CAST((${s.sql ?? sqlIdent(s.name)}) AS VARCHAR)`;
+}
+
+function sliceRows(
+  request: EvaluateRequest,
+  matrix: Matrix,
+  predictions: Float32Array,
+  task: EvaluationReport['task'],
+  classes: string[],
+): GroupRow[] {
+  const width = task === 'multiclass' ? classes.length : 1;
+  const rows: GroupRow[] = [];
+  request.slices.forEach((s, i) => {
+    const values = matrix.extra[`__slice${i}`] ?? [];
+    const members = new Map<string, number[]>();
+    values.forEach((value, row) => {
+      if (value === null) return;
+      let list = members.get(value);
+      if (!list) members.set(value, (list = []));
+      list.push(row);
+    });
+    if (members.size === 0) {
+      throw new DataValidationError(
+        `evaluation slice "${s.name}" has no rows in the evaluation set (${request.split?.use ?? 'all rows'}): fix its ${s.where === undefined ? 'column' : 'condition'} or drop it`,
+        { details: { slice: s.name } },
+      );
+    }
+    const largest = [...members.entries()]
+      .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
+      .slice(0, request.maxGroups);
+    for (const [value, members_] of largest) {
+      const scorer = createScorer(
+        task,
+        subset(matrix.y, members_),
+        subset(predictions, members_, width),
+        classes,
+        request.threshold,
+      );
+      rows.push({ slice: s.name, value, rows: members_.length, metrics: scorer.metrics() });
+    }
+  });
+  return rows;
+}

@@ -1,0 +1,177 @@
+import { extname } from 'node:path';
+import { z } from 'zod';
+import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
+import { blessModel } from '../../pipelines/blessing.js';
+import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
+import { blessSchema, type EvaluationSummary } from '../../pipelines/evaluation.js';
+import type { JsonValue } from '../../pipelines/json.js';
+import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
+import type { StepInput } from '../../pipelines/step.js';
+import { parseOrThrow } from '../../pipelines/train-spec.js';
+import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
+import { sha256File } from '../hash.js';
+import { resolveSource } from '../paths.js';
+import { readModelManifest } from '../train/model-artifact.js';
+import { evaluateOnDataset, type EvaluateRequest, type SliceSpec } from './evaluate-core.js';
+
+const refSchema = z.object({
+  uri: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  kind: z.string(),
+  format: z.string(),
+  bytes: z.number(),
+});
+const sliceSchema = z.union([
+  z
+    .string()
+    .min(1)
+    .transform((name): SliceSpec => ({ name })),
+  z.strictObject({
+    name: z.string().min(1),
+    sql: z.string().min(1).optional(),
+    where: z.string().min(1).optional(),
+  }),
+]);
+
+/** The params of an `evaluateModel` step. */
+export const evaluateStepSchema = z.strictObject({
+  /** The model; default: the `model` output of the step this one needs. */
+  model: refSchema.optional(),
+  /** The production model to compare with (same rows); default: a needed step's `production` output. */
+  production: refSchema.nullable().optional(),
+  /** Evaluate every labelled row of this file instead of the model's own held-out split. */
+  source: z.string().min(1).optional(),
+  /** Which split of the model's own data to evaluate on. */
+  split: z.enum(['test', 'validation', 'train']).default('test'),
+  threshold: z.number().min(0).max(1).default(0.5),
+  slices: z.array(sliceSchema).default([]),
+  fairness: z.array(sliceSchema).default([]),
+  /** Most values per sliced or grouped column (the most frequent ones). */
+  maxGroups: z.number().int().min(1).max(200).default(20),
+  bootstrap: z
+    .strictObject({
+      replicates: z.number().int().min(10).max(10_000).default(200),
+      seed: z.number().int().default(0),
+    })
+    .default({ replicates: 200, seed: 0 }),
+  bless: blessSchema.default(blessSchema.parse({})),
+});
+
+export interface EvaluateModelDeps {
+  home: string;
+  dataRoots: readonly string[];
+}
+
+/**
+ * The `evaluateModel` step: evaluate a model on its held-out split (or a given file), compare it with
+ * the production model on the same rows, check fairness, and bless it or not with every reason listed.
+ * Stores the full evaluation as an artifact and returns the small {@link EvaluationSummary}; the
+ * workflow can re-derive `blessing` from it with `blessModel`.
+ */
+export async function evaluateModelStep(
+  deps: EvaluateModelDeps,
+  input: StepInput,
+): Promise<EvaluationSummary> {
+  const params = parseOrThrow(evaluateStepSchema, input.params, `step "${input.step}" params`);
+  const store = createArtifactStore(deps.home);
+  const model = (params.model ?? fromInputs(input, 'model')) as ModelRef | undefined;
+  if (!model) {
+    throw new InvalidInputError(
+      `step "${input.step}" needs a model: give params.model or depend on a trainModel step`,
+    );
+  }
+  const production = (
+    params.production === undefined ? fromInputs(input, 'production') : params.production
+  ) as ModelRef | null | undefined;
+  const manifest = await readModelManifest(store, model);
+  const dataset =
+    params.source !== undefined
+      ? await fromSource(params.source, deps.dataRoots)
+      : await trainingDataset(store, deps.dataRoots, manifest);
+  const request: EvaluateRequest = {
+    model,
+    production: production ?? null,
+    dataset,
+    split: params.source !== undefined ? null : { spec: manifest.metadata.data.split, use: params.split },
+    threshold: params.threshold,
+    slices: params.slices,
+    fairness: params.fairness,
+    maxGroups: params.maxGroups,
+    bootstrap: params.bootstrap,
+  };
+  const report = await evaluateOnDataset(store, request);
+  const blessing = blessModel(report, params.bless);
+  const producer: ArtifactProducer = {
+    workflowId: input.run.workflowId,
+    runId: input.run.runId,
+    step: input.step,
+  };
+  const evaluation = await store.putJson(
+    { ...report, blessing, bless: params.bless } as unknown as JsonValue,
+    {
+      kind: 'evaluation',
+      producer,
+    },
+  );
+  return {
+    model,
+    task: report.task,
+    rows: report.rows,
+    threshold: report.threshold,
+    metrics: report.metrics,
+    production: report.production && {
+      model: report.production.model,
+      metrics: report.production.metrics,
+      delta: report.production.delta,
+    },
+    fairness: report.fairness,
+    slices: report.slices,
+    blessing,
+    evaluation,
+  };
+}
+
+/** The first needed step's output field `key` that looks like an artifact ref (or null). */
+function fromInputs(input: StepInput, key: string): ArtifactRef | null | undefined {
+  for (const value of Object.values(input.inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !(key in value)) continue;
+    const candidate = value[key];
+    if (candidate === null) return null;
+    const parsed = refSchema.safeParse(candidate);
+    if (parsed.success) return parsed.data as ArtifactRef;
+  }
+  return undefined;
+}
+
+async function fromSource(source: string, roots: readonly string[]): Promise<EvaluateRequest['dataset']> {
+  const path = await resolveSource(source, roots);
+  const { sha256 } = await sha256File(path);
+  return { path, uri: source, sha256 };
+}
+
+/**
+ * The data the model was trained on, found by its sha256: in the artifact store when it came from
+ * ingest, else at its source path — refused if those bytes changed since training, because the held-out
+ * split would no longer be the one the model never saw.
+ */
+async function trainingDataset(
+  store: ArtifactStorage,
+  roots: readonly string[],
+  manifest: ModelManifest,
+): Promise<EvaluateRequest['dataset']> {
+  const { uri, sha256, bytes } = manifest.metadata.data.dataset;
+  if (await store.has(sha256)) {
+    const sidecar = await store.describe(sha256);
+    const path = await store.open({ uri, sha256, bytes, kind: sidecar.kind, format: sidecar.format });
+    return { path, uri, sha256 };
+  }
+  const found = await fromSource(uri, roots);
+  if (found.sha256 !== sha256) {
+    throw new DataValidationError(
+      `the model was trained on ${uri} with sha256 ${sha256.slice(0, 12)}…, but that file now hashes to ${found.sha256.slice(0, 12)}…: ` +
+        `its held-out split is gone; evaluate on a given file with params.source or retrain`,
+      { details: { uri, expected: sha256, actual: found.sha256, extension: extname(uri) } },
+    );
+  }
+  return found;
+}
