@@ -96,7 +96,7 @@ describe('train → evaluate → bless on a real Temporal server', () => {
           'flight-delay-challenger',
           { features: { numeric: ['distance'] }, trainer: { model: 'logistic', epochs: 2 } },
           {
-            production: trained.model as unknown as JsonObject,
+            production: trained.model,
             bless: { auc: { min: 0.6 }, vsProduction: { auc: { minDelta: 0 } } },
           },
         ),
