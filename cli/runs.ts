@@ -4,6 +4,7 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { TemporalFailure } from '@temporalio/common';
 import { stepActivityNames } from '../activities/index.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
+import type { GateDecision } from '../pipelines/gates.js';
 import type { ParamValue } from '../pipelines/params.js';
 import {
   SluiceApproval,
@@ -115,6 +116,17 @@ export async function followRun(
     finished = true;
     await poll;
   }
+}
+
+/** A run was stopped by a gate: a result the CLI still reports as a non-zero exit. */
+export class RunStoppedError extends SluiceError {
+  readonly code = 'RUN_STOPPED';
+  readonly retryable = false;
+}
+
+/** `run X stopped at the validation gate of step "validate": 2 error anomalies; rows: …` */
+export function describeStop(workflowId: string, gate: GateDecision): string {
+  return `run ${workflowId} stopped at the ${gate.gate} gate of step "${gate.step}": ${gate.reasons.join('; ')}`;
 }
 
 /** A run ended in failure; the message names the step and the cause. */

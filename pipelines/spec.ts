@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationPattern } from './duration.js';
+import { gateKinds } from './gates.js';
 import type { JsonValue } from './json.js';
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
@@ -44,6 +45,8 @@ export const stepSchema = z.strictObject({
   timeout: duration.default('10m'),
   retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
   description: z.string().optional(),
+  /** Stop the run here unless this step's output passes the gate (decided in workflow code). */
+  gate: z.enum(gateKinds).optional(),
 });
 
 export const paramSchema = z.strictObject({
@@ -61,7 +64,9 @@ export const pipelineSchema = z.strictObject({
   /** Most steps running at once. */
   maxParallel: z.number().int().min(1).max(64).default(4),
   /** Run parameters, set per run with `--param k=v`. */
-  params: z.record(identifier, paramSchema).default({}),
+  params: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'a parameter name: letters, digits, _ and -'), paramSchema)
+    .default({}),
   steps: z.array(stepSchema).min(1, 'a pipeline needs at least one step'),
 });
 

@@ -1,5 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import { parseDuration } from '../pipelines/duration.js';
+import { decideGate, type GateDecision } from '../pipelines/gates.js';
 import type { JsonValue } from '../pipelines/json.js';
 import { lintSteps, topologicalOrder } from '../pipelines/lint.js';
 import type { ParamValue } from '../pipelines/params.js';
@@ -20,7 +21,7 @@ export interface DagInput {
 }
 
 export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'stopped';
 
 export interface StepStatus {
   id: string;
@@ -45,6 +46,10 @@ export interface DagStatus {
   startedAt: string;
   finishedAt?: string;
   steps: StepStatus[];
+  /** Every gate decided so far, in order. */
+  gates: GateDecision[];
+  /** The gate that stopped the run, when one did (state `stopped`). */
+  stoppedBy?: GateDecision;
 }
 
 /** Per-step state, attempts, timings and outputs, live while the run goes on. */
@@ -79,6 +84,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
       needs: [...step.needs],
       state: 'pending',
     })),
+    gates: [],
   };
   wf.setHandler(statusQuery, () => status);
   wf.upsertSearchAttributes([
@@ -109,6 +115,11 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
       state.output = result.output;
       state.attempt = result.attempt;
       state.state = 'succeeded';
+      if (step.gate) {
+        const decision = decideGate(step.gate, step.id, result.output);
+        status.gates.push(decision);
+        if (!decision.passed) status.stoppedBy ??= decision;
+      }
     } catch (error) {
       state.state = wf.isCancellation(error) ? 'cancelled' : 'failed';
       state.error = describe(error);
@@ -121,7 +132,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
 
   const order = topologicalOrder(spec.steps);
   for (;;) {
-    if (!failure) {
+    if (!failure && !status.stoppedBy) {
       for (const step of order) {
         if (Object.keys(running).length >= spec.maxParallel) break;
         const ready =
@@ -151,6 +162,13 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
       nonRetryable: true,
       details: [status],
     });
+  }
+  if (status.stoppedBy) {
+    // A refused gate is a result, not a failure: the run completes, stopped, with the reasons.
+    status.state = 'stopped';
+    wf.upsertSearchAttributes([{ key: SluiceStage, value: `stopped:${status.stoppedBy.step}` }]);
+    wf.log.info('run stopped at a gate', { ...status.stoppedBy });
+    return status;
   }
   status.state = 'succeeded';
   wf.upsertSearchAttributes([{ key: SluiceStage, value: 'done' }]);

@@ -15,7 +15,7 @@ import { createLogger, installRuntime } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { connectClient } from '../client.js';
 import type { Output } from '../output.js';
-import { describeStep, followRun, startRun } from '../runs.js';
+import { describeStep, describeStop, followRun, startRun } from '../runs.js';
 import { Cleanup, untilShutdownSignal } from './lifecycle.js';
 import { context } from '../commands/shared.js';
 
@@ -122,7 +122,11 @@ async function dev(
       const handle = await startRun(client, config, spec, { runParams });
       out.status(`● run ${handle.workflowId} of ${spec.id} started`);
       const status = await followRun(handle, (step) => out.status(describeStep(step)));
-      out.status(`● run ${handle.workflowId} ${status.state}`);
+      out.status(
+        status.stoppedBy
+          ? `● ${describeStop(handle.workflowId, status.stoppedBy)}`
+          : `● run ${handle.workflowId} ${status.state}`,
+      );
       summary['run'] = { workflowId: handle.workflowId, status };
     } finally {
       await client.connection.close();

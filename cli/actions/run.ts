@@ -6,7 +6,7 @@ import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { connectClient } from '../client.js';
 import { table } from '../output.js';
-import { describeStep, followRun, startRun } from '../runs.js';
+import { describeStep, describeStop, followRun, RunStoppedError, startRun } from '../runs.js';
 import { context } from '../commands/shared.js';
 
 export interface RunOptions {
@@ -38,6 +38,7 @@ export async function runAction(ref: string, options: RunOptions, command: Comma
       { workflowId: handle.workflowId, ...status },
       () => `${handle.workflowId} ${status.state} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
+    if (status.stoppedBy) throw new RunStoppedError(describeStop(handle.workflowId, status.stoppedBy));
   } finally {
     await client.connection.close();
   }
@@ -88,7 +89,15 @@ export async function statusAction(runId: string, command: Command): Promise<voi
             s.error?.message ?? '',
           ]),
         );
-        return `${head}\npipeline ${status.pipeline} · started by ${status.startedBy} (${status.trigger})\n${table(rows)}`;
+        const gates = status.gates.map(
+          (g) => `gate ${g.gate} at ${g.step}: ${g.passed ? 'passed' : 'REFUSED'} — ${g.reasons.join('; ')}`,
+        );
+        return [
+          head,
+          `pipeline ${status.pipeline} · ${status.state} · started by ${status.startedBy} (${status.trigger})`,
+          table(rows),
+          ...gates,
+        ].join('\n');
       },
     );
   } finally {

@@ -1,0 +1,97 @@
+import type { JsonValue } from './json.js';
+
+/**
+ * Gates: points where a run stops unless the evidence is right. The decision is made here, in
+ * workflow code, from a step's JSON output (DESIGN.md decision 4), so replaying a history re-derives
+ * it. A refused gate is a result, not an exception: the run ends `stopped`, naming the gate and why.
+ */
+export const gateKinds = ['validation', 'evaluation'] as const;
+export type GateKind = (typeof gateKinds)[number];
+
+export interface GateDecision {
+  step: string;
+  gate: GateKind;
+  passed: boolean;
+  /** Why it passed or not, worded for the person reading `sluice status`. */
+  reasons: string[];
+}
+
+const shownReasons = 5;
+
+/** Decide a gate from the output of the step it guards. Pure and sandbox-safe. */
+export function decideGate(gate: GateKind, step: string, output: JsonValue | undefined): GateDecision {
+  const value = isObject(output) ? output : {};
+  switch (gate) {
+    case 'validation': {
+      const errors = value['errorCount'];
+      if (typeof errors !== 'number') {
+        return refuse(
+          step,
+          gate,
+          `step "${step}" returned no errorCount: a validation gate needs a validateDataset step`,
+        );
+      }
+      if (errors === 0) {
+        const warnings = typeof value['warningCount'] === 'number' ? value['warningCount'] : 0;
+        return {
+          step,
+          gate,
+          passed: true,
+          reasons: [`no error anomalies (${warnings} warning${warnings === 1 ? '' : 's'})`],
+        };
+      }
+      const anomalies = Array.isArray(value['anomalies']) ? value['anomalies'].filter(isObject) : [];
+      const listed = anomalies
+        .filter((a) => a['severity'] === 'error')
+        .slice(0, shownReasons)
+        .map(
+          (a) =>
+            `${typeof a['column'] === 'string' ? a['column'] : 'dataset'}: ${text(a['check'])} expected ${text(a['expected'])}, observed ${text(a['observed'])}`,
+        );
+      const more = errors - listed.length;
+      return {
+        step,
+        gate,
+        passed: false,
+        reasons: [
+          `${errors} error anomal${errors === 1 ? 'y' : 'ies'}`,
+          ...listed,
+          ...(more > 0 ? [`…and ${more} more`] : []),
+        ],
+      };
+    }
+    case 'evaluation': {
+      const blessed = value['blessed'];
+      if (typeof blessed !== 'boolean') {
+        return refuse(
+          step,
+          gate,
+          `step "${step}" returned no blessed flag: an evaluation gate needs an evaluateModel step`,
+        );
+      }
+      // Blessed: every check, as evidence. Not blessed: the checks that failed.
+      const reasons = (Array.isArray(value['reasons']) ? value['reasons'].filter(isObject) : [])
+        .filter((r) => blessed || r['passed'] === false)
+        .map((r) => text(r['message'] ?? r['check']));
+      return {
+        step,
+        gate,
+        passed: blessed,
+        reasons: reasons.length ? reasons : [blessed ? 'blessed' : 'not blessed'],
+      };
+    }
+  }
+}
+
+function refuse(step: string, gate: GateKind, reason: string): GateDecision {
+  return { step, gate, passed: false, reasons: [reason] };
+}
+
+/** A JSON value as text: scalars as themselves, structures as JSON. */
+function text(value: JsonValue | undefined): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
+function isObject(value: unknown): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
