@@ -16,13 +16,13 @@ export interface DatasetStatistics {
 
 /** How the numbers were obtained, so nobody mistakes an estimate for an exact count. */
 export interface StatisticsMethod {
-  /** DuckDB scans of the data: 1 for everything but top-k counts and histograms, 2 with them. */
+  /** DuckDB scans of the data: one for the aggregates, one grouped scan for histograms and top values. */
   passes: number;
-  /** `approx_count_distinct` (HyperLogLog): typically within a few percent. */
+  /** `approx_count_distinct` (HyperLogLog, typically within a few percent); exact for text columns. */
   distinct: 'approximate';
   /** `quantile_cont` over all values: exact, linearly interpolated. */
   quantiles: 'exact';
-  /** Top values picked by `approx_top_k`; their counts are exact. */
+  /** Most frequent values kept per text column, counted exactly. */
   topK: number;
   histogramBins: number;
 }
@@ -52,7 +52,7 @@ export interface ColumnStatistics {
   nulls: number;
   /** nulls / rows (0 for an empty dataset). */
   nullFraction: number;
-  /** Approximate number of distinct non-null values. */
+  /** Distinct non-null values: approximate (HyperLogLog) except for text, where it is exact. */
   distinct: number;
   /** Over finite values for floats; `null` when there are none. */
   min: StatValue | null;
@@ -77,9 +77,9 @@ export interface ColumnStatistics {
 }
 
 /**
- * Equal-width bins from `lo` to `hi` over finite values, right-closed: bin `i` covers
- * `(lo + i·w, lo + (i+1)·w]`, and the first bin includes `lo`. Integers with a small range get one bin
- * per integer (edges at half-integers). Dates and timestamps are binned on epoch milliseconds (`unit`).
+ * Equal-width bins from `lo` to `hi` over finite values: bin `i` covers `[lo + i·w, lo + (i+1)·w)` and
+ * the last bin includes `hi`. Integers with a small range get one bin per integer (edges at
+ * half-integers). Dates and timestamps are binned on epoch milliseconds (`unit`).
  */
 export interface Histogram {
   lo: number;

@@ -12,10 +12,9 @@ import {
 } from '../../pipelines/statistics.js';
 import { datasetReader, type DatasetFormat } from '../dataset-reader.js';
 import { withDuckDB } from '../duckdb.js';
-import { epochMsToIso, mapEntries, readOneRow, toCount, toNumber, type DuckValue } from '../duckdb-values.js';
+import { epochMsToIso, readOneRow, toCount, toNumber, type DuckValue } from '../duckdb-values.js';
 import {
   alias,
-  binOfKey,
   binPlan,
   secondPassSql,
   summarySql,
@@ -44,8 +43,8 @@ export interface StatisticsRun {
 
 /**
  * Compute statistics of a dataset file with DuckDB: one pass for every aggregate of every column, and
- * one cheaper pass for what needs the first (histogram bins need min/max; top-k counts need the top
- * values). No row ever reaches JavaScript.
+ * one cheaper grouped pass for what needs the first (histogram bins need min/max) and for the exact top
+ * values of text columns. No row ever reaches JavaScript: the second pass returns a few hundred groups.
  *
  * @throws InvalidInputError when the file cannot be read, naming it and DuckDB's reason.
  */
@@ -74,7 +73,7 @@ export async function statisticsOf(
   const describeMs = performance.now() - started;
 
   started = performance.now();
-  const first = await readOneRow(db, summarySql(relation, columns, topK));
+  const first = await readOneRow(db, summarySql(relation, columns));
   const firstPassMs = performance.now() - started;
   const get = (index: number, stat: string): DuckValue => first[alias(index, stat)] ?? null;
   const rows = toCount(first['total_rows']);
@@ -100,34 +99,39 @@ export async function statisticsOf(
       }
     }
     if (family === 'string') {
-      const values = Array.isArray(get(index, 'top')) ? (get(index, 'top') as unknown[]).map(String) : [];
-      if (values.length > 0) items.push({ kind: 'top', index, column, values });
+      if (result.count > 0) items.push({ kind: 'top', index, column });
       result.topK = [];
-      result.topKComplete = result.count === 0;
+      result.topKComplete = true;
     }
     return result;
   });
 
   started = performance.now();
   if (items.length > 0) {
-    const second = await readOneRow(db, secondPassSql(relation, items));
-    for (const item of items) {
+    const second = (await db.runAndReadAll(secondPassSql(relation, items, topK))).getColumnsObjectJS();
+    const sids = second['sid'] ?? [];
+    sids.forEach((sidValue, row) => {
+      const sid = toNumber(sidValue) ?? -1;
+      const item = items[sid];
+      if (!item) return;
       const target = stats[item.index] as ColumnStatistics;
+      const key = second[`k${sid}`]?.[row];
+      const n = toCount(second['n']?.[row]);
       if (item.kind === 'histogram') {
         const counts = (target.histogram as Histogram).counts;
-        for (const { key, value } of mapEntries(second[alias(item.index, 'hist')])) {
-          const bin = binOfKey(item.plan, toNumber(key));
-          counts[bin] = (counts[bin] ?? 0) + toCount(value);
-        }
+        const bin = toNumber(key);
+        if (bin !== null && bin >= 0 && bin < counts.length) counts[bin] = n;
       } else {
-        const counts = new Map<number, number>();
-        for (const { key, value } of mapEntries(second[alias(item.index, 'topcounts')])) {
-          const position = toNumber(key);
-          if (position !== null) counts.set(position, toCount(value));
-        }
-        target.topK = rankTop(item.values.map((value, j) => ({ value, count: counts.get(j + 1) ?? 0 })));
-        target.topKComplete = target.topK.reduce((sum, top) => sum + top.count, 0) === target.count;
+        (target.topK as TopValue[]).push({ value: textOrNull(key) ?? '', count: n });
+        // Every group of the column came back: the top values are its complete frequency table.
+        const groups = toCount(second['groups']?.[row]);
+        target.topKComplete = groups <= topK;
+        target.distinct = groups;
       }
+    });
+    for (const item of items) {
+      const target = stats[item.index] as ColumnStatistics;
+      if (item.kind === 'top') target.topK = rankTop(target.topK ?? []);
     }
   }
   const secondPassMs = items.length > 0 ? performance.now() - started : 0;

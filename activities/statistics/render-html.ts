@@ -26,7 +26,7 @@ export function statisticsHtml(stats: DatasetStatistics): string {
 <body>
 <h1>Statistics: ${escape(stats.dataset.name)}</h1>
 <p class="muted">${escape(show(stats.rows))} rows · ${stats.columns.length} columns${sha}<br>
-Distinct counts are approximate (HyperLogLog); quantiles are exact; top values are picked approximately and counted exactly; ${stats.method.passes} DuckDB pass(es).</p>
+Distinct counts are approximate (HyperLogLog) except for text; quantiles and top values are exact; ${stats.method.passes} DuckDB pass(es).</p>
 <h2>Overview</h2>
 ${htmlTable(overviewHeader, stats.columns.map(overviewRow))}
 ${sections}

@@ -11,7 +11,7 @@ export function statisticsMarkdown(stats: DatasetStatistics): string {
     '',
     `${show(stats.rows)} rows · ${stats.columns.length} columns${stats.dataset.sha256 ? ` · sha256 \`${stats.dataset.sha256.slice(0, 16)}…\`` : ''}`,
     '',
-    `_Distinct counts are approximate (HyperLogLog); quantiles are exact; top values are picked approximately and counted exactly; ${stats.method.passes} DuckDB pass(es)._`,
+    `_Distinct counts are approximate (HyperLogLog) except for text; quantiles and top values are exact; ${stats.method.passes} DuckDB pass(es)._`,
     '',
     '## Overview',
     '',

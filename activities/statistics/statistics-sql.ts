@@ -1,6 +1,6 @@
 import type { ColumnFamily } from '../../pipelines/contract.js';
 import { quantileLevels, quantileNames } from '../../pipelines/statistics.js';
-import { sqlIdentifier, sqlLiteral } from '../sql-text.js';
+import { sqlIdentifier } from '../sql-text.js';
 
 /** A column as DuckDB describes it, with the family statistics are computed by. */
 export interface ColumnInfo {
@@ -22,7 +22,7 @@ const levels = `[${quantileNames.map((name) => quantileLevels[name]).join(', ')}
  * finite values, with NaN and ±Infinity counted apart (JSON cannot hold them and they would poison
  * means). Dates and timestamps come back as epoch milliseconds.
  */
-export function summarySql(relation: string, columns: readonly ColumnInfo[], topK: number): string {
+export function summarySql(relation: string, columns: readonly ColumnInfo[]): string {
   const parts = ['count(*) AS total_rows'];
   columns.forEach((column, i) => {
     const x = sqlIdentifier(column.name);
@@ -66,7 +66,6 @@ export function summarySql(relation: string, columns: readonly ColumnInfo[], top
           `max(${s})${as('max')}`,
           `min(length(${s}))${as('minlen')}`,
           `max(length(${s}))${as('maxlen')}`,
-          `approx_top_k(${s}, ${topK})${as('top')}`,
         );
         break;
       }
@@ -107,56 +106,55 @@ export function binPlan(family: ColumnFamily, min: number, max: number, bins: nu
   return { lo: min, hi: max, bins };
 }
 
-/** What the second pass computes for one column: its histogram, or the counts of its top values. */
+/** What the second pass computes for one column: its histogram, or its most frequent values. */
 export type SecondPassItem =
   | { kind: 'histogram'; index: number; column: ColumnInfo; plan: BinPlan }
-  | { kind: 'top'; index: number; column: ColumnInfo; values: string[] };
+  | { kind: 'top'; index: number; column: ColumnInfo };
 
 /**
- * The second pass: histograms need the first pass's min/max, and `approx_top_k` names the top values
- * without counting them, so both ride on one more `SELECT` (one more scan, measured in the data bench).
- * Histograms use DuckDB's `histogram(value, boundaries)`: bin `i` holds values in
- * `(edge[i], edge[i+1]]`, the first also everything at or below its upper edge (so `lo` itself), the
- * last everything above `edge[bins-1]` (so `hi`).
+ * The second pass, for what needs the first: histogram bins need min/max, and the top values of text
+ * columns are counted exactly. ONE `SELECT` scans the data once and groups it by every item at the same
+ * time (`GROUPING SETS`): a histogram is a group-by on the bin number
+ * `least(floor((v − lo) / w), bins − 1)`, so bin `i` holds `[lo + i·w, lo + (i+1)·w)` and the last one
+ * includes `hi`; a text column is a group-by on its value. DuckDB keeps only the `topK` largest groups
+ * of each text column (and tells how many there were: an exact distinct count), so the result is a
+ * few hundred rows whatever the data.
+ *
+ * Result columns: `sid` (the item's position), `k<sid>` (its key), `n` (rows), `groups` (groups in
+ * that set).
  */
-export function secondPassSql(relation: string, items: readonly SecondPassItem[]): string {
-  const parts = items.map((item) => {
-    const x = sqlIdentifier(item.column.name);
-    if (item.kind === 'top') {
-      const s = item.column.type === 'VARCHAR' ? x : `${x}::VARCHAR`;
-      const list = `[${item.values.map((value) => sqlLiteral(value)).join(', ')}]`;
-      return `histogram(list_position(${list}, ${s})) AS ${alias(item.index, 'topcounts')}`;
-    }
-    const family = item.column.family;
-    const v =
-      family === 'date'
-        ? `epoch_ms(${x}::TIMESTAMP)::DOUBLE`
-        : family === 'timestamp'
-          ? `epoch_ms(${x})::DOUBLE`
-          : `${x}::DOUBLE`;
-    const only = family === 'float' ? ` FILTER (WHERE isfinite(${x}))` : '';
-    const bounds = innerEdges(item.plan).map(String).join(', ');
-    return `histogram(${v}, [${bounds}]::DOUBLE[])${only} AS ${alias(item.index, 'hist')}`;
-  });
-  return `SELECT ${parts.join(',\n  ')}\nFROM ${relation}`;
+export function secondPassSql(relation: string, items: readonly SecondPassItem[], topK: number): string {
+  const keys = items.map((item, sid) => `${keyExpression(item)} AS k${sid}`);
+  const names = items.map((_, sid) => `k${sid}`);
+  const sid = `CASE ${names.map((k, i) => `WHEN grouping(${k}) = 0 THEN ${i}`).join(' ')} END`;
+  const nullKey = `CASE sid ${names.map((k, i) => `WHEN ${i} THEN ${k} IS NULL`).join(' ')} END`;
+  const histograms = items.flatMap((item, i) => (item.kind === 'histogram' ? [i] : []));
+  const texts = items.flatMap((item, i) => (item.kind === 'top' ? [`k${i}`] : []));
+  const keep = [
+    histograms.length > 0 ? `sid IN (${histograms.join(', ')})` : '',
+    texts.length > 0
+      ? `row_number() OVER (PARTITION BY sid ORDER BY n DESC, ${texts.length === 1 ? texts[0] : `coalesce(${texts.join(', ')})`}) <= ${topK}`
+      : '',
+  ].filter(Boolean);
+  return `WITH t AS (SELECT ${keys.join(', ')} FROM ${relation}),
+g AS (SELECT ${sid} AS sid, ${names.join(', ')}, count(*) AS n FROM t GROUP BY GROUPING SETS (${names.map((k) => `(${k})`).join(', ')})),
+v AS (SELECT * FROM g WHERE NOT (${nullKey}))
+SELECT sid, ${names.join(', ')}, n, count(*) OVER (PARTITION BY sid) AS groups FROM v
+QUALIFY ${keep.join(' OR ')}`;
 }
 
-/** The `bins - 1` edges between bins (DuckDB's histogram boundaries). */
-export function innerEdges(plan: BinPlan): number[] {
-  const width = (plan.hi - plan.lo) / plan.bins;
-  return Array.from({ length: plan.bins - 1 }, (_, i) => plan.lo + (i + 1) * width);
-}
-
-/**
- * Which bin a key of DuckDB's histogram map stands for: the overflow key (+Infinity for DOUBLE) is the
- * last bin, any other key is the upper edge of its bin.
- */
-export function binOfKey(plan: BinPlan, key: number | null): number {
-  const edges = innerEdges(plan);
-  if (key === null || !Number.isFinite(key) || edges.length === 0) return plan.bins - 1;
-  let best = 0;
-  for (let i = 1; i < edges.length; i++) {
-    if (Math.abs((edges[i] as number) - key) < Math.abs((edges[best] as number) - key)) best = i;
-  }
-  return best;
+/** The value an item groups by: the bin number of a number or date, or the text itself. */
+function keyExpression(item: SecondPassItem): string {
+  const x = sqlIdentifier(item.column.name);
+  if (item.kind === 'top') return item.column.type === 'VARCHAR' ? x : `${x}::VARCHAR`;
+  const { lo, hi, bins } = item.plan;
+  const family = item.column.family;
+  const v =
+    family === 'date'
+      ? `epoch_ms(${x}::TIMESTAMP)::DOUBLE`
+      : family === 'timestamp'
+        ? `epoch_ms(${x})::DOUBLE`
+        : `${x}::DOUBLE`;
+  const bin = `least(floor((${v} - ${String(lo)}) / ${String((hi - lo) / bins)}), ${bins - 1})::INTEGER`;
+  return family === 'float' ? `CASE WHEN isfinite(${x}) THEN ${bin} END` : bin;
 }
