@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactStore } from '../../activities/artifacts/index.js';
@@ -28,7 +30,10 @@ afterAll(async () => {
   await worker?.shutdown();
 });
 
-/** ingest → stats → validate → summarize over the Seattle weather data, with the given contract. */
+/**
+ * ingest → stats → validate (a validation gate) → summarize over the Seattle weather data, with the
+ * given contract.
+ */
 function weatherPipeline(id: string, contract: ContractInput): PipelineSpec {
   return definePipeline({
     id,
@@ -43,6 +48,7 @@ function weatherPipeline(id: string, contract: ContractInput): PipelineSpec {
         id: 'validate',
         activity: 'validateDataset',
         needs: ['stats'],
+        gate: 'validation',
         params: { contract, referenceTime: '2016-01-01T00:00:00Z' },
       },
       { id: 'summarize', activity: 'writeRunSummary', needs: ['validate'] },
@@ -82,6 +88,9 @@ describe('the data plane as activities on a real Temporal server', () => {
       () => undefined,
     );
     expect(status.state).toBe('succeeded');
+    expect(status.gates).toEqual([
+      { step: 'validate', gate: 'validation', passed: true, reasons: ['no error anomalies (0 warnings)'] },
+    ]);
     const steps = byId(status);
     const stats = steps['stats']?.output as { statistics: ArtifactRef; rows: number; passes: number };
     expect(stats).toMatchObject({ rows: 1461, columns: 6, passes: 2 });
@@ -107,15 +116,14 @@ describe('the data plane as activities on a real Temporal server', () => {
     });
   });
 
-  it('a contract the data breaks: the validate step returns the anomalies (a result, not a failure)', async () => {
-    const seen: StepStatus[] = [];
-    const status = await followRun(
-      await startRun(client, config, weatherPipeline('weather-contract-bad', failing), { runParams: {} }),
-      (step) => seen.push(step),
-    ).catch((error: unknown) => error);
-    const validateStep = seen.filter((s) => s.id === 'validate').at(-1);
-    expect(validateStep?.state).toBe('succeeded');
-    const output = validateStep?.output as unknown as {
+  it('a contract the data breaks: validate returns the anomalies, the gate stops the run, nothing downstream runs', async () => {
+    const handle = await startRun(client, config, weatherPipeline('weather-contract-bad', failing), {
+      runParams: {},
+    });
+    const status = await followRun(handle, () => undefined);
+    const steps = byId(status);
+    expect(steps['validate']?.state).toBe('succeeded'); // a broken contract is a result, not a failure
+    const output = steps['validate']?.output as unknown as {
       passed: boolean;
       errorCount: number;
       warningCount: number;
@@ -134,7 +142,18 @@ describe('the data plane as activities on a real Temporal server', () => {
       output.validation,
     )) as unknown as ValidationResult;
     expect(stored.anomalies).toEqual(output.anomalies);
-    // Until the workflow gate decides on errorCount, the run itself carries on.
-    expect((status as DagStatus).state).toBe('succeeded');
+
+    // The workflow's validation gate read errorCount and stopped the run there.
+    expect(status.state).toBe('stopped');
+    expect(status.stoppedBy).toMatchObject({ step: 'validate', gate: 'validation', passed: false });
+    expect(status.stoppedBy?.reasons[0]).toBe('3 error anomalies');
+    expect(status.stoppedBy?.reasons[1]).toMatch(/^temp_max: max expected <= 30, observed 35\.6/);
+    expect(Object.fromEntries(status.steps.map((s) => [s.id, s.state]))).toEqual({
+      ingest: 'succeeded',
+      stats: 'succeeded',
+      validate: 'succeeded',
+      summarize: 'skipped',
+    });
+    expect(existsSync(join(config.home, 'runs', handle.workflowId))).toBe(false);
   });
 });
