@@ -15,6 +15,7 @@ import {
 } from '../pipelines/search-attributes.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 import type { SluiceConfig } from '../worker/config.js';
+import { loadRoles } from '../worker/roles.js';
 import type { DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
 
 export interface StartRunOptions {
@@ -39,13 +40,14 @@ export async function startRun(
 ): Promise<WorkflowHandle<typeof dagWorkflow>> {
   const known = new Set(stepActivityNames());
   for (const step of spec.steps) {
-    if (!known.has(step.activity)) {
+    if (step.activity !== undefined && !known.has(step.activity)) {
       throw new InvalidInputError(
         `step "${step.id}" of pipeline "${spec.id}" names activity "${step.activity}", which Sluice does not register: use one of ${[...known].join(', ')}`,
       );
     }
   }
   const trigger = options.trigger ?? 'manual';
+  const roles = spec.steps.some((step) => step.approval) ? await loadRoles(config) : {};
   return client.workflow.start<typeof dagWorkflow>('dagWorkflow', {
     taskQueue: config.taskQueues.orchestration,
     workflowId: options.workflowId ?? newRunId(spec.id),
@@ -56,6 +58,7 @@ export async function startRun(
         trigger,
         startedBy: options.startedBy ?? userInfo().username,
         taskQueues: config.taskQueues,
+        roles,
       },
     ],
     typedSearchAttributes: [

@@ -10,7 +10,7 @@ export type GateKind = (typeof gateKinds)[number];
 
 export interface GateDecision {
   step: string;
-  gate: GateKind;
+  gate: GateKind | 'approval';
   passed: boolean;
   /** Why it passed or not, worded for the person reading `sluice status`. */
   reasons: string[];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationPattern } from './duration.js';
+import { approvalPolicySchema } from './approval.js';
 import { gateKinds } from './gates.js';
 import type { JsonValue } from './json.js';
 
@@ -31,23 +32,32 @@ export const retrySchema = z.strictObject({
   maxInterval: duration.default('1m'),
 });
 
-export const stepSchema = z.strictObject({
-  /** Stable id: it appears in histories, caches and the status view. */
-  id: identifier,
-  /** Name of an activity registered on the worker (decision 1: never a function). */
-  activity: z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'an activity name such as profileDataset'),
-  /** Steps that must succeed first; their outputs arrive as `inputs`. */
-  needs: z.array(identifier).default([]),
-  /** Static, JSON-serialisable arguments for the activity. */
-  params: z.record(z.string(), jsonValue).default({}),
-  queue: z.enum(stepQueues).default('orchestration'),
-  /** Longest a single attempt may run (start-to-close). */
-  timeout: duration.default('10m'),
-  retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
-  description: z.string().optional(),
-  /** Stop the run here unless this step's output passes the gate (decided in workflow code). */
-  gate: z.enum(gateKinds).optional(),
-});
+export const stepSchema = z
+  .strictObject({
+    /** Stable id: it appears in histories, caches and the status view. */
+    id: identifier,
+    /** Name of an activity registered on the worker (decision 1: never a function). */
+    activity: z
+      .string()
+      .regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'an activity name such as profileDataset')
+      .optional(),
+    /** Instead of an activity: wait for people to sign off, under this policy (a durable gate). */
+    approval: approvalPolicySchema.optional(),
+    /** Steps that must succeed first; their outputs arrive as `inputs`. */
+    needs: z.array(identifier).default([]),
+    /** Static, JSON-serialisable arguments for the activity. */
+    params: z.record(z.string(), jsonValue).default({}),
+    queue: z.enum(stepQueues).default('orchestration'),
+    /** Longest a single attempt may run (start-to-close). */
+    timeout: duration.default('10m'),
+    retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
+    description: z.string().optional(),
+    /** Stop the run here unless this step's output passes the gate (decided in workflow code). */
+    gate: z.enum(gateKinds).optional(),
+  })
+  .refine((step) => (step.activity === undefined) !== (step.approval === undefined), {
+    message: 'a step runs either an activity or an approval gate: give exactly one of activity and approval',
+  });
 
 export const paramSchema = z.strictObject({
   type: z.enum(['string', 'number', 'integer', 'boolean']),
@@ -65,7 +75,10 @@ export const pipelineSchema = z.strictObject({
   maxParallel: z.number().int().min(1).max(64).default(4),
   /** Run parameters, set per run with `--param k=v`. */
   params: z
-    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'a parameter name: letters, digits, _ and -'), paramSchema)
+    .record(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'a parameter name: letters, digits, _ and -'),
+      paramSchema,
+    )
     .default({}),
   steps: z.array(stepSchema).min(1, 'a pipeline needs at least one step'),
 });

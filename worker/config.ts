@@ -29,6 +29,8 @@ const envSchema = z.object({
     .string()
     .min(16, 'at least 16 characters of secret, e.g. the output of `openssl rand -hex 32`')
     .optional(),
+  /** JSON file mapping roles to ids (`{"roles": {"risk": ["alice"]}}`); default `<SLUICE_HOME>/roles.json`. */
+  SLUICE_ROLES_FILE: z.string().optional(),
   SLUICE_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
   SLUICE_MAX_CONCURRENT_TRAINING: positiveInt.default(1),
   PATH: z.string().default(''),
@@ -54,6 +56,8 @@ export interface SluiceConfig {
   concurrency: { activities: number; training: number };
   /** The `PATH` to search for tools. */
   searchPath: string;
+  /** Where role membership is read from, and whether the user named it (then it must exist). */
+  roles: { file: string; explicit: boolean };
   /** `SLUICE_PII_KEY`: the HMAC key for pii columns, when set. Never logged. */
   piiKey: string | undefined;
 }
@@ -99,6 +103,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       training: e.SLUICE_MAX_CONCURRENT_TRAINING,
     },
     searchPath: e.PATH,
+    roles: e.SLUICE_ROLES_FILE
+      ? { file: resolve(cwd, e.SLUICE_ROLES_FILE), explicit: true }
+      : { file: resolve(home, 'roles.json'), explicit: false },
     piiKey: e.SLUICE_PII_KEY,
   };
 }

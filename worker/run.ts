@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { createNotifyActivities } from '../activities/notify.js';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
 import type { SluiceConfig } from './config.js';
 import { installRuntime, type Log } from './logging.js';
@@ -39,11 +40,14 @@ export async function startWorker(
   installRuntime(log);
   const connection = options.connection ?? (await connect(config));
   const ownsConnection = options.connection === undefined;
-  const activities = createActivities({
-    home: config.home,
-    dataRoots: config.dataRoots,
-    piiKey: config.piiKey,
-  });
+  const activities = {
+    ...createActivities({
+      home: config.home,
+      dataRoots: config.dataRoots,
+      piiKey: config.piiKey,
+    }),
+    ...createNotifyActivities(),
+  };
   const common = { connection, namespace: config.temporal.namespace, activities };
 
   const orchestration = await Worker.create({

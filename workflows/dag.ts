@@ -1,4 +1,5 @@
 import * as wf from '@temporalio/workflow';
+import type { ApprovalGateStatus, RefusedApproval } from '../pipelines/approval.js';
 import { parseDuration } from '../pipelines/duration.js';
 import { decideGate, type GateDecision } from '../pipelines/gates.js';
 import type { JsonValue } from '../pipelines/json.js';
@@ -8,6 +9,7 @@ import { resolveParamRefs } from '../pipelines/refs.js';
 import { SluicePipeline, SluiceStage, type TriggerKind } from '../pipelines/search-attributes.js';
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
 import type { StepActivity, StepInput, StepResult } from '../pipelines/step.js';
+import { approvalGates } from './approval-gate.js';
 
 /** The arguments of one pipeline run: the spec travels as data, so history alone tells what ran. */
 export interface DagInput {
@@ -18,6 +20,8 @@ export interface DagInput {
   startedBy: string;
   /** Real task-queue names for the spec's `orchestration` / `train` pools. */
   taskQueues: { orchestration: string; train: string };
+  /** Role membership at run start (from the roles file), for approval gates; recorded in history. */
+  roles?: Record<string, string[]>;
 }
 
 export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -25,6 +29,7 @@ export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'stopp
 
 export interface StepStatus {
   id: string;
+  /** The activity it runs, or `approval` for an approval gate. */
   activity: string;
   needs: string[];
   state: StepState;
@@ -50,6 +55,10 @@ export interface DagStatus {
   gates: GateDecision[];
   /** The gate that stopped the run, when one did (state `stopped`). */
   stoppedBy?: GateDecision;
+  /** Approval gates: policy, who may decide, decisions, refusals, reminders. */
+  approvals: ApprovalGateStatus[];
+  /** Approval decisions that arrived while no gate was open, refused. */
+  refusedApprovals: RefusedApproval[];
 }
 
 /** Per-step state, attempts, timings and outputs, live while the run goes on. */
@@ -80,13 +89,23 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     startedAt: new Date().toISOString(),
     steps: spec.steps.map((step) => ({
       id: step.id,
-      activity: step.activity,
+      activity: step.activity ?? 'approval',
       needs: [...step.needs],
       state: 'pending',
     })),
     gates: [],
+    approvals: [],
+    refusedApprovals: [],
   };
   wf.setHandler(statusQuery, () => status);
+  const approvals = approvalGates({
+    startedBy: input.startedBy,
+    owner: spec.owner,
+    roles: input.roles ?? {},
+    taskQueue: input.taskQueues.orchestration,
+    gates: status.approvals,
+    refusedOutsideGate: status.refusedApprovals,
+  });
   wf.upsertSearchAttributes([
     { key: SluicePipeline, value: spec.id },
     { key: SluiceStage, value: 'starting' },
@@ -110,6 +129,29 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
       inputs: Object.fromEntries(step.needs.map((need) => [need, outputs[need] ?? null])),
     };
     try {
+      if (step.approval) {
+        const subject = outputs[step.approval.subject ?? step.needs[0] ?? ''];
+        const gate = await approvals.open(step.id, step.approval, subject);
+        const output: JsonValue = {
+          approved: gate.state === 'approved',
+          state: gate.state,
+          modelVersion: gate.modelVersion,
+          metricsDigest: gate.metricsDigest,
+          decisions: gate.decisions.map((d) => ({ ...d })),
+        };
+        outputs[step.id] = output;
+        state.output = output;
+        state.state = 'succeeded';
+        const decision: GateDecision = {
+          step: step.id,
+          gate: 'approval',
+          passed: gate.state === 'approved',
+          reasons: approvalReasons(gate),
+        };
+        status.gates.push(decision);
+        if (!decision.passed) status.stoppedBy ??= decision;
+        return;
+      }
       const result: StepResult = await activityFor(step, input.taskQueues)(stepInput);
       outputs[step.id] = result.output;
       state.output = result.output;
@@ -186,10 +228,27 @@ function activityFor(step: StepSpec, queues: DagInput['taskQueues']): StepActivi
       maximumInterval: parseDuration(step.retry.maxInterval),
     },
   });
-  const activity = activities[step.activity];
+  const activity = activities[step.activity ?? ''];
   if (!activity)
     throw wf.ApplicationFailure.nonRetryable(`no activity "${step.activity}"`, 'UnknownActivity');
   return activity;
+}
+
+function approvalReasons(gate: ApprovalGateStatus): string[] {
+  const decided = gate.decisions.map(
+    (d) =>
+      `${d.approver} ${d.decision === 'approve' ? 'approved' : 'rejected'}${d.comment ? `: ${d.comment}` : ''}`,
+  );
+  switch (gate.state) {
+    case 'approved':
+      return decided;
+    case 'rejected':
+      return ['rejected', ...decided];
+    case 'expired':
+      return [`expired at ${gate.deadline} with ${gate.decisions.length} of ${gate.policy.quorum} approvals`];
+    case 'awaiting':
+      return ['awaiting'];
+  }
 }
 
 /** The innermost cause of a failure: what the user needs to read. */

@@ -1,4 +1,8 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
@@ -49,17 +53,7 @@ export async function statusAction(runId: string, command: Command): Promise<voi
   const client = await connectClient(config);
   try {
     const handle = client.workflow.getHandle(runId);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) {
-        throw new InvalidInputError(
-          `no run "${runId}" in namespace ${config.temporal.namespace}: list runs in the Web UI or check the id`,
-        );
-      }
-      throw error;
-    }
+    const description = await describeRun(handle, runId, config.temporal.namespace);
     const temporalState = description.status.name;
     let status: DagStatus | undefined;
     try {
@@ -89,6 +83,17 @@ export async function statusAction(runId: string, command: Command): Promise<voi
             s.error?.message ?? '',
           ]),
         );
+        const awaiting = status.approvals
+          .filter((g) => g.state === 'awaiting')
+          .map(
+            (g) =>
+              `awaiting approval at ${g.step}: model version ${g.modelVersion}, ${g.decisions.length} of ${g.policy.quorum} decisions, ` +
+              `deadline ${g.deadline}; eligible ${g.eligible.join(', ') || '(none)'}; approve with: npx sluice approve ${runId} --as <id>`,
+          );
+        const refused = status.approvals
+          .flatMap((g) => g.refused)
+          .concat(status.refusedApprovals)
+          .map((r) => `refused ${r.approver} (${r.decision}, ${r.channel}): ${r.reason}`);
         const gates = status.gates.map(
           (g) => `gate ${g.gate} at ${g.step}: ${g.passed ? 'passed' : 'REFUSED'} — ${g.reasons.join('; ')}`,
         );
@@ -97,10 +102,116 @@ export async function statusAction(runId: string, command: Command): Promise<voi
           `pipeline ${status.pipeline} · ${status.state} · started by ${status.startedBy} (${status.trigger})`,
           table(rows),
           ...gates,
+          ...awaiting,
+          ...refused,
         ].join('\n');
       },
     );
   } finally {
     await client.connection.close();
   }
+}
+
+/** Describe a run, or say in one line that there is no such run. */
+export async function describeRun(
+  handle: WorkflowHandle,
+  runId: string,
+  namespace: string,
+): Promise<WorkflowExecutionDescription> {
+  try {
+    return await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      throw new InvalidInputError(
+        `no run "${runId}" in namespace ${namespace}: list runs with \`sluice runs\` or check the id`,
+      );
+    }
+    throw error;
+  }
+}
+
+export interface RunsOptions {
+  awaitingApproval?: boolean;
+  pipeline?: string;
+  model?: string;
+  limit: string;
+}
+
+/** `sluice runs`: recent runs through a visibility query on Sluice's search attributes. */
+export async function runsAction(options: RunsOptions, command: Command): Promise<void> {
+  const { config, out } = context(command);
+  const limit = Number(options.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new InvalidInputError(`--limit must be a positive integer, got "${options.limit}"`);
+  const clauses = [`WorkflowType = 'dagWorkflow'`];
+  if (options.awaitingApproval) clauses.push(`SluiceApproval = 'awaiting'`, `ExecutionStatus = 'Running'`);
+  if (options.pipeline) clauses.push(`SluicePipeline = ${quote(options.pipeline)}`);
+  if (options.model) clauses.push(`SluiceModel = ${quote(options.model)}`);
+  const query = clauses.join(' AND ');
+  const client = await connectClient(config);
+  try {
+    const runs: Record<string, string | null>[] = [];
+    for await (const run of client.workflow.list({ query })) {
+      const attr = (name: string) => {
+        const value = run.searchAttributes[name];
+        return Array.isArray(value) && value.length > 0 ? String(value[0]) : null;
+      };
+      runs.push({
+        workflowId: run.workflowId,
+        pipeline: attr('SluicePipeline'),
+        status: run.status.name,
+        stage: attr('SluiceStage'),
+        approval: attr('SluiceApproval'),
+        trigger: attr('SluiceTrigger'),
+        startTime: run.startTime.toISOString(),
+      });
+      if (runs.length >= limit) break;
+    }
+    out.result({ query, runs }, () =>
+      runs.length === 0
+        ? `no runs match ${query}`
+        : table([
+            ['run', 'pipeline', 'status', 'stage', 'approval', 'trigger', 'started'],
+            ...runs.map((r) =>
+              [
+                r['workflowId'],
+                r['pipeline'],
+                r['status'],
+                r['stage'],
+                r['approval'],
+                r['trigger'],
+                r['startTime'],
+              ].map((c) => c ?? ''),
+            ),
+          ]),
+    );
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** `sluice cancel`: request cancellation; running steps are cancelled, the run ends `cancelled`. */
+export async function cancelAction(runId: string, command: Command): Promise<void> {
+  const { config, out } = context(command);
+  const client = await connectClient(config);
+  try {
+    const handle = client.workflow.getHandle(runId);
+    const description = await describeRun(handle, runId, config.temporal.namespace);
+    if (description.status.name !== 'RUNNING') {
+      throw new InvalidInputError(
+        `run ${runId} is already finished (${description.status.name.toLowerCase()}): nothing to cancel`,
+      );
+    }
+    await handle.cancel();
+    out.result(
+      { workflowId: runId, cancelRequested: true },
+      () => `cancellation requested for ${runId}; running steps are being cancelled`,
+    );
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function quote(value: string): string {
+  return `'${value.replaceAll("'", "\\'")}'`;
 }

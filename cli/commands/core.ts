@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { DevOptions } from '../actions/dev.js';
-import type { RunOptions } from '../actions/run.js';
+import type { DecisionOptions } from '../actions/approve.js';
+import type { RunOptions, RunsOptions } from '../actions/run.js';
 import { collect } from './shared.js';
 
 /**
@@ -62,5 +63,51 @@ export function registerCore(program: Command): void {
     .argument('<run>', 'the run (workflow id)')
     .action(async (runId: string, _options, command: Command) =>
       (await import('../actions/run.js')).statusAction(runId, command),
+    );
+
+  program
+    .command('runs')
+    .description('list recent runs (a visibility query on Sluice search attributes)')
+    .option('--awaiting-approval', 'only runs waiting at an approval gate')
+    .option('--pipeline <id>', 'only runs of this pipeline')
+    .option('--model <name>', 'only runs of this model')
+    .option('--limit <n>', 'at most this many runs', '50')
+    .action(async (options: RunsOptions, command: Command) =>
+      (await import('../actions/run.js')).runsAction(options, command),
+    );
+
+  program
+    .command('approve')
+    .description('approve the model a run is waiting on (checked against the gate policy at once)')
+    .argument('<run>', 'the run (workflow id)')
+    .requiredOption('--as <id>', 'who approves (recorded; must be an eligible approver)')
+    .option('--comment <text>', 'why (recorded)')
+    .option('--model-version <version>', 'the model version you looked at (default: the one the gate shows)')
+    .option(
+      '--signal',
+      'send as the durable approval signal instead (no immediate answer; works with no worker)',
+    )
+    .action(async (runId: string, options: DecisionOptions, command: Command) =>
+      (await import('../actions/approve.js')).decisionAction(runId, 'approve', options, command),
+    );
+
+  program
+    .command('reject')
+    .description('reject the model a run is waiting on; the run stops')
+    .argument('<run>', 'the run (workflow id)')
+    .requiredOption('--as <id>', 'who rejects (recorded; must be an eligible approver)')
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .option('--model-version <version>', 'the model version you looked at (default: the one the gate shows)')
+    .option('--signal', 'send as the durable approval signal instead')
+    .action(async (runId: string, options: DecisionOptions, command: Command) =>
+      (await import('../actions/approve.js')).decisionAction(runId, 'reject', options, command),
+    );
+
+  program
+    .command('cancel')
+    .description('cancel a run: running steps are cancelled, nothing downstream starts')
+    .argument('<run>', 'the run (workflow id)')
+    .action(async (runId: string, _options, command: Command) =>
+      (await import('../actions/run.js')).cancelAction(runId, command),
     );
 }
