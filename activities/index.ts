@@ -11,6 +11,7 @@ import { sha256Text } from './hash.js';
 import { ingestDataset } from './ingest/index.js';
 import { profileDataset } from './profile-dataset.js';
 import { evaluateModelStep } from './evaluate/evaluate-model.js';
+import { renderModelCardStep } from './model-card/render-model-card.js';
 import { trainModelStep } from './train/train-model.js';
 
 /** What activities need from the composition root; injected so tests can point them anywhere. */
@@ -76,6 +77,12 @@ export function createActivities(deps: ActivityDeps) {
     evaluateModel: stepActivity(
       async (input) => (await evaluateModelStep(deps, input)) as unknown as JsonValue,
     ),
+
+    /**
+     * Render the model card (HTML for approvers, JSON for machines) from an evaluation: the verdict with
+     * every reason, metrics with intervals, production comparison, fairness, slices, SVG charts.
+     */
+    renderModelCard: stepActivity((input) => renderModelCardStep(deps.home, input)),
 
     /** Does nothing: for sketching a DAG and measuring orchestration overhead. */
     noop: stepActivity(() => Promise.resolve(null)),

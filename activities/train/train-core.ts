@@ -96,8 +96,9 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   const output: OutputKind = { binary: 'sigmoid', multiclass: 'softmax', regression: 'linear' }[
     job.label.task
   ] as OutputKind;
-  const trainData = targets(train, transform.label, classWeights(spec, transform.label, train));
-  const validationData = targets(validation, transform.label, undefined);
+  const perClass = classWeights(spec, transform.label, train);
+  const trainData = targets(train, transform.label, rowWeights(perClass, train));
+  const validationData = targets(validation, transform.label, rowWeights(perClass, validation));
 
   const hidden = spec.model === 'mlp' ? spec.layers : [];
   const sizes = [train.width, ...hidden, outputUnits(transform.label)];
@@ -193,8 +194,8 @@ export function resolveEngine(spec: TrainerSpec): EngineName {
   return spec.model === 'mlp' ? 'tfjs' : 'typed-array';
 }
 
-/** Per-row weights from the trainer's class weights; undefined when every row weighs 1. */
-function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): Float32Array | undefined {
+/** Weight per class index, from the training split's class counts; undefined when every row weighs 1. */
+function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): number[] | undefined {
   if (spec.classWeight === 'none' || label.task === 'regression') return undefined;
   const counts = new Float64Array(label.classes.length);
   for (let i = 0; i < train.rows; i++)
@@ -212,8 +213,14 @@ function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): Flo
     }
     perClass = label.classes.map((c) => given[c] ?? 1);
   }
-  const w = new Float32Array(train.rows);
-  for (let i = 0; i < train.rows; i++) w[i] = perClass[train.y[i] as number] as number;
+  return perClass;
+}
+
+/** Per-row weights from per-class weights (training and validation alike). */
+function rowWeights(perClass: number[] | undefined, matrix: Matrix): Float32Array | undefined {
+  if (!perClass) return undefined;
+  const w = new Float32Array(matrix.rows);
+  for (let i = 0; i < matrix.rows; i++) w[i] = perClass[matrix.y[i] as number] as number;
   return w;
 }
 

@@ -85,15 +85,24 @@ export function rowLoss(
   }
 }
 
-/** Mean loss over rows: what early stopping watches on the validation split. */
+/**
+ * Mean (weighted) loss over rows: what early stopping watches on the validation split. With class
+ * weights, validation is weighted like training, so early stopping follows the objective being trained.
+ */
 export function meanLoss(
   output: OutputKind,
   z: Float32Array,
   y: Float32Array,
   rows: number,
   units: number,
+  w?: Float32Array,
 ): number {
   let total = 0;
-  for (let i = 0; i < rows; i++) total += rowLoss(output, z, i * units, units, y[i] as number);
-  return rows === 0 ? NaN : total / rows;
+  let weights = 0;
+  for (let i = 0; i < rows; i++) {
+    const weight = w ? (w[i] as number) : 1;
+    total += weight * rowLoss(output, z, i * units, units, y[i] as number);
+    weights += weight;
+  }
+  return weights === 0 ? NaN : total / weights;
 }

@@ -117,6 +117,7 @@ export async function runTrainingLoop(
       validation.y,
       validation.rows,
       units,
+      validation.w,
     );
     const record = { epoch, trainLoss: lossSum / weightSum, validationLoss, ms: performance.now() - started };
     const improved = validationLoss < checkpoint.best.validationLoss - options.earlyStopping.minDelta;

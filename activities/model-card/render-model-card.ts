@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
+import { InvalidInputError } from '../../pipelines/errors.js';
+import type { Blessing } from '../../pipelines/evaluation.js';
+import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { StepInput } from '../../pipelines/step.js';
+import { parseOrThrow } from '../../pipelines/train-spec.js';
+import { createArtifactStore } from '../artifacts/index.js';
+import type { EvaluationReport } from '../evaluate/evaluate-core.js';
+import { readModelManifest } from '../train/model-artifact.js';
+import { buildCardData } from './card-data.js';
+import { chartSpecs, renderCharts } from './charts.js';
+import { renderCardHtml } from './render-html.js';
+
+/** The params of a `renderModelCard` step: what the model is for, in the owner's words. */
+export const cardStepSchema = z.strictObject({
+  title: z.string().min(1).optional(),
+  purpose: z.string().default('The pipeline does not state what this model is for.'),
+  intendedUse: z.string().default('Not stated.'),
+  limitations: z.array(z.string()).default([]),
+  owner: z.string().default('Not stated.'),
+  /** The evaluation artifact; default: the `evaluation` output of the step this one needs. */
+  evaluation: z
+    .object({
+      uri: z.string(),
+      sha256: z.string(),
+      kind: z.literal('evaluation'),
+      format: z.string(),
+      bytes: z.number(),
+    })
+    .optional(),
+});
+
+export interface ModelCardOutput extends JsonObject {
+  html: ArtifactRef;
+  json: ArtifactRef;
+  blessed: boolean;
+  charts: number;
+}
+
+/**
+ * The `renderModelCard` step: a model card in HTML (for people: plain words, a verdict with every
+ * reason, metrics with intervals, comparison with production, fairness and slices, Vega-Lite charts
+ * rendered to SVG on the server) and in JSON (the same content for machines), both stored as
+ * artifacts. A chart that cannot be drawn is noted on the card rather than failing the step.
+ */
+export async function renderModelCardStep(home: string, input: StepInput): Promise<ModelCardOutput> {
+  const params = parseOrThrow(cardStepSchema, input.params, `step "${input.step}" params`);
+  const store = createArtifactStore(home);
+  const evaluationRef = (params.evaluation ?? evaluationFromInputs(input)) as ArtifactRef | undefined;
+  if (!evaluationRef) {
+    throw new InvalidInputError(
+      `step "${input.step}" needs an evaluation: depend on an evaluateModel step or give params.evaluation`,
+    );
+  }
+  const report = (await store.readJson<JsonValue>(evaluationRef)) as unknown as EvaluationReport & {
+    blessing: Blessing;
+  };
+  const manifest = await readModelManifest(store, report.model);
+  const card = buildCardData(
+    {
+      title: params.title ?? `${input.run.pipeline} model`,
+      purpose: params.purpose,
+      intendedUse: params.intendedUse,
+      limitations: params.limitations,
+      owner: params.owner,
+      pipeline: input.run.pipeline,
+      run: { workflowId: input.run.workflowId, runId: input.run.runId },
+    },
+    report.model,
+    manifest,
+    report,
+    report.blessing,
+    evaluationRef,
+  );
+  const charts = await renderCharts(chartSpecs(report, manifest.metadata.training.history));
+  const html = renderCardHtml(card, charts, report.fairness, report.slices);
+  const producer: ArtifactProducer = {
+    workflowId: input.run.workflowId,
+    runId: input.run.runId,
+    step: input.step,
+  };
+  const htmlRef = await store.putBytes(Buffer.from(html), { kind: 'model-card', format: 'html', producer });
+  const jsonRef = await store.putJson(
+    {
+      ...card,
+      fairness: report.fairness,
+      slices: report.slices,
+      charts: charts.map(({ svg: _, ...c }) => c),
+    } as unknown as JsonValue,
+    { kind: 'model-card', producer },
+  );
+  return {
+    html: htmlRef,
+    json: jsonRef,
+    blessed: card.verdict.blessed,
+    charts: charts.filter((c) => c.svg !== null).length,
+  };
+}
+
+function evaluationFromInputs(input: StepInput): ArtifactRef | undefined {
+  for (const value of Object.values(input.inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const ref = value['evaluation'];
+    if (typeof ref === 'object' && ref !== null && !Array.isArray(ref) && ref['kind'] === 'evaluation') {
+      return ref as unknown as ArtifactRef;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,118 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { withDuckDB } from '../../activities/duckdb.js';
+import { evaluateModelStep } from '../../activities/evaluate/evaluate-model.js';
+import { renderModelCardStep } from '../../activities/model-card/render-model-card.js';
+import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
+import type { EvaluationSummary } from '../../pipelines/evaluation.js';
+import type { JsonObject } from '../../pipelines/json.js';
+import type { StepInput } from '../../pipelines/step.js';
+import { dataDir, projectRoot } from '../support/paths.js';
+
+let home: string;
+let evaluated: EvaluationSummary;
+
+function step(id: string, params: JsonObject, inputs: JsonObject = {}): StepInput {
+  return {
+    run: { pipeline: 'flight-delay', workflowId: 'flight-delay-1', runId: 'r1', trigger: 'manual' },
+    step: id,
+    params,
+    runParams: {},
+    inputs,
+  };
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'sluice-card-'));
+  const deps = { home, dataRoots: [home, projectRoot] };
+  const source = join(home, 'flights.parquet');
+  await withDuckDB((db) =>
+    db.run(
+      `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination) LIMIT 6000) TO '${source}' (FORMAT parquet)`,
+    ),
+  );
+  const params = {
+    source,
+    features: {
+      numeric: ['distance', { name: 'hour', sql: 'hour(date)' }],
+      categorical: [
+        { name: 'weekday', sql: 'dayofweek(date)' },
+        { name: 'origin', topK: 10 },
+      ],
+    },
+    label: { sql: 'delay > 15', task: 'binary' },
+    split: { kind: 'hash', key: 'date::VARCHAR || origin || destination', test: 0.25 },
+  };
+  const train = (trainer: JsonObject): Promise<TrainModelOutput> =>
+    new MockActivityEnvironment().run(() => trainModelStep(deps, step('train', { ...params, trainer })));
+  const production = await train({ model: 'logistic', epochs: 3, classWeight: 'balanced' });
+  const candidate = await train({
+    model: 'mlp',
+    layers: [16, 8],
+    epochs: 6,
+    batchSize: 64,
+    classWeight: 'balanced',
+  });
+  evaluated = await evaluateModelStep(
+    deps,
+    step('evaluate', {
+      model: candidate.model,
+      production: production.model,
+      slices: ['origin'],
+      fairness: [{ name: 'weekend', sql: 'dayofweek(date) IN (0, 6)' }],
+      bootstrap: { replicates: 50, seed: 1 },
+      bless: {
+        auc: { min: 0.6 },
+        vsProduction: { auc: { minDelta: 0 } },
+        fairness: { demographicParityDifference: { max: 0.2 } },
+      },
+    }),
+  );
+}, 60_000);
+
+describe('model card', () => {
+  it('renders HTML with a verdict, plain-language metrics, fairness, slices and server-side SVG charts, plus JSON', async () => {
+    const card = await renderModelCardStep(
+      home,
+      step(
+        'card',
+        {
+          title: 'Flight delay predictor',
+          purpose: 'Warn passengers when their flight is likely to be more than 15 minutes late.',
+          intendedUse: 'Advisory notices in the travel app; not for crew scheduling.',
+          limitations: ['Trained on the first half of 2001 only.'],
+          owner: 'Operations analytics',
+        },
+        { evaluate: evaluated as unknown as JsonObject },
+      ),
+    );
+    expect(card.blessed).toBe(evaluated.blessing.blessed);
+    expect(card.charts).toBe(7); // ROC, PR, calibration, confusion, fairness, slices, training
+    const store = createArtifactStore(home);
+    const html = (await store.readBytes(card.html)).toString('utf8');
+    expect(html).toContain(
+      evaluated.blessing.blessed ? 'Recommended for approval' : 'Not recommended for approval',
+    );
+    for (const reason of evaluated.blessing.reasons)
+      expect(html).toContain(reason.message.replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+    expect(html).toContain('Warn passengers when their flight is likely to be more than 15 minutes late.');
+    expect(html).toContain('Ranking quality (ROC-AUC)');
+    expect(html).toContain('Production model');
+    expect(html).toContain('Fairness across weekend');
+    expect(html).toContain('Results by slice');
+    expect(html.match(/<svg /g)?.length).toBe(7);
+    expect(html).not.toContain('could not be drawn');
+    const json = await store.readJson<JsonObject>(card.json);
+    expect(json).toMatchObject({
+      format: 'sluice-model-card/1',
+      title: 'Flight delay predictor',
+      verdict: { blessed: card.blessed },
+    });
+    expect(await readFile(fileURLToPath(card.html.uri), 'utf8')).toBe(html);
+  });
+});
