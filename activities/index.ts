@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import type { Client } from '@temporalio/client';
 import { InvalidInputError } from '../pipelines/errors.js';
 import type { JsonValue } from '../pipelines/json.js';
 import type { StepActivity } from '../pipelines/step.js';
@@ -10,6 +11,7 @@ import { writeFileAtomic } from './fs-atomic.js';
 import { sha256Text } from './hash.js';
 import { ingestDataset } from './ingest/index.js';
 import { profileDataset } from './profile-dataset.js';
+import { registerModelStep } from './registry.js';
 import { evaluateModelStep } from './evaluate/evaluate-model.js';
 import { renderModelCardStep } from './model-card/render-model-card.js';
 import { trainModelStep } from './train/train-model.js';
@@ -22,6 +24,10 @@ export interface ActivityDeps {
   dataRoots: readonly string[];
   /** `SLUICE_PII_KEY`, for columns marked `pii: 'hash'`; ingest refuses such columns without it. */
   piiKey?: string | undefined;
+  /** A Temporal client for steps that talk to other workflows (`registerModel`); absent in unit tests. */
+  client?: Client | undefined;
+  /** The orchestration task queue, where registry workflows run. */
+  taskQueue?: string | undefined;
 }
 
 /**
@@ -77,6 +83,14 @@ export function createActivities(deps: ActivityDeps) {
     evaluateModel: stepActivity(
       async (input) => (await evaluateModelStep(deps, input)) as unknown as JsonValue,
     ),
+
+    /**
+     * Register the model a run produced in the model registry (`registry/<model>`) with its lineage.
+     * Params: `{ model, modelFrom?, metricsFrom?, approvalsFrom?, by? }`; inputs: a `{ model }` ref
+     * (trainModel / evaluateModel), optional `{ metrics, blessing }` and an approval step's
+     * `{ decisions }`. Output: `{ model, version, created, modelRef, dataSha256s, approvals }`.
+     */
+    registerModel: stepActivity(async (input) => registerModelStep(deps, input)),
 
     /**
      * Render the model card (HTML for approvers, JSON for machines) from an evaluation: the verdict with

@@ -1,3 +1,11 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { dagWorkflow, statusQuery } from './dag.js';
 export type { DagInput, DagStatus, StepStatus, StepState, RunState } from './dag.js';
+export {
+  registryWorkflow,
+  registerVersionUpdate,
+  promoteUpdate,
+  rollbackUpdate,
+  describeQuery,
+  historyQuery,
+} from './registry.js';

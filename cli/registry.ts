@@ -1,0 +1,218 @@
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
+import {
+  modelNameProblem,
+  registryIdPrefix,
+  registryMemoKey,
+  registryWorkflowId,
+  registryWorkflowType,
+  type PromoteInput,
+  type PromoteResult,
+  type RegisterVersionInput,
+  type RegisterVersionResult,
+  type RegistryAliases,
+  type RegistryDescription,
+  type RegistryEvent,
+  type RegistryInput,
+  type RegistryMemo,
+  type RollbackInput,
+  type RollbackResult,
+} from '../pipelines/registry.js';
+import { SluiceModel } from '../pipelines/search-attributes.js';
+import type { SluiceConfig } from '../worker/config.js';
+import {
+  describeQuery,
+  historyQuery,
+  promoteUpdate,
+  registerVersionUpdate,
+  registryWorkflow,
+  rollbackUpdate,
+} from '../workflows/registry.js';
+
+/**
+ * Client side of the model registry (DESIGN.md decision 6): the CLI, tests and the `registerModel`
+ * step all go through these helpers, so every caller addresses the entity the same way and every
+ * refusal comes back as the same one-line error.
+ */
+
+/** Where registry workflows run, and their continue-as-new bound (tests set it low). */
+export interface RegistryTarget {
+  taskQueue: string;
+  maxHistoryEvents?: number;
+}
+
+/** The registry target for a parsed config: the orchestration task queue. */
+export function registryTarget(config: Pick<SluiceConfig, 'taskQueues'>): RegistryTarget {
+  return { taskQueue: config.taskQueues.orchestration };
+}
+
+/** The registry said no: promotion without approval or authority, nothing to roll back to, … */
+export class RegistryRefusedError extends SluiceError {
+  readonly code = 'REGISTRY_REFUSED';
+  readonly retryable = false;
+}
+
+/** One model as `sluice models` lists it, read from visibility (no worker needed). */
+export interface ModelSummary {
+  model: string;
+  workflowId: string;
+  versions: number;
+  aliases: RegistryAliases;
+  updatedAt: string | null;
+}
+
+type RegistryHandle = WorkflowHandle<typeof registryWorkflow>;
+
+/**
+ * Start the model's registry unless it is already running (`USE_EXISTING`), and return a handle that
+ * follows it across continue-as-new.
+ */
+export async function ensureRegistry(
+  client: Client,
+  target: RegistryTarget,
+  model: string,
+): Promise<RegistryHandle> {
+  checkName(model);
+  await client.workflow.start(registryWorkflow, startOptions(target, model));
+  return client.workflow.getHandle<typeof registryWorkflow>(registryWorkflowId(model));
+}
+
+/**
+ * Register a version, creating the model's registry on first use (update-with-start). Idempotent by
+ * `lineage.requestId`: a retried or replayed call returns the version it registered before.
+ *
+ * @throws InvalidInputError when the lineage is malformed or the request id was used for another model.
+ */
+export async function registerModelVersion(
+  client: Client,
+  target: RegistryTarget,
+  model: string,
+  lineage: RegisterVersionInput,
+): Promise<RegisterVersionResult> {
+  checkName(model);
+  return translate(model, () =>
+    client.workflow.executeUpdateWithStart(registerVersionUpdate, {
+      args: [lineage],
+      startWorkflowOperation: new WithStartWorkflowOperation(registryWorkflow, startOptions(target, model)),
+    }),
+  );
+}
+
+/**
+ * Promote a version to production.
+ *
+ * @throws RegistryRefusedError naming the person, the version and the fix (recorded in the event log).
+ */
+export async function promoteModel(
+  client: Client,
+  model: string,
+  request: PromoteInput,
+): Promise<PromoteResult> {
+  return translate(model, () => handle(client, model).executeUpdate(promoteUpdate, { args: [request] }));
+}
+
+/**
+ * Put the previous production version back.
+ *
+ * @throws RegistryRefusedError when there is no previous version or the person holds no authority.
+ */
+export async function rollbackModel(
+  client: Client,
+  model: string,
+  request: RollbackInput,
+): Promise<RollbackResult> {
+  return translate(model, () => handle(client, model).executeUpdate(rollbackUpdate, { args: [request] }));
+}
+
+/** Versions with lineage, and aliases (a query: needs a worker). */
+export async function describeModel(client: Client, model: string): Promise<RegistryDescription> {
+  return translate(model, () => handle(client, model).query(describeQuery));
+}
+
+/** The model's event log: registrations, promotions, rollbacks and refusals, oldest first. */
+export async function modelHistory(client: Client, model: string): Promise<RegistryEvent[]> {
+  return translate(model, () => handle(client, model).query(historyQuery));
+}
+
+/**
+ * Every model with a running registry, from a visibility query on the workflow type; counts and
+ * aliases come from the registry's memo, so no worker is needed. Visibility lags writes slightly.
+ */
+export async function listModels(client: Client): Promise<ModelSummary[]> {
+  const models: ModelSummary[] = [];
+  const query = `WorkflowType = '${registryWorkflowType}' AND ExecutionStatus = 'Running'`;
+  for await (const execution of client.workflow.list({ query })) {
+    const memo = execution.memo?.[registryMemoKey] as RegistryMemo | undefined;
+    models.push({
+      model: execution.workflowId.slice(registryIdPrefix.length),
+      workflowId: execution.workflowId,
+      versions: memo?.versions ?? 0,
+      aliases: memo?.aliases ?? { candidate: null, production: null, previous: null },
+      updatedAt: memo?.updatedAt ?? null,
+    });
+  }
+  return models.sort((a, b) => a.model.localeCompare(b.model));
+}
+
+function startOptions(target: RegistryTarget, model: string) {
+  const input: RegistryInput = { model };
+  if (target.maxHistoryEvents !== undefined) input.maxHistoryEvents = target.maxHistoryEvents;
+  const memo: RegistryMemo = {
+    versions: 0,
+    aliases: { candidate: null, production: null, previous: null },
+    updatedAt: null,
+  };
+  return {
+    workflowId: registryWorkflowId(model),
+    taskQueue: target.taskQueue,
+    args: [input] as [RegistryInput],
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    typedSearchAttributes: [{ key: SluiceModel, value: model }],
+    memo: { [registryMemoKey]: memo },
+  };
+}
+
+function handle(client: Client, model: string): RegistryHandle {
+  checkName(model);
+  return client.workflow.getHandle<typeof registryWorkflow>(registryWorkflowId(model));
+}
+
+function checkName(model: string): void {
+  const problem = modelNameProblem(model);
+  if (problem) throw new InvalidInputError(problem);
+}
+
+/** Turn the registry's failures into Sluice errors whose message is the registry's own sentence. */
+async function translate<T>(model: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      throw new InvalidInputError(
+        `no model "${model}" in the registry: list models with \`sluice models\`, or register a version first`,
+        { cause: error },
+      );
+    }
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+      const details = { model, ...(asRecord(error.cause.details?.[0]) ?? {}) };
+      if (error.cause.type === 'RegistryRefusedError') {
+        throw new RegistryRefusedError(error.cause.message, { cause: error, details });
+      }
+      throw new InvalidInputError(error.cause.message, { cause: error, details });
+    }
+    throw error;
+  }
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}

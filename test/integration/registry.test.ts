@@ -1,0 +1,254 @@
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  describeModel,
+  modelHistory,
+  promoteModel,
+  registerModelVersion,
+  registryTarget,
+  RegistryRefusedError,
+  rollbackModel,
+  type RegistryTarget,
+} from '../../cli/registry.js';
+import { InvalidInputError } from '../../pipelines/errors.js';
+import type { RegisterVersionInput, RegistryEvent } from '../../pipelines/registry.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import type { RunningWorker } from '../../worker/run.js';
+import { testConfig, testWorker } from '../support/worker.js';
+
+let config: SluiceConfig;
+let env: Record<string, string>;
+let worker: RunningWorker;
+let client: Client;
+let target: RegistryTarget;
+
+/** Registry ids are global in the namespace: every model here gets a name no other test file uses. */
+const suffix = randomBytes(3).toString('hex');
+const name = (base: string) => `${base}-${suffix}`;
+const sha = (n: number) => n.toString(16).padStart(64, '0');
+const at = '2026-11-24T10:00:00.000Z';
+const grace = { by: 'grace', authorisedBy: 'role:promoter' as const, roleMembers: ['grace'] };
+
+function lineage(n: number, approved = false): RegisterVersionInput {
+  return {
+    requestId: `run-${suffix}-${n}/register`,
+    runId: `run-id-${n}`,
+    workflowId: `churn-run-${suffix}-${n}`,
+    pipeline: 'churn',
+    dataSha256s: [sha(1000 + n)],
+    model: { uri: `file:///m/${n}.json`, sha256: sha(n), kind: 'model', format: 'json', bytes: 100 + n },
+    metrics: { auc: { value: 0.7 + n / 100, lo: null, hi: null } },
+    approvals: approved ? [{ approver: 'risk-ann', decision: 'approve', at, comment: 'looks good' }] : [],
+    registeredBy: `run:churn-run-${n}`,
+  };
+}
+
+beforeAll(async () => {
+  ({ config, env } = await testConfig());
+  const rolesFile = join(config.home, 'roles.json');
+  await writeFile(rolesFile, JSON.stringify({ roles: { promoter: ['grace'], risk: ['risk-ann'] } }));
+  env = { ...env, SLUICE_ROLES_FILE: rolesFile };
+  worker = await testWorker(config);
+  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  target = registryTarget(config);
+});
+
+afterAll(async () => {
+  await client?.connection.close();
+  await worker?.shutdown();
+});
+
+async function refusal(promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(Error);
+  return error as Error;
+}
+
+describe('the model registry on a real Temporal server', () => {
+  it('registers versions with lineage; a repeated request returns the same version', async () => {
+    const model = name('churn');
+    expect(await registerModelVersion(client, target, model, lineage(1, true))).toEqual({
+      version: 1,
+      created: true,
+    });
+    expect(await registerModelVersion(client, target, model, lineage(1, true))).toEqual({
+      version: 1,
+      created: false,
+    });
+    expect(await registerModelVersion(client, target, model, lineage(2))).toEqual({
+      version: 2,
+      created: true,
+    });
+
+    const described = await describeModel(client, model);
+    expect(described.aliases).toEqual({ candidate: 2, production: null, previous: null });
+    expect(described.versions).toHaveLength(2);
+    expect(described.versions[0]).toMatchObject({
+      version: 1,
+      runId: 'run-id-1',
+      pipeline: 'churn',
+      dataSha256s: [sha(1001)],
+      model: { sha256: sha(1) },
+      approvals: [{ approver: 'risk-ann', decision: 'approve' }],
+    });
+
+    const conflict = await refusal(
+      registerModelVersion(client, target, model, {
+        ...lineage(2),
+        model: { ...lineage(2).model, sha256: sha(7) },
+      }),
+    );
+    expect(conflict).toBeInstanceOf(InvalidInputError);
+    expect(conflict.message).toMatch(
+      /^request run-\w+-2\/register already registered model "churn-\w+" v2 with model/,
+    );
+
+    const description = await client.workflow.getHandle(`registry/${model}`).describe();
+    expect(description.typedSearchAttributes.get({ name: 'SluiceModel', type: 'KEYWORD' } as never)).toBe(
+      model,
+    );
+  });
+
+  it('promotes via an approved run and by a promoter, rolls back, and refuses (recording) what is not allowed', async () => {
+    const model = name('fraud');
+    await registerModelVersion(client, target, model, lineage(1, true));
+    await registerModelVersion(client, target, model, lineage(2));
+
+    const first = await promoteModel(client, model, {
+      version: 1,
+      by: 'deploy-bot',
+      reason: 'approved by risk',
+      authorisedBy: 'approved-run',
+      approvedRun: lineage(1).workflowId,
+    });
+    expect(first).toEqual({
+      outcome: 'promoted',
+      version: 1,
+      aliases: { candidate: 2, production: 1, previous: null },
+    });
+
+    const unapproved = await refusal(
+      promoteModel(client, model, {
+        version: 2,
+        by: 'deploy-bot',
+        reason: 'ship it',
+        authorisedBy: 'approved-run',
+      }),
+    );
+    expect(unapproved).toBeInstanceOf(RegistryRefusedError);
+    expect(unapproved.message).toBe(
+      `deploy-bot cannot promote model "${model}" v2 without approval: its run ${lineage(2).workflowId} has no approve decision; get the run approved, or have a holder of role promoter promote it`,
+    );
+    const outsider = await refusal(
+      promoteModel(client, model, {
+        version: 2,
+        by: 'mallory',
+        reason: 'trust me',
+        authorisedBy: 'role:promoter',
+        roleMembers: ['grace'],
+      }),
+    );
+    expect(outsider.message).toBe(
+      `mallory cannot promote model "${model}" v2: mallory does not hold role promoter (held by grace); ask one of them, or add mallory to "promoter" in the roles file`,
+    );
+    const unknown = await refusal(promoteModel(client, model, { version: 9, reason: 'typo', ...grace }));
+    expect(unknown.message).toMatch(
+      /^grace cannot promote model "fraud-\w+" v9: there is no such version \(versions 1-2\)/,
+    );
+
+    // Malformed: refused at once by the validator, so not in the log.
+    const malformed = await refusal(promoteModel(client, model, { version: 2, reason: '', ...grace }));
+    expect(malformed).toBeInstanceOf(InvalidInputError);
+    expect(malformed.message).toBe(`grace must give a reason to promote model "${model}"`);
+
+    const second = await promoteModel(client, model, { version: 2, reason: 'auc +0.01', ...grace });
+    expect(second.aliases).toEqual({ candidate: null, production: 2, previous: 1 });
+    expect(await promoteModel(client, model, { version: 2, reason: 'retry', ...grace })).toMatchObject({
+      outcome: 'unchanged',
+    });
+
+    const back = await rollbackModel(client, model, { reason: 'latency regression', ...grace });
+    expect(back).toEqual({
+      from: 2,
+      version: 1,
+      aliases: { candidate: null, production: 1, previous: null },
+    });
+    const nothing = await refusal(rollbackModel(client, model, { reason: 'again', ...grace }));
+    expect(nothing.message).toBe(
+      `grace cannot roll back model "${model}": it has no previous production version (only v1 has been in production); promote a version instead`,
+    );
+
+    const history = await modelHistory(client, model);
+    expect(history.map(summarise)).toEqual([
+      'registered v1 by run:churn-run-1',
+      'registered v2 by run:churn-run-2',
+      'promoted v1 by deploy-bot (approved-run): approved by risk',
+      'refused promote v2 by deploy-bot (approved-run): ship it',
+      'refused promote v2 by mallory (role:promoter): trust me',
+      'refused promote v9 by grace (role:promoter): typo',
+      'promoted v2 by grace (role:promoter): auc +0.01',
+      'rolled-back v1 by grace (role:promoter): latency regression',
+      'refused rollback v1 by grace (role:promoter): again',
+    ]);
+    expect(history.every((e) => typeof e.at === 'string' && !Number.isNaN(Date.parse(e.at)))).toBe(true);
+    expect(history.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('continues as new under a low history bound and keeps every version, alias and event', async () => {
+    const model = name('ctr');
+    const low: RegistryTarget = { ...target, maxHistoryEvents: 25 };
+    const handle = client.workflow.getHandle(`registry/${model}`);
+    await registerModelVersion(client, low, model, lineage(1, true));
+    const firstRun = (await handle.describe()).runId;
+    for (let n = 2; n <= 8; n++) await registerModelVersion(client, low, model, lineage(n));
+    await promoteModel(client, model, {
+      version: 1,
+      by: 'bot',
+      reason: 'approved',
+      authorisedBy: 'approved-run',
+    });
+    await promoteModel(client, model, { version: 8, reason: 'newest', ...grace });
+    // A retried registration after continue-as-new is still idempotent.
+    expect(await registerModelVersion(client, low, model, lineage(3))).toEqual({
+      version: 3,
+      created: false,
+    });
+
+    const now = await handle.describe();
+    expect(now.runId).not.toBe(firstRun);
+    expect(now.status.name).toBe('RUNNING');
+    expect(now.typedSearchAttributes.get({ name: 'SluiceModel', type: 'KEYWORD' } as never)).toBe(model);
+    const described = await describeModel(client, model);
+    expect(described.versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(described.aliases).toEqual({ candidate: null, production: 8, previous: 1 });
+    expect((await modelHistory(client, model)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+    const first = await client.workflow.getHandle(`registry/${model}`, firstRun).describe();
+    expect(first.status.name).toBe('CONTINUED_AS_NEW');
+  });
+
+  it('answers for a model that does not exist in one line', async () => {
+    const missing = await refusal(describeModel(client, name('nope')));
+    expect(missing.message).toBe(
+      `no model "${name('nope')}" in the registry: list models with \`sluice models\`, or register a version first`,
+    );
+  });
+});
+
+function summarise(event: RegistryEvent): string {
+  switch (event.type) {
+    case 'registered':
+      return `registered v${event.version} by ${event.by.replace(`-${suffix}`, '')}`;
+    case 'promoted':
+    case 'rolled-back':
+      return `${event.type} v${event.version} by ${event.by} (${event.authorisedBy}): ${event.reason}`;
+    case 'refused':
+      return `refused ${event.action} v${event.version} by ${event.by} (${event.authorisedBy}): ${event.reason}`;
+  }
+}
