@@ -1,4 +1,4 @@
-import { deriveSeed, mulberry32, SEED_PURPOSE } from '../train/prng.js';
+import { deriveSeed, mulberry32, SEED_PURPOSE } from '../../pipelines/prng.js';
 
 export interface Interval {
   lo: number | null;

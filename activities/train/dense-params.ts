@@ -1,4 +1,4 @@
-import type { Random } from './prng.js';
+import type { Random } from '../../pipelines/prng.js';
 
 /**
  * The weights of a dense network as plain typed arrays: what both trainers learn, what checkpoints

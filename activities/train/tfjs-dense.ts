@@ -1,6 +1,6 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { cloneDense, type DenseParams } from './dense-params.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../pipelines/prng.js';
 import { ADAM, type Trainer, type TrainerOptions, type TrainerState } from './trainer.js';
 
 type Tf = typeof tfType;

@@ -19,7 +19,7 @@ import { selectTfBackend } from '../tf-backend.js';
 import { initDense } from './dense-params.js';
 import { loadMatrix, type Matrix } from './load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from './prepare.js';
-import { deriveSeed, mulberry32, SEED_PURPOSE } from './prng.js';
+import { deriveSeed, mulberry32, SEED_PURPOSE } from '../../pipelines/prng.js';
 import { createTfjsDenseTrainer } from './tfjs-dense.js';
 import { toTfjsFiles, unscaleRegression, type TfjsModelFiles } from './tfjs-export.js';
 import type { EngineName, OutputKind, Trainer, TrainingData } from './trainer.js';

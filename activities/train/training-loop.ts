@@ -1,6 +1,6 @@
 import type { DenseParams } from './dense-params.js';
 import { cloneDense } from './dense-params.js';
-import { deriveSeed, mulberry32, permutation, SEED_PURPOSE } from './prng.js';
+import { deriveSeed, mulberry32, permutation, SEED_PURPOSE } from '../../pipelines/prng.js';
 import { meanLoss, type OutputKind, type Trainer, type TrainerState, type TrainingData } from './trainer.js';
 
 export interface EpochRecord {

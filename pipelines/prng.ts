@@ -1,7 +1,8 @@
 /**
- * Seeded randomness for training. Every random choice (initial weights, epoch order, dropout masks,
- * bootstrap resamples) comes from here, derived from the run's seed and the position in training, so a
- * rerun — or a resumed attempt — draws exactly the same numbers. `Math.random` is never used.
+ * Seeded randomness for training and search. Every random choice (initial weights, epoch order,
+ * dropout, bootstrap resamples, random-search trials) comes from here, derived from the run's seed and
+ * the position in training, so a rerun — or a resumed attempt — draws exactly the same numbers.
+ * `Math.random` is never used. Pure and sandbox-safe: workflows may use it too.
  */
 export type Random = () => number;
 
