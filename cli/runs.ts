@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TemporalFailure } from '@temporalio/common';
@@ -18,8 +19,15 @@ import type { SluiceConfig } from '../worker/config.js';
 import { loadRoles } from '../worker/roles.js';
 import type { DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
 
+/** The Sluice version, part of every step cache key. */
+export const sluiceVersion = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 export interface StartRunOptions {
   runParams: Record<string, ParamValue>;
+  /** Rerun of an earlier run: steps from `from` on bypass the cache. */
+  rerun?: { of: string; from?: string };
   trigger?: TriggerKind;
   startedBy?: string;
   workflowId?: string;
@@ -59,6 +67,8 @@ export async function startRun(
         startedBy: options.startedBy ?? userInfo().username,
         taskQueues: config.taskQueues,
         roles,
+        codeVersion: sluiceVersion,
+        ...(options.rerun ? { rerun: options.rerun } : {}),
       },
     ],
     typedSearchAttributes: [

@@ -61,7 +61,9 @@ export function decideGate(gate: GateKind, step: string, output: JsonValue | und
       };
     }
     case 'evaluation': {
-      const blessed = value['blessed'];
+      // evaluateModel returns { …, blessing: { blessed, reasons } }; a bare { blessed, reasons } also works.
+      const blessing = isObject(value['blessing']) ? value['blessing'] : value;
+      const blessed = blessing['blessed'];
       if (typeof blessed !== 'boolean') {
         return refuse(
           step,
@@ -70,7 +72,7 @@ export function decideGate(gate: GateKind, step: string, output: JsonValue | und
         );
       }
       // Blessed: every check, as evidence. Not blessed: the checks that failed.
-      const reasons = (Array.isArray(value['reasons']) ? value['reasons'].filter(isObject) : [])
+      const reasons = (Array.isArray(blessing['reasons']) ? blessing['reasons'].filter(isObject) : [])
         .filter((r) => blessed || r['passed'] === false)
         .map((r) => text(r['message'] ?? r['check']));
       return {

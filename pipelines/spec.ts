@@ -52,6 +52,11 @@ export const stepSchema = z
     timeout: duration.default('10m'),
     retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
     description: z.string().optional(),
+    /**
+     * Reuse the output of an earlier run when the step, its resolved params and its inputs (artifact
+     * hashes included) are unchanged. Only for steps whose inputs are all content-addressed.
+     */
+    cache: z.boolean().default(false),
     /** Stop the run here unless this step's output passes the gate (decided in workflow code). */
     gate: z.enum(gateKinds).optional(),
   })

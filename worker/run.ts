@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createNotifyActivities } from '../activities/notify.js';
@@ -42,19 +41,11 @@ export async function startWorker(
   installRuntime(log);
   const connection = options.connection ?? (await connect(config));
   const ownsConnection = options.connection === undefined;
-  // Steps that talk to other workflows (registerModel → the model registry) need a client; it connects
-  // on first use and closes with the worker.
-  const client = new Client({
-    connection: Connection.lazy({ address: config.temporal.address }),
-    namespace: config.temporal.namespace,
-  });
   const activities = {
     ...createActivities({
       home: config.home,
       dataRoots: config.dataRoots,
       piiKey: config.piiKey,
-      client,
-      taskQueue: config.taskQueues.orchestration,
     }),
     ...createNotifyActivities(),
     ...createStepCacheActivities(config.home),
@@ -81,12 +72,10 @@ export async function startWorker(
     },
     'worker started',
   );
-  const done = Promise.all([orchestration.run(), train.run()])
-    .then(async () => {
-      if (ownsConnection) await connection.close();
-      log.info('worker stopped');
-    })
-    .finally(() => client.connection.close());
+  const done = Promise.all([orchestration.run(), train.run()]).then(async () => {
+    if (ownsConnection) await connection.close();
+    log.info('worker stopped');
+  });
   return {
     done,
     async shutdown() {

@@ -1,6 +1,5 @@
 import * as wf from '@temporalio/workflow';
 import type { ApprovalGateStatus, RefusedApproval } from '../pipelines/approval.js';
-import { parseDuration } from '../pipelines/duration.js';
 import { decideGate, type GateDecision } from '../pipelines/gates.js';
 import type { JsonValue } from '../pipelines/json.js';
 import { lintSteps, topologicalOrder } from '../pipelines/lint.js';
@@ -8,7 +7,8 @@ import type { ParamValue } from '../pipelines/params.js';
 import { resolveParamRefs } from '../pipelines/refs.js';
 import { SluicePipeline, SluiceStage, type TriggerKind } from '../pipelines/search-attributes.js';
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
-import type { StepActivity, StepInput, StepResult } from '../pipelines/step.js';
+import type { StepInput } from '../pipelines/step.js';
+import { runActivityStep, stepsFrom, type ActivityStepContext } from './activity-step.js';
 import { approvalGates } from './approval-gate.js';
 
 /** The arguments of one pipeline run: the spec travels as data, so history alone tells what ran. */
@@ -22,6 +22,10 @@ export interface DagInput {
   taskQueues: { orchestration: string; train: string };
   /** Role membership at run start (from the roles file), for approval gates; recorded in history. */
   roles?: Record<string, string[]>;
+  /** The Sluice version that started the run; part of every step cache key. */
+  codeVersion?: string;
+  /** When this run reruns another: which, and from which step the cache is bypassed. */
+  rerun?: { of: string; from?: string };
 }
 
 export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -40,6 +44,8 @@ export interface StepStatus {
   durationMs?: number;
   output?: JsonValue;
   error?: { type: string; message: string };
+  /** For cacheable steps: the key, and whether the output came from the cache (and which run made it). */
+  cache?: { key: string; hit: boolean; from?: string };
 }
 
 export interface DagStatus {
@@ -59,6 +65,8 @@ export interface DagStatus {
   approvals: ApprovalGateStatus[];
   /** Approval decisions that arrived while no gate was open, refused. */
   refusedApprovals: RefusedApproval[];
+  /** Set when this run reruns another. */
+  rerunOf?: { of: string; from?: string };
 }
 
 /** Per-step state, attempts, timings and outputs, live while the run goes on. */
@@ -96,6 +104,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     gates: [],
     approvals: [],
     refusedApprovals: [],
+    ...(input.rerun ? { rerunOf: input.rerun } : {}),
   };
   wf.setHandler(statusQuery, () => status);
   const approvals = approvalGates({
@@ -111,6 +120,11 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     { key: SluiceStage, value: 'starting' },
   ]);
 
+  const stepContext: ActivityStepContext = {
+    taskQueues: input.taskQueues,
+    codeVersion: input.codeVersion ?? '',
+    forced: input.rerun?.from ? stepsFrom(spec.steps, input.rerun.from) : new Set(),
+  };
   const byId = (id: string): StepStatus => status.steps.find((s) => s.id === id) as StepStatus;
   const outputs: Record<string, JsonValue> = {};
   const running: Record<string, Promise<void>> = {};
@@ -152,10 +166,11 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
         if (!decision.passed) status.stoppedBy ??= decision;
         return;
       }
-      const result: StepResult = await activityFor(step, input.taskQueues)(stepInput);
+      const result = await runActivityStep(step, stepInput, stepContext);
       outputs[step.id] = result.output;
       state.output = result.output;
-      state.attempt = result.attempt;
+      if (result.attempt !== undefined) state.attempt = result.attempt;
+      if (result.cache) state.cache = result.cache;
       state.state = 'succeeded';
       if (step.gate) {
         const decision = decideGate(step.gate, step.id, result.output);
@@ -215,23 +230,6 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
   status.state = 'succeeded';
   wf.upsertSearchAttributes([{ key: SluiceStage, value: 'done' }]);
   return status;
-}
-
-function activityFor(step: StepSpec, queues: DagInput['taskQueues']): StepActivity {
-  const activities = wf.proxyActivities<Record<string, StepActivity>>({
-    taskQueue: queues[step.queue],
-    startToCloseTimeout: parseDuration(step.timeout),
-    retry: {
-      maximumAttempts: step.retry.maxAttempts,
-      initialInterval: parseDuration(step.retry.initialInterval),
-      backoffCoefficient: step.retry.backoff,
-      maximumInterval: parseDuration(step.retry.maxInterval),
-    },
-  });
-  const activity = activities[step.activity ?? ''];
-  if (!activity)
-    throw wf.ApplicationFailure.nonRetryable(`no activity "${step.activity}"`, 'UnknownActivity');
-  return activity;
 }
 
 function approvalReasons(gate: ApprovalGateStatus): string[] {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { DevOptions } from '../actions/dev.js';
 import type { DecisionOptions } from '../actions/approve.js';
+import type { RerunOptions } from '../actions/rerun.js';
 import type { RunOptions, RunsOptions } from '../actions/run.js';
 import { collect } from './shared.js';
 
@@ -109,5 +110,16 @@ export function registerCore(program: Command): void {
     .argument('<run>', 'the run (workflow id)')
     .action(async (runId: string, _options, command: Command) =>
       (await import('../actions/run.js')).cancelAction(runId, command),
+    );
+
+  program
+    .command('rerun')
+    .description('run an earlier run again with the same spec and parameters; cached steps are reused')
+    .argument('<run>', 'the run to repeat (workflow id)')
+    .option('--from <step>', 'run this step and everything after it again, even when cached')
+    .option('--wait', 'follow the new run until it ends')
+    .option('--as <user>', 'who starts the rerun (recorded); default: your login name')
+    .action(async (runId: string, options: RerunOptions, command: Command) =>
+      (await import('../actions/rerun.js')).rerunAction(runId, options, command),
     );
 }

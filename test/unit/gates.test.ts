@@ -57,5 +57,9 @@ describe('decideGate', () => {
       'auc 0.71 >= 0.62',
     ]);
     expect(decideGate('evaluation', 'e', null).passed).toBe(false);
+    // evaluateModel's own shape: the blessing nested in the evaluation summary.
+    expect(decideGate('evaluation', 'e', { rows: 10, blessing: { blessed: false, reasons } }).reasons).toEqual([
+      'auc 0.71 is 0.02 below production',
+    ]);
   });
 });
