@@ -104,7 +104,7 @@ export async function evaluateOnDataset(
   const { matrix, productionMatrix } = await withDuckDB(async (db) => {
     const relation = sourceRelation(request.dataset.path);
     const split = request.split ? splitSql(request.split.spec) : `'all'`;
-    await db.run(`CREATE OR REPLACE TEMP VIEW ${VIEW} AS SELECT *, ${split} AS __split FROM ${relation}`);
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${VIEW} AS SELECT *, ${split} AS __split FROM ${relation}`);
     for (const s of [...request.slices, ...request.fairness]) {
       try {
         await db.runAndReadAll(`DESCRIBE SELECT ${groupSql(s)} FROM ${VIEW}`);

@@ -9,7 +9,7 @@ import { fitTransform } from './transform-fit.js';
 /** Fewest rows per split that training and evaluation can mean anything on. */
 export const MIN_SPLIT_ROWS: Record<SplitName, number> = { train: 20, validation: 5, test: 5 };
 
-/** The view every later query reads: the source's columns plus `__split`. */
+/** The table every later query reads: the source's columns plus `__split`. */
 export const ROWS_VIEW = 'sluice_rows';
 
 export interface PreparedDataset {
@@ -24,7 +24,7 @@ export interface PreparedDataset {
 /**
  * Open a dataset in DuckDB, check that every feature, the label and the split key exist, assign splits,
  * refuse splits too small to train or test on, and fit the transform on the training split. Leaves the
- * view {@link ROWS_VIEW} defined on `db` for the loaders.
+ * temporary table {@link ROWS_VIEW} on `db` for the loaders.
  *
  * @throws InvalidInputError for a missing column or bad SQL; DataValidationError for unusable data.
  */
@@ -77,8 +77,10 @@ export async function prepareDataset(
       });
     }
   }
+  // Materialised once: fitting and loading make a dozen passes, and each would otherwise re-read the
+  // file and re-hash every row's split key.
   await db.run(
-    `CREATE OR REPLACE TEMP VIEW ${ROWS_VIEW} AS SELECT *, ${splitSql(spec.split)} AS __split FROM ${relation}`,
+    `CREATE OR REPLACE TEMP TABLE ${ROWS_VIEW} AS SELECT *, ${splitSql(spec.split)} AS __split FROM ${relation}`,
   );
 
   const labelExpr = spec.label.sql ?? sqlIdent(spec.label.column ?? '');

@@ -1,0 +1,257 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { createArtifactStore } from '../activities/artifacts/index.js';
+import { withDuckDB } from '../activities/duckdb.js';
+import { binaryMetrics, sortByScore } from '../activities/evaluate/binary-metrics.js';
+import { evaluateOnDataset } from '../activities/evaluate/evaluate-core.js';
+import { sha256File } from '../activities/hash.js';
+import { selectTfBackend } from '../activities/tf-backend.js';
+import { initDense } from '../activities/train/dense-params.js';
+import { loadMatrix, type Matrix } from '../activities/train/load-matrix.js';
+import { saveModel } from '../activities/train/model-artifact.js';
+import { prepareDataset, ROWS_VIEW } from '../activities/train/prepare.js';
+import { createTfjsDenseTrainer } from '../activities/train/tfjs-dense.js';
+import { trainOnDataset } from '../activities/train/train-core.js';
+import type { Trainer } from '../activities/train/trainer.js';
+import { runTrainingLoop } from '../activities/train/training-loop.js';
+import { createTypedLinearTrainer } from '../activities/train/typed-linear.js';
+import { deriveSeed, mulberry32, SEED_PURPOSE } from '../pipelines/prng.js';
+import {
+  featuresSchema,
+  labelSchema,
+  splitSchema,
+  trainerSchema,
+  type TrainerConfig,
+} from '../pipelines/train-spec.js';
+import { dataDir } from '../test/support/paths.js';
+import type { BenchResult } from './harness.js';
+
+/** Flights sampled from flights-3m.parquet (by hash, so the sample spans the whole half-year). */
+const FLIGHT_ROWS = 1_000_000;
+const EPOCHS = 3;
+const BATCH = 256;
+
+/**
+ * The `train` bench (issue 4, item 9). On flights (delay > 15 min from hour, weekday, distance, origin,
+ * destination): data loading rows/s (DuckDB → transform SQL → Float32Array), then rows/s per epoch
+ * for logistic regression and an MLP on the chosen TF.js backend, beside the plain-TypedArray
+ * logistic regression on the same matrix in the same process, each with its test AUC. Then macro AUC
+ * on penguins (species) and seattle-weather (weather), through the real train → store → evaluate path.
+ */
+export async function run(): Promise<BenchResult> {
+  const backend = await selectTfBackend();
+  const home = await mkdtemp(join(tmpdir(), 'sluice-bench-train-'));
+  try {
+    const flights = join(home, 'flights.parquet');
+    await withDuckDB((db) =>
+      db.run(
+        `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination || delay::VARCHAR) LIMIT ${FLIGHT_ROWS}) TO '${flights}' (FORMAT parquet)`,
+      ),
+    );
+    const spec = {
+      features: featuresSchema.parse({
+        numeric: ['distance', { name: 'hour', sql: 'hour(date)' }],
+        categorical: [{ name: 'weekday', sql: 'dayofweek(date)' }, 'origin', 'destination'],
+      }),
+      label: labelSchema.parse({ sql: 'delay > 15', task: 'binary' }),
+      split: splitSchema.parse({ kind: 'hash', key: 'date::VARCHAR || origin || destination', seed: 1 }),
+    };
+    const { train, validation, test, prepareSeconds, loadSeconds } = await withDuckDB(async (db) => {
+      const started = performance.now();
+      const prepared = await prepareDataset(db, flights, spec);
+      const fitted = performance.now();
+      const load = (split: string) =>
+        loadMatrix(db, prepared.transform, ROWS_VIEW, { where: `__split = '${split}'` });
+      const matrices = {
+        train: await load('train'),
+        validation: await load('validation'),
+        test: await load('test'),
+      };
+      return {
+        ...matrices,
+        prepareSeconds: (fitted - started) / 1000,
+        loadSeconds: (performance.now() - fitted) / 1000,
+      };
+    });
+    const loaded = train.rows + validation.rows + test.rows;
+    const rows: BenchResult['rows'] = [
+      {
+        dataset: 'flights',
+        step: 'prepare: read Parquet, hash split, fit transform on train',
+        engine: 'duckdb',
+        backend: '-',
+        rows: FLIGHT_ROWS,
+        'rows/s': Math.round(FLIGHT_ROWS / prepareSeconds),
+        'test AUC': '-',
+      },
+      {
+        dataset: 'flights',
+        step: `load: transform SQL → Float32Array (${train.width} inputs)`,
+        engine: 'duckdb',
+        backend: '-',
+        rows: loaded,
+        'rows/s': Math.round(loaded / loadSeconds),
+        'test AUC': '-',
+      },
+    ];
+    const configs: { name: string; hidden: number[]; engine: 'typed-array' | 'tfjs'; epochs: number }[] = [
+      { name: 'logistic regression', hidden: [], engine: 'typed-array', epochs: EPOCHS },
+      { name: 'logistic regression', hidden: [], engine: 'tfjs', epochs: EPOCHS },
+      { name: 'MLP 64-32, dropout 0.1', hidden: [64, 32], engine: 'tfjs', epochs: EPOCHS },
+    ];
+    for (const config of configs) {
+      const sizes = [train.width, ...config.hidden, 1];
+      const initial = initDense(sizes, mulberry32(deriveSeed(7, SEED_PURPOSE.init)));
+      const options = {
+        output: 'sigmoid' as const,
+        learningRate: 0.005,
+        l2: 0,
+        dropout: config.hidden.length ? 0.1 : 0,
+        activation: 'relu' as const,
+      };
+      const trainer: Trainer =
+        config.engine === 'typed-array'
+          ? createTypedLinearTrainer(initial, options)
+          : createTfjsDenseTrainer(tf, initial, options);
+      const result = await runTrainingLoop(trainer, train, validation, {
+        epochs: config.epochs,
+        batchSize: BATCH,
+        seed: 7,
+        output: 'sigmoid',
+        earlyStopping: { patience: 100, minDelta: 0 },
+      });
+      const auc = testAuc(trainer, test);
+      trainer.dispose();
+      const perEpoch = result.history.map((h) => train.rows / (h.ms / 1000));
+      rows.push({
+        dataset: 'flights',
+        step: `train ${config.name}, ${config.epochs} epochs of ${train.rows.toLocaleString('en')} rows`,
+        engine: config.engine,
+        backend: config.engine === 'tfjs' ? backend.name : '-',
+        rows: train.rows,
+        'rows/s': Math.round(median(perEpoch)),
+        'test AUC': auc.toFixed(4),
+      });
+    }
+
+    const store = createArtifactStore(home);
+    const small: {
+      dataset: string;
+      file: string;
+      features: object;
+      label: string;
+      key: string;
+      trainers: TrainerConfig[];
+    }[] = [
+      {
+        dataset: 'penguins',
+        file: 'penguins.json',
+        features: {
+          numeric: ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)'],
+          categorical: ['Island', 'Sex'],
+        },
+        label: 'Species',
+        key: `concat_ws('|', Species, Island, "Beak Length (mm)", "Beak Depth (mm)", "Flipper Length (mm)", "Body Mass (g)", Sex)`,
+        trainers: [
+          { model: 'softmax', epochs: 60, batchSize: 16, learningRate: 0.02 },
+          {
+            model: 'mlp',
+            layers: [16],
+            epochs: 60,
+            batchSize: 16,
+            learningRate: 0.01,
+            earlyStopping: { patience: 8 },
+          },
+        ],
+      },
+      {
+        dataset: 'seattle-weather',
+        file: 'seattle-weather.csv',
+        features: {
+          numeric: ['precipitation', 'temp_max', 'temp_min', 'wind'],
+          categorical: [{ name: 'month', sql: 'month(date)' }],
+        },
+        label: 'weather',
+        key: 'date',
+        trainers: [
+          { model: 'softmax', epochs: 60, batchSize: 32, learningRate: 0.02, classWeight: 'balanced' },
+          {
+            model: 'mlp',
+            layers: [32, 16],
+            epochs: 60,
+            batchSize: 32,
+            learningRate: 0.005,
+            classWeight: 'balanced',
+            earlyStopping: { patience: 8 },
+          },
+        ],
+      },
+    ];
+    for (const d of small) {
+      const path = join(dataDir, d.file);
+      const { sha256, bytes } = await sha256File(path);
+      for (const trainer of d.trainers) {
+        const started = performance.now();
+        const outcome = await trainOnDataset({
+          dataset: { path, uri: d.file, sha256, bytes },
+          features: featuresSchema.parse(d.features),
+          label: labelSchema.parse({ column: d.label, task: 'multiclass' }),
+          split: splitSchema.parse({ kind: 'hash', key: d.key, seed: 1, validation: 0.15, test: 0.25 }),
+          trainer: trainerSchema.parse(trainer),
+        });
+        const model = await saveModel(store, outcome.files, outcome.transform, outcome.metadata);
+        const report = await evaluateOnDataset(store, {
+          model,
+          production: null,
+          dataset: { path, uri: d.file, sha256 },
+          split: { spec: outcome.metadata.data.split, use: 'test' },
+          threshold: 0.5,
+          slices: [],
+          fairness: [],
+          maxGroups: 20,
+          bootstrap: { replicates: 200, seed: 0 },
+        });
+        const auc = report.metrics.auc;
+        rows.push({
+          dataset: d.dataset,
+          step: `train ${trainer.model}, ${outcome.result.epochsRun} epochs; evaluate on ${report.rows} test rows`,
+          engine: outcome.metadata.engine,
+          backend: outcome.metadata.engine === 'tfjs' ? backend.name : '-',
+          rows: outcome.metadata.data.rows.train,
+          'rows/s': Math.round(
+            (outcome.metadata.data.rows.train * outcome.result.epochsRun) /
+              ((performance.now() - started) / 1000),
+          ),
+          'test AUC': `${auc?.value?.toFixed(4)} (${auc?.lo?.toFixed(3)}–${auc?.hi?.toFixed(3)}), acc ${report.metrics.accuracy?.value?.toFixed(3)}`,
+        });
+      }
+    }
+    const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+    return {
+      name: 'train',
+      description: `training throughput and test AUC (TF.js backend ${backend.name}; flights sample of ${FLIGHT_ROWS.toLocaleString('en')} rows, ${train.width} encoded inputs, batch ${BATCH})`,
+      rows,
+      notes: [
+        `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
+        `Backends passed over: ${backend.skipped.join('; ') || 'none'}.`,
+        'Flights rows/s per epoch is the median over epochs; penguins/seattle rows/s covers the whole train call (load, fit, export) and AUC is macro one-vs-rest with a 95% bootstrap interval.',
+      ],
+      extra: { peakRssMiB, backend, prepareSeconds, loadSeconds, inputs: train.width },
+    };
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+function testAuc(trainer: Trainer, test: Matrix): number {
+  const z = trainer.logits(test.x, test.rows);
+  const p = z.map((v) => 1 / (1 + Math.exp(-v)));
+  return binaryMetrics(test.y, p, sortByScore(p), 0.5).auc ?? NaN;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
