@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { crossValidate } from '../../activities/train/cross-validate.js';
 import { trainOnDataset, type TrainJob } from '../../activities/train/train-core.js';
 import type { LoopCheckpoint } from '../../activities/train/training-loop.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
@@ -159,5 +160,22 @@ describe('trainers', () => {
     await expect(
       trainOnDataset(penguinJob({ model: 'logistic', classWeight: { yes: 2 } }, gentoo)),
     ).rejects.toThrow(/classWeight names "yes", which is not a class: the classes are 0, 1/);
+  });
+
+  it('k-fold cross-validation trains once per fold; the folds partition the non-test rows', async () => {
+    const job = {
+      ...penguinJob({ model: 'softmax', epochs: 10, batchSize: 16, learningRate: 0.05 }),
+      split: splitSchema.parse({ kind: 'kfold', key: penguinKey, k: 3, test: 0.2 }),
+    };
+    const cv = await crossValidate(job);
+    expect(cv.folds.map((f) => f.fold)).toEqual([0, 1, 2]);
+    const nonTest = cv.folds[0]!.rows.train + cv.folds[0]!.rows.validation;
+    for (const f of cv.folds) expect(f.rows.train + f.rows.validation).toBe(nonTest);
+    expect(cv.folds.reduce((sum, f) => sum + f.rows.validation, 0)).toBe(nonTest);
+    expect(cv.mean).toBeLessThan(0.2);
+    expect(cv.std).toBeGreaterThan(0);
+    await expect(crossValidate(penguinJob({ model: 'softmax' }))).rejects.toThrow(
+      /needs a "kfold" split, not "hash"/,
+    );
   });
 });
