@@ -4,6 +4,7 @@ import { registerContract } from './commands/contract.js';
 import { registerCore } from './commands/core.js';
 import { registerDrift } from './commands/drift.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerRegistry } from './commands/registry.js';
 import { registerStats } from './commands/stats.js';
 import { registerValidate } from './commands/validate.js';
 import { fail } from './output.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerContract(program);
   registerDrift(program);
   registerIngest(program);
+  registerRegistry(program);
   return program;
 }
 

@@ -306,8 +306,10 @@ function roleRefusal(
   }
   const members = Array.isArray(input.roleMembers) ? input.roleMembers : [];
   if (!members.includes(input.by)) {
-    const held = members.length ? `held by ${members.join(', ')}` : 'which no one holds';
-    return `${input.by} cannot ${action} model "${model}" ${what}: ${input.by} does not hold role ${role} (${held}); ask one of them, or add ${input.by} to "${role}" in the roles file`;
+    const fix = members.length
+      ? `(held by ${members.join(', ')}); ask one of them, or add ${input.by} to "${role}" in the roles file`
+      : `and no one does; add ${input.by} to "${role}" in the roles file`;
+    return `${input.by} cannot ${action} model "${model}" ${what}: ${input.by} does not hold role ${role} ${fix}`;
   }
   return undefined;
 }

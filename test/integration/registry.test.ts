@@ -1,7 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { withDuckDB } from '../../activities/duckdb.js';
+import type { RegisterModelOutput } from '../../activities/registry.js';
+import { followRun, startRun } from '../../cli/runs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   describeModel,
@@ -11,12 +14,18 @@ import {
   registryTarget,
   RegistryRefusedError,
   rollbackModel,
+  type ModelSummary,
   type RegistryTarget,
 } from '../../cli/registry.js';
+import type { ApprovalGateStatus } from '../../pipelines/approval.js';
+import { definePipeline } from '../../pipelines/define.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { RegisterVersionInput, RegistryEvent } from '../../pipelines/registry.js';
 import type { SluiceConfig } from '../../worker/config.js';
 import type { RunningWorker } from '../../worker/run.js';
+import type { DagStatus } from '../../workflows/index.js';
+import { sluice } from '../support/cli.js';
+import { dataDir } from '../support/paths.js';
 import { testConfig, testWorker } from '../support/worker.js';
 
 let config: SluiceConfig;
@@ -28,7 +37,7 @@ let target: RegistryTarget;
 /** Registry ids are global in the namespace: every model here gets a name no other test file uses. */
 const suffix = randomBytes(3).toString('hex');
 const name = (base: string) => `${base}-${suffix}`;
-const sha = (n: number) => n.toString(16).padStart(64, '0');
+const sha = (n: number) => createHash('sha256').update(String(n)).digest('hex');
 const at = '2026-11-24T10:00:00.000Z';
 const grace = { by: 'grace', authorisedBy: 'role:promoter' as const, roleMembers: ['grace'] };
 
@@ -52,6 +61,11 @@ beforeAll(async () => {
   await writeFile(rolesFile, JSON.stringify({ roles: { promoter: ['grace'], risk: ['risk-ann'] } }));
   env = { ...env, SLUICE_ROLES_FILE: rolesFile };
   worker = await testWorker(config);
+  await withDuckDB((db) =>
+    db.run(
+      `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination) LIMIT 2000) TO '${join(config.home, 'flights.parquet')}' (FORMAT parquet)`,
+    ),
+  );
   client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
   target = registryTarget(config);
 });
@@ -241,6 +255,16 @@ describe('the model registry on a real Temporal server', () => {
   });
 });
 
+async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
+  let last: T | undefined;
+  for (let i = 0; i < 100; i++) {
+    last = await probe();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} never happened; last seen: ${JSON.stringify(last)}`);
+}
+
 function summarise(event: RegistryEvent): string {
   switch (event.type) {
     case 'registered':
@@ -252,3 +276,170 @@ function summarise(event: RegistryEvent): string {
       return `refused ${event.action} v${event.version} by ${event.by} (${event.authorisedBy}): ${event.reason}`;
   }
 }
+
+describe('a pipeline registers its model through the registerModel step', () => {
+  it('train → approve → registerModel: the version carries the run, data hash, model hash and approvals', async () => {
+    const model = name('flight-delay');
+    const spec = definePipeline({
+      id: 'registry-flow',
+      owner: 'olivia',
+      steps: [
+        {
+          id: 'train',
+          activity: 'trainModel',
+          queue: 'train',
+          params: {
+            source: join(config.home, 'flights.parquet'),
+            features: { numeric: ['distance'] },
+            label: { sql: 'delay > 15', task: 'binary' },
+            split: { kind: 'hash', key: 'date::VARCHAR || origin', seed: 1, test: 0.25 },
+            trainer: { model: 'logistic', epochs: 2 },
+          },
+        },
+        { id: 'approve', needs: ['train'], approval: { approvers: ['role:risk'] } },
+        { id: 'register', activity: 'registerModel', needs: ['train', 'approve'], params: { model } },
+      ],
+    });
+    const handle = await startRun(client, config, spec, { runParams: {}, startedBy: 'carol' });
+    const gate = await eventually(
+      async () =>
+        (await handle.query<DagStatus>('status').catch(() => undefined))?.approvals.find(
+          (g: ApprovalGateStatus) => g.state === 'awaiting',
+        ),
+      (g) => g !== undefined,
+      'the approval gate opening',
+    );
+    await handle.executeUpdate('submitApproval', {
+      args: [{ approver: 'risk-ann', decision: 'approve', modelVersion: gate!.modelVersion, comment: 'ok' }],
+    });
+    const status = await followRun(handle, () => undefined);
+    expect(status.state).toBe('succeeded');
+    const trained = status.steps.find((s) => s.id === 'train')!.output as { model: { sha256: string } };
+    const registered = status.steps.find((s) => s.id === 'register')!
+      .output as unknown as RegisterModelOutput;
+    expect(registered).toMatchObject({ model, version: 1, created: true, approvals: 1 });
+    expect(registered.modelRef.sha256).toBe(trained.model.sha256);
+
+    const [version] = (await describeModel(client, model)).versions;
+    expect(version).toMatchObject({
+      version: 1,
+      workflowId: handle.workflowId,
+      pipeline: 'registry-flow',
+      registeredBy: `run:${handle.workflowId}`,
+      model: { sha256: trained.model.sha256, kind: 'model' },
+      approvals: [
+        { approver: 'risk-ann', decision: 'approve', comment: 'ok', modelVersion: gate!.modelVersion },
+      ],
+    });
+    expect(version!.dataSha256s).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    expect(version!.metrics).toHaveProperty('validationLoss');
+
+    // The run's approval is what lets the version into production.
+    const promoted = await promoteModel(client, model, {
+      version: 1,
+      by: 'deploy-bot',
+      reason: 'approved run',
+      authorisedBy: 'approved-run',
+      approvedRun: handle.workflowId,
+    });
+    expect(promoted.aliases.production).toBe(1);
+  });
+});
+
+describe('sluice models / promote / rollback against the server', () => {
+  it('lists, promotes, rolls back, and refuses in one line naming the model, version, person and fix', async () => {
+    const model = name('cli');
+    await registerModelVersion(client, target, model, lineage(1, true));
+    await registerModelVersion(client, target, model, lineage(2));
+
+    const approved = await sluice(
+      [
+        'promote',
+        model,
+        '1',
+        '--as',
+        'ann',
+        '--reason',
+        'risk signed off',
+        '--approved-run',
+        lineage(1).workflowId,
+      ],
+      env,
+    );
+    expect(approved.stderr).toBe('');
+    expect(approved.stdout).toBe(
+      `model ${model} v1 is in production (previous: -), promoted by ann as approved-run\n`,
+    );
+
+    const denied = await sluice(['promote', model, '2', '--as', 'mallory', '--reason', 'trust me'], env);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toBe(
+      `sluice: mallory cannot promote model "${model}" v2: mallory does not hold role promoter (held by grace); ask one of them, or add mallory to "promoter" in the roles file\n`,
+    );
+    const unapproved = await sluice(
+      ['promote', model, '2', '--as', 'ann', '--reason', 'x', '--approved-run', lineage(2).workflowId],
+      env,
+    );
+    expect(unapproved.code).toBe(1);
+    expect(unapproved.stderr).toMatch(
+      /^sluice: ann cannot promote model "cli-\w+" v2 without approval: .*\n$/,
+    );
+    expect(unapproved.stderr.split('\n')).toHaveLength(2);
+
+    const promoted = await sluice(
+      ['promote', model, 'v2', '--as', 'grace', '--reason', 'auc +0.01', '--json'],
+      env,
+    );
+    expect(promoted.code).toBe(0);
+    expect(JSON.parse(promoted.stdout)).toMatchObject({
+      model,
+      outcome: 'promoted',
+      version: 2,
+      aliases: { production: 2, previous: 1, candidate: null },
+    });
+
+    const badVersion = await sluice(['promote', model, 'latest', '--as', 'grace', '--reason', 'x'], env);
+    expect(badVersion.stderr).toBe(
+      `sluice: version "latest" of model ${model} is not a version number: give a whole number from 1, e.g. \`sluice promote ${model} 3\`\n`,
+    );
+
+    const back = await sluice(['rollback', model, '--as', 'grace', '--reason', 'latency'], env);
+    expect(back.stdout).toBe(`model ${model} rolled back from v2 to v1 by grace (previous: -)\n`);
+    const again = await sluice(['rollback', model, '--as', 'grace', '--reason', 'again'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(
+      `sluice: grace cannot roll back model "${model}": it has no previous production version (only v1 has been in production); promote a version instead\n`,
+    );
+
+    const one = await sluice(['models', model, '--history'], env);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(
+      new RegExp(`^model ${model}: 2 version\\(s\\); production v1, candidate -, previous -\n`),
+    );
+    expect(one.stdout).toMatch(
+      new RegExp(
+        `v1\\s+production\\s+${sha(1).slice(0, 12)}\\s+churn-run-\\w+-1\\s+approved \\(risk-ann\\)\\s+auc=0\\.71`,
+      ),
+    );
+    expect(one.stdout).toContain(`REFUSED promote v2 by mallory: mallory cannot promote model "${model}" v2`);
+    expect(one.stdout).toMatch(/rolled back v2 to v1 by grace as role:promoter: latency/);
+
+    const listed = await eventually(
+      async () => JSON.parse((await sluice(['models', '--json'], env)).stdout) as { models: ModelSummary[] },
+      (doc) => doc.models.some((m) => m.model === model && m.aliases.production === 1 && m.versions === 2),
+      'the model listed with its aliases',
+    );
+    expect(listed.models.find((m) => m.model === model)).toMatchObject({
+      workflowId: `registry/${model}`,
+      aliases: { production: 1, candidate: null, previous: null },
+    });
+    const human = await sluice(['models'], env);
+    expect(human.stdout).toMatch(new RegExp(`${model}\\s+2\\s+v1\\s+-\\s+-`));
+
+    const missing = await sluice(['models', name('missing')], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      `sluice: no model "${name('missing')}" in the registry: list models with \`sluice models\`, or register a version first\n`,
+    );
+  });
+});

@@ -255,7 +255,7 @@ describe('registry rules: promotion and rollback', () => {
       rollback(state, { by: 'eve', reason: 'x', authorisedBy: 'role:promoter', roleMembers: [] }),
     ).toEqual({
       refused:
-        'eve cannot roll back model "churn" to its previous version: eve does not hold role promoter (which no one holds); ask one of them, or add eve to "promoter" in the roles file',
+        'eve cannot roll back model "churn" to its previous version: eve does not hold role promoter and no one does; add eve to "promoter" in the roles file',
     });
   });
 

@@ -1,0 +1,241 @@
+import {
+  isGrpcDeadlineError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
+import type { Command } from 'commander';
+import { DependencyUnavailableError, InvalidInputError } from '../../pipelines/errors.js';
+import type { JsonValue } from '../../pipelines/json.js';
+import {
+  promoterRole,
+  type ModelVersion,
+  type PromoteInput,
+  type RegistryAliases,
+  type RegistryEvent,
+} from '../../pipelines/registry.js';
+import { approvalShortfall } from '../../pipelines/registry-rules.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import { loadRoles } from '../../worker/roles.js';
+import { connectClient } from '../client.js';
+import { context } from '../commands/shared.js';
+import { table } from '../output.js';
+import { describeModel, listModels, modelHistory, promoteModel, rollbackModel } from '../registry.js';
+
+export interface ModelsOptions {
+  history?: boolean;
+}
+
+export interface PromoteOptions {
+  as: string;
+  reason: string;
+  approvedRun?: string;
+}
+
+export interface RollbackOptions {
+  as: string;
+  reason: string;
+}
+
+/** How long a registry command waits for a worker to answer before saying there is none. */
+const answerMs = 15_000;
+
+/** `sluice models [name]`: every model from visibility, or one model's versions from its registry. */
+export async function modelsAction(name: string | undefined, options: ModelsOptions, command: Command) {
+  const { config, out } = context(command);
+  const client = await connectClient(config);
+  try {
+    if (name === undefined) {
+      const models = await listModels(client);
+      out.result({ models }, () =>
+        models.length === 0
+          ? 'no models registered yet: a pipeline step `registerModel` registers the first version'
+          : table([
+              ['model', 'versions', 'production', 'candidate', 'previous', 'updated'],
+              ...models.map((m) => [
+                m.model,
+                String(m.versions),
+                ...aliasCells(m.aliases),
+                m.updatedAt ?? '-',
+              ]),
+            ]),
+      );
+      return;
+    }
+    const description = await answered(client, config, name, 'query', () => describeModel(client, name));
+    const events = options.history
+      ? await answered(client, config, name, 'query', () => modelHistory(client, name))
+      : undefined;
+    out.result({ ...description, ...(events ? { events } : {}) }, () => {
+      const rows = [
+        ['version', 'aliases', 'model', 'run', 'approval', 'metrics', 'registered'],
+        ...description.versions.map((v) => versionRow(v, description.aliases)),
+      ];
+      const head = `model ${name}: ${description.versions.length} version(s); production ${show(description.aliases.production)}, candidate ${show(description.aliases.candidate)}, previous ${show(description.aliases.previous)}`;
+      return [head, table(rows), ...(events ? ['', ...events.map(describeEvent)] : [])].join('\n');
+    });
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** `sluice promote <model> <version>`: an explicit, recorded, authorised promotion. */
+export async function promoteAction(
+  model: string,
+  versionText: string,
+  options: PromoteOptions,
+  command: Command,
+) {
+  const { config, out } = context(command);
+  const version = parseVersion(model, versionText);
+  const request: PromoteInput = options.approvedRun
+    ? {
+        version,
+        by: options.as,
+        reason: options.reason,
+        authorisedBy: 'approved-run',
+        approvedRun: options.approvedRun,
+      }
+    : {
+        version,
+        by: options.as,
+        reason: options.reason,
+        authorisedBy: `role:${promoterRole}`,
+        roleMembers: (await loadRoles(config))[promoterRole] ?? [],
+      };
+  const client = await connectClient(config);
+  try {
+    const result = await answered(client, config, model, 'update', () =>
+      promoteModel(client, model, request),
+    );
+    out.result({ model, ...result }, () =>
+      result.outcome === 'unchanged'
+        ? `model ${model} v${version} already is in production: nothing changed`
+        : `model ${model} v${version} is in production (previous: ${show(result.aliases.previous)}), promoted by ${options.as} as ${request.authorisedBy}`,
+    );
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** `sluice rollback <model>`: put the previous production version back. */
+export async function rollbackAction(model: string, options: RollbackOptions, command: Command) {
+  const { config, out } = context(command);
+  const roleMembers = (await loadRoles(config))[promoterRole] ?? [];
+  const client = await connectClient(config);
+  try {
+    const result = await answered(client, config, model, 'update', () =>
+      rollbackModel(client, model, {
+        by: options.as,
+        reason: options.reason,
+        authorisedBy: `role:${promoterRole}`,
+        roleMembers,
+      }),
+    );
+    out.result(
+      { model, ...result },
+      () =>
+        `model ${model} rolled back from v${result.from} to v${result.version} by ${options.as} (previous: ${show(result.aliases.previous)})`,
+    );
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** `3` or `v3` → 3; anything else is refused with an example. */
+export function parseVersion(model: string, text: string): number {
+  const match = /^v?(\d{1,9})$/.exec(text.trim());
+  const version = match ? Number(match[1]) : Number.NaN;
+  if (!Number.isInteger(version) || version < 1) {
+    throw new InvalidInputError(
+      `version "${text}" of model ${model} is not a version number: give a whole number from 1, e.g. \`sluice promote ${model} 3\``,
+    );
+  }
+  return version;
+}
+
+/** One line per event: `#3 2026-11-24T10:00:00Z promoted v1 by ann (approved-run): approved by risk`. */
+export function describeEvent(event: RegistryEvent): string {
+  const head = `#${event.seq} ${event.at}`;
+  switch (event.type) {
+    case 'registered':
+      return `${head} registered v${event.version} by ${event.by} from run ${event.workflowId}`;
+    case 'promoted':
+      return `${head} promoted v${event.version} (was ${show(event.from)}) by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
+    case 'rolled-back':
+      return `${head} rolled back v${event.from} to v${event.version} by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
+    case 'refused':
+      return `${head} REFUSED ${event.action}${event.version === null ? '' : ` v${event.version}`} by ${event.by}: ${event.refusal} (reason given: ${event.reason})`;
+  }
+}
+
+function versionRow(v: ModelVersion, aliases: RegistryAliases): string[] {
+  const names = (['production', 'candidate', 'previous'] as const).filter(
+    (alias) => aliases[alias] === v.version,
+  );
+  const shortfall = approvalShortfall(v);
+  const approvers = v.approvals.filter((a) => a.decision === 'approve').map((a) => a.approver);
+  return [
+    `v${v.version}`,
+    names.join(',') || '-',
+    v.model.sha256.slice(0, 12),
+    v.workflowId,
+    shortfall === undefined ? `approved (${approvers.join(', ')})` : v.approvals.length ? 'rejected' : '-',
+    compactMetrics(v.metrics),
+    v.registeredAt,
+  ];
+}
+
+/** Up to four headline figures: `auc=0.712 logLoss=0.541`. */
+function compactMetrics(metrics: Record<string, JsonValue>): string {
+  const figures = Object.entries(metrics).flatMap(([name, value]) => {
+    const number =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'object' &&
+            value !== null &&
+            !Array.isArray(value) &&
+            typeof value['value'] === 'number'
+          ? value['value']
+          : undefined;
+    return number === undefined ? [] : [`${name}=${Number(number.toFixed(3))}`];
+  });
+  return figures.slice(0, 4).join(' ') || '-';
+}
+
+function aliasCells(aliases: RegistryAliases): string[] {
+  return [show(aliases.production), show(aliases.candidate), show(aliases.previous)];
+}
+
+function show(version: number | null): string {
+  return version === null ? '-' : `v${version}`;
+}
+
+/**
+ * Run a registry call that needs a worker, failing with the fix after {@link answerMs} instead of
+ * waiting for ever when none runs.
+ */
+async function answered<T>(
+  client: Client,
+  config: SluiceConfig,
+  model: string,
+  kind: 'query' | 'update',
+  call: () => Promise<T>,
+) {
+  try {
+    return await client.connection.withDeadline(Date.now() + answerMs, call);
+  } catch (error) {
+    const timedOut =
+      error instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+      isGrpcDeadlineError(error) ||
+      (error instanceof Error && isGrpcDeadlineError(error.cause));
+    if (!timedOut) throw error;
+    const fix =
+      kind === 'query'
+        ? 'and try again'
+        : `; the request stays queued and may still apply when one starts, so check \`sluice models ${model} --history\` before repeating it`;
+    throw new DependencyUnavailableError(
+      `no worker answered for model "${model}" within ${answerMs / 1000} s: start one with \`npx sluice worker\` (task queue ${config.taskQueues.orchestration}) ${fix}`,
+      { cause: error },
+    );
+  }
+}
