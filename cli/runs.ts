@@ -5,6 +5,7 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { TemporalFailure } from '@temporalio/common';
 import { stepActivityNames } from '../activities/index.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
+import type { ApprovalGateStatus } from '../pipelines/approval.js';
 import type { GateDecision } from '../pipelines/gates.js';
 import type { ParamValue } from '../pipelines/params.js';
 import {
@@ -89,13 +90,21 @@ export async function followRun(
   handle: WorkflowHandle<typeof dagWorkflow>,
   onStep: (step: StepStatus) => void,
   pollMs = 300,
+  onGate?: (gate: ApprovalGateStatus, status: DagStatus) => void,
 ): Promise<DagStatus> {
   const seen = new Map<string, string>();
+  const gatesSeen = new Set<string>();
   const report = (status: DagStatus) => {
     for (const step of status.steps) {
       if (seen.get(step.id) !== step.state) {
         seen.set(step.id, step.state);
         if (step.state !== 'pending') onStep(step);
+      }
+    }
+    for (const gate of status.approvals ?? []) {
+      if (gate.state === 'awaiting' && !gatesSeen.has(gate.step)) {
+        gatesSeen.add(gate.step);
+        onGate?.(gate, status);
       }
     }
   };

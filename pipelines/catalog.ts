@@ -3,11 +3,13 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidInputError, PipelineDefinitionError } from './errors.js';
 import { firstDag } from './first-dag.pipeline.js';
+import { flightDelay } from './flight-delay.pipeline.js';
 import { pipelineSchema, type PipelineSpec } from './spec.js';
 
 /** Pipelines shipped with Sluice, by id. */
 export const shippedPipelines: Readonly<Record<string, PipelineSpec>> = {
   [firstDag.id]: firstDag,
+  [flightDelay.id]: flightDelay,
 };
 
 /**

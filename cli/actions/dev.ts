@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
@@ -15,9 +16,13 @@ import { createLogger, installRuntime } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { connectClient } from '../client.js';
 import type { Output } from '../output.js';
+import { describeOpenGate } from '../approval-view.js';
 import { describeStep, describeStop, followRun, startRun } from '../runs.js';
 import { Cleanup, untilShutdownSignal } from './lifecycle.js';
 import { context } from '../commands/shared.js';
+
+/** Roles for the shipped demo pipeline (its approval policy asks for role:risk). */
+const demoRoles = { roles: { risk: ['risk-officer'], promoter: ['release-manager'] } };
 
 export interface DevOptions {
   run?: string;
@@ -48,6 +53,13 @@ async function dev(
   const spec = options.run ? await loadPipeline(options.run) : undefined;
   const runParams = spec ? resolveRunParams(spec, parseParamFlags(options.param)) : {};
   await ensureHomeWritable(config.home);
+  if (!config.roles.explicit && !existsSync(config.roles.file)) {
+    // The embedded default should be usable at once: sample roles for the demo's approval policy.
+    await writeFile(config.roles.file, `${JSON.stringify(demoRoles, null, 2)}\n`);
+    out.status(
+      `● wrote sample roles to ${config.roles.file} (risk: risk-officer; promoter: release-manager) — edit it`,
+    );
+  }
   const logDir = join(config.home, 'logs');
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, 'sluice.log');
@@ -121,7 +133,13 @@ async function dev(
     try {
       const handle = await startRun(client, config, spec, { runParams });
       out.status(`● run ${handle.workflowId} of ${spec.id} started`);
-      const status = await followRun(handle, (step) => out.status(describeStep(step)));
+      const status = await followRun(
+        handle,
+        (step) => out.status(describeStep(step)),
+        300,
+        (gate, now) =>
+          describeOpenGate(handle.workflowId, now, gate).forEach((line) => out.status(`● ${line}`)),
+      );
       out.status(
         status.stoppedBy
           ? `● ${describeStop(handle.workflowId, status.stoppedBy)}`

@@ -9,6 +9,7 @@ import { InvalidInputError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { connectClient } from '../client.js';
+import { describeOpenGate } from '../approval-view.js';
 import { table } from '../output.js';
 import { describeStep, describeStop, followRun, RunStoppedError, startRun } from '../runs.js';
 import { context } from '../commands/shared.js';
@@ -37,7 +38,12 @@ export async function runAction(ref: string, options: RunOptions, command: Comma
     }
     out.status(`started ${handle.workflowId}`);
     const started = Date.now();
-    const status = await followRun(handle, (step) => out.status(describeStep(step)));
+    const status = await followRun(
+      handle,
+      (step) => out.status(describeStep(step)),
+      300,
+      (gate, now) => describeOpenGate(handle.workflowId, now, gate).forEach((line) => out.status(line)),
+    );
     out.result(
       { workflowId: handle.workflowId, ...status },
       () => `${handle.workflowId} ${status.state} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -85,11 +91,7 @@ export async function statusAction(runId: string, command: Command): Promise<voi
         );
         const awaiting = status.approvals
           .filter((g) => g.state === 'awaiting')
-          .map(
-            (g) =>
-              `awaiting approval at ${g.step}: model version ${g.modelVersion}, ${g.decisions.length} of ${g.policy.quorum} decisions, ` +
-              `deadline ${g.deadline}; eligible ${g.eligible.join(', ') || '(none)'}; approve with: npx sluice approve ${runId} --as <id>`,
-          );
+          .flatMap((g) => describeOpenGate(runId, status, g));
         const refused = status.approvals
           .flatMap((g) => g.refused)
           .concat(status.refusedApprovals)

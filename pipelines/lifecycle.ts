@@ -1,0 +1,131 @@
+import type { ApprovalPolicy } from './approval.js';
+import type { ContractInput } from './contract.js';
+import { definePipeline } from './define.js';
+import type { BlessConfig } from './evaluation.js';
+import type { JsonObject, JsonValue } from './json.js';
+import type { PipelineConfig, PipelineSpec } from './spec.js';
+
+/** The standard life of a model, as one config object (STYLE.md: a short description, not plumbing). */
+export interface LifecycleConfig {
+  /** Stable pipeline id (in workflow ids, search attributes, histories). */
+  id: string;
+  description?: string;
+  /** Who answers for the model; may never approve it. */
+  owner?: string;
+  /** Registry name of the model (`registry/<model>`); default: the pipeline id. */
+  model?: string;
+  /** What the model is for and what it must not be used for: read by approvers on the model card. */
+  card?: { purpose?: string; intendedUse?: string; limitations?: string[] };
+  /** The data, and an optional SQL transform over it (a view named `source`). */
+  source: { uri: string; format?: string; sql?: string };
+  /** Data contract; a broken one stops the run at the validation gate. */
+  contract?: ContractInput;
+  features: JsonObject;
+  label: JsonObject;
+  split: JsonObject;
+  train: JsonObject;
+  evaluate?: { slices?: JsonValue[]; fairness?: JsonValue[]; threshold?: number; bless?: BlessConfig };
+  approval: Partial<ApprovalPolicy> & Pick<ApprovalPolicy, 'approvers'>;
+  /** Run parameters (`--param k=v`), referenced in the config as `{ $param: 'name' }`. */
+  params?: PipelineConfig['params'];
+}
+
+/**
+ * Expand the standard stages — ingest → statistics → validate → train → evaluate → model card →
+ * approve → register — into a pipeline spec, with the validation, evaluation and approval gates in
+ * place and the deterministic steps cached. The result is an ordinary spec: lint, status, audit and
+ * rerun treat it like any hand-written one.
+ */
+export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
+  const ingest = {
+    source: config.source.uri,
+    ...(config.source.format ? { format: config.source.format } : {}),
+    ...(config.source.sql ? { sql: config.source.sql } : {}),
+  };
+  const steps: PipelineConfig['steps'] = [
+    {
+      id: 'ingest',
+      activity: 'ingestDataset',
+      params: ingest,
+      description: 'Snapshot the source as zstd Parquet',
+    },
+    {
+      id: 'stats',
+      activity: 'computeStatistics',
+      needs: ['ingest'],
+      cache: true,
+      description: 'Statistics of the snapshot',
+    },
+  ];
+  const dataReady = config.contract ? 'validate' : 'stats';
+  if (config.contract) {
+    steps.push({
+      id: 'validate',
+      activity: 'validateDataset',
+      needs: ['stats'],
+      gate: 'validation',
+      cache: true,
+      params: { contract: config.contract as unknown as JsonValue },
+      description: 'Check the data contract; error anomalies stop the run',
+    });
+  }
+  steps.push(
+    {
+      id: 'train',
+      activity: 'trainModel',
+      needs: ['ingest', dataReady],
+      queue: 'train',
+      timeout: '2h',
+      cache: true,
+      params: {
+        input: 'ingest',
+        features: config.features,
+        label: config.label,
+        split: config.split,
+        trainer: config.train,
+      },
+      description: 'Fit the transform and the model on the training split',
+    },
+    {
+      id: 'evaluate',
+      activity: 'evaluateModel',
+      needs: ['train'],
+      gate: 'evaluation',
+      cache: true,
+      params: config.evaluate ?? {},
+      description: 'Metrics with intervals, slices, fairness; not blessed stops the run',
+    },
+    {
+      id: 'card',
+      activity: 'renderModelCard',
+      needs: ['evaluate'],
+      params: { ...(config.card ?? {}), ...(config.owner ? { owner: config.owner } : {}) },
+      description: 'The model card an approver reads',
+    },
+    {
+      id: 'approve',
+      needs: ['evaluate', 'card'],
+      approval: { ...config.approval, subject: 'evaluate' },
+      description: 'Sign-off under the approval policy',
+    },
+    {
+      id: 'register',
+      activity: 'registerModel',
+      needs: ['train', 'evaluate', 'approve'],
+      params: {
+        model: config.model ?? config.id,
+        modelFrom: 'train',
+        metricsFrom: 'evaluate',
+        approvalsFrom: 'approve',
+      },
+      description: 'Register the approved model as the candidate, with its lineage',
+    },
+  );
+  return definePipeline({
+    id: config.id,
+    ...(config.description ? { description: config.description } : {}),
+    ...(config.owner ? { owner: config.owner } : {}),
+    ...(config.params ? { params: config.params } : {}),
+    steps,
+  });
+}

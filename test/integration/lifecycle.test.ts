@@ -1,0 +1,138 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { followRun, startRun } from '../../cli/runs.js';
+import type { ApprovalGateStatus } from '../../pipelines/approval.js';
+import { mlLifecycle, type LifecycleConfig } from '../../pipelines/lifecycle.js';
+import { registryWorkflowId, registryMessages, type RegistryDescription } from '../../pipelines/registry.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import type { RunningWorker } from '../../worker/run.js';
+import type { DagStatus } from '../../workflows/index.js';
+import { testConfig, testWorker } from '../support/worker.js';
+
+let config: SluiceConfig;
+let worker: RunningWorker;
+let client: Client;
+
+beforeAll(async () => {
+  ({ config } = await testConfig());
+  await writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: { risk: ['rita', 'raj'] } }));
+  worker = await testWorker(config);
+  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+});
+
+afterAll(async () => {
+  await client?.connection.close();
+  await worker?.shutdown();
+});
+
+/** The demo lifecycle on a 1-in-100 sample of the 3M flights (~30k rows), quick enough for a test. */
+function flights(id: string, overrides: Partial<LifecycleConfig> = {}) {
+  return mlLifecycle({
+    id,
+    owner: 'data-eng',
+    source: {
+      uri: 'node_modules/vega-datasets/data/flights-3m.parquet',
+      sql: 'select date, delay, distance, origin, destination from source where hash(date, origin, destination) % 100 = 0',
+    },
+    contract: { columns: { delay: { type: 'integer', nullable: false } }, rows: { min: 10_000 } },
+    features: {
+      numeric: [{ name: 'hour', sql: 'hour(date)' }, 'distance'],
+      categorical: [{ name: 'origin', topK: 20 }],
+    },
+    label: { sql: 'delay > 15', task: 'binary' },
+    split: { kind: 'hash', key: 'concat(date, origin, destination)', seed: 1 },
+    train: { model: 'logistic', epochs: 3, seed: 1 },
+    evaluate: { bless: { auc: { min: 0.5 } } },
+    approval: { approvers: ['role:risk'] },
+    ...overrides,
+  });
+}
+
+async function waitForGate(id: string): Promise<ApprovalGateStatus> {
+  const handle = client.workflow.getHandle(id);
+  for (let i = 0; i < 600; i++) {
+    const status = await handle.query<DagStatus>('status').catch(() => undefined);
+    const gate = status?.approvals.find((g) => g.state === 'awaiting');
+    if (gate) return gate;
+    if (status && status.state !== 'running') throw new Error(`run ended ${status.state} before its gate`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('no approval gate');
+}
+
+async function registry(model: string): Promise<RegistryDescription | undefined> {
+  try {
+    return await client.workflow
+      .getHandle(registryWorkflowId(model))
+      .query<RegistryDescription>(registryMessages.describe);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+const states = (status: DagStatus) => Object.fromEntries(status.steps.map((s) => [s.id, s.state]));
+
+describe('the model lifecycle on a real Temporal server', () => {
+  it('ingest → validate → train → evaluate → card → approval → a registered candidate with its lineage', async () => {
+    const spec = flights('lifecycle-happy', { model: 'delay-happy' });
+    const handle = await startRun(client, config, spec, { runParams: {}, startedBy: 'dana' });
+    const gate = await waitForGate(handle.workflowId);
+    expect(gate.subject).toMatchObject({
+      blessing: { blessed: true },
+      metrics: { auc: { value: expect.any(Number) as unknown } },
+    });
+    expect(await registry('delay-happy')).toBeUndefined(); // nothing registered before sign-off
+
+    await handle.executeUpdate('submitApproval', {
+      args: [{ approver: 'rita', decision: 'approve', modelVersion: gate.modelVersion, comment: 'fine' }],
+    });
+    const status = await followRun(handle, () => undefined);
+    expect(status.state).toBe('succeeded');
+    expect(status.gates.map((g) => `${g.gate}:${g.passed}`)).toEqual([
+      'validation:true',
+      'evaluation:true',
+      'approval:true',
+    ]);
+    const registered = await registry('delay-happy');
+    expect(registered?.aliases).toMatchObject({ candidate: 1 });
+    expect(registered?.aliases.production ?? null).toBeNull();
+    const version = registered?.versions[0] as unknown as Record<string, unknown>;
+    expect(JSON.stringify(version)).toContain(handle.workflowId);
+    expect(JSON.stringify(version)).toContain('"approver":"rita"');
+    expect(JSON.stringify(version)).toContain(gate.modelVersion);
+  });
+
+  it('a model that is not blessed stops at the evaluation gate: no card, no approval, nothing registered', async () => {
+    const spec = flights('lifecycle-unblessed', {
+      model: 'delay-unblessed',
+      evaluate: { bless: { auc: { min: 0.99 } } },
+    });
+    const status = await followRun(await startRun(client, config, spec, { runParams: {} }), () => undefined);
+    expect(status.state).toBe('stopped');
+    expect(status.stoppedBy).toMatchObject({ step: 'evaluate', gate: 'evaluation', passed: false });
+    expect(status.stoppedBy?.reasons[0]).toMatch(/^auc 0\.\d+ .*0\.99/);
+    expect(states(status)).toMatchObject({
+      train: 'succeeded',
+      evaluate: 'succeeded',
+      card: 'skipped',
+      approve: 'skipped',
+      register: 'skipped',
+    });
+    expect(await registry('delay-unblessed')).toBeUndefined();
+  });
+
+  it('data that breaks its contract stops at the validation gate: nothing trained, nothing registered', async () => {
+    const spec = flights('lifecycle-bad-data', {
+      model: 'delay-bad-data',
+      contract: { rows: { min: 10_000_000 } },
+    });
+    const status = await followRun(await startRun(client, config, spec, { runParams: {} }), () => undefined);
+    expect(status.state).toBe('stopped');
+    expect(status.stoppedBy).toMatchObject({ step: 'validate', gate: 'validation' });
+    expect(states(status)).toMatchObject({ validate: 'succeeded', train: 'skipped', register: 'skipped' });
+    expect(await registry('delay-bad-data')).toBeUndefined();
+  });
+});
