@@ -23,9 +23,9 @@ export function describeOpenGate(runId: string, status: DagStatus, gate: Approva
     })
     .filter((text): text is string => text !== undefined);
   if (shown.length) lines.push(`  metrics (95% CI): ${shown.join(' · ')}`);
-  const reasons = asArray(asRecord(subject['blessing'])['reasons']).map((r) =>
-    String(asRecord(r)['message'] ?? ''),
-  );
+  const reasons = asArray(asRecord(subject['blessing'])['reasons'])
+    .map((r) => asRecord(r)['message'])
+    .filter((message): message is string => typeof message === 'string');
   if (reasons.length) lines.push(`  blessing: ${reasons.join('; ')}`);
   const production = asRecord(subject['production']);
   lines.push(
