@@ -1,7 +1,8 @@
 /**
- * Record the histories `test/replay/` replays: `npx tsx test/replay/record-histories.ts`.
+ * Record the histories `test/replay/` replays: `npx tsx test/replay/record-histories.ts [prefix…]`.
  * Runs each scenario on a fresh dev server with a real worker and writes the history in Temporal's
  * own JSON format, written by `temporal workflow show --output json` itself, to `test/histories/`.
+ * With prefixes, only the scenarios whose names start with one of them are recorded (e.g. `registry-`).
  * Re-record only on purpose: a committed history is the evidence that old runs still replay.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -11,12 +12,20 @@ import { Client, Connection } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
+import {
+  promoteModel,
+  registerModelVersion,
+  registryTarget,
+  rollbackModel,
+  type RegistryTarget,
+} from '../../cli/registry.js';
 import { followRun, startRun } from '../../cli/runs.js';
 import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
 import { startDevServer } from '../../infra/temporal/dev-server.js';
 import { definePipeline } from '../../pipelines/define.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
 import { resolveRunParams } from '../../pipelines/params.js';
+import { registryWorkflowId, type RegisterVersionInput } from '../../pipelines/registry.js';
 import type { PipelineSpec } from '../../pipelines/spec.js';
 import { loadConfig } from '../../worker/config.js';
 import { createLogger } from '../../worker/logging.js';
@@ -41,6 +50,100 @@ const scenarios: { name: string; spec: PipelineSpec; params: Record<string, stri
   },
 ];
 
+/** A version's lineage for the registry scenarios (approved: its run has an approve decision). */
+function lineage(n: number, approved: boolean): RegisterVersionInput {
+  const hex = (value: number) => value.toString(16).padStart(2, '0').repeat(32);
+  return {
+    requestId: `replay-run-${n}/register`,
+    runId: `replay-run-id-${n}`,
+    workflowId: `replay-run-${n}`,
+    pipeline: 'replay',
+    dataSha256s: [hex(100 + n)],
+    model: { uri: `sha256:${hex(n)}`, sha256: hex(n), kind: 'model', format: 'json', bytes: 1000 + n },
+    metrics: { auc: { value: 0.7 + n / 100, lo: null, hi: null } },
+    approvals: approved
+      ? [{ approver: 'ann', decision: 'approve', at: '2026-11-24T10:00:00.000Z', comment: null }]
+      : [],
+    registeredBy: 'recorder',
+  };
+}
+
+const promoter = { by: 'grace', authorisedBy: 'role:promoter' as const, roleMembers: ['grace'] };
+
+/**
+ * Registry scenarios: each drives a `registryWorkflow` through its updates and returns the run to
+ * record (the registry never finishes, so a history ends open unless it continued as new).
+ */
+const registryScenarios: {
+  name: string;
+  record: (client: Client, target: RegistryTarget) => Promise<{ workflowId: string; runId?: string }>;
+}[] = [
+  {
+    name: 'registry-happy-path',
+    record: async (client, target) => {
+      const model = 'replay-happy';
+      await registerModelVersion(client, target, model, lineage(1, true));
+      await registerModelVersion(client, target, model, lineage(2, false));
+      await registerModelVersion(client, target, model, lineage(2, false)); // idempotent retry
+      await promoteModel(client, model, {
+        version: 1,
+        by: 'bot',
+        reason: 'approved',
+        authorisedBy: 'approved-run',
+      });
+      await promoteModel(client, model, { version: 2, reason: 'better auc', ...promoter });
+      await promoteModel(client, model, { version: 2, reason: 'again', ...promoter }); // no-op
+      await rollbackModel(client, model, { reason: 'latency', ...promoter });
+      return { workflowId: registryWorkflowId(model) };
+    },
+  },
+  {
+    name: 'registry-refusals',
+    record: async (client, target) => {
+      const model = 'replay-refusals';
+      await registerModelVersion(client, target, model, lineage(1, false));
+      const attempts = [
+        () =>
+          promoteModel(client, model, {
+            version: 1,
+            by: 'bot',
+            reason: 'ship',
+            authorisedBy: 'approved-run',
+          }),
+        () => promoteModel(client, model, { version: 1, reason: 'ship', ...promoter, by: 'eve' }),
+        () => promoteModel(client, model, { version: 5, reason: 'typo', ...promoter }),
+        () => promoteModel(client, model, { version: 1, reason: '', ...promoter }), // rejected by the validator
+        () => rollbackModel(client, model, { reason: 'nothing to go back to', ...promoter }),
+      ];
+      for (const attempt of attempts) {
+        const refused = await attempt().then(
+          () => false,
+          () => true,
+        );
+        if (!refused) throw new Error('the registry accepted a request it must refuse');
+      }
+      return { workflowId: registryWorkflowId(model) };
+    },
+  },
+  {
+    name: 'registry-continued-as-new',
+    record: async (client, target) => {
+      const model = 'replay-can';
+      const low = { ...target, maxHistoryEvents: 20 };
+      await registerModelVersion(client, low, model, lineage(1, true));
+      const { runId } = await client.workflow.getHandle(registryWorkflowId(model)).describe();
+      for (let n = 2; n <= 6; n++) await registerModelVersion(client, low, model, lineage(n, false));
+      await promoteModel(client, model, { version: 6, reason: 'newest', ...promoter });
+      const first = await client.workflow.getHandle(registryWorkflowId(model), runId).describe();
+      if (first.status.name !== 'CONTINUED_AS_NEW') throw new Error('the registry did not continue as new');
+      return { workflowId: registryWorkflowId(model), runId };
+    },
+  },
+];
+
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.some((prefix) => name.startsWith(prefix));
+
 const home = await mkdtemp(join(tmpdir(), 'sluice-record-'));
 const address = `127.0.0.1:${await freePort()}`;
 const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: address, SLUICE_HOME: home }, projectRoot);
@@ -60,21 +163,38 @@ const server = await startDevServer({
 const worker = await startWorker(config, createLogger(config, pino.destination(join(home, 'worker.log'))));
 const client = new Client({ connection: await Connection.connect({ address }) });
 try {
-  for (const scenario of scenarios) {
+  const show = async (name: string, workflowId: string, runId?: string) => {
+    const file = join(projectRoot, 'test', 'histories', `${name}.json`);
+    const { stdout } = await promisify(execFile)(
+      cli.path,
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        workflowId,
+        ...(runId ? ['--run-id', runId] : []),
+        '--address',
+        address,
+        '--output',
+        'json',
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    await writeFile(file, stdout);
+    console.log(`recorded ${file}`);
+  };
+  for (const scenario of registryScenarios.filter((s) => wanted(s.name))) {
+    const { workflowId, runId } = await scenario.record(client, registryTarget(config));
+    await show(scenario.name, workflowId, runId);
+  }
+  for (const scenario of scenarios.filter((s) => wanted(s.name))) {
     const handle = await startRun(client, config, scenario.spec, {
       runParams: resolveRunParams(scenario.spec, scenario.params),
       startedBy: 'recorder',
       workflowId: `replay-${scenario.name}`,
     });
     await followRun(handle, () => undefined).catch(() => undefined);
-    const file = join(projectRoot, 'test', 'histories', `${scenario.name}.json`);
-    const { stdout } = await promisify(execFile)(
-      cli.path,
-      ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', address, '--output', 'json'],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-    await writeFile(file, stdout);
-    console.log(`recorded ${file}`);
+    await show(scenario.name, handle.workflowId);
   }
 } finally {
   await client.connection.close();
