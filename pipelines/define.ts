@@ -23,6 +23,12 @@ export function definePipeline(config: PipelineConfig): PipelineSpec {
   }
   const lint: LintIssue[] = [...lintSteps(parsed.data.steps)];
   for (const step of parsed.data.steps) {
+    if (step.when && !(step.when.param in parsed.data.params)) {
+      lint.push({
+        step: step.id,
+        message: `step "${step.id}" has a condition on parameter "${step.when.param}", which the pipeline does not declare: add it under params`,
+      });
+    }
     for (const ref of paramRefs(step.params)) {
       if (!(ref in parsed.data.params)) {
         lint.push({

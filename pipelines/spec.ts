@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationPattern } from './duration.js';
 import { approvalPolicySchema } from './approval.js';
+import { conditionSchema } from './condition.js';
 import { gateKinds } from './gates.js';
 import type { JsonValue } from './json.js';
 
@@ -57,6 +58,8 @@ export const stepSchema = z
      * hashes included) are unchanged. Only for steps whose inputs are all content-addressed.
      */
     cache: z.boolean().default(false),
+    /** Run the step only when this condition on the run parameters holds. */
+    when: conditionSchema.optional(),
     /** Stop the run here unless this step's output passes the gate (decided in workflow code). */
     gate: z.enum(gateKinds).optional(),
   })

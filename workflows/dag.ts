@@ -5,7 +5,13 @@ import type { JsonValue } from '../pipelines/json.js';
 import { lintSteps, topologicalOrder } from '../pipelines/lint.js';
 import type { ParamValue } from '../pipelines/params.js';
 import { resolveParamRefs } from '../pipelines/refs.js';
-import { SluicePipeline, SluiceStage, type TriggerKind } from '../pipelines/search-attributes.js';
+import { conditionHolds, describeCondition } from '../pipelines/condition.js';
+import {
+  SluiceModel,
+  SluicePipeline,
+  SluiceStage,
+  type TriggerKind,
+} from '../pipelines/search-attributes.js';
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
 import type { StepInput } from '../pipelines/step.js';
 import { runActivityStep, stepsFrom, type ActivityStepContext } from './activity-step.js';
@@ -44,6 +50,8 @@ export interface StepStatus {
   durationMs?: number;
   output?: JsonValue;
   error?: { type: string; message: string };
+  /** Why a step was skipped by its condition (then later steps still run). */
+  skippedReason?: string;
   /** For cacheable steps: the key, and whether the output came from the cache (and which run made it). */
   cache?: { key: string; hit: boolean; from?: string };
 }
@@ -115,7 +123,9 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     gates: status.approvals,
     refusedOutsideGate: status.refusedApprovals,
   });
+  const model = modelOf(spec);
   wf.upsertSearchAttributes([
+    ...(model ? [{ key: SluiceModel, value: model }] : []),
     { key: SluicePipeline, value: spec.id },
     { key: SluiceStage, value: 'starting' },
   ]);
@@ -192,11 +202,18 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     if (!failure && !status.stoppedBy) {
       for (const step of order) {
         if (Object.keys(running).length >= spec.maxParallel) break;
+        const state = byId(step.id);
         const ready =
-          byId(step.id).state === 'pending' && step.needs.every((n) => byId(n).state === 'succeeded');
-        if (ready) {
-          running[step.id] = runStep(step).finally(() => delete running[step.id]);
+          state.state === 'pending' &&
+          step.needs.every((n) => byId(n).state === 'succeeded' || byId(n).skippedReason !== undefined);
+        if (!ready) continue;
+        if (step.when && !conditionHolds(step.when, input.runParams)) {
+          // A condition that does not hold skips the step; steps after it still run (inputs: null).
+          state.state = 'skipped';
+          state.skippedReason = `condition: ${describeCondition(step.when)} is false`;
+          continue;
         }
+        running[step.id] = runStep(step).finally(() => delete running[step.id]);
       }
     }
     const inFlight = Object.values(running);
@@ -230,6 +247,12 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
   status.state = 'succeeded';
   wf.upsertSearchAttributes([{ key: SluiceStage, value: 'done' }]);
   return status;
+}
+
+/** The model a pipeline registers (its registerModel step's `params.model`), for `SluiceModel`. */
+function modelOf(spec: PipelineSpec): string | undefined {
+  const model = spec.steps.find((step) => step.activity === 'registerModel')?.params['model'];
+  return typeof model === 'string' ? model : undefined;
 }
 
 function approvalReasons(gate: ApprovalGateStatus): string[] {

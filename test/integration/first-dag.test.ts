@@ -114,4 +114,37 @@ describe('the first DAG on a real Temporal server', () => {
     );
     expect((at['d']!.output as { path: string }).path).toContain('/runs/');
   });
+
+  it('a step whose condition is false is skipped with the reason; steps after it still run', async () => {
+    const spec = definePipeline({
+      id: 'conditional',
+      params: { profile: { type: 'boolean', default: false } },
+      steps: [
+        {
+          id: 'profile',
+          activity: 'profileDataset',
+          when: { param: 'profile', equals: true },
+          params: { source: 'node_modules/vega-datasets/data/seattle-weather.csv' },
+        },
+        { id: 'summarize', activity: 'writeRunSummary', needs: ['profile'] },
+      ],
+    });
+    const skipped = await followRun(
+      await startRun(client, config, spec, { runParams: resolveRunParams(spec, {}) }),
+      () => undefined,
+    );
+    expect(skipped.state).toBe('succeeded');
+    expect(skipped.steps.map((s) => [s.id, s.state, s.skippedReason ?? null])).toEqual([
+      ['profile', 'skipped', 'condition: profile == true is false'],
+      ['summarize', 'succeeded', null],
+    ]);
+    const ran = await followRun(
+      await startRun(client, config, spec, { runParams: resolveRunParams(spec, { profile: 'true' }) }),
+      () => undefined,
+    );
+    expect(ran.steps.map((s) => s.state)).toEqual(['succeeded', 'succeeded']);
+    expect(() => definePipeline({ ...spec, id: 'bad', params: {} })).toThrow(
+      'step "profile" has a condition on parameter "profile", which the pipeline does not declare: add it under params',
+    );
+  });
 });
