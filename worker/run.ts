@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createNotifyActivities } from '../activities/notify.js';
@@ -41,11 +42,19 @@ export async function startWorker(
   installRuntime(log);
   const connection = options.connection ?? (await connect(config));
   const ownsConnection = options.connection === undefined;
+  // Steps that talk to other workflows (registerModel → the model registry) need a client; it connects
+  // on first use and closes with the worker.
+  const client = new Client({
+    connection: Connection.lazy({ address: config.temporal.address }),
+    namespace: config.temporal.namespace,
+  });
   const activities = {
     ...createActivities({
       home: config.home,
       dataRoots: config.dataRoots,
       piiKey: config.piiKey,
+      client,
+      taskQueue: config.taskQueues.orchestration,
     }),
     ...createNotifyActivities(),
     ...createStepCacheActivities(config.home),
@@ -72,10 +81,12 @@ export async function startWorker(
     },
     'worker started',
   );
-  const done = Promise.all([orchestration.run(), train.run()]).then(async () => {
-    if (ownsConnection) await connection.close();
-    log.info('worker stopped');
-  });
+  const done = Promise.all([orchestration.run(), train.run()])
+    .then(async () => {
+      if (ownsConnection) await connection.close();
+      log.info('worker stopped');
+    })
+    .finally(() => client.connection.close());
   return {
     done,
     async shutdown() {

@@ -72,9 +72,7 @@ export async function decisionAction(
       }
       throw error;
     }
-    const after = (await handle.query<DagStatus>('status')).approvals.find(
-      (g) => g.step === (gate).step,
-    );
+    const after = (await handle.query<DagStatus>('status')).approvals.find((g) => g.step === gate.step);
     const approvals = after?.decisions.filter((d) => d.decision === 'approve').length ?? 0;
     out.result(
       { recorded, gate: after ?? null },
