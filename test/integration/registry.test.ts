@@ -247,6 +247,22 @@ describe('the model registry on a real Temporal server', () => {
     expect(first.status.name).toBe('CONTINUED_AS_NEW');
   });
 
+  it('loses no registration sent concurrently while the registry continues as new', async () => {
+    const model = name('burst');
+    const low: RegistryTarget = { ...target, maxHistoryEvents: 15 };
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => registerModelVersion(client, low, model, lineage(i + 1))),
+    );
+    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+    const described = await describeModel(client, model);
+    expect(described.versions).toHaveLength(12);
+    expect(new Set(described.versions.map((v) => v.requestId)).size).toBe(12);
+    const now = await client.workflow.getHandle(`registry/${model}`).describe();
+    expect(now.runId).not.toBe(now.raw.workflowExecutionInfo?.firstRunId); // it did continue as new
+  });
+
   it('answers for a model that does not exist in one line', async () => {
     const missing = await refusal(describeModel(client, name('nope')));
     expect(missing.message).toBe(
