@@ -141,7 +141,7 @@ describe('training survives a killed worker', () => {
       train.shutdown();
       await trainDone;
     }
-  });
+  }, 240_000); // the retry waits for attempt 1's 45 s timeout: the dag sets no heartbeat timeout
 });
 
 function startTrainWorker(): ChildProcess {
