@@ -4,12 +4,12 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followRun, startRun } from '../../cli/runs.js';
 import type { ApprovalGateStatus } from '../../pipelines/approval.js';
-import { mlLifecycle, type LifecycleConfig } from '../../pipelines/lifecycle.js';
 import { registryWorkflowId, registryMessages, type RegistryDescription } from '../../pipelines/registry.js';
 import type { SluiceConfig } from '../../worker/config.js';
 import type { RunningWorker } from '../../worker/run.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { testConfig, testWorker } from '../support/worker.js';
+import { flightsLifecycle, lifecycleRoles } from './fixtures/lifecycle.js';
 
 let config: SluiceConfig;
 let worker: RunningWorker;
@@ -17,7 +17,7 @@ let client: Client;
 
 beforeAll(async () => {
   ({ config } = await testConfig());
-  await writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: { risk: ['rita', 'raj'] } }));
+  await writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles }));
   worker = await testWorker(config);
   client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
 });
@@ -27,28 +27,7 @@ afterAll(async () => {
   await worker?.shutdown();
 });
 
-/** The demo lifecycle on a 1-in-100 sample of the 3M flights (~30k rows), quick enough for a test. */
-function flights(id: string, overrides: Partial<LifecycleConfig> = {}) {
-  return mlLifecycle({
-    id,
-    owner: 'data-eng',
-    source: {
-      uri: 'node_modules/vega-datasets/data/flights-3m.parquet',
-      sql: 'select date, delay, distance, origin, destination from source where hash(date, origin, destination) % 100 = 0',
-    },
-    contract: { columns: { delay: { type: 'integer', nullable: false } }, rows: { min: 10_000 } },
-    features: {
-      numeric: [{ name: 'hour', sql: 'hour(date)' }, 'distance'],
-      categorical: [{ name: 'origin', topK: 20 }],
-    },
-    label: { sql: 'delay > 15', task: 'binary' },
-    split: { kind: 'hash', key: 'concat(date, origin, destination)', seed: 1 },
-    train: { model: 'logistic', epochs: 3, seed: 1 },
-    evaluate: { bless: { auc: { min: 0.5 } } },
-    approval: { approvers: ['role:risk'] },
-    ...overrides,
-  });
-}
+const flights = flightsLifecycle;
 
 async function waitForGate(id: string): Promise<ApprovalGateStatus> {
   const handle = client.workflow.getHandle(id);

@@ -8,7 +8,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
@@ -26,13 +26,65 @@ import { definePipeline } from '../../pipelines/define.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
 import { resolveRunParams } from '../../pipelines/params.js';
 import { registryWorkflowId, type RegisterVersionInput } from '../../pipelines/registry.js';
+import type { ApprovalRequest } from '../../pipelines/approval.js';
 import type { PipelineSpec } from '../../pipelines/spec.js';
+import type { DagStatus } from '../../workflows/index.js';
+import { flightsLifecycle, lifecycleRoles } from '../integration/fixtures/lifecycle.js';
 import { loadConfig } from '../../worker/config.js';
 import { createLogger } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { freePort, projectRoot } from '../support/paths.js';
 
-const scenarios: { name: string; spec: PipelineSpec; params: Record<string, string> }[] = [
+/** Approve (or not) what a run's open gate asks about, the way a person would, once it opens. */
+type Drive = (handle: WorkflowHandle) => Promise<void>;
+const atGate =
+  (...requests: Omit<ApprovalRequest, 'modelVersion'>[]): Drive =>
+  async (handle) => {
+    for (;;) {
+      const status = await handle.query<DagStatus>('status').catch(() => undefined);
+      const gate = status?.approvals.find((g) => g.state === 'awaiting');
+      if (gate) {
+        for (const request of requests)
+          await handle.signal('approval', { ...request, modelVersion: gate.modelVersion });
+        return;
+      }
+      if (status && status.state !== 'running') return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+
+const scenarios: { name: string; spec: PipelineSpec; params: Record<string, string>; drive?: Drive }[] = [
+  {
+    name: 'lifecycle-approved',
+    spec: flightsLifecycle('replay-lifecycle', { model: 'replay-lifecycle' }),
+    params: {},
+    drive: atGate(
+      { approver: 'recorder', decision: 'approve', comment: 'my own run' },
+      { approver: 'rita', decision: 'approve', comment: 'metrics fine' },
+    ),
+  },
+  {
+    name: 'lifecycle-rejected',
+    spec: flightsLifecycle('replay-lifecycle-rejected', { model: 'replay-rejected' }),
+    params: {},
+    drive: atGate({ approver: 'raj', decision: 'reject', comment: 'needs a fairness review' }),
+  },
+  {
+    name: 'lifecycle-expired',
+    spec: flightsLifecycle('replay-lifecycle-expired', {
+      model: 'replay-expired',
+      approval: { approvers: ['role:risk'], expiresIn: '3s', escalateTo: ['head-of-risk'] },
+    }),
+    params: {},
+  },
+  {
+    name: 'lifecycle-not-blessed',
+    spec: flightsLifecycle('replay-lifecycle-unblessed', {
+      model: 'replay-unblessed',
+      evaluate: { bless: { auc: { min: 0.99 } } },
+    }),
+    params: {},
+  },
   { name: 'first-dag-succeeded', spec: firstDag, params: {} },
   { name: 'first-dag-failed-missing-source', spec: firstDag, params: { source: 'no/such/file.csv' } },
   {
@@ -145,6 +197,7 @@ const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.some((prefix) => name.startsWith(prefix));
 
 const home = await mkdtemp(join(tmpdir(), 'sluice-record-'));
+await writeFile(join(home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles }));
 const address = `127.0.0.1:${await freePort()}`;
 const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: address, SLUICE_HOME: home }, projectRoot);
 const cli = await locateTemporalCli({
@@ -193,7 +246,7 @@ try {
       startedBy: 'recorder',
       workflowId: `replay-${scenario.name}`,
     });
-    await followRun(handle, () => undefined).catch(() => undefined);
+    await Promise.all([followRun(handle, () => undefined).catch(() => undefined), scenario.drive?.(handle)]);
     await show(scenario.name, handle.workflowId);
   }
 } finally {
