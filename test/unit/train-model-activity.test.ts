@@ -6,6 +6,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createArtifactStore } from '../../activities/artifacts/index.js';
 import type { TrainingHeartbeat } from '../../activities/train/checkpoint.js';
+import { withDuckDB } from '../../activities/duckdb.js';
+import { evaluateModelStep } from '../../activities/evaluate/evaluate-model.js';
+import { readModelManifest } from '../../activities/train/model-artifact.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { JsonObject } from '../../pipelines/json.js';
@@ -93,5 +96,42 @@ describe('trainModel activity', () => {
     expect((error as Error).message).toMatch(/split\.kind/);
     expect((error as Error).message).toMatch(/trainer\.model/);
     expect((error as Error).message).toMatch(/learningrate/);
+  });
+
+  it('trains on a dataset from the artifact store (an ingest step’s { dataset }) and evaluates it from there', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'sluice-train-'));
+    const store = createArtifactStore(home);
+    const staged = join(home, 'penguins.parquet');
+    await withDuckDB((db) =>
+      db.run(
+        `COPY (SELECT * FROM read_json_auto('${join(dataDir, 'penguins.json')}')) TO '${staged}' (FORMAT parquet)`,
+      ),
+    );
+    const dataset = await store.putFile(staged, { kind: 'dataset', format: 'parquet' });
+    const { source: _, ...withoutSource } = params;
+    const trained = await train(new MockActivityEnvironment(), home, {
+      ...input(),
+      params: { ...withoutSource, trainer: { ...params.trainer, epochs: 2 } },
+      inputs: { ingest: { dataset: dataset as unknown as JsonObject } },
+    });
+    const manifest = await readModelManifest(store, trained.model);
+    expect(manifest.metadata.data.dataset).toEqual({
+      uri: dataset.uri,
+      sha256: dataset.sha256,
+      bytes: dataset.bytes,
+    });
+    const evaluated = await evaluateModelStep(
+      { home, dataRoots: [projectRoot] },
+      { ...input(), params: {}, inputs: { train: trained } },
+    );
+    expect(evaluated.rows).toBe(trained.rows.test);
+
+    const none = await train(new MockActivityEnvironment(), home, {
+      ...input(),
+      params: withoutSource,
+    }).catch((e: unknown) => e);
+    expect((none as Error).message).toMatch(
+      /step "train" needs data: give params.source, or depend on one step that outputs \{ dataset \}/,
+    );
   });
 });
