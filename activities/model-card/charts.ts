@@ -319,16 +319,40 @@ function sliceChart(
   };
 }
 
-/** Render every chart to SVG with Vega (no browser, no canvas); a chart that fails is named, not fatal. */
-export async function renderCharts(specs: ReturnType<typeof chartSpecs>): Promise<Chart[]> {
+/**
+ * Render every chart to SVG with Vega (no browser, no canvas). Time-boxed, like every report: a chart
+ * that fails, or that would start after `budgetMs` has been spent, is named on the card instead of
+ * failing the step.
+ */
+export async function renderCharts(
+  specs: ReturnType<typeof chartSpecs>,
+  budgetMs = 20_000,
+): Promise<Chart[]> {
   const charts: Chart[] = [];
+  const started = performance.now();
   for (const { spec, ...chart } of specs) {
+    const left = budgetMs - (performance.now() - started);
+    if (left <= 0) {
+      charts.push({
+        ...chart,
+        svg: null,
+        error: `skipped: the card's ${budgetMs / 1000} s drawing budget ran out`,
+      });
+      continue;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let view: vega.View | undefined;
     try {
-      const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-      charts.push({ ...chart, svg: await view.toSVG() });
-      view.finalize();
+      view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`took longer than the ${Math.round(left)} ms left`)), left);
+      });
+      charts.push({ ...chart, svg: await Promise.race([view.toSVG(), timeout]) });
     } catch (error) {
       charts.push({ ...chart, svg: null, error: (error as Error).message.split('\n')[0] ?? 'unknown error' });
+    } finally {
+      clearTimeout(timer);
+      view?.finalize();
     }
   }
   return charts;

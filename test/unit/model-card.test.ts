@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import type { TopLevelSpec } from 'vega-lite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactStore } from '../../activities/artifacts/index.js';
 import { withDuckDB } from '../../activities/duckdb.js';
 import { evaluateModelStep } from '../../activities/evaluate/evaluate-model.js';
+import { renderCharts } from '../../activities/model-card/charts.js';
 import { renderModelCardStep } from '../../activities/model-card/render-model-card.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
 import type { EvaluationSummary } from '../../pipelines/evaluation.js';
@@ -114,5 +116,31 @@ describe('model card', () => {
       verdict: { blessed: card.blessed },
     });
     expect(await readFile(fileURLToPath(card.html.uri), 'utf8')).toBe(html);
+  });
+
+  it('never fails on a chart: a broken spec or a spent drawing budget is named on the card instead', async () => {
+    const broken = {
+      id: 'x',
+      title: 'Broken',
+      caption: '',
+      spec: { mark: 'nonsense' } as unknown as TopLevelSpec,
+    };
+    const [failed] = await renderCharts([broken]);
+    expect(failed).toMatchObject({ id: 'x', svg: null });
+    expect(failed!.error).toBeTruthy();
+    const fine = {
+      id: 'y',
+      title: 'Fine',
+      caption: '',
+      spec: {
+        data: { values: [{ a: 1 }] },
+        mark: 'point',
+        encoding: { x: { field: 'a', type: 'quantitative' } },
+      } as TopLevelSpec,
+    };
+    const [skipped] = await renderCharts([fine], 0);
+    expect(skipped).toMatchObject({ svg: null, error: "skipped: the card's 0 s drawing budget ran out" });
+    const [drawn] = await renderCharts([fine]);
+    expect(drawn!.svg).toMatch(/^<svg /);
   });
 });
