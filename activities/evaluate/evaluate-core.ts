@@ -11,7 +11,9 @@ import {
 } from '../../pipelines/evaluation.js';
 import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
 import type { SplitSpec } from '../../pipelines/train-spec.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { withDuckDB } from '../duckdb.js';
+import { featureInputsSql, labelSql } from '../train/transform-sql.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { loadMatrix, type Matrix } from '../train/load-matrix.js';
 import { loadModel } from '../train/model-artifact.js';
@@ -115,6 +117,8 @@ export async function evaluateOnDataset(
         );
       }
     }
+    await checkReadable(db, candidate.manifest, 'the model', request.dataset.uri);
+    if (production) await checkReadable(db, production.manifest, 'the production model', request.dataset.uri);
     const options = { ...(where === undefined ? {} : { where }), extra };
     const matrix = await loadMatrix(db, candidate.manifest.transform, VIEW, options);
     const productionMatrix = production
@@ -226,6 +230,30 @@ export async function evaluateOnDataset(
 
 function predict(tf: typeof tfType, model: tfType.LayersModel, matrix: Matrix): Float32Array {
   return predictBatched(tf, model, matrix.x, matrix.rows, matrix.width);
+}
+
+/**
+ * Refuse, naming the model and the reason, evaluation data the model's transform cannot read (a feature
+ * or label column it needs is missing): otherwise DuckDB's binder error would look retryable.
+ */
+async function checkReadable(
+  db: DuckDBConnection,
+  manifest: ModelManifest,
+  who: string,
+  uri: string,
+): Promise<void> {
+  const inputs = [
+    ...featureInputsSql(manifest.transform),
+    `${labelSql(manifest.transform.label)} AS __label`,
+  ];
+  try {
+    await db.runAndReadAll(`DESCRIBE SELECT ${inputs.join(', ')} FROM ${VIEW}`);
+  } catch (error) {
+    throw new InvalidInputError(
+      `${who} cannot read ${uri}: ${(error as Error).message.split('\n')[0]}; evaluate on data with the columns it was trained on (${[...manifest.metadata.features.numeric, ...manifest.metadata.features.categorical].join(', ')})`,
+      { cause: error },
+    );
+  }
 }
 
 /** A slice's grouping value as text: the column's value, or 'true' where the condition holds. */

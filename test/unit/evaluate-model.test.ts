@@ -163,6 +163,15 @@ describe('evaluateModel', () => {
     expect(bad).toBeInstanceOf(InvalidInputError);
     expect((bad as Error).message).toMatch(/slice "planet" .* is not valid SQL/);
 
+    const elsewhere = await evaluateModelStep(
+      deps,
+      step({ model: mlp.model, source: join(dataDir, 'penguins.json') }),
+    ).catch((e: unknown) => e);
+    expect(elsewhere).toBeInstanceOf(InvalidInputError);
+    expect((elsewhere as Error).message).toMatch(
+      /^the model cannot read .*penguins\.json: .*distance.*; evaluate on data with the columns it was trained on \(distance, hour, weekday, origin\)$/,
+    );
+
     const penguins = await train({
       source: join(dataDir, 'penguins.json'),
       features: { numeric: ['Beak Length (mm)', 'Flipper Length (mm)'], categorical: ['Island'] },
