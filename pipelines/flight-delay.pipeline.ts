@@ -40,6 +40,13 @@ export const flightDelay = mlLifecycle({
   label: { sql: 'delay > 15', task: 'binary' },
   split: { kind: 'hash', key: 'concat(date, origin, destination)', seed: 7, validation: 0.1, test: 0.2 },
   train: { model: 'logistic', epochs: 8, learningRate: 0.05, seed: 42 },
+  search: {
+    strategy: 'random',
+    trials: 4,
+    maxParallel: 2,
+    seed: 7,
+    space: { learningRate: { min: 0.01, max: 0.3, scale: 'log' }, l2: [0, 0.0001, 0.001] },
+  },
   evaluate: {
     slices: ['origin'],
     bless: { auc: { min: 0.55 } },

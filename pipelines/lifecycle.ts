@@ -3,6 +3,7 @@ import type { ContractInput } from './contract.js';
 import { definePipeline } from './define.js';
 import type { BlessConfig } from './evaluation.js';
 import type { JsonObject, JsonValue } from './json.js';
+import type { SearchConfig } from './search.js';
 import type { PipelineConfig, PipelineSpec } from './spec.js';
 
 /** The standard life of a model, as one config object (STYLE.md: a short description, not plumbing). */
@@ -24,6 +25,8 @@ export interface LifecycleConfig {
   label: JsonObject;
   split: JsonObject;
   train: JsonObject;
+  /** Hyperparameter search over `train` (trials fan out as a child workflow; the best is kept). */
+  search?: SearchConfig;
   evaluate?: { slices?: JsonValue[]; fairness?: JsonValue[]; threshold?: number; bless?: BlessConfig };
   approval: Partial<ApprovalPolicy> & Pick<ApprovalPolicy, 'approvers'>;
   /** Run parameters (`--param k=v`), referenced in the config as `{ $param: 'name' }`. */
@@ -76,7 +79,8 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       needs: ['ingest', dataReady],
       queue: 'train',
       timeout: '2h',
-      cache: true,
+      cache: config.search === undefined,
+      ...(config.search ? { search: config.search } : {}),
       params: {
         input: 'ingest',
         features: config.features,

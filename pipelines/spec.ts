@@ -3,6 +3,7 @@ import { durationPattern } from './duration.js';
 import { approvalPolicySchema } from './approval.js';
 import { conditionSchema } from './condition.js';
 import { gateKinds } from './gates.js';
+import { searchSchema } from './search.js';
 import type { JsonValue } from './json.js';
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
@@ -58,6 +59,11 @@ export const stepSchema = z
      * hashes included) are unchanged. Only for steps whose inputs are all content-addressed.
      */
     cache: z.boolean().default(false),
+    /**
+     * Hyperparameter search: run the step once per trial (a child workflow fans the trials out on the
+     * step's queue) and keep the best by the search metric. The step's `params.trainer` is the base.
+     */
+    search: searchSchema.optional(),
     /** Run the step only when this condition on the run parameters holds. */
     when: conditionSchema.optional(),
     /** Stop the run here unless this step's output passes the gate (decided in workflow code). */

@@ -60,7 +60,8 @@ export async function runActivityStep(
   return { output: result.output, attempt: result.attempt, ...(key ? { cache: { key, hit: false } } : {}) };
 }
 
-function activityFor(step: StepSpec, queues: ActivityStepContext['taskQueues']): StepActivity {
+/** The step's activity, with its queue, timeout and retry policy. */
+export function activityFor(step: StepSpec, queues: ActivityStepContext['taskQueues']): StepActivity {
   const activities = wf.proxyActivities<Record<string, StepActivity>>({
     taskQueue: queues[step.queue],
     startToCloseTimeout: parseDuration(step.timeout),

@@ -15,6 +15,7 @@ import {
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
 import type { StepInput } from '../pipelines/step.js';
 import { runActivityStep, stepsFrom, type ActivityStepContext } from './activity-step.js';
+import { searchWorkflow } from './search.js';
 import { approvalGates } from './approval-gate.js';
 
 /** The arguments of one pipeline run: the spec travels as data, so history alone tells what ran. */
@@ -176,7 +177,14 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
         if (!decision.passed) status.stoppedBy ??= decision;
         return;
       }
-      const result = await runActivityStep(step, stepInput, stepContext);
+      const result = step.search
+        ? {
+            output: await wf.executeChild(searchWorkflow, {
+              workflowId: `${info.workflowId}/${step.id}`,
+              args: [{ step, search: step.search, stepInput, taskQueues: input.taskQueues }],
+            }),
+          }
+        : await runActivityStep(step, stepInput, stepContext);
       outputs[step.id] = result.output;
       state.output = result.output;
       if (result.attempt !== undefined) state.attempt = result.attempt;

@@ -1,5 +1,6 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { dagWorkflow, statusQuery } from './dag.js';
+export { searchWorkflow } from './search.js';
 export type { DagInput, DagStatus, StepStatus, StepState, RunState } from './dag.js';
 export {
   registryWorkflow,

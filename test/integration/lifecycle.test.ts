@@ -114,4 +114,40 @@ describe('the model lifecycle on a real Temporal server', () => {
     expect(states(status)).toMatchObject({ validate: 'succeeded', train: 'skipped', register: 'skipped' });
     expect(await registry('delay-bad-data')).toBeUndefined();
   });
+
+  it('a hyperparameter search fans trials out as a child workflow and keeps the best by validation loss', async () => {
+    const spec = flights('lifecycle-search', {
+      model: 'delay-search',
+      search: {
+        strategy: 'grid',
+        space: { learningRate: [0.001, 0.1], l2: [0, 0.01] },
+        trials: 4,
+        maxParallel: 2,
+      },
+      evaluate: { bless: { auc: { min: 0.99 } } }, // stop after evaluation: this test is about the search
+    });
+    const handle = await startRun(client, config, spec, { runParams: {} });
+    const status = await followRun(handle, () => undefined);
+    const train = status.steps.find((s) => s.id === 'train')!.output as {
+      model: { sha256: string };
+      search: {
+        trials: { id: string; values: Record<string, number>; state: string; value: number; model: string }[];
+        best: string;
+        reason: string;
+      };
+    };
+    expect(train.search.trials.map((t) => `${t.id}:${t.state}`)).toEqual([
+      'trial-001:succeeded',
+      'trial-002:succeeded',
+      'trial-003:succeeded',
+      'trial-004:succeeded',
+    ]);
+    const lowest = [...train.search.trials].sort((a, b) => a.value - b.value)[0]!;
+    expect(train.search.best).toBe(lowest.id);
+    expect(train.model.sha256).toBe(lowest.model);
+    expect(train.search.reason).toMatch(new RegExp(`^${lowest.id} has the lowest validationLoss`));
+    const child = await client.workflow.getHandle(`${handle.workflowId}/train`).describe();
+    expect(child.type).toBe('searchWorkflow');
+    expect(child.status.name).toBe('COMPLETED');
+  });
 });

@@ -6,7 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { workflowsPath } from '../../worker/run.js';
 
 const historiesDir = fileURLToPath(new URL('../histories/', import.meta.url));
-const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).sort();
+const files = (await readdir(historiesDir))
+  .filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json')
+  .sort();
+/** The workflow id each history was recorded under (child workflow ids derive from it). */
+const workflowIds = JSON.parse(await readFile(`${historiesDir}workflow-ids.json`, 'utf8')) as Record<
+  string,
+  string
+>;
 const noop = () => undefined;
 const logger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 
@@ -34,7 +41,11 @@ describe('committed histories replay against the current workflow code', () => {
 
   it.each(files)('%s replays cleanly', async (file) => {
     await expect(
-      Worker.runReplayHistory({ workflowBundle: current, replayName: file }, await history(file)),
+      Worker.runReplayHistory(
+        { workflowBundle: current, replayName: file },
+        await history(file),
+        workflowIds[file],
+      ),
     ).resolves.toBeUndefined();
   });
 

@@ -5,7 +5,7 @@
  * With prefixes, only the scenarios whose names start with one of them are recorded (e.g. `registry-`).
  * Re-record only on purpose: a committed history is the evidence that old runs still replay.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -74,6 +74,15 @@ const scenarios: { name: string; spec: PipelineSpec; params: Record<string, stri
     spec: flightsLifecycle('replay-lifecycle-expired', {
       model: 'replay-expired',
       approval: { approvers: ['role:risk'], expiresIn: '3s', escalateTo: ['head-of-risk'] },
+    }),
+    params: {},
+  },
+  {
+    name: 'lifecycle-search',
+    spec: flightsLifecycle('replay-lifecycle-search', {
+      model: 'replay-search',
+      search: { strategy: 'grid', space: { learningRate: [0.01, 0.1] }, trials: 2, maxParallel: 2 },
+      evaluate: { bless: { auc: { min: 0.99 } } },
     }),
     params: {},
   },
@@ -216,6 +225,7 @@ const server = await startDevServer({
 const worker = await startWorker(config, createLogger(config, pino.destination(join(home, 'worker.log'))));
 const client = new Client({ connection: await Connection.connect({ address }) });
 try {
+  const idsFile = join(projectRoot, 'test', 'histories', 'workflow-ids.json');
   const show = async (name: string, workflowId: string, runId?: string) => {
     const file = join(projectRoot, 'test', 'histories', `${name}.json`);
     const { stdout } = await promisify(execFile)(
@@ -234,6 +244,12 @@ try {
       { maxBuffer: 64 * 1024 * 1024 },
     );
     await writeFile(file, stdout);
+    // A history does not carry its workflow id, but code may use it (child ids derive from it):
+    // the replay test reads the ids recorded here.
+    const ids = JSON.parse(await readFile(idsFile, 'utf8').catch(() => '{}')) as Record<string, string>;
+    ids[`${name}.json`] = workflowId;
+    const sorted = Object.fromEntries(Object.entries(ids).sort(([a], [b]) => a.localeCompare(b)));
+    await writeFile(idsFile, `${JSON.stringify(sorted, null, 2)}\n`);
     console.log(`recorded ${file}`);
   };
   for (const scenario of registryScenarios.filter((s) => wanted(s.name))) {
@@ -248,6 +264,9 @@ try {
     });
     await Promise.all([followRun(handle, () => undefined).catch(() => undefined), scenario.drive?.(handle)]);
     await show(scenario.name, handle.workflowId);
+    if (scenario.spec.steps.some((step) => step.search)) {
+      await show(`${scenario.name}-trials`, `${handle.workflowId}/train`);
+    }
   }
 } finally {
   await client.connection.close();
