@@ -86,7 +86,9 @@ export async function statusAction(runId: string, command: Command): Promise<voi
             s.state,
             String(s.attempt ?? ''),
             String(s.durationMs ?? ''),
-            s.error?.message ?? '',
+            s.error?.message ??
+              s.skippedReason ??
+              (s.cache?.hit ? `cached (from ${s.cache.from ?? 'an earlier run'})` : ''),
           ]),
         );
         const awaiting = status.approvals
