@@ -58,6 +58,33 @@ export interface Trainer {
 
 export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
 
+/**
+ * One Adam update of `param` in place, in double precision, from a gradient summed over `size` rows:
+ * g = sum / size + l2 · param. `step` is the 1-based count of updates so far (bias correction). Both
+ * engines call this, so they optimise identically and a checkpoint's moments mean the same to each.
+ */
+export function adamStep(
+  param: Float32Array,
+  gradSum: Float32Array | Float64Array,
+  m: Float32Array,
+  v: Float32Array,
+  size: number,
+  l2: number,
+  learningRate: number,
+  step: number,
+): void {
+  const lrT = (learningRate * Math.sqrt(1 - ADAM.beta2 ** step)) / (1 - ADAM.beta1 ** step);
+  for (let i = 0; i < param.length; i++) {
+    const p = param[i] as number;
+    const grad = (gradSum[i] as number) / size + l2 * p;
+    const mi = ADAM.beta1 * (m[i] as number) + (1 - ADAM.beta1) * grad;
+    const vi = ADAM.beta2 * (v[i] as number) + (1 - ADAM.beta2) * grad * grad;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = p - (lrT * mi) / (Math.sqrt(vi) + ADAM.epsilon);
+  }
+}
+
 /** Per-row loss from a logit vector, the same definition both engines train on. */
 export function rowLoss(
   output: OutputKind,

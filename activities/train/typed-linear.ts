@@ -1,4 +1,4 @@
-import { ADAM, rowLoss, type Trainer, type TrainerOptions, type TrainerState } from './trainer.js';
+import { adamStep, rowLoss, type Trainer, type TrainerOptions, type TrainerState } from './trainer.js';
 import { cloneDense, type DenseParams } from './dense-params.js';
 
 /**
@@ -54,9 +54,17 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       t += 1;
       const W = params.kernels[0] as Float32Array;
       const b = params.biases[0] as Float32Array;
-      const lrT = (options.learningRate * Math.sqrt(1 - ADAM.beta2 ** t)) / (1 - ADAM.beta1 ** t);
-      adamUpdate(W, gradW, m[0] as Float32Array, v[0] as Float32Array, size, options.l2, lrT);
-      adamUpdate(b, gradB, m[1] as Float32Array, v[1] as Float32Array, size, 0, lrT);
+      adamStep(
+        W,
+        gradW,
+        m[0] as Float32Array,
+        v[0] as Float32Array,
+        size,
+        options.l2,
+        options.learningRate,
+        t,
+      );
+      adamStep(b, gradB, m[1] as Float32Array, v[1] as Float32Array, size, 0, options.learningRate, t);
       return loss;
     },
     logits(x, rows) {
@@ -102,26 +110,5 @@ function outputGradient(
       for (let k = 0; k < units; k++) sum += Math.exp((z[k] as number) - max);
       for (let k = 0; k < units; k++) g[k] = Math.exp((z[k] as number) - max) / sum - (k === y ? 1 : 0);
     }
-  }
-}
-
-/** Adam on one array: gradient = sum / size + l2 · weight. */
-function adamUpdate(
-  param: Float32Array,
-  gradSum: Float64Array,
-  m: Float32Array,
-  v: Float32Array,
-  size: number,
-  l2: number,
-  lrT: number,
-): void {
-  for (let i = 0; i < param.length; i++) {
-    const p = param[i] as number;
-    const grad = (gradSum[i] as number) / size + l2 * p;
-    const mi = ADAM.beta1 * (m[i] as number) + (1 - ADAM.beta1) * grad;
-    const vi = ADAM.beta2 * (v[i] as number) + (1 - ADAM.beta2) * grad * grad;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = p - (lrT * mi) / (Math.sqrt(vi) + ADAM.epsilon);
   }
 }

@@ -178,4 +178,12 @@ describe('trainers', () => {
       /needs a "kfold" split, not "hash"/,
     );
   });
+
+  it('leaves no tensors behind: every step, prediction and export releases what it allocates', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    await trainOnDataset(penguinJob({ model: 'mlp', layers: [8], dropout: 0.2, epochs: 1 }));
+    const before = tf.memory().numTensors;
+    await trainOnDataset(penguinJob({ model: 'mlp', layers: [8], dropout: 0.2, epochs: 3, batchSize: 8 }));
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
