@@ -71,7 +71,7 @@ describe('sluice against a real server', () => {
     const result = await sluice(['status', 'nope-123'], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      'sluice: no run "nope-123" in namespace default: list runs in the Web UI or check the id\n',
+      'sluice: no run "nope-123" in namespace default: list runs with `sluice runs` or check the id\n',
     );
   });
 
