@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.js';
 import { registerContract } from './commands/contract.js';
 import { registerCore } from './commands/core.js';
 import { registerDrift } from './commands/drift.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDrift(program);
   registerIngest(program);
   registerRegistry(program);
+  registerAudit(program);
   return program;
 }
 

@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { workflowsPath } from '../../worker/run.js';
+
+/** The workflow code Sluice runs today, and its sha256 (the hash an export records). */
+export interface CurrentWorkflowCode {
+  bundle: WorkflowBundleWithSourceMap;
+  sha256: string;
+}
+
+let pending: Promise<CurrentWorkflowCode> | undefined;
+
+/**
+ * Bundle `workflows/` exactly as a worker does, once per process. Its sha256 is what Temporal's
+ * default worker build id carries (`@temporalio/worker@<version>+<sha256>`), so an export's bundle hash
+ * can be compared with the build ids recorded in a history's workflow tasks.
+ */
+export function currentWorkflowCode(): Promise<CurrentWorkflowCode> {
+  pending ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: silent }).then((bundle) => ({
+    bundle,
+    sha256: createHash('sha256').update(bundle.code).digest('hex'),
+  }));
+  return pending;
+}
+
+const noop = () => undefined;
+const silent = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };

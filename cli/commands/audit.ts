@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import type { ExportOptions } from '../actions/audit.js';
+
+/**
+ * `sluice audit export|verify|replay|report`: histories as evidence. Registration is cheap; the
+ * actions (Temporal client, worker replayer, bundler) load only when a command runs.
+ */
+export function registerAudit(program: Command): void {
+  const audit = program
+    .command('audit')
+    .description('export, verify, replay and explain runs from their Temporal workflow histories');
+
+  audit
+    .command('export')
+    .description(
+      'write the full histories of runs (with their child workflows and the model registries they touched) ' +
+        'in Temporal JSON format, and a manifest with the sha256 of every file, the Sluice version, the ' +
+        'workflow code bundle hash and the export time',
+    )
+    .argument('[runs...]', 'run (workflow) ids')
+    .option(
+      '--query <visibility query>',
+      'export every run the query matches, e.g. \'SluicePipeline = "churn"\'',
+    )
+    .requiredOption('--out <dir>', 'the directory to write (must be empty or absent)')
+    .option('--force', 'replace a non-empty --out')
+    .action(async (runs: string[], options: ExportOptions, command: Command) =>
+      (await import('../actions/audit.js')).exportAction(runs, options, command),
+    );
+
+  audit
+    .command('verify')
+    .description('re-hash an export against its manifest: any changed, missing or added file fails')
+    .argument('<dir>', 'an export directory written by sluice audit export')
+    .action(async (dir: string, _options, command: Command) =>
+      (await import('../actions/audit.js')).verifyAction(dir, command),
+    );
+}
