@@ -39,7 +39,7 @@ export const flightDelay = mlLifecycle({
   },
   label: { sql: 'delay > 15', task: 'binary' },
   split: { kind: 'hash', key: 'concat(date, origin, destination)', seed: 7, validation: 0.1, test: 0.2 },
-  train: { model: 'logistic', epochs: 8, learningRate: 0.05, seed: 42 },
+  train: { model: 'logistic', epochs: 8, learningRate: 0.05, seed: 42, classWeight: 'balanced' },
   search: {
     strategy: 'random',
     trials: 4,

@@ -79,6 +79,7 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       needs: ['ingest', dataReady],
       queue: 'train',
       timeout: '2h',
+      heartbeat: '5m',
       cache: config.search === undefined,
       ...(config.search ? { search: config.search } : {}),
       params: {

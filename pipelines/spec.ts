@@ -52,6 +52,12 @@ export const stepSchema = z
     queue: z.enum(stepQueues).default('orchestration'),
     /** Longest a single attempt may run (start-to-close). */
     timeout: duration.default('10m'),
+    /**
+     * Longest silence between heartbeats before the attempt counts as lost and is retried (resuming
+     * from its checkpoint): for long steps that heartbeat, such as training, so a crashed worker costs
+     * minutes, not the whole `timeout`.
+     */
+    heartbeat: duration.optional(),
     retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
     description: z.string().optional(),
     /**

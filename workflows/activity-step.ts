@@ -65,6 +65,7 @@ export function activityFor(step: StepSpec, queues: ActivityStepContext['taskQue
   const activities = wf.proxyActivities<Record<string, StepActivity>>({
     taskQueue: queues[step.queue],
     startToCloseTimeout: parseDuration(step.timeout),
+    ...(step.heartbeat ? { heartbeatTimeout: parseDuration(step.heartbeat) } : {}),
     retry: {
       maximumAttempts: step.retry.maxAttempts,
       initialInterval: parseDuration(step.retry.initialInterval),
