@@ -10,6 +10,7 @@ import { createDataActivities } from './data-steps.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { sha256Text } from './hash.js';
 import { ingestDataset } from './ingest/index.js';
+import { productionModelStep } from './production-model.js';
 import { profileDataset } from './profile-dataset.js';
 import { registerModelStep } from './registry.js';
 import { evaluateModelStep } from './evaluate/evaluate-model.js';
@@ -97,6 +98,9 @@ export function createActivities(deps: ActivityDeps) {
      * every reason, metrics with intervals, production comparison, fairness, slices, SVG charts.
      */
     renderModelCard: stepActivity((input) => renderModelCardStep(deps.home, input)),
+
+    /** The registry's production model (`{ production: ModelRef | null }`), to evaluate a candidate against. */
+    productionModel: stepActivity((input) => productionModelStep(deps, input)),
 
     /** Does nothing: for sketching a DAG and measuring orchestration overhead. */
     noop: stepActivity(() => Promise.resolve(null)),

@@ -34,7 +34,7 @@ export interface LifecycleConfig {
 }
 
 /**
- * Expand the standard stages — ingest → statistics → validate → train → evaluate → model card →
+ * Expand the standard stages — ingest → statistics → validate → train → (production) → evaluate → model card →
  * approve → register — into a pipeline spec, with the validation, evaluation and approval gates in
  * place and the deterministic steps cached. The result is an ordinary spec: lint, status, audit and
  * rerun treat it like any hand-written one.
@@ -92,9 +92,16 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       description: 'Fit the transform and the model on the training split',
     },
     {
+      id: 'production',
+      activity: 'productionModel',
+      needs: ['train'],
+      params: { model: config.model ?? config.id },
+      description: 'The model in production now, to compare the candidate with',
+    },
+    {
       id: 'evaluate',
       activity: 'evaluateModel',
-      needs: ['train'],
+      needs: ['train', 'production'],
       gate: 'evaluation',
       cache: true,
       params: config.evaluate ?? {},

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promoteModel } from '../../cli/registry.js';
 import { followRun, startRun } from '../../cli/runs.js';
 import type { ApprovalGateStatus } from '../../pipelines/approval.js';
 import { registryWorkflowId, registryMessages, type RegistryDescription } from '../../pipelines/registry.js';
@@ -149,5 +150,36 @@ describe('the model lifecycle on a real Temporal server', () => {
     const child = await client.workflow.getHandle(`${handle.workflowId}/train`).describe();
     expect(child.type).toBe('searchWorkflow');
     expect(child.status.name).toBe('COMPLETED');
+  });
+
+  it('a retrained candidate is evaluated against the model in production, and the approver sees the comparison', async () => {
+    const spec = flights('lifecycle-vs-production', { model: 'delay-vs-prod' });
+    const approveWhenAsked = async (id: string) => {
+      const gate = await waitForGate(id);
+      await client.workflow.getHandle(id).executeUpdate('submitApproval', {
+        args: [{ approver: 'raj', decision: 'approve', modelVersion: gate.modelVersion }],
+      });
+      return gate;
+    };
+    const first = await startRun(client, config, spec, { runParams: {}, startedBy: 'dana' });
+    const firstGate = await approveWhenAsked(first.workflowId);
+    expect(firstGate.subject).toMatchObject({ production: null });
+    await followRun(first, () => undefined);
+    await promoteModel(client, 'delay-vs-prod', {
+      version: 1,
+      by: 'dana',
+      reason: 'first model',
+      authorisedBy: 'approved-run',
+      approvedRun: first.workflowId,
+    });
+
+    const second = await startRun(client, config, spec, { runParams: {}, startedBy: 'dana' });
+    const gate = await approveWhenAsked(second.workflowId);
+    expect(gate.subject).toMatchObject({
+      production: { model: { sha256: expect.any(String) as unknown }, delta: expect.any(Object) as unknown },
+    });
+    const status = await followRun(second, () => undefined);
+    expect(status.steps.find((s) => s.id === 'production')?.output).toMatchObject({ productionVersion: 1 });
+    expect((await registry('delay-vs-prod'))?.aliases).toMatchObject({ production: 1, candidate: 2 });
   });
 });
