@@ -20,6 +20,8 @@ export interface LoadedHistory {
   history: History;
   events: HistoryEvent[];
   workflowType: string;
+  /** The workflow id, when the server recorded it in the start event (servers since 1.25 do). */
+  workflowId: string;
   /** The run id the server gave this execution (the started event's `originalExecutionRunId`). */
   runId: string;
 }
@@ -92,6 +94,7 @@ export function checkHistory(history: History, source: string): LoadedHistory {
     history,
     events,
     workflowType,
+    workflowId: started.workflowId ?? '',
     runId: started.originalExecutionRunId ?? '',
   };
 }

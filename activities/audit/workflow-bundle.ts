@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { workflowsPath } from '../../worker/run.js';
 
@@ -21,6 +22,17 @@ export function currentWorkflowCode(): Promise<CurrentWorkflowCode> {
     sha256: createHash('sha256').update(bundle.code).digest('hex'),
   }));
   return pending;
+}
+
+/**
+ * The workflow types Sluice runs: the functions `workflows/index.ts` exports (the bundle's entry). A
+ * history of any other type cannot be replayed here, and is refused before a replay worker starts.
+ */
+export async function workflowTypes(): Promise<string[]> {
+  const entry = (await import(pathToFileURL(workflowsPath()).href)) as Record<string, unknown>;
+  return Object.keys(entry)
+    .filter((name) => typeof entry[name] === 'function')
+    .sort();
 }
 
 const noop = () => undefined;

@@ -35,4 +35,15 @@ export function registerAudit(program: Command): void {
     .action(async (dir: string, _options, command: Command) =>
       (await import('../actions/audit.js')).verifyAction(dir, command),
     );
+
+  audit
+    .command('replay')
+    .description(
+      'replay histories against the current workflow code: OK, or the first diverging event and why ' +
+        '(accepts sluice audit export directories and temporal workflow show --output json files)',
+    )
+    .argument('<paths...>', 'export directories, directories of history files, or history files')
+    .action(async (paths: string[], _options, command: Command) =>
+      (await import('../actions/audit-replay.js')).replayAction(paths, command),
+    );
 }

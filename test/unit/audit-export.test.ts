@@ -8,6 +8,7 @@ import { registeredModels } from '../../activities/audit/collect-histories.js';
 import { historyFacts } from '../../activities/audit/history-facts.js';
 import { parseHistory } from '../../activities/audit/history.js';
 import { describeProblems, readManifest, verifyExport } from '../../activities/audit/manifest.js';
+import { readAuditInputs } from '../../activities/audit/read-inputs.js';
 import { writeExport, type ExportHeader } from '../../activities/audit/write-export.js';
 
 const dir = fileURLToPath(new URL('../histories/', import.meta.url));
@@ -109,5 +110,27 @@ describe('an export directory and its manifest', () => {
       'replay-lifecycle',
     ]);
     expect(registeredModels([await collected('first-dag-succeeded.json', 'run')])).toEqual([]);
+  });
+
+  it('replay and report read an export only while it matches its manifest', async () => {
+    await exportSearchRun();
+    const inputs = await readAuditInputs([out]);
+    expect(inputs.histories.map((h) => [h.workflowId, h.exported?.role])).toEqual([
+      ['replay-lifecycle-search', 'run'],
+      ['replay-lifecycle-search/train', 'child'],
+    ]);
+    await appendFile(join(out, 'histories', 'replay-lifecycle-search.json'), ' ');
+    await expect(readAuditInputs([out])).rejects.toThrow(
+      `export ${out} does not match its manifest (1 changed (histories/replay-lifecycle-search.json)): its histories are not evidence`,
+    );
+  });
+
+  it('a plain directory of histories: other JSON documents are skipped and listed', async () => {
+    const inputs = await readAuditInputs([dir]);
+    expect(inputs.skipped.map((s) => s.source)).toEqual([join(dir, 'workflow-ids.json')]);
+    expect(inputs.histories.length).toBeGreaterThanOrEqual(12);
+    await expect(readAuditInputs([join(root, 'nothing-here')])).rejects.toThrow(
+      /nothing-here does not exist: give an export directory or a history file$/,
+    );
   });
 });
