@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonValueSchema } from './json-schema.js';
 import { InvalidInputError } from './errors.js';
 import type { JsonValue } from './json.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from './prng.js';
@@ -22,16 +23,7 @@ const range = z
   .refine((r) => r.max > r.min, 'max must be above min')
   .refine((r) => r.scale !== 'log' || r.min > 0, 'a log range needs min > 0');
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.string(),
-    z.number(),
-    z.boolean(),
-    z.null(),
-    z.array(jsonValue),
-    z.record(z.string(), jsonValue),
-  ]),
-);
+const jsonValue = jsonValueSchema;
 
 /** Per hyperparameter: a list of values (grid or random choice) or a numeric range (random only). */
 export const searchSpaceSchema = z.record(z.string(), z.union([z.array(jsonValue).min(1), range]));

@@ -1,21 +1,12 @@
 import { z } from 'zod';
+import { jsonValueSchema } from './json-schema.js';
 import { durationPattern } from './duration.js';
 import { approvalPolicySchema } from './approval.js';
 import { conditionSchema } from './condition.js';
 import { gateKinds } from './gates.js';
 import { searchSchema } from './search.js';
-import type { JsonValue } from './json.js';
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.string(),
-    z.number(),
-    z.boolean(),
-    z.null(),
-    z.array(jsonValue),
-    z.record(z.string(), jsonValue),
-  ]),
-);
+const jsonValue = jsonValueSchema;
 
 const duration = z.string().regex(durationPattern, 'a duration such as 250ms, 30s, 15m, 72h or 7d');
 const identifier = z

@@ -2,33 +2,19 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { describe, expect, inject, it } from 'vitest';
 import { followRun, startRun } from '../../cli/runs.js';
 import type { ApprovalGateStatus, ApprovalRequest } from '../../pipelines/approval.js';
-import type { SluiceConfig } from '../../worker/config.js';
-import type { RunningWorker } from '../../worker/run.js';
+
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';
-import { testConfig, testWorker } from '../support/worker.js';
+import { testWorker, useTestWorker } from '../support/worker.js';
 import { approvalPipeline, roles } from './fixtures/approval.js';
 
-let config: SluiceConfig;
-let env: Record<string, string>;
-let worker: RunningWorker;
-let client: Client;
-
-beforeAll(async () => {
-  ({ config, env } = await testConfig());
-  await writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles }));
-  worker = await testWorker(config);
-  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  await worker?.shutdown();
-});
+const t = useTestWorker(async (config) =>
+  writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles })),
+);
 
 async function gateOf(handle: WorkflowHandle): Promise<ApprovalGateStatus> {
   for (let i = 0; i < 100; i++) {
@@ -46,7 +32,7 @@ const submit = (handle: WorkflowHandle, request: ApprovalRequest) =>
 describe('approval gates on a real Temporal server', () => {
   it('quorum 2 needs two distinct approvers; each decision records version and metrics digest', async () => {
     const spec = approvalPipeline('approval-quorum', { quorum: 2 });
-    const handle = await startRun(client, config, spec, { runParams: {}, startedBy: 'carol' });
+    const handle = await startRun(t.client, t.config, spec, { runParams: {}, startedBy: 'carol' });
     const gate = await gateOf(handle);
     expect(gate.eligible).toEqual(['alice', 'bob', 'carol', 'olivia']);
     expect(gate.excluded).toEqual(['carol', 'olivia']);
@@ -87,7 +73,7 @@ describe('approval gates on a real Temporal server', () => {
   });
 
   it('refuses self-approval, the owner, a wrong version and an unknown approver — and records each', async () => {
-    const handle = await startRun(client, config, approvalPipeline('approval-refusals', {}), {
+    const handle = await startRun(t.client, t.config, approvalPipeline('approval-refusals', {}), {
       runParams: {},
       startedBy: 'carol',
     });
@@ -146,17 +132,17 @@ describe('approval gates on a real Temporal server', () => {
 
   it('expiry rejects the run after a half-time reminder and escalation; a late decision is refused and recorded', async () => {
     const spec = approvalPipeline('approval-expiry', { expiresIn: '4s', escalateTo: ['dave'] });
-    const handle = await startRun(client, config, spec, { runParams: {}, startedBy: 'carol' });
+    const handle = await startRun(t.client, t.config, spec, { runParams: {}, startedBy: 'carol' });
     const gate = await gateOf(handle);
     // With no worker running, the deadline passes; a decision sent meanwhile is durable but late.
-    await worker.shutdown();
+    await t.worker.shutdown();
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(gate.deadline) - Date.now() + 500)));
     await handle.signal('approval', {
       approver: 'alice',
       decision: 'approve',
       modelVersion: gate.modelVersion,
     });
-    worker = await testWorker(config);
+    t.worker = await testWorker(t.config);
     const status = await followRun(handle, () => undefined);
     expect(status.state).toBe('stopped');
     const final = status.approvals[0]!;
@@ -174,19 +160,19 @@ describe('approval gates on a real Temporal server', () => {
   });
 
   it('an approval signal sent while no worker runs is honoured after the worker restarts', async () => {
-    const handle = await startRun(client, config, approvalPipeline('approval-offline', {}), {
+    const handle = await startRun(t.client, t.config, approvalPipeline('approval-offline', {}), {
       runParams: {},
       startedBy: 'carol',
     });
     const gate = await gateOf(handle);
-    await worker.shutdown();
+    await t.worker.shutdown();
     await handle.signal('approval', {
       approver: 'bob',
       decision: 'approve',
       modelVersion: gate.modelVersion,
       comment: 'ok',
     });
-    worker = await testWorker(config);
+    t.worker = await testWorker(t.config);
     const status = await followRun(handle, () => undefined);
     expect(status.state).toBe('succeeded');
     expect(status.approvals[0]!.decisions).toMatchObject([
@@ -195,30 +181,36 @@ describe('approval gates on a real Temporal server', () => {
   });
 
   it('sluice approve and `temporal workflow signal` approve the same way; refusals are one line', async () => {
-    const viaCli = await startRun(client, config, approvalPipeline('approval-cli', { quorum: 2 }), {
+    const viaCli = await startRun(t.client, t.config, approvalPipeline('approval-cli', { quorum: 2 }), {
       runParams: {},
       startedBy: 'carol',
     });
     const gate = await gateOf(viaCli);
 
-    const self = await sluice(['approve', viaCli.workflowId, '--as', 'carol'], env);
+    const self = await sluice(['approve', viaCli.workflowId, '--as', 'carol'], t.env);
     expect(self.code).toBe(1);
     expect(self.stderr).toBe(
       'sluice: approve refused: carol started this run and may not approve it (separation of duties)\n',
     );
 
-    const listed = await sluice(['runs', '--awaiting-approval', '--pipeline', 'approval-cli', '--json'], env);
+    const listed = await sluice(
+      ['runs', '--awaiting-approval', '--pipeline', 'approval-cli', '--json'],
+      t.env,
+    );
     expect(JSON.parse(listed.stdout)).toMatchObject({
       runs: [{ workflowId: viaCli.workflowId, approval: 'awaiting' }],
     });
 
-    const status = await sluice(['status', viaCli.workflowId], env);
+    const status = await sluice(['status', viaCli.workflowId], t.env);
     expect(status.stdout).toContain(
       `awaiting approval at approve: model version ${gate.modelVersion}, 0 of 2 decisions`,
     );
     expect(status.stdout).toContain('refused carol (approve, update): carol started this run');
 
-    const ok = await sluice(['approve', viaCli.workflowId, '--as', 'alice', '--comment', 'looks right'], env);
+    const ok = await sluice(
+      ['approve', viaCli.workflowId, '--as', 'alice', '--comment', 'looks right'],
+      t.env,
+    );
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe(
       `recorded: alice approved model version ${gate.modelVersion} (1 of 2 approvals; gate awaiting)\n`,
@@ -229,7 +221,7 @@ describe('approval gates on a real Temporal server', () => {
       'workflow',
       'signal',
       '--address',
-      config.temporal.address,
+      t.config.temporal.address,
       '--workflow-id',
       viaCli.workflowId,
       '--name',
@@ -249,11 +241,11 @@ describe('approval gates on a real Temporal server', () => {
       'bob/signal',
     ]);
 
-    const finished = await sluice(['approve', viaCli.workflowId, '--as', 'bob'], env);
+    const finished = await sluice(['approve', viaCli.workflowId, '--as', 'bob'], t.env);
     expect(finished.stderr).toBe(
       `sluice: run ${viaCli.workflowId} is finished (completed): there is nothing left to approve\n`,
     );
-    const missing = await sluice(['approve', 'no-such-run', '--as', 'bob'], env);
+    const missing = await sluice(['approve', 'no-such-run', '--as', 'bob'], t.env);
     expect(missing.stderr).toMatch(/^sluice: no run "no-such-run" in namespace default/);
   });
 });

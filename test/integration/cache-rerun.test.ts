@@ -1,32 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import { startRun } from '../../cli/runs.js';
 import { definePipeline } from '../../pipelines/define.js';
-import type { SluiceConfig } from '../../worker/config.js';
-import type { RunningWorker } from '../../worker/run.js';
+
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';
-import { testConfig, testWorker } from '../support/worker.js';
+import { useTestWorker } from '../support/worker.js';
 import { approvalPipeline, roles } from './fixtures/approval.js';
 
-let config: SluiceConfig;
-let env: Record<string, string>;
-let worker: RunningWorker;
-let client: Client;
-
-beforeAll(async () => {
-  ({ config, env } = await testConfig());
-  await writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles }));
-  worker = await testWorker(config);
-  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  await worker?.shutdown();
-});
+const t = useTestWorker(async (config) =>
+  writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles })),
+);
 
 const cached = definePipeline({
   id: 'cached-weather',
@@ -53,14 +39,14 @@ const cacheOf = (status: DagStatus) =>
   Object.fromEntries(status.steps.map((s) => [s.id, s.cache ? (s.cache.hit ? 'hit' : 'miss') : 'none']));
 
 async function rerun(args: string[]): Promise<DagStatus & { workflowId: string }> {
-  const result = await sluice(['rerun', ...args, '--wait', '--json'], env);
+  const result = await sluice(['rerun', ...args, '--wait', '--json'], t.env);
   expect(result.stderr).not.toMatch(/^sluice:/m);
   return JSON.parse(result.stdout) as DagStatus & { workflowId: string };
 }
 
 describe('step cache and rerun', () => {
   it('a rerun serves unchanged cacheable steps from the cache; --from runs that step and what follows again', async () => {
-    const first = await startRun(client, config, cached, { runParams: {} });
+    const first = await startRun(t.client, t.config, cached, { runParams: {} });
     const original = await first.result();
     expect(cacheOf(original)).toEqual({ ingest: 'none', stats: 'miss', validate: 'miss', summarize: 'none' });
 
@@ -82,7 +68,7 @@ describe('step cache and rerun', () => {
       summarize: 'none',
     });
 
-    const bad = await sluice(['rerun', first.workflowId, '--from', 'train'], env);
+    const bad = await sluice(['rerun', first.workflowId, '--from', 'train'], t.env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(
       `sluice: run ${first.workflowId} has no step "train": its steps are ingest, stats, validate, summarize\n`,
@@ -105,12 +91,12 @@ describe('step cache and rerun', () => {
           : s,
       ),
     });
-    const status = await (await startRun(client, config, other, { runParams: {} })).result();
+    const status = await (await startRun(t.client, t.config, other, { runParams: {} })).result();
     expect(cacheOf(status)).toMatchObject({ stats: 'miss', validate: 'miss' });
   });
 
   it('cancel stops a run waiting at a gate; nothing downstream runs', async () => {
-    const handle = await startRun(client, config, approvalPipeline('cancel-me', {}), {
+    const handle = await startRun(t.client, t.config, approvalPipeline('cancel-me', {}), {
       runParams: {},
       startedBy: 'carol',
     });
@@ -119,12 +105,12 @@ describe('step cache and rerun', () => {
       if (status?.approvals.length) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const cancel = await sluice(['cancel', handle.workflowId], env);
+    const cancel = await sluice(['cancel', handle.workflowId], t.env);
     expect(cancel.code).toBe(0);
     const error = await handle.result().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
-    const again = await sluice(['cancel', handle.workflowId], env);
+    const again = await sluice(['cancel', handle.workflowId], t.env);
     expect(again.stderr).toBe(
       `sluice: run ${handle.workflowId} is already finished (cancelled): nothing to cancel\n`,
     );

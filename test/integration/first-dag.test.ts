@@ -1,34 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
 import { RunFailedError, followRun, startRun } from '../../cli/runs.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
 import { definePipeline } from '../../pipelines/define.js';
 import { resolveRunParams } from '../../pipelines/params.js';
-import type { SluiceConfig } from '../../worker/config.js';
-import type { RunningWorker } from '../../worker/run.js';
+
 import type { StepStatus } from '../../workflows/index.js';
-import { testConfig, testWorker } from '../support/worker.js';
+import { useTestWorker } from '../support/worker.js';
 
-let config: SluiceConfig;
-let worker: RunningWorker;
-let client: Client;
-
-beforeAll(async () => {
-  ({ config } = await testConfig());
-  worker = await testWorker(config);
-  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  await worker?.shutdown();
-});
+const t = useTestWorker();
 
 describe('the first DAG on a real Temporal server', () => {
   it('profiles the dataset with DuckDB, then writes the summary, in dependency order', async () => {
-    const handle = await startRun(client, config, firstDag, { runParams: resolveRunParams(firstDag, {}) });
+    const handle = await startRun(t.client, t.config, firstDag, {
+      runParams: resolveRunParams(firstDag, {}),
+    });
     const seen: string[] = [];
     const status = await followRun(handle, (step) => seen.push(`${step.id}:${step.state}`));
 
@@ -65,7 +53,7 @@ describe('the first DAG on a real Temporal server', () => {
   });
 
   it('runs parameters through to the step: a Parquet source of 3 million flights', async () => {
-    const handle = await startRun(client, config, firstDag, {
+    const handle = await startRun(t.client, t.config, firstDag, {
       runParams: resolveRunParams(firstDag, { source: 'node_modules/vega-datasets/data/flights-3m.parquet' }),
     });
     const status = await followRun(handle, () => undefined);
@@ -73,7 +61,7 @@ describe('the first DAG on a real Temporal server', () => {
   });
 
   it('stops at a failing step without retrying bad input, skips what depends on it, and says why', async () => {
-    const handle = await startRun(client, config, firstDag, {
+    const handle = await startRun(t.client, t.config, firstDag, {
       runParams: resolveRunParams(firstDag, { source: 'no/such/file.csv' }),
     });
     const seen: StepStatus[] = [];
@@ -102,7 +90,7 @@ describe('the first DAG on a real Temporal server', () => {
       ],
     });
     const status = await followRun(
-      await startRun(client, config, diamond, { runParams: {} }),
+      await startRun(t.client, t.config, diamond, { runParams: {} }),
       () => undefined,
     );
     const at = Object.fromEntries(status.steps.map((s) => [s.id, s]));
@@ -130,7 +118,7 @@ describe('the first DAG on a real Temporal server', () => {
       ],
     });
     const skipped = await followRun(
-      await startRun(client, config, spec, { runParams: resolveRunParams(spec, {}) }),
+      await startRun(t.client, t.config, spec, { runParams: resolveRunParams(spec, {}) }),
       () => undefined,
     );
     expect(skipped.state).toBe('succeeded');
@@ -139,7 +127,7 @@ describe('the first DAG on a real Temporal server', () => {
       ['summarize', 'succeeded', null],
     ]);
     const ran = await followRun(
-      await startRun(client, config, spec, { runParams: resolveRunParams(spec, { profile: 'true' }) }),
+      await startRun(t.client, t.config, spec, { runParams: resolveRunParams(spec, { profile: 'true' }) }),
       () => undefined,
     );
     expect(ran.steps.map((s) => s.state)).toEqual(['succeeded', 'succeeded']);

@@ -1,34 +1,19 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
 import { followRun, startRun } from '../../cli/runs.js';
 import { resolveRunParams } from '../../pipelines/params.js';
-import type { SluiceConfig } from '../../worker/config.js';
-import type { RunningWorker } from '../../worker/run.js';
+
 import { sluice } from '../support/cli.js';
-import { testConfig, testWorker } from '../support/worker.js';
+import { useTestWorker } from '../support/worker.js';
 import { gatedWeather } from './fixtures/gated.pipeline.js';
 
-let config: SluiceConfig;
-let env: Record<string, string>;
-let worker: RunningWorker;
-let client: Client;
-
-beforeAll(async () => {
-  ({ config, env } = await testConfig());
-  worker = await testWorker(config);
-  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  await worker?.shutdown();
-});
+const t = useTestWorker();
 
 describe('the validation gate, decided in workflow code', () => {
   it('lets a run through when the data keeps its contract, recording the decision', async () => {
-    const handle = await startRun(client, config, gatedWeather, {
+    const handle = await startRun(t.client, t.config, gatedWeather, {
       runParams: resolveRunParams(gatedWeather, {}),
     });
     const status = await followRun(handle, () => undefined);
@@ -40,7 +25,7 @@ describe('the validation gate, decided in workflow code', () => {
   });
 
   it('stops the run when the contract is broken: nothing downstream runs, the reasons are named', async () => {
-    const handle = await startRun(client, config, gatedWeather, {
+    const handle = await startRun(t.client, t.config, gatedWeather, {
       runParams: resolveRunParams(gatedWeather, { maxTemp: '30' }),
     });
     const status = await followRun(handle, () => undefined);
@@ -53,7 +38,7 @@ describe('the validation gate, decided in workflow code', () => {
       validate: 'succeeded',
       summarize: 'skipped',
     });
-    expect(existsSync(join(config.home, 'runs', handle.workflowId))).toBe(false);
+    expect(existsSync(join(t.config.home, 'runs', handle.workflowId))).toBe(false);
     const description = await handle.describe();
     expect(description.status.name).toBe('COMPLETED'); // a refused gate is a result, not a failure
     expect(description.searchAttributes['SluiceStage']).toEqual(['stopped:validate']);
@@ -62,7 +47,7 @@ describe('the validation gate, decided in workflow code', () => {
   it('sluice run --wait exits 1 with the gate and its reasons in one line, JSON still on stdout', async () => {
     const result = await sluice(
       ['run', 'test/integration/fixtures/gated.pipeline.ts', '--param', 'maxTemp=30', '--wait', '--json'],
-      env,
+      t.env,
     );
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ state: 'stopped', stoppedBy: { step: 'validate' } });

@@ -1,37 +1,24 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import { promoteModel } from '../../cli/registry.js';
 import { followRun, startRun } from '../../cli/runs.js';
 import type { ApprovalGateStatus } from '../../pipelines/approval.js';
 import { registryWorkflowId, registryMessages, type RegistryDescription } from '../../pipelines/registry.js';
-import type { SluiceConfig } from '../../worker/config.js';
-import type { RunningWorker } from '../../worker/run.js';
+
 import type { DagStatus } from '../../workflows/index.js';
-import { testConfig, testWorker } from '../support/worker.js';
+import { useTestWorker } from '../support/worker.js';
 import { flightsLifecycle, lifecycleRoles } from './fixtures/lifecycle.js';
 
-let config: SluiceConfig;
-let worker: RunningWorker;
-let client: Client;
-
-beforeAll(async () => {
-  ({ config } = await testConfig());
-  await writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles }));
-  worker = await testWorker(config);
-  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  await worker?.shutdown();
-});
+const t = useTestWorker(async (config) =>
+  writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles })),
+);
 
 const flights = flightsLifecycle;
 
 async function waitForGate(id: string): Promise<ApprovalGateStatus> {
-  const handle = client.workflow.getHandle(id);
+  const handle = t.client.workflow.getHandle(id);
   for (let i = 0; i < 600; i++) {
     const status = await handle.query<DagStatus>('status').catch(() => undefined);
     const gate = status?.approvals.find((g) => g.state === 'awaiting');
@@ -44,7 +31,7 @@ async function waitForGate(id: string): Promise<ApprovalGateStatus> {
 
 async function registry(model: string): Promise<RegistryDescription | undefined> {
   try {
-    return await client.workflow
+    return await t.client.workflow
       .getHandle(registryWorkflowId(model))
       .query<RegistryDescription>(registryMessages.describe);
   } catch (error) {
@@ -58,7 +45,7 @@ const states = (status: DagStatus) => Object.fromEntries(status.steps.map((s) =>
 describe('the model lifecycle on a real Temporal server', () => {
   it('ingest → validate → train → evaluate → card → approval → a registered candidate with its lineage', async () => {
     const spec = flights('lifecycle-happy', { model: 'delay-happy' });
-    const handle = await startRun(client, config, spec, { runParams: {}, startedBy: 'dana' });
+    const handle = await startRun(t.client, t.config, spec, { runParams: {}, startedBy: 'dana' });
     const gate = await waitForGate(handle.workflowId);
     expect(gate.subject).toMatchObject({
       blessing: { blessed: true },
@@ -90,7 +77,10 @@ describe('the model lifecycle on a real Temporal server', () => {
       model: 'delay-unblessed',
       evaluate: { bless: { auc: { min: 0.99 } } },
     });
-    const status = await followRun(await startRun(client, config, spec, { runParams: {} }), () => undefined);
+    const status = await followRun(
+      await startRun(t.client, t.config, spec, { runParams: {} }),
+      () => undefined,
+    );
     expect(status.state).toBe('stopped');
     expect(status.stoppedBy).toMatchObject({ step: 'evaluate', gate: 'evaluation', passed: false });
     expect(status.stoppedBy?.reasons[0]).toMatch(/^auc 0\.\d+ .*0\.99/);
@@ -109,7 +99,10 @@ describe('the model lifecycle on a real Temporal server', () => {
       model: 'delay-bad-data',
       contract: { rows: { min: 10_000_000 } },
     });
-    const status = await followRun(await startRun(client, config, spec, { runParams: {} }), () => undefined);
+    const status = await followRun(
+      await startRun(t.client, t.config, spec, { runParams: {} }),
+      () => undefined,
+    );
     expect(status.state).toBe('stopped');
     expect(status.stoppedBy).toMatchObject({ step: 'validate', gate: 'validation' });
     expect(states(status)).toMatchObject({ validate: 'succeeded', train: 'skipped', register: 'skipped' });
@@ -127,7 +120,7 @@ describe('the model lifecycle on a real Temporal server', () => {
       },
       evaluate: { bless: { auc: { min: 0.99 } } }, // stop after evaluation: this test is about the search
     });
-    const handle = await startRun(client, config, spec, { runParams: {} });
+    const handle = await startRun(t.client, t.config, spec, { runParams: {} });
     const status = await followRun(handle, () => undefined);
     const train = status.steps.find((s) => s.id === 'train')!.output as {
       model: { sha256: string };
@@ -147,7 +140,7 @@ describe('the model lifecycle on a real Temporal server', () => {
     expect(train.search.best).toBe(lowest.id);
     expect(train.model.sha256).toBe(lowest.model);
     expect(train.search.reason).toMatch(new RegExp(`^${lowest.id} has the lowest validationLoss`));
-    const child = await client.workflow.getHandle(`${handle.workflowId}/train`).describe();
+    const child = await t.client.workflow.getHandle(`${handle.workflowId}/train`).describe();
     expect(child.type).toBe('searchWorkflow');
     expect(child.status.name).toBe('COMPLETED');
   });
@@ -156,16 +149,16 @@ describe('the model lifecycle on a real Temporal server', () => {
     const spec = flights('lifecycle-vs-production', { model: 'delay-vs-prod' });
     const approveWhenAsked = async (id: string) => {
       const gate = await waitForGate(id);
-      await client.workflow.getHandle(id).executeUpdate('submitApproval', {
+      await t.client.workflow.getHandle(id).executeUpdate('submitApproval', {
         args: [{ approver: 'raj', decision: 'approve', modelVersion: gate.modelVersion }],
       });
       return gate;
     };
-    const first = await startRun(client, config, spec, { runParams: {}, startedBy: 'dana' });
+    const first = await startRun(t.client, t.config, spec, { runParams: {}, startedBy: 'dana' });
     const firstGate = await approveWhenAsked(first.workflowId);
     expect(firstGate.subject).toMatchObject({ production: null });
     await followRun(first, () => undefined);
-    await promoteModel(client, 'delay-vs-prod', {
+    await promoteModel(t.client, 'delay-vs-prod', {
       version: 1,
       by: 'dana',
       reason: 'first model',
@@ -173,7 +166,7 @@ describe('the model lifecycle on a real Temporal server', () => {
       approvedRun: first.workflowId,
     });
 
-    const second = await startRun(client, config, spec, { runParams: {}, startedBy: 'dana' });
+    const second = await startRun(t.client, t.config, spec, { runParams: {}, startedBy: 'dana' });
     const gate = await approveWhenAsked(second.workflowId);
     expect(gate.subject).toMatchObject({
       production: { model: { sha256: expect.any(String) as unknown }, delta: expect.any(Object) as unknown },

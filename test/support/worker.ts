@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type SluiceConfig } from '../../worker/config.js';
 import { createLogger, type Log } from '../../worker/logging.js';
 import { startWorker, type RunningWorker } from '../../worker/run.js';
@@ -39,4 +40,34 @@ export async function testWorker(config: SluiceConfig, log: Log = quietLog(confi
 
 function quietLog(config: SluiceConfig): Log {
   return createLogger(config, pino.destination({ dest: join(config.home, 'worker.log'), sync: true }));
+}
+
+/** What a test file gets from {@link useTestWorker}: filled in before its tests run. */
+export interface TestHarness {
+  config: SluiceConfig;
+  env: Record<string, string>;
+  client: Client;
+  /** Replaced when a test stops and restarts the worker. */
+  worker: RunningWorker;
+}
+
+/**
+ * One real worker and one client for a test file, on the shared dev server: started before the
+ * file's tests (after `prepare`, e.g. writing a roles file into SLUICE_HOME), stopped after.
+ */
+export function useTestWorker(prepare?: (config: SluiceConfig) => Promise<void>): TestHarness {
+  const harness = {} as TestHarness;
+  beforeAll(async () => {
+    const { config, env } = await testConfig();
+    await prepare?.(config);
+    harness.config = config;
+    harness.env = env;
+    harness.worker = await testWorker(config);
+    harness.client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  });
+  afterAll(async () => {
+    await harness.client?.connection.close();
+    await harness.worker?.shutdown();
+  });
+  return harness;
 }
