@@ -6,7 +6,6 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { describe, expect, inject, it } from 'vitest';
 import { followRun, startRun } from '../../cli/runs.js';
 import type { ApprovalGateStatus, ApprovalRequest } from '../../pipelines/approval.js';
-
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';
 import { testWorker, useTestWorker } from '../support/worker.js';

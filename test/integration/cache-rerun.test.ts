@@ -4,7 +4,6 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { startRun } from '../../cli/runs.js';
 import { definePipeline } from '../../pipelines/define.js';
-
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';
 import { useTestWorker } from '../support/worker.js';

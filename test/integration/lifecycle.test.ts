@@ -6,7 +6,6 @@ import { promoteModel } from '../../cli/registry.js';
 import { followRun, startRun } from '../../cli/runs.js';
 import type { ApprovalGateStatus } from '../../pipelines/approval.js';
 import { registryWorkflowId, registryMessages, type RegistryDescription } from '../../pipelines/registry.js';
-
 import type { DagStatus } from '../../workflows/index.js';
 import { useTestWorker } from '../support/worker.js';
 import { flightsLifecycle, lifecycleRoles } from './fixtures/lifecycle.js';
