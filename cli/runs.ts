@@ -18,7 +18,8 @@ import {
 import type { PipelineSpec } from '../pipelines/spec.js';
 import type { SluiceConfig } from '../worker/config.js';
 import { loadRoles } from '../worker/roles.js';
-import type { DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
+import type { DagInput, DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
+import type { SearchAttributePair } from '@temporalio/common';
 
 /** The Sluice version, part of every step cache key. */
 export const sluiceVersion = (
@@ -27,6 +28,8 @@ export const sluiceVersion = (
 
 export interface StartRunOptions {
   runParams: Record<string, ParamValue>;
+  /** Never reuse `workflowId`: a run with it, running or finished, makes the start fail (deduplication). */
+  once?: boolean;
   /** Rerun of an earlier run: steps from `from` on bypass the cache. */
   rerun?: { of: string; from?: string };
   trigger?: TriggerKind;
@@ -47,6 +50,26 @@ export async function startRun(
   spec: PipelineSpec,
   options: StartRunOptions,
 ): Promise<WorkflowHandle<typeof dagWorkflow>> {
+  const { input, searchAttributes } = await runStart(config, spec, options);
+  return client.workflow.start<typeof dagWorkflow>('dagWorkflow', {
+    taskQueue: config.taskQueues.orchestration,
+    workflowId: options.workflowId ?? newRunId(spec.id),
+    args: [input],
+    typedSearchAttributes: searchAttributes,
+    ...(options.once ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
+  });
+}
+
+/**
+ * The workflow input and search attributes of a run, checked first (every activity is registered,
+ * roles are readable): shared by `sluice run`, triggers and schedules, so a run is the same whoever
+ * starts it.
+ */
+export async function runStart(
+  config: SluiceConfig,
+  spec: PipelineSpec,
+  options: StartRunOptions,
+): Promise<{ input: DagInput; searchAttributes: SearchAttributePair[] }> {
   const known = new Set(stepActivityNames());
   for (const step of spec.steps) {
     if (step.activity !== undefined && !known.has(step.activity)) {
@@ -57,28 +80,24 @@ export async function startRun(
   }
   const trigger = options.trigger ?? 'manual';
   const roles = spec.steps.some((step) => step.approval) ? await loadRoles(config) : {};
-  return client.workflow.start<typeof dagWorkflow>('dagWorkflow', {
-    taskQueue: config.taskQueues.orchestration,
-    workflowId: options.workflowId ?? newRunId(spec.id),
-    args: [
-      {
-        spec,
-        runParams: options.runParams,
-        trigger,
-        startedBy: options.startedBy ?? userInfo().username,
-        taskQueues: config.taskQueues,
-        roles,
-        codeVersion: sluiceVersion,
-        ...(options.rerun ? { rerun: options.rerun } : {}),
-      },
-    ],
-    typedSearchAttributes: [
+  return {
+    input: {
+      spec,
+      runParams: options.runParams,
+      trigger,
+      startedBy: options.startedBy ?? userInfo().username,
+      taskQueues: config.taskQueues,
+      roles,
+      codeVersion: sluiceVersion,
+      ...(options.rerun ? { rerun: options.rerun } : {}),
+    },
+    searchAttributes: [
       { key: SluicePipeline, value: spec.id },
       { key: SluiceStage, value: 'queued' },
       { key: SluiceTrigger, value: trigger },
       { key: SluiceApproval, value: 'none' },
     ],
-  });
+  };
 }
 
 /**

@@ -40,8 +40,10 @@ export interface LifecycleConfig {
  * rerun treat it like any hand-written one.
  */
 export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
+  // The source is a run parameter (default: the configured file), so a trigger or `--param source=…`
+  // can point the same pipeline at new data.
   const ingest = {
-    source: config.source.uri,
+    source: { $param: 'source' },
     ...(config.source.format ? { format: config.source.format } : {}),
     ...(config.source.sql ? { sql: config.source.sql } : {}),
   };
@@ -137,7 +139,14 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
     id: config.id,
     ...(config.description ? { description: config.description } : {}),
     ...(config.owner ? { owner: config.owner } : {}),
-    ...(config.params ? { params: config.params } : {}),
+    params: {
+      source: {
+        type: 'string',
+        default: config.source.uri,
+        description: 'The dataset to train on (a path inside the data roots).',
+      },
+      ...config.params,
+    },
     steps,
   });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { DevOptions } from '../actions/dev.js';
 import type { DecisionOptions } from '../actions/approve.js';
 import type { RerunOptions } from '../actions/rerun.js';
+import type { ScheduleCreateOptions, ScheduleVerb, TriggerOptions } from '../actions/triggers.js';
 import type { RunOptions, RunsOptions } from '../actions/run.js';
 import { collect } from './shared.js';
 
@@ -122,4 +123,43 @@ export function registerCore(program: Command): void {
     .action(async (runId: string, options: RerunOptions, command: Command) =>
       (await import('../actions/rerun.js')).rerunAction(runId, options, command),
     );
+
+  program
+    .command('trigger')
+    .description(
+      'start a pipeline because new data arrived; the same data (by content hash) starts one run only',
+    )
+    .argument('<pipeline>', 'pipeline id or path/to/file.pipeline.ts')
+    .requiredOption('--event <name>', 'what happened (recorded as the run starter)')
+    .requiredOption('--data <path>', 'the new dataset; becomes the run parameter "source"')
+    .option('--param <name=value>', 'another run parameter (repeatable)', collect, [])
+    .action(async (ref: string, options: TriggerOptions, command: Command) =>
+      (await import('../actions/triggers.js')).triggerAction(ref, options, command),
+    );
+
+  const schedule = program.command('schedule').description('retrain on a schedule (Temporal Schedules)');
+  schedule
+    .command('create')
+    .argument('<pipeline>', 'pipeline id or path/to/file.pipeline.ts')
+    .option('--cron <expression>', 'cron expression, e.g. "0 3 * * 1"')
+    .option('--every <duration>', 'interval, e.g. 6h')
+    .option('--param <name=value>', 'a run parameter (repeatable)', collect, [])
+    .action(async (ref: string, options: ScheduleCreateOptions, command: Command) =>
+      (await import('../actions/triggers.js')).scheduleCreateAction(ref, options, command),
+    );
+  schedule
+    .command('list')
+    .action(async (_options, command: Command) =>
+      (await import('../actions/triggers.js')).scheduleListAction(command),
+    );
+  for (const verb of ['pause', 'unpause', 'delete', 'backfill'] as const satisfies readonly ScheduleVerb[]) {
+    const sub = schedule.command(verb).argument('<pipeline>', 'the pipeline whose schedule it is');
+    if (verb === 'backfill')
+      sub.requiredOption('--from <time>', 'ISO start').requiredOption('--to <time>', 'ISO end');
+    if (verb === 'pause' || verb === 'unpause') sub.option('--note <text>', 'why (kept on the schedule)');
+    sub.action(
+      async (pipeline: string, options: { from?: string; to?: string; note?: string }, command: Command) =>
+        (await import('../actions/triggers.js')).scheduleVerbAction(verb, pipeline, options, command),
+    );
+  }
 }
