@@ -6,6 +6,7 @@ import { registerCore } from './commands/core.js';
 import { registerDrift } from './commands/drift.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerRegistry } from './commands/registry.js';
+import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
 import { registerValidate } from './commands/validate.js';
 import { fail } from './output.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerIngest(program);
   registerRegistry(program);
   registerAudit(program);
+  registerServe(program);
   return program;
 }
 

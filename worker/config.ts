@@ -33,6 +33,17 @@ const envSchema = z.object({
   SLUICE_ROLES_FILE: z.string().optional(),
   SLUICE_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
   SLUICE_MAX_CONCURRENT_TRAINING: positiveInt.default(1),
+  /** `sluice serve`: listening port, request body limit, and where the prediction log goes. */
+  SLUICE_SERVE_PORT: port.default(8080),
+  SLUICE_SERVE_HOST: z.string().min(1).default('127.0.0.1'),
+  SLUICE_SERVE_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Default `<SLUICE_HOME>/prediction-log`. */
+  SLUICE_PREDICTION_LOG_DIR: z.string().optional(),
   PATH: z.string().default(''),
 });
 
@@ -60,6 +71,8 @@ export interface SluiceConfig {
   roles: { file: string; explicit: boolean };
   /** `SLUICE_PII_KEY`: the HMAC key for pii columns, when set. Never logged. */
   piiKey: string | undefined;
+  /** `sluice serve`: where it listens, its request body limit in bytes, its prediction log directory. */
+  serve: { host: string; port: number; bodyLimit: number; predictionLogDir: string };
 }
 
 /**
@@ -107,6 +120,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ? { file: resolve(cwd, e.SLUICE_ROLES_FILE), explicit: true }
       : { file: resolve(home, 'roles.json'), explicit: false },
     piiKey: e.SLUICE_PII_KEY,
+    serve: {
+      host: e.SLUICE_SERVE_HOST,
+      port: e.SLUICE_SERVE_PORT,
+      bodyLimit: e.SLUICE_SERVE_BODY_LIMIT,
+      predictionLogDir: resolve(home, e.SLUICE_PREDICTION_LOG_DIR ?? 'prediction-log'),
+    },
   };
 }
 

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { selectTfBackend } from '../../activities/tf-backend.js';
+import { InvalidInputError } from '../../pipelines/errors.js';
+import { modelNameProblem } from '../../pipelines/registry.js';
+import { createServingServer } from '../../serving/server.js';
+import { ensureHomeWritable } from '../../worker/home.js';
+import { createLogger } from '../../worker/logging.js';
+import { connectClient } from '../client.js';
+import { context } from '../commands/shared.js';
+import { describeModel } from '../registry.js';
+import { untilShutdownSignal } from './lifecycle.js';
+
+export interface ServeOptions {
+  model: string[];
+  canary: string;
+  shadow?: boolean;
+  poll: string;
+}
+
+/** Run the prediction server in the foreground until SIGINT/SIGTERM, then drain and flush the log. */
+export async function serveAction(options: ServeOptions, command: Command): Promise<void> {
+  const { config, out } = context(command);
+  for (const model of options.model) {
+    const problem = modelNameProblem(model);
+    if (problem) throw new InvalidInputError(`--model ${model}: ${problem}`);
+  }
+  const canary = Number(options.canary);
+  if (!Number.isFinite(canary) || canary < 0 || canary > 100) {
+    throw new InvalidInputError(`--canary ${options.canary}: give a percent from 0 to 100`);
+  }
+  const pollMs = Number(options.poll);
+  if (!Number.isInteger(pollMs) || pollMs < 0) {
+    throw new InvalidInputError(
+      `--poll ${options.poll}: give milliseconds as a whole number (0 turns polling off)`,
+    );
+  }
+  await ensureHomeWritable(config.home);
+  const log = createLogger(config, pino.destination({ dest: out.json ? 2 : 1, sync: false }));
+  const backend = await selectTfBackend();
+  const tf = await import('@tensorflow/tfjs');
+  const client = await connectClient(config);
+  const server = await createServingServer({
+    tf,
+    store: createArtifactStore(config.home),
+    registry: (model) => describeModel(client, model),
+    log,
+    deployments: options.model.map((model) => ({
+      model,
+      canaryPercent: canary,
+      shadow: options.shadow ?? false,
+    })),
+    bodyLimit: config.serve.bodyLimit,
+    predictionLog: { dir: config.serve.predictionLogDir },
+    pollMs,
+  });
+  const url = await server.listen(config.serve.host, config.serve.port);
+  log.info({ url, models: options.model, backend: backend.name, ready: server.pool.ready }, 'serving');
+  const signal = await untilShutdownSignal();
+  log.info({ signal }, 'shutting down: draining requests and flushing the prediction log');
+  await server.close();
+  await client.connection.close();
+  if (out.json) out.result({ stopped: true, signal, url }, () => '');
+}

@@ -1,0 +1,110 @@
+import type * as tfType from '@tensorflow/tfjs';
+import type { ArtifactFormat } from '../pipelines/artifact.js';
+import type { ModelManifest, ModelRef } from '../pipelines/model.js';
+import type { ModelVersion } from '../pipelines/registry.js';
+import type { ArtifactStorage } from '../activities/artifacts/index.js';
+import { loadModel } from '../activities/train/model-artifact.js';
+import { transformOutputNames } from '../pipelines/transform.js';
+import { transformRowInto, type FeatureInputs } from '../activities/train/transform-online.js';
+
+type Tf = typeof tfType;
+
+/** One row's answer: P(positive) (binary), class probabilities in `classes` order, or the value. */
+export type Prediction = number | number[];
+
+/**
+ * One registered model version in memory, ready to score: the TF.js network, the fitted transform
+ * saved with it (DESIGN.md decision 9) and a count of the requests using it. The count is what makes a
+ * hot swap safe: a retired version is disposed only once the requests that picked it have answered.
+ */
+export class LoadedModel {
+  private inFlight = 0;
+  private retired = false;
+  private disposed = false;
+  readonly inputWidth: number;
+  readonly loadedAt = new Date().toISOString();
+
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    readonly sha256: string,
+    readonly manifest: ModelManifest,
+    private readonly network: tfType.LayersModel,
+    private readonly tf: Tf,
+  ) {
+    this.inputWidth = transformOutputNames(manifest.transform).length;
+  }
+
+  /** Mark a request as using this version; pair with {@link release}. */
+  acquire(): void {
+    this.inFlight++;
+  }
+
+  /** A request that used this version has answered; frees the network if the version was retired. */
+  release(): void {
+    this.inFlight--;
+    if (this.retired && this.inFlight === 0) this.dispose();
+  }
+
+  /** Requests currently holding this version. */
+  get active(): number {
+    return this.inFlight;
+  }
+
+  /** No new requests will pick this version; free it as soon as the last in-flight one answers. */
+  retire(): void {
+    this.retired = true;
+    if (this.inFlight === 0) this.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Transform and score rows already checked by `validateInstances`. */
+  predict(rows: FeatureInputs[]): Prediction[] {
+    if (this.disposed) throw new Error(`${this.model} v${this.version} was disposed while still in use`);
+    const width = this.inputWidth;
+    const x = new Float32Array(rows.length * width);
+    rows.forEach((row, i) => transformRowInto(this.manifest.transform, row, x, i * width));
+    const output = this.tf.tidy(() => {
+      const y = this.network.predict(this.tf.tensor2d(x, [rows.length, width])) as tfType.Tensor;
+      return y.dataSync();
+    });
+    const units = output.length / rows.length;
+    const { label } = this.manifest.transform;
+    return rows.map((_, i) => {
+      if (label.task === 'multiclass') return Array.from(output.subarray(i * units, (i + 1) * units));
+      const value = output[i * units] ?? Number.NaN;
+      return label.task === 'regression' && label.scale ? value * label.scale.std + label.scale.mean : value;
+    });
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.network.dispose();
+  }
+}
+
+/**
+ * Load a registered version. The artifact store re-hashes the manifest and the weights against the
+ * sha256 the registry recorded, so a model whose bytes were changed after registration is refused
+ * (`ArtifactIntegrityError`) before TF.js ever sees it.
+ */
+export async function loadModelVersion(
+  tf: Tf,
+  store: ArtifactStorage,
+  model: string,
+  version: ModelVersion,
+): Promise<LoadedModel> {
+  const ref: ModelRef = {
+    uri: version.model.uri,
+    sha256: version.model.sha256,
+    kind: 'model',
+    format: version.model.format as ArtifactFormat,
+    bytes: version.model.bytes,
+  };
+  const { manifest, model: network } = await loadModel(tf, store, ref);
+  return new LoadedModel(model, version.version, ref.sha256, manifest, network, tf);
+}

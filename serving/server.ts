@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import type * as tfType from '@tensorflow/tfjs';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { ArtifactStorage } from '../activities/artifacts/index.js';
+import type { Log } from '../worker/logging.js';
+import { FeedbackLog, parseFeedback } from './feedback-log.js';
+import { ServingRequestError } from './http-error.js';
+import type { LoadedModel, Prediction } from './loaded-model.js';
+import { createServingMetrics, type ServingMetrics } from './metrics.js';
+import { ModelPool, type DeploymentOptions, type RegistryReader, type Route } from './model-pool.js';
+import { PredictionLog, type PredictionLogOptions, type PredictionRecord } from './prediction-log.js';
+import { validateInstances } from './validate-instances.js';
+
+/** Everything a server needs, passed in (config is parsed once by the caller). */
+export interface ServingServerOptions {
+  tf: typeof tfType;
+  store: ArtifactStorage;
+  registry: RegistryReader;
+  log: Log;
+  deployments: DeploymentOptions[];
+  /** Largest request body in bytes; larger ones get 413. */
+  bodyLimit: number;
+  predictionLog: PredictionLogOptions;
+  /** How often the registry is re-read for new aliases; 0 turns polling off. Default 5 000 ms. */
+  pollMs?: number;
+  /** Node process metrics in `/metrics`. Default true. */
+  processMetrics?: boolean;
+}
+
+/** A running (or ready to listen) server and the parts tests and the CLI reach into. */
+export interface ServingServer {
+  app: FastifyInstance;
+  pool: ModelPool;
+  predictionLog: PredictionLog;
+  metrics: ServingMetrics;
+  /** Listen; resolves to the base URL. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stop accepting, let in-flight requests answer, flush the log. */
+  close(): Promise<void>;
+}
+
+const predictSuffix = ':predict';
+
+/**
+ * Build the prediction server (`sluice serve`): TF Serving-style routes on Fastify, models loaded by
+ * registry alias and hash-verified, every scored row pushed to the prediction log. The first registry
+ * read happens here, so a server that starts with its production models loaded is ready at once; one
+ * whose registry is unreachable still starts and reports not ready until a poll succeeds.
+ */
+export async function createServingServer(options: ServingServerOptions): Promise<ServingServer> {
+  const { log } = options;
+  const metrics = createServingMetrics(options.processMetrics ?? true);
+  const pool = new ModelPool(options.tf, options.store, options.registry, log, metrics, options.deployments);
+  const predictionLog = new PredictionLog(options.predictionLog, log, metrics);
+  const feedback = new FeedbackLog(options.predictionLog.dir);
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
+    },
+    logger: false,
+  });
+
+  app.setErrorHandler((error: FastifyError | ServingRequestError, request, reply) => {
+    if (error instanceof ServingRequestError) {
+      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      log.error({ err: error, url: request.url, requestId: request.id }, 'request failed');
+      return reply.code(status).send({
+        error: {
+          code: 'INTERNAL',
+          message: `internal error; see the server log for request ${request.id}`,
+        },
+      });
+    }
+    const message =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `request body over the ${options.bodyLimit}-byte limit; send fewer instances per request (or raise SLUICE_SERVE_BODY_LIMIT)`
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'send the body as JSON with Content-Type: application/json'
+          : status === 400 && /JSON/i.test(error.message)
+            ? `the body is not valid JSON (${error.message}); send {"instances": [{...}]}`
+            : error.message;
+    return reply.code(status).send({ error: { code: error.code || 'BAD_REQUEST', message } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: {
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${request.url}; use POST /v1/models/<model>:predict, GET /v1/models/<model>, POST /v1/feedback, /healthz, /readyz, /metrics`,
+      },
+    }),
+  );
+
+  const predict = (model: string, version: number | undefined, body: unknown, requestId: string) => {
+    const started = performance.now();
+    const served = pool.models.includes(model) ? model : 'unknown';
+    let route: Route | undefined;
+    try {
+      route = pool.route(model, requestId, version);
+      const rows = validateInstances(body, route.primary.manifest.metadata.features);
+      const predictions = route.primary.predict(rows);
+      const label = { model, version: String(route.primary.version) };
+      metrics.requests.inc({ ...label, role: route.role });
+      metrics.latency.observe(label, (performance.now() - started) / 1000);
+      const timeMs = Date.now();
+      predictionLog.append(records(route.primary, route.role, requestId, rows, predictions, timeMs));
+      if (route.shadow) scoreShadow(route.shadow, requestId, rows, timeMs);
+      return { model, version: route.primary.version, requestId, predictions };
+    } catch (error) {
+      const code = error instanceof ServingRequestError ? error.code : 'INTERNAL';
+      metrics.errors.inc({ model: served, version: route ? String(route.primary.version) : 'none', code });
+      route?.shadow?.release();
+      throw error;
+    } finally {
+      route?.primary.release();
+    }
+  };
+
+  /** The shadow scores after the answer is sent, so it adds no latency; its failures only log. */
+  const scoreShadow = (
+    shadow: LoadedModel,
+    requestId: string,
+    rows: Record<string, unknown>[],
+    timeMs: number,
+  ) =>
+    setImmediate(() => {
+      try {
+        const predictions = shadow.predict(rows);
+        metrics.requests.inc({ model: shadow.model, version: String(shadow.version), role: 'shadow' });
+        predictionLog.append(records(shadow, 'shadow', requestId, rows, predictions, timeMs));
+      } catch (error) {
+        metrics.errors.inc({ model: shadow.model, version: String(shadow.version), code: 'SHADOW_FAILED' });
+        log.warn({ err: error, model: shadow.model, version: shadow.version }, 'shadow scoring failed');
+      } finally {
+        shadow.release();
+      }
+    });
+
+  app.post<{ Params: { modelAction: string } }>('/v1/models/:modelAction', (request, reply) =>
+    reply.send(
+      predict(
+        parseAction(request.params.modelAction, 'POST /v1/models/<model>:predict'),
+        undefined,
+        request.body,
+        request.id,
+      ),
+    ),
+  );
+  app.post<{ Params: { model: string; versionAction: string } }>(
+    '/v1/models/:model/versions/:versionAction',
+    (request, reply) => {
+      const text = parseAction(request.params.versionAction, 'POST /v1/models/<model>/versions/<n>:predict');
+      const version = Number(text);
+      if (!/^[1-9]\d*$/.test(text)) {
+        throw new ServingRequestError(
+          404,
+          'UNKNOWN_VERSION',
+          `version "${text}" is not a version number; use a registered version such as 1`,
+        );
+      }
+      return reply.send(predict(request.params.model, version, request.body, request.id));
+    },
+  );
+  app.get<{ Params: { model: string } }>('/v1/models/:model', (request, reply) =>
+    reply.send(pool.describe(request.params.model)),
+  );
+  app.post('/v1/feedback', async (request, reply) => {
+    const parsed = parseFeedback(request.body);
+    await feedback.append(parsed);
+    return reply.code(202).send({ accepted: true, requestId: parsed.requestId, instance: parsed.instance });
+  });
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => {
+    const models = Object.fromEntries(pool.models.map((m) => [m, pool.describe(m)['loaded']]));
+    return reply.code(pool.ready ? 200 : 503).send({ ready: pool.ready, models });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  try {
+    await pool.refreshAll();
+  } catch (error) {
+    log.warn({ err: error }, 'could not read the registry at start; not ready until a refresh succeeds');
+  }
+  const pollMs = options.pollMs ?? 5_000;
+  const poll =
+    pollMs > 0
+      ? setInterval(() => {
+          pool
+            .refreshAll()
+            .catch((error: unknown) =>
+              log.warn({ err: error }, 'registry refresh failed; keeping the loaded versions'),
+            );
+        }, pollMs)
+      : null;
+  poll?.unref();
+
+  return {
+    app,
+    pool,
+    predictionLog,
+    metrics,
+    listen: async (host, port) => app.listen({ host, port }),
+    close: async () => {
+      if (poll) clearInterval(poll);
+      await app.close();
+      await predictionLog.close();
+      pool.close();
+    },
+  };
+}
+
+/** `delay:predict` → `delay`; anything else is a 404 that shows the right path. */
+function parseAction(text: string, usage: string): string {
+  if (!text.endsWith(predictSuffix) || text.length === predictSuffix.length) {
+    throw new ServingRequestError(404, 'UNKNOWN_ACTION', `"${text}" is not a predict action; use ${usage}`);
+  }
+  return text.slice(0, -predictSuffix.length);
+}
+
+function records(
+  model: LoadedModel,
+  role: string,
+  requestId: string,
+  rows: Record<string, unknown>[],
+  predictions: Prediction[],
+  timeMs: number,
+): PredictionRecord[] {
+  return rows.map((row, instance) => {
+    const p = predictions[instance] ?? Number.NaN;
+    return {
+      requestId,
+      instance,
+      model: model.model,
+      version: model.version,
+      role,
+      timeMs,
+      features: JSON.stringify(row),
+      prediction: JSON.stringify(p),
+      score: typeof p === 'number' ? p : Math.max(...p),
+    };
+  });
+}

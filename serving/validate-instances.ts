@@ -1,0 +1,80 @@
+import type { ModelMetadata } from '../pipelines/model.js';
+import type { FeatureInputs } from '../activities/train/transform-online.js';
+import { ServingRequestError } from './http-error.js';
+
+/** How many instances one predict request may carry: big batches belong in a batch job, not here. */
+export const maxInstancesPerRequest = 1_000;
+
+/**
+ * Check a predict body's instances against the model's declared features before any scoring: every
+ * feature present (explicit `null` means missing and is filled as in training), no feature the model
+ * does not know, numbers for numeric features and text/number/boolean for categorical ones. The
+ * online transform would silently treat a typo as a missing value; refusing it here is what lets a
+ * caller find the typo.
+ *
+ * @throws ServingRequestError (400) naming the instance index and the feature.
+ */
+export function validateInstances(body: unknown, features: ModelMetadata['features']): FeatureInputs[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw bad('the body must be a JSON object: {"instances": [{...}, ...]}');
+  }
+  const instances = (body as Record<string, unknown>)['instances'];
+  if (!Array.isArray(instances) || instances.length === 0) {
+    throw bad('"instances" must be a non-empty array of objects, one per row to score');
+  }
+  if (instances.length > maxInstancesPerRequest) {
+    throw bad(
+      `${instances.length} instances in one request; send at most ${maxInstancesPerRequest} per request`,
+    );
+  }
+  const numeric = new Set(features.numeric);
+  const categorical = new Set(features.categorical);
+  const expected = [...features.numeric, ...features.categorical];
+  return instances.map((instance: unknown, index) => {
+    if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
+      throw bad(`instances[${index}] must be an object of features (${expected.join(', ')})`);
+    }
+    const row = instance as Record<string, unknown>;
+    for (const name of Object.keys(row)) {
+      if (!numeric.has(name) && !categorical.has(name)) {
+        throw bad(
+          `instances[${index}] has feature "${name}", which the model does not use; send only ${expected.join(', ')}`,
+        );
+      }
+    }
+    for (const name of expected) {
+      if (!(name in row)) {
+        throw bad(
+          `instances[${index}] is missing feature "${name}"; send it (null when the value is unknown)`,
+        );
+      }
+      const value = row[name];
+      if (value === null) continue;
+      if (numeric.has(name) && (typeof value !== 'number' || !Number.isFinite(value))) {
+        throw bad(`instances[${index}].${name} must be a finite number or null, not ${describe(value)}`);
+      }
+      if (
+        categorical.has(name) &&
+        typeof value !== 'string' &&
+        typeof value !== 'number' &&
+        typeof value !== 'boolean'
+      ) {
+        throw bad(
+          `instances[${index}].${name} must be a string, number, boolean or null, not ${describe(value)}`,
+        );
+      }
+    }
+    return row;
+  });
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+function bad(message: string): ServingRequestError {
+  return new ServingRequestError(400, 'INVALID_INSTANCES', message);
+}
