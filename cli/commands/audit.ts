@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ExportOptions } from '../actions/audit.js';
+import type { ReportOptions } from '../actions/audit-report.js';
 
 /**
  * `sluice audit export|verify|replay|report`: histories as evidence. Registration is cheap; the
@@ -45,5 +46,18 @@ export function registerAudit(program: Command): void {
     .argument('<paths...>', 'export directories, directories of history files, or history files')
     .action(async (paths: string[], _options, command: Command) =>
       (await import('../actions/audit-replay.js')).replayAction(paths, command),
+    );
+
+  audit
+    .command('report')
+    .description(
+      'explain runs from their histories alone, for a compliance reader: who started each run and how, ' +
+        'every step, the data, the model, its evaluation, every approval and refusal, registry changes',
+    )
+    .argument('<run>', 'an export directory, a history file, or a run (workflow) id to fetch from Temporal')
+    .option('--format <format>', 'md, html or json (default: from the --out extension, else md)')
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .action(async (target: string, options: ReportOptions, command: Command) =>
+      (await import('../actions/audit-report.js')).reportAction(target, options, command),
     );
 }
