@@ -1,0 +1,216 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promoteModel } from '../../cli/registry.js';
+import { readLabeledPredictions } from '../../serving/feedback-log.js';
+import type { ServingServer } from '../../serving/server.js';
+import { useTestWorker } from '../support/worker.js';
+import { lifecycleRoles } from './fixtures/lifecycle.js';
+import { flightRows, startTestServer, tamperWeights, trainAndRegister } from './fixtures/serving.js';
+
+const t = useTestWorker(async (config) =>
+  writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles })),
+);
+
+const MODEL = 'delay-serve';
+let rows: Record<string, unknown>[] = [];
+let secondRun = '';
+const servers: ServingServer[] = [];
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const message = (body: Record<string, unknown>) => (body['error'] as { message: string }).message;
+
+beforeAll(async () => {
+  const first = await trainAndRegister(t.client, t.config, 'serve-v1', MODEL, 1);
+  await promoteModel(t.client, MODEL, {
+    version: 1,
+    by: 'dana',
+    reason: 'first model',
+    authorisedBy: 'approved-run',
+    approvedRun: first,
+  });
+  secondRun = await trainAndRegister(t.client, t.config, 'serve-v2', MODEL, 7);
+  rows = await flightRows(40);
+}, 400_000);
+
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+
+describe('sluice serve on a registered flights model', () => {
+  it('answers real flights rows with probabilities from the production version, and logs them with feedback', async () => {
+    const { server, url } = await startTestServer(t.client, t.config, [{ model: MODEL }], {
+      bodyLimit: 8192,
+    });
+    servers.push(server);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const answer = await post(`${url}/v1/models/${MODEL}:predict`, { instances: rows.slice(0, 20) });
+    expect(answer.status).toBe(200);
+    expect(answer.body['version']).toBe(1);
+    const predictions = answer.body['predictions'] as number[];
+    expect(predictions).toHaveLength(20);
+    for (const p of predictions) (expect(p).toBeGreaterThan(0), expect(p).toBeLessThan(1));
+    expect(new Set(predictions.map((p) => p.toFixed(6))).size).toBeGreaterThan(1);
+
+    const info = (await (await fetch(`${url}/v1/models/${MODEL}`)).json()) as Record<string, unknown>;
+    expect(info['aliases']).toMatchObject({ production: 1, candidate: 2 });
+    expect(info['traffic']).toEqual({ production: 100, canary: 0, shadow: false });
+    expect(info['versions']).toHaveLength(2);
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain(
+      `sluice_predict_requests_total{model="${MODEL}",version="1",role="production"} 1`,
+    );
+    expect(metrics).toMatch(
+      /sluice_predict_latency_seconds_bucket\{le="[\d.]+",model="delay-serve",version="1"\}/,
+    );
+
+    const single = await post(
+      `${url}/v1/models/${MODEL}:predict`,
+      { instances: [rows[0]] },
+      { 'x-request-id': 'req-42' },
+    );
+    expect(single.body['requestId']).toBe('req-42');
+    expect((await post(`${url}/v1/feedback`, { requestId: 'req-42', label: 1 })).status).toBe(202);
+    await server.predictionLog.flush();
+    const labeled = await readLabeledPredictions(t.config.serve.predictionLogDir, MODEL);
+    expect(labeled).toHaveLength(21);
+    const joined = labeled.find((r) => r.requestId === 'req-42');
+    expect(joined).toMatchObject({ version: 1, role: 'production', label: 1, features: rows[0] });
+    expect(joined?.score).toBeCloseTo((single.body['predictions'] as number[])[0] ?? -1, 6);
+  });
+
+  it('refuses bad requests with the status and a message naming the instance and feature', async () => {
+    const { server, url } = await startTestServer(t.client, t.config, [{ model: MODEL }], {
+      bodyLimit: 8192,
+    });
+    servers.push(server);
+    const predict = `${url}/v1/models/${MODEL}:predict`;
+    const [a, b] = rows as [Record<string, unknown>, Record<string, unknown>];
+
+    const malformed = await post(predict, '{"instances": [');
+    expect(malformed.status).toBe(400);
+    expect(message(malformed.body)).toMatch(/not valid JSON/);
+    const huge = await post(predict, { instances: Array.from({ length: 400 }, () => a) });
+    expect(huge.status).toBe(413);
+    expect(message(huge.body)).toMatch(/8192-byte limit/);
+    const missing = await post(predict, { instances: [a, { hour: b['hour'], origin: b['origin'] }] });
+    expect(missing.status).toBe(400);
+    expect(message(missing.body)).toMatch(/instances\[1\] is missing feature "distance"/);
+    const extra = await post(predict, { instances: [{ ...a, carrier: 'AA' }] });
+    expect(message(extra.body)).toMatch(/instances\[0\] has feature "carrier", which the model does not use/);
+    const wrongType = await post(predict, { instances: [a, a, { ...b, distance: '1200' }] });
+    expect(wrongType.status).toBe(400);
+    expect(message(wrongType.body)).toMatch(/instances\[2\]\.distance must be a finite number or null/);
+    expect((await post(predict, { rows: [a] })).status).toBe(400);
+
+    const unknownModel = await post(`${url}/v1/models/nope:predict`, { instances: [a] });
+    expect(unknownModel.status).toBe(404);
+    expect(message(unknownModel.body)).toMatch(/not served here.*sluice serve --model nope/);
+    const unknownVersion = await post(`${url}/v1/models/${MODEL}/versions/9:predict`, { instances: [a] });
+    expect(unknownVersion.status).toBe(404);
+    expect(message(unknownVersion.body)).toMatch(/v9 is not loaded.*versions 1, 2/);
+    expect((await post(`${url}/v1/feedback`, { requestId: 'x' })).status).toBe(400);
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /sluice_predict_errors_total\{model="delay-serve",version="1",code="INVALID_INSTANCES"\} 4/,
+    );
+  });
+
+  it('refuses a version whose bytes no longer match its hash, keeps production answering, and loads it once repaired', async () => {
+    const restore = await tamperWeights(t.client, t.config, MODEL, 2);
+    const { server, url } = await startTestServer(t.client, t.config, [{ model: MODEL, canaryPercent: 50 }]);
+    servers.push(server);
+    try {
+      const info = server.pool.describe(MODEL);
+      expect(info['loaded']).toMatchObject({ production: { version: 1 }, candidate: null });
+      expect(JSON.stringify(info['refused'])).toMatch(/now hashes to [0-9a-f]{64}.*refused/);
+      const alerts = await readFile(join(t.config.home, 'serve.log'), 'utf8');
+      expect(alerts).toMatch(/"alert":"model-refused".*"version":2/);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain(
+        `sluice_model_load_failures_total{model="${MODEL}",version="2",reason="integrity"} 1`,
+      );
+      for (let i = 0; i < 10; i++) {
+        const r = await post(`${url}/v1/models/${MODEL}:predict`, { instances: [rows[i]] });
+        expect(r.body['version']).toBe(1);
+      }
+    } finally {
+      await restore();
+    }
+    await server.pool.refresh(MODEL);
+    expect(server.pool.describe(MODEL)['traffic']).toEqual({ production: 50, canary: 50, shadow: false });
+    const versions = new Set<unknown>();
+    for (let i = 0; i < 40; i++) {
+      versions.add(
+        (await post(`${url}/v1/models/${MODEL}:predict`, { instances: [rows[i % rows.length]] })).body[
+          'version'
+        ],
+      );
+    }
+    expect([...versions].sort()).toEqual([1, 2]);
+  });
+
+  it('swaps production under concurrent load without a single failed request', async () => {
+    const { server, url } = await startTestServer(t.client, t.config, [{ model: MODEL, shadow: true }]);
+    servers.push(server);
+    const statuses = new Map<number, number>();
+    const versions: number[] = [];
+    let stop = false;
+    const client = async (k: number) => {
+      for (let i = k; !stop; i++) {
+        const r = await post(`${url}/v1/models/${MODEL}:predict`, { instances: [rows[i % rows.length]] });
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        versions.push(r.body['version'] as number);
+      }
+    };
+    const load = Promise.all(Array.from({ length: 16 }, (_, k) => client(k)));
+    await new Promise((r) => setTimeout(r, 500));
+    await promoteModel(t.client, MODEL, {
+      version: 2,
+      by: 'dana',
+      reason: 'better model',
+      authorisedBy: 'approved-run',
+      approvedRun: secondRun,
+    });
+    await server.pool.refresh(MODEL);
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await load;
+    expect([...statuses.keys()]).toEqual([200]);
+    expect(versions[0]).toBe(1);
+    expect(versions.at(-1)).toBe(2);
+    expect(versions.indexOf(2)).toBeGreaterThan(versions.lastIndexOf(1) - 16); // no flapping back
+    expect(server.pool.describe(MODEL)['loaded']).toMatchObject({
+      production: { version: 2 },
+      candidate: null,
+    });
+  });
+
+  it('keeps answering when the prediction log cannot be written, and counts the loss', async () => {
+    const blocked = join(t.config.home, 'not-a-directory');
+    await writeFile(blocked, 'a file where the log directory should be');
+    const { server, url } = await startTestServer(t.client, t.config, [{ model: MODEL }], {
+      logDir: blocked,
+    });
+    servers.push(server);
+    for (let i = 0; i < 5; i++) {
+      expect((await post(`${url}/v1/models/${MODEL}:predict`, { instances: [rows[i]] })).status).toBe(200);
+    }
+    await server.predictionLog.flush();
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain(
+      `sluice_prediction_log_rows_dropped_total{model="${MODEL}",reason="write-failed"} 5`,
+    );
+    expect((await post(`${url}/v1/models/${MODEL}:predict`, { instances: [rows[0]] })).status).toBe(200);
+  });
+});
