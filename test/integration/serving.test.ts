@@ -57,7 +57,10 @@ describe('sluice serve on a registered flights model', () => {
     expect(answer.body['version']).toBe(1);
     const predictions = answer.body['predictions'] as number[];
     expect(predictions).toHaveLength(20);
-    for (const p of predictions) (expect(p).toBeGreaterThan(0), expect(p).toBeLessThan(1));
+    for (const p of predictions) {
+      expect(p).toBeGreaterThan(0);
+      expect(p).toBeLessThan(1);
+    }
     expect(new Set(predictions.map((p) => p.toFixed(6))).size).toBeGreaterThan(1);
 
     const info = (await (await fetch(`${url}/v1/models/${MODEL}`)).json()) as Record<string, unknown>;
