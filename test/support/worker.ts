@@ -63,7 +63,9 @@ export function useTestWorker(prepare?: (config: SluiceConfig) => Promise<void>)
     harness.config = config;
     harness.env = env;
     harness.worker = await testWorker(config);
-    harness.client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+    harness.client = new Client({
+      connection: await Connection.connect({ address: config.temporal.address }),
+    });
   });
   afterAll(async () => {
     await harness.client?.connection.close();

@@ -58,8 +58,8 @@ describe('decideGate', () => {
     ]);
     expect(decideGate('evaluation', 'e', null).passed).toBe(false);
     // evaluateModel's own shape: the blessing nested in the evaluation summary.
-    expect(decideGate('evaluation', 'e', { rows: 10, blessing: { blessed: false, reasons } }).reasons).toEqual([
-      'auc 0.71 is 0.02 below production',
-    ]);
+    expect(
+      decideGate('evaluation', 'e', { rows: 10, blessing: { blessed: false, reasons } }).reasons,
+    ).toEqual(['auc 0.71 is 0.02 below production']);
   });
 });
