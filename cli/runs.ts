@@ -7,7 +7,7 @@ import { stepActivityNames } from '../activities/index.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import type { ApprovalGateStatus } from '../pipelines/approval.js';
 import type { GateDecision } from '../pipelines/gates.js';
-import type { ParamValue } from '../pipelines/params.js';
+import { withParamDefaults, type ParamValue } from '../pipelines/params.js';
 import {
   SluiceApproval,
   SluicePipeline,
@@ -83,7 +83,7 @@ export async function runStart(
   return {
     input: {
       spec,
-      runParams: options.runParams,
+      runParams: withParamDefaults(spec, options.runParams),
       trigger,
       startedBy: options.startedBy ?? userInfo().username,
       taskQueues: config.taskQueues,

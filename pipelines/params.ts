@@ -69,3 +69,24 @@ export function parseParamFlags(flags: readonly string[]): Record<string, string
   }
   return out;
 }
+
+/**
+ * Fill the defaults of declared parameters a caller left out of already-typed values (a run started
+ * from code, a trigger, a schedule), refusing a required one that is missing.
+ */
+export function withParamDefaults(
+  spec: PipelineSpec,
+  runParams: Record<string, ParamValue>,
+): Record<string, ParamValue> {
+  const filled: Record<string, ParamValue> = { ...runParams };
+  for (const [name, param] of Object.entries(spec.params)) {
+    if (filled[name] !== undefined) continue;
+    if (param.default === undefined) {
+      throw new InvalidInputError(
+        `pipeline "${spec.id}" needs parameter "${name}" (${param.type}): pass --param ${name}=<value>`,
+      );
+    }
+    filled[name] = param.default;
+  }
+  return filled;
+}

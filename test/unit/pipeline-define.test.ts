@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { definePipeline } from '../../pipelines/define.js';
 import { PipelineDefinitionError } from '../../pipelines/errors.js';
 import { topologicalOrder } from '../../pipelines/lint.js';
-import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
+import { parseParamFlags, resolveRunParams, withParamDefaults } from '../../pipelines/params.js';
 import { resolveParamRefs } from '../../pipelines/refs.js';
 
 const step = (id: string, needs: string[] = []) => ({ id, activity: 'noop', needs });
@@ -114,6 +114,16 @@ describe('run parameters', () => {
     ],
   ])('refuses %j', (flags, message) => {
     expect(() => resolveRunParams(spec, parseParamFlags(flags))).toThrow(message);
+  });
+
+  it('fills defaults into typed values started from code, and refuses a missing required one', () => {
+    expect(withParamDefaults(spec, { source: 'a.csv' })).toEqual({
+      source: 'a.csv',
+      epochs: 10,
+      rate: 0.1,
+      shuffle: true,
+    });
+    expect(() => withParamDefaults(spec, {})).toThrow('pipeline "p" needs parameter "source" (string)');
   });
 
   it('refuses a flag without =', () => {
