@@ -1,10 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
 import type { SluiceConfig } from '../worker/config.js';
+import { payloadConverter } from '../worker/payload-codec.js';
 
 /**
- * A Temporal client for `config`, failing fast with the fix when nothing answers (instead of the
- * SDK's long retry loop).
+ * A Temporal client for `config` (encrypting payloads when `SLUICE_PAYLOAD_KEYS` is set), failing
+ * fast with the fix when nothing answers (instead of the SDK's long retry loop).
  */
 export async function connectClient(config: SluiceConfig): Promise<Client> {
   const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: 5_000 });
@@ -18,5 +19,10 @@ export async function connectClient(config: SluiceConfig): Promise<Client> {
       { cause: error },
     );
   }
-  return new Client({ connection, namespace: config.temporal.namespace });
+  const dataConverter = payloadConverter(config.payloadKeys);
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
 }

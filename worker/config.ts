@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../pipelines/errors.js';
+import { parsePayloadKeys, type PayloadKeys } from './payload-keys.js';
 
 const hostPort = z
   .string()
@@ -31,6 +32,11 @@ const envSchema = z.object({
     .optional(),
   /** JSON file mapping roles to ids (`{"roles": {"risk": ["alice"]}}`); default `<SLUICE_HOME>/roles.json`. */
   SLUICE_ROLES_FILE: z.string().optional(),
+  /**
+   * Payload encryption keys, `id:key[,id:key…]` (32 bytes each, hex or base64); the first encrypts,
+   * all decrypt. Unset: payloads are stored as plain JSON.
+   */
+  SLUICE_PAYLOAD_KEYS: z.string().optional(),
   SLUICE_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
   SLUICE_MAX_CONCURRENT_TRAINING: positiveInt.default(1),
   /** `sluice serve`: listening port, request body limit, and where the prediction log goes. */
@@ -48,7 +54,7 @@ const envSchema = z.object({
 });
 
 /** Variables whose values never appear in an error message. */
-const secretVariables = new Set(['SLUICE_PII_KEY']);
+const secretVariables = new Set(['SLUICE_PII_KEY', 'SLUICE_PAYLOAD_KEYS']);
 
 export interface SluiceConfig {
   temporal: {
@@ -71,6 +77,8 @@ export interface SluiceConfig {
   roles: { file: string; explicit: boolean };
   /** `SLUICE_PII_KEY`: the HMAC key for pii columns, when set. Never logged. */
   piiKey: string | undefined;
+  /** `SLUICE_PAYLOAD_KEYS`: payload encryption keys, when set. Never logged. */
+  payloadKeys: PayloadKeys | undefined;
   /** `sluice serve`: where it listens, its request body limit in bytes, its prediction log directory. */
   serve: { host: string; port: number; bodyLimit: number; predictionLogDir: string };
 }
@@ -120,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ? { file: resolve(cwd, e.SLUICE_ROLES_FILE), explicit: true }
       : { file: resolve(home, 'roles.json'), explicit: false },
     piiKey: e.SLUICE_PII_KEY,
+    payloadKeys: e.SLUICE_PAYLOAD_KEYS === undefined ? undefined : parsePayloadKeys(e.SLUICE_PAYLOAD_KEYS),
     serve: {
       host: e.SLUICE_SERVE_HOST,
       port: e.SLUICE_SERVE_PORT,

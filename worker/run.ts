@@ -7,6 +7,7 @@ import { createNotifyActivities } from '../activities/notify.js';
 import { createStepCacheActivities } from '../activities/step-cache.js';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
 import type { SluiceConfig } from './config.js';
+import { payloadConverter } from './payload-codec.js';
 import { installRuntime, type Log } from './logging.js';
 
 export interface StartWorkerOptions {
@@ -44,9 +45,12 @@ export async function startWorker(
   const ownsConnection = options.connection === undefined;
   // Steps that talk to other workflows (registerModel → the model registry) need a client; it connects
   // on first use and closes with the worker.
+  // With SLUICE_PAYLOAD_KEYS set, every payload the workers and this client write is encrypted.
+  const dataConverter = payloadConverter(config.payloadKeys);
   const client = new Client({
     connection: Connection.lazy({ address: config.temporal.address }),
     namespace: config.temporal.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
   });
   const activities = {
     ...createActivities({
@@ -59,7 +63,12 @@ export async function startWorker(
     ...createNotifyActivities(),
     ...createStepCacheActivities(config.home),
   };
-  const common = { connection, namespace: config.temporal.namespace, activities };
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    activities,
+    ...(dataConverter ? { dataConverter } : {}),
+  };
 
   const orchestration = await Worker.create({
     ...common,

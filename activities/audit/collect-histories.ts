@@ -1,4 +1,6 @@
 import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { PayloadKeys } from '../../worker/payload-keys.js';
+import { decryptHistory, requireKeys } from './encrypted-history.js';
 import { AuditInputError } from './errors.js';
 import { historyFacts, type HistoryFacts } from './history-facts.js';
 import { checkHistory, type LoadedHistory } from './history.js';
@@ -20,11 +22,16 @@ export type Selection = { runs: string[] } | { query: string };
  * child workflow it started (from its `StartChildWorkflowExecutionInitiated` events and from a
  * `ParentWorkflowId` visibility query, recursively), and the history of every model registry
  * (`registry/<model>`) a `registerModel` step wrote to — back along the registry's continue-as-new
- * chain to the execution that was open when the run started.
+ * chain to the execution that was open when the run started. Encrypted histories need their keys
+ * (`keys`) to be read; they are collected as the server stored them.
  *
  * @throws AuditInputError for an unknown run id or a query that matches nothing.
  */
-export async function collectHistories(client: Client, selection: Selection): Promise<CollectedHistory[]> {
+export async function collectHistories(
+  client: Client,
+  selection: Selection,
+  keys?: PayloadKeys,
+): Promise<CollectedHistory[]> {
   const roots = await resolveSelection(client, selection);
   const collected: CollectedHistory[] = [];
   const seen = new Set<string>();
@@ -39,7 +46,14 @@ export async function collectHistories(client: Client, selection: Selection): Pr
     const key = `${workflowId}\u0000${loaded.runId}`;
     if (seen.has(key)) return undefined;
     seen.add(key);
-    const item: CollectedHistory = { loaded, facts: historyFacts(loaded), role, relatedTo };
+    // Facts (children, registries) are read from a decrypted copy; the export keeps what the server stored.
+    requireKeys([{ source: loaded.source, loaded }], keys);
+    const item: CollectedHistory = {
+      loaded,
+      facts: historyFacts(decryptHistory(loaded, keys)),
+      role,
+      relatedTo,
+    };
     item.facts.workflowId ||= workflowId;
     collected.push(item);
     return item;

@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { AuditInputError } from './errors.js';
 import {
@@ -52,6 +53,7 @@ export async function replayHistories(
   targets: ReplayTarget[],
   bundle: WorkflowBundleWithSourceMap,
   knownTypes: readonly string[],
+  dataConverter?: DataConverter,
 ): Promise<ReplayOutcome[]> {
   for (const { source, loaded } of targets) {
     if (!knownTypes.includes(loaded.workflowType)) {
@@ -60,7 +62,7 @@ export async function replayHistories(
       );
     }
   }
-  return withReplayer(bundle, async (replay) => {
+  return withReplayer(bundle, dataConverter, async (replay) => {
     const outcomes: ReplayOutcome[] = [];
     for (const target of targets) {
       const { loaded } = target;

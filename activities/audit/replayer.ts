@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { History } from './history.js';
 
@@ -19,9 +20,11 @@ interface Pending {
  * costs far more than replaying a pipeline's history, so every history — and every prefix tried while
  * locating a divergence — goes through the same worker. Temporal's replayer takes histories from an
  * iterable one at a time, so a request queue feeds it and each result settles its request in order.
+ * `dataConverter` decrypts encrypted payloads (the same codec the workers used).
  */
 export async function withReplayer<T>(
   bundle: WorkflowBundleWithSourceMap,
+  dataConverter: DataConverter | undefined,
   fn: (replay: Replay) => Promise<T>,
 ): Promise<T> {
   const queue: (Pending | null)[] = [];
@@ -45,7 +48,7 @@ export async function withReplayer<T>(
   const pump = (async () => {
     try {
       for await (const result of Worker.runReplayHistories(
-        { workflowBundle: bundle, replayName: 'sluice-audit' },
+        { workflowBundle: bundle, replayName: 'sluice-audit', ...(dataConverter ? { dataConverter } : {}) },
         feed(),
       )) {
         inFlight.shift()?.resolve(result.error);

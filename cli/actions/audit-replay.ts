@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { requireKeys } from '../../activities/audit/encrypted-history.js';
 import { ReplayDivergedError } from '../../activities/audit/errors.js';
 import { readAuditInputs } from '../../activities/audit/read-inputs.js';
 import { replayHistories, type ReplayOutcome } from '../../activities/audit/replay-histories.js';
 import { currentWorkflowCode, workflowTypes } from '../../activities/audit/workflow-bundle.js';
 import { createLogger, installRuntime } from '../../worker/logging.js';
+import { payloadConverter } from '../../worker/payload-codec.js';
 import { context } from '../commands/shared.js';
 
 /**
@@ -18,10 +20,12 @@ export async function replayAction(paths: string[], command: Command): Promise<v
   const code = currentWorkflowCode();
   const inputs = await readAuditInputs(paths);
   const { bundle, sha256 } = await code;
+  requireKeys(inputs.histories, config.payloadKeys);
   const outcomes = await replayHistories(
     inputs.histories.map(({ source, loaded, workflowId }) => ({ source, loaded, workflowId })),
     bundle,
     await workflowTypes(),
+    payloadConverter(config.payloadKeys),
   );
   const diverged = outcomes.filter((o) => !o.ok);
   const exportedWith = inputs.exports

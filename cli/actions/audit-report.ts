@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createArtifactStore } from '../../activities/artifacts/index.js';
 import { buildAuditReport, markArtifacts, type ReportSource } from '../../activities/audit/audit-report.js';
 import { collectHistories } from '../../activities/audit/collect-histories.js';
+import { decryptHistory, requireKeys } from '../../activities/audit/encrypted-history.js';
 import { readAuditInputs } from '../../activities/audit/read-inputs.js';
 import type { AuditReport, ExportInfo } from '../../activities/audit/report-types.js';
 import { reportBlocks } from '../../activities/audit/report-document.js';
@@ -36,7 +37,9 @@ export async function reportAction(target: string, options: ReportOptions, comma
   const { sources, exportInfo } = existsSync(target)
     ? await fromFiles(target)
     : await fromServer(config, target);
-  const built = buildAuditReport(sources, {
+  requireKeys(sources, config.payloadKeys);
+  const readable = sources.map((s) => ({ ...s, loaded: decryptHistory(s.loaded, config.payloadKeys) }));
+  const built = buildAuditReport(readable, {
     generatedAt: new Date().toISOString(),
     generatedBy: `Sluice ${sluiceVersion()}`,
     export: exportInfo,
@@ -118,7 +121,7 @@ async function fromServer(
 ): Promise<{ sources: ReportSource[]; exportInfo: ExportInfo | null }> {
   const client = await connectClient(config);
   try {
-    const histories = await collectHistories(client, { runs: [workflowId] });
+    const histories = await collectHistories(client, { runs: [workflowId] }, config.payloadKeys);
     return {
       sources: histories.map((h) => ({
         source: `${config.temporal.address}/${config.temporal.namespace}: ${h.facts.workflowId}`,

@@ -36,7 +36,7 @@ export async function exportAction(runs: string[], options: ExportOptions, comma
   const client = await connectClient(config);
   try {
     const [histories, system] = await Promise.all([
-      collectHistories(client, selection),
+      collectHistories(client, selection, config.payloadKeys),
       client.workflowService.getSystemInfo({}),
     ]);
     const manifest = await writeExport(
