@@ -8,7 +8,7 @@ import { ServingRequestError } from './http-error.js';
 import { loadModelVersion, type LoadedModel } from './loaded-model.js';
 import type { ServingMetrics } from './metrics.js';
 
-/** Reads a model's registry entry: `describeModel` against Temporal in production, a stub in benches. */
+/** Reads a model's registry entry: `describeModel` against Temporal in production, a fixed in-memory entry in the serving bench. */
 export type RegistryReader = (model: string) => Promise<RegistryDescription>;
 
 /** How one model is served: production always; the candidate too when canary or shadow is set. */
