@@ -50,11 +50,13 @@ const envSchema = z.object({
     .default(1024 * 1024),
   /** Default `<SLUICE_HOME>/prediction-log`. */
   SLUICE_PREDICTION_LOG_DIR: z.string().optional(),
+  /** The monitor POSTs breaches here as JSON; unset: alerts go to the log only. */
+  SLUICE_ALERT_WEBHOOK: z.string().url().optional(),
   PATH: z.string().default(''),
 });
 
 /** Variables whose values never appear in an error message. */
-const secretVariables = new Set(['SLUICE_PII_KEY', 'SLUICE_PAYLOAD_KEYS']);
+const secretVariables = new Set(['SLUICE_PII_KEY', 'SLUICE_PAYLOAD_KEYS', 'SLUICE_ALERT_WEBHOOK']);
 
 export interface SluiceConfig {
   temporal: {
@@ -81,6 +83,8 @@ export interface SluiceConfig {
   payloadKeys: PayloadKeys | undefined;
   /** `sluice serve`: where it listens, its request body limit in bytes, its prediction log directory. */
   serve: { host: string; port: number; bodyLimit: number; predictionLogDir: string };
+  /** `SLUICE_ALERT_WEBHOOK`: where monitor breaches are POSTed, when set. May hold a token: never logged. */
+  alertWebhook: string | undefined;
 }
 
 /**
@@ -135,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       bodyLimit: e.SLUICE_SERVE_BODY_LIMIT,
       predictionLogDir: resolve(home, e.SLUICE_PREDICTION_LOG_DIR ?? 'prediction-log'),
     },
+    alertWebhook: e.SLUICE_ALERT_WEBHOOK,
   };
 }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { createMonitorActivities } from '../activities/monitor.js';
 import { createNotifyActivities } from '../activities/notify.js';
 import { createStepCacheActivities } from '../activities/step-cache.js';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
@@ -61,6 +62,7 @@ export async function startWorker(
       taskQueue: config.taskQueues.orchestration,
     }),
     ...createNotifyActivities(),
+    ...createMonitorActivities({ config, client, alertWebhook: config.alertWebhook }),
     ...createStepCacheActivities(config.home),
   };
   const common = {

@@ -10,3 +10,4 @@ export {
   describeQuery,
   historyQuery,
 } from './registry.js';
+export { monitorWorkflow } from './monitor.js';

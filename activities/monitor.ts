@@ -1,0 +1,215 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { runStart } from '../cli/runs.js';
+import { driftOptionsSchema, type DriftThresholds } from '../pipelines/drift.js';
+import { DependencyUnavailableError, InvalidInputError } from '../pipelines/errors.js';
+import type { ArtifactRef } from '../pipelines/artifact.js';
+import type { ModelManifest } from '../pipelines/model.js';
+import type { MonitorAlert, MonitorCurrent, MonitorMeasurement } from '../pipelines/monitor.js';
+import { registryWorkflowId, type RegistryDescription } from '../pipelines/registry.js';
+import type { PipelineSpec } from '../pipelines/spec.js';
+import type { SluiceConfig } from '../worker/config.js';
+import { describeQuery } from '../workflows/registry.js';
+import { readLabeledPredictions } from '../serving/feedback-log.js';
+import { createArtifactStore } from './artifacts/index.js';
+import { toFailure } from './boundary.js';
+import { resolveDataset } from './data-inputs.js';
+import { detectDrift } from './drift/detect-drift.js';
+import { writeFileAtomic } from './fs-atomic.js';
+import { sha256File } from './hash.js';
+
+/** What the monitor activities need from the composition root. */
+export interface MonitorDeps {
+  config: SluiceConfig;
+  client: Client;
+  /** `SLUICE_ALERT_WEBHOOK`: breaches are POSTed here as JSON when set. */
+  alertWebhook?: string | undefined;
+}
+
+export interface MeasureInput {
+  model: string;
+  current: MonitorCurrent;
+  thresholds?: Partial<DriftThresholds>;
+  perColumn?: Record<string, Partial<DriftThresholds>>;
+}
+
+export interface RetrainInput {
+  spec: PipelineSpec;
+  model: string;
+  workflowId: string;
+  /** The drifted data to retrain on; null keeps the pipeline's own source. */
+  source: string | null;
+  reasons: string[];
+}
+
+/**
+ * The monitor workflow's side effects: measure drift against the training reference, start a
+ * retraining run, alert. Each returns small JSON; decisions stay in the workflow.
+ */
+export function createMonitorActivities(deps: MonitorDeps) {
+  const store = createArtifactStore(deps.config.home);
+  const guard =
+    <A, R>(fn: (arg: A) => Promise<R>) =>
+    async (arg: A): Promise<R> => {
+      try {
+        return await fn(arg);
+      } catch (error) {
+        throw toFailure(error);
+      }
+    };
+
+  return {
+    /**
+     * Feature drift of the recent data (a file, or the model's prediction log) against the dataset the
+     * watched version was trained on — found through its registry lineage and model manifest — with the
+     * data-plane drift code; plus live accuracy where logged predictions have labels.
+     */
+    measureModelDrift: guard(async (input: MeasureInput): Promise<MonitorMeasurement> => {
+      const registry = await deps.client.workflow
+        .getHandle(registryWorkflowId(input.model))
+        .query<RegistryDescription>(describeQuery);
+      const number =
+        registry.aliases.production ?? registry.aliases.candidate ?? registry.versions.at(-1)?.version;
+      const version = registry.versions.find((v) => v.version === number);
+      if (!version) {
+        throw new InvalidInputError(
+          `model "${input.model}" has no registered version to monitor: register one with its pipeline first`,
+        );
+      }
+      const manifest = (await store.readJson(version.model as ArtifactRef)) as unknown as ModelManifest;
+      const reference = await resolveDataset(manifest.metadata.data.dataset.sha256, {
+        store,
+        dataRoots: deps.config.dataRoots,
+        what: `the training data of ${input.model} v${version.version}`,
+      });
+      const features = [...manifest.metadata.features.numeric, ...manifest.metadata.features.categorical];
+      const { current, performance, source } = await currentData(input);
+      const options = driftOptionsSchema.parse({
+        columns: features,
+        ...(input.thresholds ? { thresholds: input.thresholds } : {}),
+        ...(input.perColumn ? { perColumn: input.perColumn } : {}),
+      });
+      const report = await detectDrift(
+        { path: reference.path, name: 'reference', sha256: reference.sha256 },
+        current,
+        options,
+      );
+      Context.current().log.info('drift measured', {
+        model: input.model,
+        version: version.version,
+        drifted: report.drifted,
+        current: current.name,
+      });
+      return {
+        model: input.model,
+        version: version.version,
+        reference: { sha256: reference.sha256, rows: report.reference.rows },
+        current: { name: current.name, sha256: current.sha256, rows: report.current.rows, source },
+        features: report.features.map(({ column, verdict, reasons, psi, js, ks }) => ({
+          column,
+          verdict,
+          reasons,
+          psi,
+          js,
+          ...(ks ? { ks } : {}),
+        })),
+        skipped: report.skipped,
+        performance,
+      };
+    }),
+
+    /**
+     * Start the pipeline on the drifted data with trigger `drift`, under the deterministic workflow id
+     * the workflow chose and `REJECT_DUPLICATE`: a second breach on the same data finds the first run.
+     */
+    startRetraining: guard(async (input: RetrainInput): Promise<{ workflowId: string; started: boolean }> => {
+      const { input: run, searchAttributes } = await runStart(deps.config, input.spec, {
+        runParams: input.source === null ? {} : { source: input.source },
+        trigger: 'drift',
+        startedBy: `monitor:${input.model}`,
+      });
+      try {
+        await deps.client.workflow.start('dagWorkflow', {
+          taskQueue: deps.config.taskQueues.orchestration,
+          workflowId: input.workflowId,
+          args: [run],
+          typedSearchAttributes: searchAttributes,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) {
+          return { workflowId: input.workflowId, started: false };
+        }
+        throw error;
+      }
+      Context.current().log.warn('retraining started on drift', {
+        model: input.model,
+        workflowId: input.workflowId,
+        reasons: input.reasons,
+      });
+      return { workflowId: input.workflowId, started: true };
+    }),
+
+    /**
+     * Alert on a breach: one pino line always (log shipping routes it), and a POST to the webhook when
+     * one is configured. A webhook failure throws so Temporal retries it; the workflow records the end.
+     */
+    sendMonitorAlert: async (alert: MonitorAlert): Promise<'sent' | 'not configured'> => {
+      Context.current().log.warn('model monitor breach', { ...alert });
+      if (!deps.alertWebhook) return 'not configured';
+      const response = await fetch(deps.alertWebhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'sluice.monitor.breach', ...alert }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!response.ok) {
+        throw new Error(`alert webhook answered ${response.status} ${response.statusText}`);
+      }
+      return 'sent';
+    },
+  };
+
+  async function currentData(input: MeasureInput): Promise<{
+    current: { path: string; name: string; sha256: string };
+    performance: MonitorMeasurement['performance'];
+    source: string | null;
+  }> {
+    if ('source' in input.current) {
+      const data = await resolveDataset(input.current.source, {
+        store,
+        dataRoots: deps.config.dataRoots,
+        what: `the current data of the ${input.model} monitor`,
+      });
+      return {
+        current: { path: data.path, name: input.current.source, sha256: data.sha256 },
+        performance: null,
+        source: input.current.source,
+      };
+    }
+    const rows = await readLabeledPredictions(deps.config.serve.predictionLogDir, input.model);
+    if (rows.length === 0) {
+      throw new DependencyUnavailableError(
+        `the prediction log of "${input.model}" under ${deps.config.serve.predictionLogDir} is empty: serve the model with \`sluice serve\` first, or monitor a --data file`,
+      );
+    }
+    // The logged features as one NDJSON file, so the same drift code reads them.
+    const dir = join(deps.config.home, 'monitor', input.model);
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, 'current.ndjson');
+    await writeFileAtomic(path, `${rows.map((r) => JSON.stringify(r.features)).join('\n')}\n`);
+    const { sha256 } = await sha256File(path);
+    const labeled = rows.filter((r) => r.label !== null);
+    const correct = labeled.filter((r) => String(r.prediction) === String(r.label)).length;
+    return {
+      current: { path, name: `prediction-log/${input.model}`, sha256 },
+      performance:
+        labeled.length === 0 ? null : { labeled: labeled.length, accuracy: correct / labeled.length },
+      source: null,
+    };
+  }
+}
+
+export type MonitorActivities = ReturnType<typeof createMonitorActivities>;

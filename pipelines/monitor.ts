@@ -1,0 +1,118 @@
+import type { DriftThresholds, DriftVerdict } from './drift.js';
+import type { PipelineSpec } from './spec.js';
+
+/**
+ * The monitor of a deployed model (issue 6, item 4): what it compares, and what a breach does.
+ * Plain JSON and sandbox-safe, so the monitor workflow decides a breach in workflow code and a replay
+ * of its history re-derives every decision (DESIGN.md decision 4).
+ */
+
+/** Where the recent data comes from: a dataset file, or the serving prediction log of the model. */
+export type MonitorCurrent = { source: string } | { predictionLog: true };
+
+/** What to do when the monitor sees a breach. */
+export interface MonitorPolicy {
+  /** `retrain` alerts and starts the pipeline with `trigger: 'drift'`; `alert` only alerts. */
+  onBreach: 'retrain' | 'alert';
+  /** How many drifted features make a breach (default 1). */
+  minDriftedFeatures?: number;
+  /** Live accuracy below this, on at least `minLabeled` labelled predictions, is a breach. */
+  minAccuracy?: number;
+  /** Labels needed before live accuracy counts (default 50). */
+  minLabeled?: number;
+}
+
+export interface MonitorInput {
+  /** Registry name of the model (`registry/<model>`); its production version is the one watched. */
+  model: string;
+  /** The pipeline that retrains it, as a spec (resolved once by whoever creates the monitor). */
+  pipeline: PipelineSpec;
+  current: MonitorCurrent;
+  /** Drift thresholds for every feature, and per feature; defaults as in `pipelines/drift.ts`. */
+  thresholds?: Partial<DriftThresholds>;
+  perColumn?: Record<string, Partial<DriftThresholds>>;
+  policy: MonitorPolicy;
+}
+
+/** One feature's verdict, without its bins: small enough for history. */
+export interface FeatureVerdict {
+  column: string;
+  verdict: DriftVerdict;
+  reasons: string[];
+  psi: number;
+  js: number;
+  ks?: { statistic: number; pValue: number };
+}
+
+/** What the measuring activity saw: the compared data, the verdicts and live performance. */
+export interface MonitorMeasurement {
+  model: string;
+  /** The registry version watched (production, else the latest registered). */
+  version: number;
+  reference: { sha256: string; rows: number };
+  current: { name: string; sha256: string; rows: number; source: string | null };
+  features: FeatureVerdict[];
+  skipped: { column: string; reason: string }[];
+  /** Accuracy on labelled logged predictions, when any have labels. */
+  performance: { labeled: number; accuracy: number } | null;
+}
+
+export interface MonitorDecision {
+  breach: boolean;
+  reasons: string[];
+}
+
+/**
+ * Decide a breach from the verdicts: drifted features (at least `minDriftedFeatures`) or live accuracy under `minAccuracy` on enough labels. Pure, so it runs in the workflow.
+ */
+export function decideBreach(measurement: MonitorMeasurement, policy: MonitorPolicy): MonitorDecision {
+  const reasons: string[] = [];
+  const drifted = measurement.features.filter((f) => f.verdict === 'drift');
+  if (drifted.length > 0 && drifted.length >= (policy.minDriftedFeatures ?? 1)) {
+    for (const feature of drifted) reasons.push(`feature ${feature.column}: ${feature.reasons.join(', ')}`);
+  }
+  const perf = measurement.performance;
+  if (
+    perf &&
+    policy.minAccuracy !== undefined &&
+    perf.labeled >= (policy.minLabeled ?? 50) &&
+    perf.accuracy < policy.minAccuracy
+  ) {
+    reasons.push(
+      `accuracy ${perf.accuracy.toFixed(3)} < ${policy.minAccuracy} on ${perf.labeled} labelled predictions`,
+    );
+  }
+  return { breach: reasons.length > 0, reasons };
+}
+
+/**
+ * The retraining run's workflow id: pipeline plus the current data's hash, started with
+ * `REJECT_DUPLICATE`, so however many monitor runs see the same drifted data, one retraining starts.
+ */
+export function retrainWorkflowId(pipeline: string, dataSha256: string): string {
+  return `${pipeline}-drift-${dataSha256.slice(0, 16)}`;
+}
+
+/** The Temporal Schedule id of a model's monitor. */
+export function monitorScheduleId(model: string): string {
+  return `sluice-monitor-${model}`;
+}
+
+/** An alert as the workflow sends it: pino always, the webhook when configured. */
+export interface MonitorAlert {
+  model: string;
+  version: number;
+  reasons: string[];
+  current: MonitorMeasurement['current'];
+  action: 'retrain' | 'alert';
+  retrainWorkflowId: string | null;
+}
+
+/** What one monitor run did, as its result (and in its history). */
+export interface MonitorResult {
+  measurement: MonitorMeasurement;
+  decision: MonitorDecision;
+  /** `webhook`: `sent`, `not configured`, or `failed after retries: <cause>`. */
+  alert: { sent: boolean; webhook: string } | null;
+  retraining: { workflowId: string; started: boolean } | null;
+}

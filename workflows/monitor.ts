@@ -1,0 +1,72 @@
+import * as wf from '@temporalio/workflow';
+import {
+  decideBreach,
+  retrainWorkflowId,
+  type MonitorInput,
+  type MonitorResult,
+} from '../pipelines/monitor.js';
+import type { MonitorActivities } from '../activities/monitor.js';
+
+const { measureModelDrift, startRetraining } = wf.proxyActivities<MonitorActivities>({
+  startToCloseTimeout: '10m',
+  retry: { maximumAttempts: 3 },
+});
+
+// The webhook may be down for a while: retried with backoff, and the final failure is a recorded
+// reason, never a failed monitor run.
+const { sendMonitorAlert } = wf.proxyActivities<MonitorActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+/**
+ * One look at a deployed model, run by a Temporal Schedule: an activity measures feature drift (and
+ * live accuracy from the prediction log) against the training reference; this
+ * code decides the breach, so replaying the history re-derives it; on a breach it alerts and, under
+ * the `retrain` policy, starts the pipeline with trigger `drift` under a workflow id derived from the
+ * data — ten breaches on the same data start one retraining, which then waits at its approval gate
+ * like any other run.
+ */
+export async function monitorWorkflow(input: MonitorInput): Promise<MonitorResult> {
+  const measurement = await measureModelDrift({
+    model: input.model,
+    current: input.current,
+    ...(input.thresholds ? { thresholds: input.thresholds } : {}),
+    ...(input.perColumn ? { perColumn: input.perColumn } : {}),
+  });
+  const decision = decideBreach(measurement, input.policy);
+  if (!decision.breach) {
+    wf.log.info('no breach', { model: input.model, version: measurement.version });
+    return { measurement, decision, alert: null, retraining: null };
+  }
+
+  let retraining: MonitorResult['retraining'] = null;
+  if (input.policy.onBreach === 'retrain') {
+    const workflowId = retrainWorkflowId(input.pipeline.id, measurement.current.sha256);
+    retraining = await startRetraining({
+      spec: input.pipeline,
+      model: input.model,
+      workflowId,
+      source: measurement.current.source,
+      reasons: decision.reasons,
+    });
+  }
+
+  let alert: MonitorResult['alert'];
+  try {
+    const webhook = await sendMonitorAlert({
+      model: input.model,
+      version: measurement.version,
+      reasons: decision.reasons,
+      current: measurement.current,
+      action: input.policy.onBreach,
+      retrainWorkflowId: retraining?.workflowId ?? null,
+    });
+    alert = { sent: true, webhook };
+  } catch (error) {
+    const cause = error instanceof wf.ActivityFailure && error.cause ? error.cause.message : String(error);
+    wf.log.warn('alert webhook failed after retries', { model: input.model, cause });
+    alert = { sent: false, webhook: `failed after retries: ${cause}` };
+  }
+  return { measurement, decision, alert, retraining };
+}
