@@ -1,5 +1,6 @@
 import type { ApprovalPolicy } from './approval.js';
 import type { ContractInput } from './contract.js';
+import type { DeployConfig } from './deploy.js';
 import { definePipeline } from './define.js';
 import type { BlessConfig } from './evaluation.js';
 import type { JsonObject, JsonValue } from './json.js';
@@ -29,13 +30,15 @@ export interface LifecycleConfig {
   search?: SearchConfig;
   evaluate?: { slices?: JsonValue[]; fairness?: JsonValue[]; threshold?: number; bless?: BlessConfig };
   approval: Partial<ApprovalPolicy> & Pick<ApprovalPolicy, 'approvers'>;
+  /** Deploy the registered version after sign-off (infra validation, then direct, canary or shadow). */
+  deploy?: DeployConfig;
   /** Run parameters (`--param k=v`), referenced in the config as `{ $param: 'name' }`. */
   params?: PipelineConfig['params'];
 }
 
 /**
  * Expand the standard stages — ingest → statistics → validate → train → (production) → evaluate → model card →
- * approve → register — into a pipeline spec, with the validation, evaluation and approval gates in
+ * approve → register (→ deploy) — into a pipeline spec, with the validation, evaluation and approval gates in
  * place and the deterministic steps cached. The result is an ordinary spec: lint, status, audit and
  * rerun treat it like any hand-written one.
  */
@@ -135,6 +138,14 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       description: 'Register the approved model as the candidate, with its lineage',
     },
   );
+  if (config.deploy) {
+    steps.push({
+      id: 'deploy',
+      needs: ['register'],
+      deploy: config.deploy,
+      description: `Infra validation, then a ${config.deploy.strategy} rollout with automatic promote or rollback`,
+    });
+  }
   return definePipeline({
     id: config.id,
     ...(config.description ? { description: config.description } : {}),

@@ -3,6 +3,7 @@ import { jsonValueSchema } from './json-schema.js';
 import { durationPattern } from './duration.js';
 import { approvalPolicySchema } from './approval.js';
 import { conditionSchema } from './condition.js';
+import { deploySchema } from './deploy.js';
 import { gateKinds } from './gates.js';
 import { searchSchema } from './search.js';
 
@@ -36,6 +37,8 @@ export const stepSchema = z
       .optional(),
     /** Instead of an activity: wait for people to sign off, under this policy (a durable gate). */
     approval: approvalPolicySchema.optional(),
+    /** Instead of an activity: deploy the registered version it needs (a child workflow, `deployWorkflow`). */
+    deploy: deploySchema.optional(),
     /** Steps that must succeed first; their outputs arrive as `inputs`. */
     needs: z.array(identifier).default([]),
     /** Static, JSON-serialisable arguments for the activity. */
@@ -66,9 +69,13 @@ export const stepSchema = z
     /** Stop the run here unless this step's output passes the gate (decided in workflow code). */
     gate: z.enum(gateKinds).optional(),
   })
-  .refine((step) => (step.activity === undefined) !== (step.approval === undefined), {
-    message: 'a step runs either an activity or an approval gate: give exactly one of activity and approval',
-  });
+  .refine(
+    (step) => [step.activity, step.approval, step.deploy].filter((kind) => kind !== undefined).length === 1,
+    {
+      message:
+        'a step runs an activity, an approval gate or a deploy: give exactly one of activity, approval and deploy',
+    },
+  );
 
 export const paramSchema = z.strictObject({
   type: z.enum(['string', 'number', 'integer', 'boolean']),

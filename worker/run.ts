@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities/index.js';
 import { createMonitorActivities } from '../activities/monitor.js';
 import { createNotifyActivities } from '../activities/notify.js';
+import { createDeployActivities } from '../activities/deploy/index.js';
 import { createStepCacheActivities } from '../activities/step-cache.js';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
 import type { SluiceConfig } from './config.js';
@@ -62,6 +63,12 @@ export async function startWorker(
       taskQueue: config.taskQueues.orchestration,
     }),
     ...createNotifyActivities(),
+    ...createDeployActivities({
+      home: config.home,
+      dataRoots: config.dataRoots,
+      client,
+      predictionLogDir: config.serve.predictionLogDir,
+    }),
     ...createMonitorActivities({ config, client, alertWebhook: config.alertWebhook }),
     ...createStepCacheActivities(config.home),
   };

@@ -16,6 +16,7 @@ import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
 import type { StepInput } from '../pipelines/step.js';
 import { runActivityStep, stepsFrom, type ActivityStepContext } from './activity-step.js';
 import { searchWorkflow } from './search.js';
+import { deployWorkflow } from './deploy.js';
 import { approvalGates } from './approval-gate.js';
 
 /** The arguments of one pipeline run: the spec travels as data, so history alone tells what ran. */
@@ -40,7 +41,7 @@ export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'stopp
 
 export interface StepStatus {
   id: string;
-  /** The activity it runs, or `approval` for an approval gate. */
+  /** The activity it runs, `approval` for an approval gate, or `deploy` for a deploy step. */
   activity: string;
   needs: string[];
   state: StepState;
@@ -106,7 +107,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     startedAt: new Date().toISOString(),
     steps: spec.steps.map((step) => ({
       id: step.id,
-      activity: step.activity ?? 'approval',
+      activity: step.activity ?? (step.deploy ? 'deploy' : 'approval'),
       needs: [...step.needs],
       state: 'pending',
     })),
@@ -177,14 +178,23 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
         if (!decision.passed) status.stoppedBy ??= decision;
         return;
       }
-      const result = step.search
+      const result = step.deploy
         ? {
-            output: await wf.executeChild(searchWorkflow, {
+            output: await wf.executeChild(deployWorkflow, {
               workflowId: `${info.workflowId}/${step.id}`,
-              args: [{ step, search: step.search, stepInput, taskQueues: input.taskQueues }],
+              args: [
+                { step: step.id, deploy: step.deploy, stepInput, taskQueue: input.taskQueues.orchestration },
+              ],
             }),
           }
-        : await runActivityStep(step, stepInput, stepContext);
+        : step.search
+          ? {
+              output: await wf.executeChild(searchWorkflow, {
+                workflowId: `${info.workflowId}/${step.id}`,
+                args: [{ step, search: step.search, stepInput, taskQueues: input.taskQueues }],
+              }),
+            }
+          : await runActivityStep(step, stepInput, stepContext);
       outputs[step.id] = result.output;
       state.output = result.output;
       if (result.attempt !== undefined) state.attempt = result.attempt;

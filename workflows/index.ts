@@ -1,6 +1,7 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { dagWorkflow, statusQuery } from './dag.js';
 export { searchWorkflow } from './search.js';
+export { deployWorkflow } from './deploy.js';
 export type { DagInput, DagStatus, StepStatus, StepState, RunState } from './dag.js';
 export {
   registryWorkflow,

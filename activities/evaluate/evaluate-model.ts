@@ -152,9 +152,10 @@ async function fromSource(source: string, roots: readonly string[]): Promise<Eva
 /**
  * The data the model was trained on, found by its sha256: in the artifact store when it came from
  * ingest, else at its source path — refused if those bytes changed since training, because the held-out
- * split would no longer be the one the model never saw.
+ * split would no longer be the one the model never saw. Exported for the deploy step's infra validation,
+ * which scores the same held-out rows.
  */
-async function trainingDataset(
+export async function trainingDataset(
   store: ArtifactStorage,
   roots: readonly string[],
   manifest: ModelManifest,

@@ -1,0 +1,91 @@
+import { log } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { describeModel, promoteModel } from '../../cli/registry.js';
+import type { DeployObservation, InfraReport } from '../../pipelines/deploy-rules.js';
+import { DependencyUnavailableError } from '../../pipelines/errors.js';
+import type { PromoteResult } from '../../pipelines/registry.js';
+import { toFailure } from '../boundary.js';
+import { validateModelInfra, type InfraValidationRequest } from './infra-validation.js';
+import { observeDeployment, type ObserveRequest } from './observe-deployment.js';
+
+/** What the deploy activities need from the composition root. */
+export interface DeployActivityDeps {
+  home: string;
+  dataRoots: readonly string[];
+  /** Reaches the model registry; absent only in unit tests, where the activities say so. */
+  client?: Client | undefined;
+  /** Where `sluice serve` writes its prediction log (`SLUICE_PREDICTION_LOG_DIR`). */
+  predictionLogDir: string;
+}
+
+/** Promote a deployed version on the strength of the run that approved it. */
+export interface PromoteDeploymentRequest {
+  model: string;
+  version: number;
+  /** The approved run's workflow id: the registry checks the version came from it. */
+  approvedRun: string;
+  by: string;
+  reason: string;
+}
+
+/**
+ * The activities of the deploy child workflow (`workflows/deploy.ts`). They measure and act; the
+ * workflow decides. Workflows cannot send updates to the registry workflow, so promotion goes through
+ * here with the injected client; the registry answers `unchanged` when the version already is
+ * production, so a retried promotion is a no-op.
+ */
+export function createDeployActivities(deps: DeployActivityDeps) {
+  const client = (what: string): Client => {
+    if (!deps.client) {
+      throw new DependencyUnavailableError(
+        `${what} needs a Temporal client to reach the model registry: run it on a worker started by \`sluice worker\` or \`sluice dev\``,
+      );
+    }
+    return deps.client;
+  };
+  const boundary =
+    <A, R>(fn: (arg: A) => Promise<R>) =>
+    async (arg: A): Promise<R> => {
+      try {
+        return await fn(arg);
+      } catch (error) {
+        throw toFailure(error);
+      }
+    };
+  return {
+    /** Load the candidate as serving would and score its test split; see {@link validateModelInfra}. */
+    validateModelInfra: boundary((request: InfraValidationRequest): Promise<InfraReport> =>
+      validateModelInfra({ ...deps, client: client('validateModelInfra') }, request),
+    ),
+
+    /** The registry's production version now (null before the first promotion). */
+    productionVersion: boundary(
+      async (model: string): Promise<number | null> =>
+        (await describeModel(client('productionVersion'), model)).aliases.production,
+    ),
+
+    /** The prediction log over the observation window; see {@link observeDeployment}. */
+    observeDeployment: boundary((request: ObserveRequest): Promise<DeployObservation> =>
+      observeDeployment(deps.predictionLogDir, request),
+    ),
+
+    /** Promote through the registry, authorised by the approved run (`authorisedBy: 'approved-run'`). */
+    promoteDeployment: boundary(async (request: PromoteDeploymentRequest): Promise<PromoteResult> => {
+      const result = await promoteModel(client('promoteDeployment'), request.model, {
+        version: request.version,
+        by: request.by,
+        reason: request.reason,
+        authorisedBy: 'approved-run',
+        approvedRun: request.approvedRun,
+      });
+      log.info('deploy promoted', {
+        model: request.model,
+        version: request.version,
+        outcome: result.outcome,
+      });
+      return result;
+    }),
+  };
+}
+
+export type DeployActivities = ReturnType<typeof createDeployActivities>;

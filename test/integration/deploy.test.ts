@@ -1,0 +1,152 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeModel, modelHistory } from '../../cli/registry.js';
+import { followRun, startRun } from '../../cli/runs.js';
+import type { LifecycleConfig } from '../../pipelines/lifecycle.js';
+import { resolveRunParams } from '../../pipelines/params.js';
+import type { ServingServer } from '../../serving/server.js';
+import type { DeployResult } from '../../workflows/deploy.js';
+import type { DagStatus } from '../../workflows/index.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import { useTestWorker } from '../support/worker.js';
+import { flightsLifecycle, lifecycleRoles } from './fixtures/lifecycle.js';
+import { flightRows, startTestServer } from './fixtures/serving.js';
+
+const t = useTestWorker(async (config) =>
+  writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles })),
+);
+
+const MODEL = 'delay-deploy';
+const servers: ServingServer[] = [];
+
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+
+/**
+ * Run the flights lifecycle with a deploy step: rita approves at the gate, `during` runs once the
+ * version is registered (while the deploy goes on), and the finished run's status comes back.
+ */
+async function deployRun(
+  client: Client,
+  config: SluiceConfig,
+  id: string,
+  overrides: Partial<LifecycleConfig>,
+  during?: (done: () => boolean) => Promise<void>,
+): Promise<{ status: DagStatus; deploy: DeployResult }> {
+  const spec = flightsLifecycle(id, { model: MODEL, ...overrides });
+  const handle = await startRun(client, config, spec, {
+    runParams: resolveRunParams(spec, {}),
+    startedBy: 'dana',
+  });
+  let finished = false;
+  let background: Promise<void> = Promise.resolve();
+  const status = await followRun(
+    handle,
+    (step) => {
+      if (step.id === 'register' && step.state === 'succeeded' && during) {
+        background = during(() => finished);
+      }
+    },
+    200,
+    (gate) => {
+      void handle.signal('approval', {
+        approver: 'rita',
+        decision: 'approve',
+        modelVersion: gate.modelVersion,
+      });
+    },
+  );
+  finished = true;
+  await background;
+  const deploy = status.steps.find((s) => s.id === 'deploy')?.output as unknown as DeployResult;
+  return { status, deploy };
+}
+
+describe('the deploy step', () => {
+  it('validates the approved model on its test split, then a direct deploy promotes it', async () => {
+    const { status, deploy } = await deployRun(t.client, t.config, 'deploy-direct', {
+      deploy: { strategy: 'direct', infra: { sampleRows: 100, maxP95Ms: 200 } },
+    });
+    expect(status.state).toBe('succeeded');
+    expect(status.steps.find((s) => s.id === 'deploy')).toMatchObject({ activity: 'deploy' });
+    expect(deploy).toMatchObject({ model: MODEL, version: 1, outcome: 'promoted', productionBefore: null });
+    expect(deploy.infra.decision.passed).toBe(true);
+    expect(deploy.infra.report).toMatchObject({ rows: 100, errors: 0, failure: null });
+    expect(deploy.infra.report.p95Ms).toBeLessThan(200);
+
+    const registry = await describeModel(t.client, MODEL);
+    expect(registry.aliases.production).toBe(1);
+    const promoted = (await modelHistory(t.client, MODEL)).filter((e) => e.type === 'promoted');
+    expect(promoted).toHaveLength(1);
+    expect(promoted[0]).toMatchObject({
+      version: 1,
+      authorisedBy: 'approved-run',
+      approvedRun: expect.stringMatching(/^deploy-direct-/) as unknown,
+    });
+  }, 300_000);
+
+  it('refuses a deploy whose latency budget the candidate cannot meet, before any traffic', async () => {
+    const { status, deploy } = await deployRun(t.client, t.config, 'deploy-budget', {
+      train: { model: 'logistic', epochs: 3, seed: 5 },
+      deploy: { strategy: 'direct', infra: { sampleRows: 20, maxP95Ms: 0.000001 } },
+    });
+    expect(status.state).toBe('succeeded');
+    expect(deploy).toMatchObject({ version: 2, outcome: 'refused', productionBefore: 1 });
+    expect(deploy.reasons.join(' ')).toMatch(/p95 latency .* ms per row is over the 0\.000001 ms budget/);
+    expect((await describeModel(t.client, MODEL)).aliases.production).toBe(1);
+  }, 300_000);
+
+  it('rolls a worse model back after its canary window, leaving production untouched', async () => {
+    const { server, url } = await startTestServer(t.client, t.config, [{ model: MODEL, canaryPercent: 50 }]);
+    servers.push(server);
+    const rows = await flightRows(10);
+    const { status, deploy } = await deployRun(
+      t.client,
+      t.config,
+      'deploy-canary-worse',
+      {
+        // One epoch at a vanishing learning rate: scores barely move from the initial weights.
+        train: { model: 'logistic', epochs: 1, learningRate: 0.000001, seed: 9 },
+        evaluate: { bless: { auc: { min: 0 } } },
+        deploy: { strategy: 'canary', percent: 50, observe: '2s', thresholds: { minPredictions: 20 } },
+      },
+      // Serving picks up the new candidate as its canary and real traffic flows through the window.
+      async (done) => {
+        await server.pool.refresh(MODEL);
+        while (!done()) {
+          const route = server.pool.describe(MODEL);
+          expect(route['loaded']).toMatchObject({ production: { version: 1 }, candidate: { version: 3 } });
+          const response = await fetch(`${url}/v1/models/${MODEL}:predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ instances: rows }),
+          });
+          expect(response.status).toBe(200);
+          await new Promise((r) => setTimeout(r, 40));
+        }
+      },
+    );
+    await server.predictionLog.flush();
+    expect(status.state).toBe('succeeded');
+    expect(deploy).toMatchObject({
+      version: 3,
+      strategy: 'canary',
+      outcome: 'rolled-back',
+      productionBefore: 1,
+    });
+    expect(deploy.observation?.candidate.predictions).toBeGreaterThanOrEqual(20);
+    expect(deploy.observation?.production?.predictions).toBeGreaterThanOrEqual(20);
+    expect(deploy.observation?.candidate.errors).toBe(0);
+    expect(deploy.observation?.psi).toBeGreaterThan(0.2);
+    expect(deploy.decision?.passed).toBe(false);
+    expect(deploy.reasons.join(' ')).toMatch(/score PSI [\d.]+ against production v1 is over 0\.2/);
+
+    const registry = await describeModel(t.client, MODEL);
+    expect(registry.aliases).toMatchObject({ production: 1, candidate: 3 });
+    const promoted = (await modelHistory(t.client, MODEL)).filter((e) => e.type === 'promoted');
+    expect(promoted.map((e) => e.version)).toEqual([1]);
+  }, 300_000);
+});
