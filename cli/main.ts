@@ -5,6 +5,7 @@ import { registerContract } from './commands/contract.js';
 import { registerCore } from './commands/core.js';
 import { registerDrift } from './commands/drift.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerMonitor } from './commands/monitor.js';
 import { registerRegistry } from './commands/registry.js';
 import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerRegistry(program);
   registerAudit(program);
   registerServe(program);
+  registerMonitor(program);
   return program;
 }
 

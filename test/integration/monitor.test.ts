@@ -2,9 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withDuckDB, sqlString } from '../../activities/duckdb.js';
+import { createMonitorSchedule } from '../../cli/actions/monitor.js';
 import { promoteModel } from '../../cli/registry.js';
 import type { MonitorInput, MonitorResult } from '../../pipelines/monitor.js';
-import type { DagStatus } from '../../workflows/index.js';
+import type { DagStatus, monitorWorkflow } from '../../workflows/index.js';
 import { projectRoot } from '../support/paths.js';
 import { useTestWorker } from '../support/worker.js';
 import { flightsLifecycle, lifecycleRoles } from './fixtures/lifecycle.js';
@@ -19,6 +20,7 @@ const PIPELINE = 'monitor-flights';
 const flights = 'node_modules/vega-datasets/data/flights-3m.parquet';
 const spec = flightsLifecycle(PIPELINE, { model: MODEL, train: { model: 'logistic', epochs: 3, seed: 1 } });
 let shifted: string;
+let shiftedSha: string;
 
 const monitor = (source: string, id: string): Promise<MonitorResult> =>
   t.client.workflow.execute('monitorWorkflow', {
@@ -86,7 +88,8 @@ describe('the monitor workflow', () => {
       expect(result.decision.reasons[0]).toMatch(/^feature distance: psi \d/);
       expect(result.alert).toEqual({ sent: true, webhook: 'not configured' });
     }
-    const workflowId = `${PIPELINE}-drift-${results[0]!.measurement.current.sha256.slice(0, 16)}`;
+    shiftedSha = results[0]!.measurement.current.sha256.slice(0, 16);
+    const workflowId = `${PIPELINE}-drift-${shiftedSha}`;
     expect(results.map((r) => r.retraining)).toEqual([
       { workflowId, started: true },
       { workflowId, started: false },
@@ -113,6 +116,33 @@ describe('the monitor workflow', () => {
     expect(status?.steps.find((s) => s.id === 'register')?.state).toBe('pending');
     const description = await handle.describe();
     expect(description.status.name).toBe('RUNNING');
-    await handle.terminate('test done: the retraining was seen waiting at its gate');
   }, 400_000);
+
+  it('run by its schedule: the monitor fires, sees the breach again, and starts no second retraining', async () => {
+    const input: MonitorInput = {
+      model: MODEL,
+      pipeline: spec,
+      current: { source: shifted },
+      policy: { onBreach: 'retrain' },
+    };
+    const scheduleId = await createMonitorSchedule(t.client, t.config, input, 3_600_000);
+    const schedule = t.client.schedule.getHandle(scheduleId);
+    try {
+      await schedule.trigger();
+      let workflowId: string | undefined;
+      for (let i = 0; i < 100 && !workflowId; i++) {
+        const action = (await schedule.describe()).info.recentActions[0]?.action;
+        workflowId = action?.workflow.workflowId;
+        if (!workflowId) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(workflowId).toMatch(new RegExp(`^monitor-${MODEL}`));
+      const result = await t.client.workflow.getHandle<typeof monitorWorkflow>(workflowId!).result();
+      expect(result.decision.breach).toBe(true);
+      expect(result.retraining).toMatchObject({ started: false });
+      expect(await driftRuns()).toEqual([result.retraining?.workflowId]);
+    } finally {
+      await schedule.delete();
+      await t.client.workflow.getHandle(`${PIPELINE}-drift-${shiftedSha}`).terminate('test done');
+    }
+  }, 120_000);
 });
