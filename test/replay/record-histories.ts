@@ -94,6 +94,26 @@ const scenarios: { name: string; spec: PipelineSpec; params: Record<string, stri
     }),
     params: {},
   },
+  {
+    name: 'deploy-direct',
+    spec: flightsLifecycle('replay-deploy-direct', {
+      model: 'replay-deploy',
+      deploy: { strategy: 'direct', infra: { sampleRows: 50, maxP95Ms: 500 } },
+    }),
+    params: {},
+    drive: atGate({ approver: 'rita', decision: 'approve', comment: 'ship it' }),
+  },
+  {
+    // After deploy-direct: production exists, no serving traffic reaches the canary, so it rolls back.
+    name: 'deploy-canary-rolled-back',
+    spec: flightsLifecycle('replay-deploy-canary', {
+      model: 'replay-deploy',
+      train: { model: 'logistic', epochs: 3, seed: 2 },
+      deploy: { strategy: 'canary', percent: 20, observe: '2s', infra: { sampleRows: 50, maxP95Ms: 500 } },
+    }),
+    params: {},
+    drive: atGate({ approver: 'rita', decision: 'approve', comment: 'canary first' }),
+  },
   { name: 'first-dag-succeeded', spec: firstDag, params: {} },
   { name: 'first-dag-failed-missing-source', spec: firstDag, params: { source: 'no/such/file.csv' } },
   {
@@ -266,6 +286,9 @@ try {
     await show(scenario.name, handle.workflowId);
     if (scenario.spec.steps.some((step) => step.search)) {
       await show(`${scenario.name}-trials`, `${handle.workflowId}/train`);
+    }
+    for (const step of scenario.spec.steps.filter((s) => s.deploy)) {
+      await show(`${scenario.name}-${step.id}`, `${handle.workflowId}/${step.id}`);
     }
   }
 } finally {
