@@ -28,9 +28,10 @@ import { resolveRunParams } from '../../pipelines/params.js';
 import { registryWorkflowId, type RegisterVersionInput } from '../../pipelines/registry.js';
 import type { ApprovalRequest } from '../../pipelines/approval.js';
 import type { PipelineSpec } from '../../pipelines/spec.js';
-import type { DagStatus } from '../../workflows/index.js';
+import type { DagStatus, monitorWorkflow } from '../../workflows/index.js';
+import { sqlString, withDuckDB } from '../../activities/duckdb.js';
 import { flightsLifecycle, lifecycleRoles } from '../integration/fixtures/lifecycle.js';
-import { loadConfig } from '../../worker/config.js';
+import { loadConfig, type SluiceConfig } from '../../worker/config.js';
 import { createLogger } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { freePort, projectRoot } from '../support/paths.js';
@@ -222,13 +223,59 @@ const registryScenarios: {
   },
 ];
 
+/**
+ * The monitor scenario: a lifecycle run approved and promoted, then the monitor on the same flights
+ * with every distance tripled — a breach, an alert and the retraining start (left waiting at its gate).
+ * Returns the monitor's workflow id.
+ */
+async function recordMonitor(client: Client, config: SluiceConfig): Promise<string> {
+  const model = 'replay-monitored';
+  const spec = flightsLifecycle('replay-monitor', { model });
+  const handle = await startRun(client, config, spec, { runParams: {}, startedBy: 'recorder' });
+  await Promise.all([
+    followRun(handle, () => undefined),
+    atGate({ approver: 'rita', decision: 'approve', comment: 'baseline' })(handle),
+  ]);
+  await promoteModel(client, model, {
+    version: 1,
+    by: 'recorder',
+    reason: 'baseline for the monitor',
+    authorisedBy: 'approved-run',
+    approvedRun: handle.workflowId,
+  });
+  const shifted = join(config.home, 'flights-shifted.parquet');
+  const flights = join(projectRoot, 'node_modules/vega-datasets/data/flights-3m.parquet');
+  await withDuckDB((db) =>
+    db.run(
+      `COPY (SELECT date, delay, distance * 3 AS distance, origin, destination FROM read_parquet(${sqlString(flights)})) TO ${sqlString(shifted)} (FORMAT parquet)`,
+    ),
+  );
+  const workflowId = 'replay-monitor-drift-retrain';
+  const result = await client.workflow.execute<typeof monitorWorkflow>('monitorWorkflow', {
+    taskQueue: config.taskQueues.orchestration,
+    workflowId,
+    args: [{ model, pipeline: spec, current: { source: shifted }, policy: { onBreach: 'retrain' } }],
+  });
+  if (!result.retraining?.started) throw new Error('the monitor did not start a retraining');
+  return workflowId;
+}
+
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.some((prefix) => name.startsWith(prefix));
 
 const home = await mkdtemp(join(tmpdir(), 'sluice-record-'));
 await writeFile(join(home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles }));
 const address = `127.0.0.1:${await freePort()}`;
-const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: address, SLUICE_HOME: home }, projectRoot);
+// The recording home is a data root too: the monitor scenario writes its drifted data there.
+const config = loadConfig(
+  {
+    SLUICE_DATA_ROOTS: `${projectRoot}:${home}`,
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    SLUICE_HOME: home,
+  },
+  projectRoot,
+);
 const cli = await locateTemporalCli({
   envPath: config.temporal.cliPath,
   searchPath: config.searchPath,
@@ -290,6 +337,9 @@ try {
     for (const step of scenario.spec.steps.filter((s) => s.deploy)) {
       await show(`${scenario.name}-${step.id}`, `${handle.workflowId}/${step.id}`);
     }
+  }
+  if (wanted('monitor-drift-retrain')) {
+    await show('monitor-drift-retrain', await recordMonitor(client, config));
   }
 } finally {
   await client.connection.close();
