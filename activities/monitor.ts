@@ -10,6 +10,7 @@ import type { ModelManifest } from '../pipelines/model.js';
 import type { MonitorAlert, MonitorCurrent, MonitorMeasurement } from '../pipelines/monitor.js';
 import { registryWorkflowId, type RegistryDescription } from '../pipelines/registry.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
+import type { FittedLabel } from '../pipelines/transform.js';
 import type { SluiceConfig } from '../worker/config.js';
 import { describeQuery } from '../workflows/registry.js';
 import { readLabeledPredictions } from '../serving/feedback-log.js';
@@ -19,6 +20,7 @@ import { resolveDataset } from './data-inputs.js';
 import { detectDrift } from './drift/detect-drift.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { sha256File } from './hash.js';
+import { liveAccuracy } from './live-performance.js';
 
 /** What the monitor activities need from the composition root. */
 export interface MonitorDeps {
@@ -85,7 +87,11 @@ export function createMonitorActivities(deps: MonitorDeps) {
         what: `the training data of ${input.model} v${version.version}`,
       });
       const features = [...manifest.metadata.features.numeric, ...manifest.metadata.features.categorical];
-      const { current, performance, source } = await currentData(input);
+      const { current, performance, source } = await currentData(
+        input,
+        version.version,
+        manifest.transform.label,
+      );
       const options = driftOptionsSchema.parse({
         columns: features,
         ...(input.thresholds ? { thresholds: input.thresholds } : {}),
@@ -172,7 +178,11 @@ export function createMonitorActivities(deps: MonitorDeps) {
     },
   };
 
-  async function currentData(input: MeasureInput): Promise<{
+  async function currentData(
+    input: MeasureInput,
+    version: number,
+    label: FittedLabel,
+  ): Promise<{
     current: { path: string; name: string; sha256: string };
     performance: MonitorMeasurement['performance'];
     source: string | null;
@@ -201,12 +211,9 @@ export function createMonitorActivities(deps: MonitorDeps) {
     const path = join(dir, 'current.ndjson');
     await writeFileAtomic(path, `${rows.map((r) => JSON.stringify(r.features)).join('\n')}\n`);
     const { sha256 } = await sha256File(path);
-    const labeled = rows.filter((r) => r.label !== null);
-    const correct = labeled.filter((r) => String(r.prediction) === String(r.label)).length;
     return {
       current: { path, name: `prediction-log/${input.model}`, sha256 },
-      performance:
-        labeled.length === 0 ? null : { labeled: labeled.length, accuracy: correct / labeled.length },
+      performance: liveAccuracy(rows, version, label),
       source: null,
     };
   }

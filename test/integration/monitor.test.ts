@@ -1,15 +1,20 @@
+import { createServer, type Server } from 'node:http';
 import { writeFile } from 'node:fs/promises';
+import { pino } from 'pino';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDuckDB, sqlString } from '../../activities/duckdb.js';
 import { createMonitorSchedule } from '../../cli/actions/monitor.js';
 import { promoteModel } from '../../cli/registry.js';
 import type { MonitorInput, MonitorResult } from '../../pipelines/monitor.js';
 import type { DagStatus, monitorWorkflow } from '../../workflows/index.js';
 import { projectRoot } from '../support/paths.js';
-import { useTestWorker } from '../support/worker.js';
+import { FeedbackLog } from '../../serving/feedback-log.js';
+import { createServingMetrics } from '../../serving/metrics.js';
+import { PredictionLog } from '../../serving/prediction-log.js';
+import { testConfig, testWorker, useTestWorker } from '../support/worker.js';
 import { flightsLifecycle, lifecycleRoles } from './fixtures/lifecycle.js';
-import { trainAndRegister } from './fixtures/serving.js';
+import { flightRows, trainAndRegister } from './fixtures/serving.js';
 
 const t = useTestWorker(async (config) =>
   writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles })),
@@ -144,5 +149,114 @@ describe('the monitor workflow', () => {
       await schedule.delete();
       await t.client.workflow.getHandle(`${PIPELINE}-drift-${shiftedSha}`).terminate('test done');
     }
+  }, 120_000);
+});
+
+describe('monitor alerts through a webhook, and live accuracy from the prediction log', () => {
+  let hits = 0;
+  let failFirst = 0;
+  let received: Record<string, unknown>[] = [];
+  let server: Server;
+  let queue: string;
+  let stopWorker: () => Promise<void>;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        hits++;
+        received.push(JSON.parse(body) as Record<string, unknown>);
+        response.statusCode = hits <= failFirst ? 503 : 200;
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    // A second worker on the same home and server, configured with the webhook.
+    const { config } = await testConfig({
+      SLUICE_HOME: t.config.home,
+      SLUICE_DATA_ROOTS: t.env['SLUICE_DATA_ROOTS'] ?? '',
+      SLUICE_ALERT_WEBHOOK: `http://127.0.0.1:${port}/alerts`,
+    });
+    queue = config.taskQueues.orchestration;
+    const worker = await testWorker(config);
+    stopWorker = () => worker.shutdown();
+  });
+  afterAll(async () => {
+    await stopWorker();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const watch = (input: Omit<MonitorInput, 'model' | 'pipeline'>, id: string): Promise<MonitorResult> =>
+    t.client.workflow.execute('monitorWorkflow', {
+      taskQueue: queue,
+      workflowId: id,
+      args: [{ model: MODEL, pipeline: spec, ...input } satisfies MonitorInput],
+    });
+
+  it('labels say the model is wrong: an accuracy breach, alerted to a webhook that answers on the third try', async () => {
+    const log = new PredictionLog(
+      { dir: t.config.serve.predictionLogDir, flushIntervalMs: 100 },
+      pino({ level: 'silent' }),
+      createServingMetrics(false),
+    );
+    const rows = await flightRows(200);
+    log.append(
+      rows.map((row, i) => ({
+        requestId: `req-${i}`,
+        instance: 0,
+        model: MODEL,
+        version: 1,
+        role: 'production',
+        timeMs: Date.now(),
+        features: JSON.stringify(row),
+        prediction: JSON.stringify(0.9),
+        score: 0.9,
+      })),
+    );
+    await log.close();
+    const feedback = new FeedbackLog(t.config.serve.predictionLogDir);
+    for (let i = 0; i < 150; i++) await feedback.append({ requestId: `req-${i}`, instance: 0, label: 0 });
+
+    hits = 0;
+    failFirst = 2;
+    received = [];
+    const result = await watch(
+      { current: { predictionLog: true }, policy: { onBreach: 'alert', minAccuracy: 0.6 } },
+      'monitor-log-accuracy',
+    );
+    expect(result.measurement.current).toMatchObject({
+      name: `prediction-log/${MODEL}`,
+      rows: 200,
+      source: null,
+    });
+    expect(result.measurement.performance).toEqual({ labeled: 150, accuracy: 0 });
+    expect(result.decision.breach).toBe(true);
+    expect(result.decision.reasons).toContain('accuracy 0.000 < 0.6 on 150 labelled predictions');
+    expect(result.retraining).toBeNull(); // policy: alert only
+    expect(result.alert).toEqual({ sent: true, webhook: 'sent' });
+    expect(hits).toBe(3);
+    expect(received[2]).toMatchObject({
+      kind: 'sluice.monitor.breach',
+      model: MODEL,
+      version: 1,
+      action: 'alert',
+    });
+  }, 120_000);
+
+  it('a webhook that never answers: retried, the failure and its reason recorded, the monitor run still completes', async () => {
+    hits = 0;
+    failFirst = 100;
+    const result = await watch(
+      { current: { source: shifted }, policy: { onBreach: 'alert' } },
+      'monitor-webhook-down',
+    );
+    expect(result.decision.breach).toBe(true);
+    expect(result.alert).toEqual({
+      sent: false,
+      webhook: 'failed after retries: alert webhook answered 503 Service Unavailable',
+    });
+    expect(hits).toBe(5);
   }, 120_000);
 });
