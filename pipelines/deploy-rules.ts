@@ -39,6 +39,81 @@ export interface DeployObservation {
   psi: number | null;
 }
 
+/** One version's serving counters at one instant, summed over the scraped replicas. */
+export interface VersionSeries {
+  /** Requests answered (`sluice_predict_requests_total`, every role). */
+  requests: number;
+  /** Requests refused or failed (`sluice_predict_errors_total`, every code). */
+  errors: number;
+  /** Latency histogram: cumulative counts per finite upper bound (seconds), ascending. */
+  buckets: { le: number; count: number }[];
+  /** Observations in the histogram, +Inf bucket included. */
+  count: number;
+}
+
+/** A scrape of the serving replicas' `/metrics` for one model, keyed by version. */
+export interface ServingSnapshot {
+  versions: Record<string, VersionSeries>;
+}
+
+/** One version's serving numbers over the window: the difference of two snapshots. */
+export interface ServingWindow {
+  version: number;
+  requests: number;
+  errors: number;
+  errorRate: number | null;
+  p95Ms: number | null;
+}
+
+/** What changed for `version` between two snapshots (a replica restart resets counters: floor 0). */
+export function servingWindow(
+  before: ServingSnapshot,
+  after: ServingSnapshot,
+  version: number,
+): ServingWindow {
+  const a = before.versions[String(version)];
+  const b = after.versions[String(version)];
+  const diff = (x: number | undefined, y: number | undefined): number => Math.max(0, (y ?? 0) - (x ?? 0));
+  const requests = diff(a?.requests, b?.requests);
+  const errors = diff(a?.errors, b?.errors);
+  const buckets = (b?.buckets ?? []).map((bucket) => ({
+    le: bucket.le,
+    count: diff(a?.buckets.find((x) => x.le === bucket.le)?.count, bucket.count),
+  }));
+  const p95 = histogramQuantile(buckets, diff(a?.count, b?.count), 0.95);
+  return {
+    version,
+    requests,
+    errors,
+    errorRate: requests + errors === 0 ? null : errors / (requests + errors),
+    p95Ms: p95 === null ? null : p95 * 1000,
+  };
+}
+
+/**
+ * The q-quantile of a cumulative histogram, interpolated linearly inside its bucket as Prometheus'
+ * `histogram_quantile` does; beyond the last finite bound, that bound. Null for an empty histogram.
+ */
+export function histogramQuantile(
+  buckets: readonly { le: number; count: number }[],
+  count: number,
+  q: number,
+): number | null {
+  if (count <= 0) return null;
+  const rank = q * count;
+  let lower = 0;
+  let below = 0;
+  for (const bucket of buckets) {
+    if (bucket.count >= rank) {
+      const inBucket = bucket.count - below;
+      return inBucket <= 0 ? bucket.le : lower + ((bucket.le - lower) * (rank - below)) / inBucket;
+    }
+    lower = bucket.le;
+    below = bucket.count;
+  }
+  return buckets.length === 0 ? null : lower;
+}
+
 /** A decision and every reason for it, worded for `sluice status` and the audit report. */
 export interface DeployDecision {
   passed: boolean;
@@ -78,11 +153,20 @@ export function decideInfra(report: InfraReport, spec: DeploySpec): DeployDecisi
  * of them were errors, and its score distribution stayed close to production's (PSI). Missing
  * evidence is a rollback, never a promotion.
  */
-export function decideObservation(observation: DeployObservation, spec: DeploySpec): DeployDecision {
+export function decideObservation(
+  observation: DeployObservation,
+  spec: DeploySpec,
+  serving: { candidate: ServingWindow; production: ServingWindow | null } | null = null,
+): DeployDecision {
   const { thresholds } = spec;
   const { candidate, production } = observation;
   const reasons: string[] = [];
   let passed = true;
+  if (serving) {
+    const verdict = decideServing(serving.candidate, serving.production, spec);
+    passed = verdict.passed;
+    reasons.push(...verdict.reasons);
+  }
   if (candidate.predictions < thresholds.minPredictions) {
     passed = false;
     reasons.push(
@@ -110,6 +194,38 @@ export function decideObservation(observation: DeployObservation, spec: DeploySp
       reasons.push(`${psi} is within ${thresholds.maxPsi}`);
     }
   }
+  return { passed, reasons };
+}
+
+/** The serving side of a canary: refused or failed requests, and p95 latency against production's. */
+function decideServing(
+  candidate: ServingWindow,
+  production: ServingWindow | null,
+  spec: DeploySpec,
+): DeployDecision {
+  const { maxErrorRate, maxLatencyRatio } = spec.thresholds;
+  const reasons: string[] = [];
+  let passed = true;
+  if (candidate.errorRate === null) {
+    passed = false;
+    reasons.push(`serving metrics show no requests for candidate v${candidate.version} in the window`);
+    return { passed, reasons };
+  }
+  const errors = `serving error rate ${round(candidate.errorRate * 100)}% (${candidate.errors} of ${candidate.requests + candidate.errors} requests)`;
+  if (candidate.errorRate > maxErrorRate) {
+    passed = false;
+    reasons.push(`${errors} is over ${round(maxErrorRate * 100)}%`);
+  } else reasons.push(`${errors} is within ${round(maxErrorRate * 100)}%`);
+  if (production?.p95Ms == null || candidate.p95Ms === null || production.p95Ms === 0) {
+    reasons.push('no production latency in the window: p95 latency not compared');
+    return { passed, reasons };
+  }
+  const ratio = candidate.p95Ms / production.p95Ms;
+  const latency = `p95 latency ${round(candidate.p95Ms)} ms is ${round(ratio)}× production's ${round(production.p95Ms)} ms`;
+  if (ratio > maxLatencyRatio) {
+    passed = false;
+    reasons.push(`${latency}, over ${maxLatencyRatio}×`);
+  } else reasons.push(`${latency}, within ${maxLatencyRatio}×`);
   return { passed, reasons };
 }
 

@@ -18,6 +18,12 @@ export const deploySchema = z.strictObject({
   percent: z.number().int().min(1).max(50).default(10),
   /** Canary / shadow: the durable observation window before the comparison. */
   observe: duration.default('15m'),
+  /**
+   * Canary / shadow: the Prometheus `/metrics` endpoints of the serving replicas. When given, the
+   * window's request errors and p95 latency per version come from them (read at the window's start and
+   * end) and are compared too; the prediction log alone cannot see latency or refused requests.
+   */
+  metricsUrls: z.array(z.string().url()).default([]),
   /** Infra validation: the candidate is loaded and scores this many rows of its own test split… */
   infra: z
     .strictObject({
@@ -29,14 +35,19 @@ export const deploySchema = z.strictObject({
   /** Canary / shadow: what the candidate's window must show, against production's, to be promoted. */
   thresholds: z
     .strictObject({
-      /** Fewest candidate predictions in the window for the comparison to count. */
-      minPredictions: z.number().int().min(1).default(50),
+      /**
+       * Fewest candidate predictions in the window for the comparison to count. PSI over 10 bins drifts
+       * upward by about 9·(1/n₁ + 1/n₂) from sampling alone, so small windows would roll back good models.
+       */
+      minPredictions: z.number().int().min(1).default(200),
       /** Largest share of the candidate's predictions that may be errors (a non-finite score). */
       maxErrorRate: z.number().min(0).max(1).default(0.01),
       /** Largest PSI between the candidate's and production's score distributions in the window. */
       maxPsi: z.number().positive().default(0.2),
+      /** Largest candidate p95 latency as a multiple of production's (needs `metricsUrls`). */
+      maxLatencyRatio: z.number().min(1).default(1.5),
     })
-    .default({ minPredictions: 50, maxErrorRate: 0.01, maxPsi: 0.2 }),
+    .default({ minPredictions: 200, maxErrorRate: 0.01, maxPsi: 0.2, maxLatencyRatio: 1.5 }),
 });
 
 /** What a pipeline author writes in a `deploy` step. */

@@ -7,6 +7,9 @@ import {
   type DeployDecision,
   type DeployObservation,
   type InfraReport,
+  type ServingSnapshot,
+  type ServingWindow,
+  servingWindow,
 } from '../pipelines/deploy-rules.js';
 import { parseDuration } from '../pipelines/duration.js';
 import type { JsonObject, JsonValue } from '../pipelines/json.js';
@@ -33,6 +36,13 @@ export interface DeployResult {
   productionBefore: number | null;
   infra: { report: InfraReport; decision: DeployDecision };
   observation: DeployObservation | null;
+  /** With `metricsUrls`: the serving counters as the window opened and closed. */
+  serving: {
+    before: ServingSnapshot;
+    after: ServingSnapshot;
+    candidate: ServingWindow;
+    production: ServingWindow | null;
+  } | null;
   /** The canary / shadow decision (null for `direct`, or when infra validation refused). */
   decision: DeployDecision | null;
   reasons: string[];
@@ -72,6 +82,7 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
     productionBefore,
     infra,
     observation: null,
+    serving: null,
     decision: null,
     reasons: [...infra.decision.reasons],
   };
@@ -85,8 +96,11 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
     const from = Date.now();
     const windowMs = parseDuration(spec.observe, `step "${input.step}" deploy.observe`);
     observeUntil = new Date(from + windowMs).toISOString();
+    const scrape = { urls: spec.metricsUrls, model };
+    const before = spec.metricsUrls.length > 0 ? await acts.snapshotServingMetrics(scrape) : null;
     await wf.sleep(windowMs);
     phase = 'comparing';
+    const after = before ? await acts.snapshotServingMetrics(scrape) : null;
     const observation = await acts.observeDeployment({
       model,
       candidateVersion: version,
@@ -94,8 +108,16 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
       from,
       to: Date.now(),
     });
-    const decision = decideObservation(observation, spec);
+    const serving =
+      before && after
+        ? {
+            candidate: servingWindow(before, after, version),
+            production: productionBefore === null ? null : servingWindow(before, after, productionBefore),
+          }
+        : null;
+    const decision = decideObservation(observation, spec, serving);
     result.observation = observation;
+    if (before && after && serving) result.serving = { before, after, ...serving };
     result.decision = decision;
     result.reasons.push(...decision.reasons);
     if (!decision.passed) {

@@ -1,12 +1,13 @@
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { describeModel, promoteModel } from '../../cli/registry.js';
-import type { DeployObservation, InfraReport } from '../../pipelines/deploy-rules.js';
+import type { DeployObservation, InfraReport, ServingSnapshot } from '../../pipelines/deploy-rules.js';
 import { DependencyUnavailableError } from '../../pipelines/errors.js';
 import type { PromoteResult } from '../../pipelines/registry.js';
 import { toFailure } from '../boundary.js';
 import { validateModelInfra, type InfraValidationRequest } from './infra-validation.js';
 import { observeDeployment, type ObserveRequest } from './observe-deployment.js';
+import { snapshotServingMetrics, type SnapshotRequest } from './serving-metrics.js';
 
 /** What the deploy activities need from the composition root. */
 export interface DeployActivityDeps {
@@ -67,6 +68,11 @@ export function createDeployActivities(deps: DeployActivityDeps) {
     /** The prediction log over the observation window; see {@link observeDeployment}. */
     observeDeployment: boundary((request: ObserveRequest): Promise<DeployObservation> =>
       observeDeployment(deps.predictionLogDir, request),
+    ),
+
+    /** The serving replicas' counters for one model; see {@link snapshotServingMetrics}. */
+    snapshotServingMetrics: boundary((request: SnapshotRequest): Promise<ServingSnapshot> =>
+      snapshotServingMetrics(request),
     ),
 
     /** Promote through the registry, authorised by the approved run (`authorisedBy: 'approved-run'`). */

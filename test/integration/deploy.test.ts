@@ -100,9 +100,6 @@ describe('the deploy step', () => {
   }, 300_000);
 
   it('rolls a worse model back after its canary window, leaving production untouched', async () => {
-    const { server, url } = await startTestServer(t.client, t.config, [{ model: MODEL, canaryPercent: 50 }]);
-    servers.push(server);
-    const rows = await flightRows(10);
     const { status, deploy } = await deployRun(
       t.client,
       t.config,
@@ -111,25 +108,10 @@ describe('the deploy step', () => {
         // One epoch at a vanishing learning rate: scores barely move from the initial weights.
         train: { model: 'logistic', epochs: 1, learningRate: 0.000001, seed: 9 },
         evaluate: { bless: { auc: { min: 0 } } },
-        deploy: { strategy: 'canary', percent: 50, observe: '2s', thresholds: { minPredictions: 20 } },
+        deploy: canary(await canaryServer()),
       },
-      // Serving picks up the new candidate as its canary and real traffic flows through the window.
-      async (done) => {
-        await server.pool.refresh(MODEL);
-        while (!done()) {
-          const route = server.pool.describe(MODEL);
-          expect(route['loaded']).toMatchObject({ production: { version: 1 }, candidate: { version: 3 } });
-          const response = await fetch(`${url}/v1/models/${MODEL}:predict`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ instances: rows }),
-          });
-          expect(response.status).toBe(200);
-          await new Promise((r) => setTimeout(r, 40));
-        }
-      },
+      canaryTraffic(3),
     );
-    await server.predictionLog.flush();
     expect(status.state).toBe('succeeded');
     expect(deploy).toMatchObject({
       version: 3,
@@ -137,10 +119,12 @@ describe('the deploy step', () => {
       outcome: 'rolled-back',
       productionBefore: 1,
     });
-    expect(deploy.observation?.candidate.predictions).toBeGreaterThanOrEqual(20);
-    expect(deploy.observation?.production?.predictions).toBeGreaterThanOrEqual(20);
+    expect(deploy.observation?.candidate.predictions).toBeGreaterThanOrEqual(200);
+    expect(deploy.observation?.production?.predictions).toBeGreaterThanOrEqual(200);
     expect(deploy.observation?.candidate.errors).toBe(0);
     expect(deploy.observation?.psi).toBeGreaterThan(0.2);
+    expect(deploy.serving?.candidate).toMatchObject({ version: 3, errors: 0, errorRate: 0 });
+    expect(deploy.serving?.candidate.requests).toBeGreaterThan(2);
     expect(deploy.decision?.passed).toBe(false);
     expect(deploy.reasons.join(' ')).toMatch(/score PSI [\d.]+ against production v1 is over 0\.2/);
 
@@ -149,4 +133,81 @@ describe('the deploy step', () => {
     const promoted = (await modelHistory(t.client, MODEL)).filter((e) => e.type === 'promoted');
     expect(promoted.map((e) => e.version)).toEqual([1]);
   }, 300_000);
+
+  it('promotes a comparable model automatically after its canary window', async () => {
+    const { status, deploy } = await deployRun(
+      t.client,
+      t.config,
+      'deploy-canary-good',
+      { train: { model: 'logistic', epochs: 3, seed: 11 }, deploy: canary(await canaryServer()) },
+      canaryTraffic(4),
+    );
+    expect(status.state).toBe('succeeded');
+    // The reasons travel with the outcome, so a failure here says why the canary was not promoted.
+    expect({ ...deploy, reasons: deploy.reasons.join('; ') }).toMatchObject({
+      version: 4,
+      outcome: 'promoted',
+      productionBefore: 1,
+    });
+    expect(deploy.decision?.passed).toBe(true);
+    expect(deploy.observation?.psi).toBeLessThan(0.2);
+    expect(deploy.serving?.candidate.p95Ms).toBeGreaterThan(0);
+    expect(deploy.serving?.production?.p95Ms).toBeGreaterThan(0);
+    expect(deploy.reasons.join(' ')).toMatch(
+      /p95 latency [\d.]+ ms is [\d.]+× production's [\d.]+ ms, within 4×/,
+    );
+
+    const registry = await describeModel(t.client, MODEL);
+    expect(registry.aliases).toMatchObject({ production: 4, previous: 1 });
+    const promoted = (await modelHistory(t.client, MODEL)).filter((e) => e.type === 'promoted');
+    expect(promoted.map((e) => e.version)).toEqual([1, 4]);
+  }, 300_000);
 });
+
+let shared: { server: ServingServer; url: string } | undefined;
+
+/** One serving replica for the canary tests: production answers half the requests, the candidate half. */
+async function canaryServer(): Promise<string> {
+  if (!shared) {
+    shared = await startTestServer(t.client, t.config, [{ model: MODEL, canaryPercent: 50 }]);
+    servers.push(shared.server);
+  }
+  return shared.url;
+}
+
+/** A short canary judged on the replica's metrics and the prediction log. */
+function canary(url: string): NonNullable<LifecycleConfig['deploy']> {
+  return {
+    strategy: 'canary',
+    percent: 50,
+    observe: '2s',
+    metricsUrls: [`${url}/metrics`],
+    // Latency on one shared CPU is noisy; the bound here is wide, the rule itself is unit-tested.
+    thresholds: { maxLatencyRatio: 4 },
+  };
+}
+
+/** Serving picks up the new candidate as its canary, and real traffic flows until the run ends. */
+function canaryTraffic(candidate: number): (done: () => boolean) => Promise<void> {
+  return async (done) => {
+    if (!shared) throw new Error('start the canary server first');
+    const { server, url } = shared;
+    // Distinct rows in every request, so each version's score distribution is a real one.
+    const rows = await flightRows(2000);
+    await server.pool.refresh(MODEL);
+    expect(server.pool.describe(MODEL)['loaded']).toMatchObject({
+      production: { version: 1 },
+      candidate: { version: candidate },
+    });
+    for (let i = 0; !done(); i = (i + 50) % rows.length) {
+      const response = await fetch(`${url}/v1/models/${MODEL}:predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: rows.slice(i, i + 50) }),
+      });
+      expect(response.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await server.predictionLog.flush();
+  };
+}
