@@ -1,6 +1,7 @@
 import type { MonitorMeasurement } from '../pipelines/monitor.js';
 import type { FittedLabel } from '../pipelines/transform.js';
 import type { LabeledPrediction } from '../serving/feedback-log.js';
+import { predictedValue } from './monitor-data.js';
 
 /**
  * Live accuracy of one model version from its logged predictions that have feedback labels. Serving
@@ -19,29 +20,12 @@ export function liveAccuracy(
   let correct = 0;
   for (const row of rows) {
     if (row.version !== version || row.label === null) continue;
-    const predicted = predictedClass(row.prediction, label);
+    const predicted = predictedValue(row.prediction, label);
     if (predicted === null) continue;
     labeled++;
     if (predicted === actualClass(row.label, label)) correct++;
   }
   return labeled === 0 ? null : { labeled, accuracy: correct / labeled };
-}
-
-function predictedClass(prediction: unknown, label: FittedLabel): string | null {
-  if (label.task === 'binary') {
-    return typeof prediction === 'number' && Number.isFinite(prediction)
-      ? prediction >= 0.5
-        ? '1'
-        : '0'
-      : null;
-  }
-  if (!Array.isArray(prediction) || prediction.length === 0) return null;
-  const scores = prediction as unknown[];
-  let best = 0;
-  scores.forEach((score, i) => {
-    if (typeof score === 'number' && score > Number(scores[best])) best = i;
-  });
-  return label.classes[best] ?? null;
 }
 
 function actualClass(value: string | number | boolean, label: FittedLabel): string {

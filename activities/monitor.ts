@@ -10,7 +10,6 @@ import type { ModelManifest } from '../pipelines/model.js';
 import type { MonitorAlert, MonitorCurrent, MonitorMeasurement } from '../pipelines/monitor.js';
 import { registryWorkflowId, type RegistryDescription } from '../pipelines/registry.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
-import type { FittedLabel } from '../pipelines/transform.js';
 import type { SluiceConfig } from '../worker/config.js';
 import { describeQuery } from '../workflows/registry.js';
 import { readLabeledPredictions } from '../serving/feedback-log.js';
@@ -21,6 +20,7 @@ import { detectDrift } from './drift/detect-drift.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { sha256File } from './hash.js';
 import { liveAccuracy } from './live-performance.js';
+import { modelInputNames, predictedValue, predictionColumn, writeModelInputs } from './monitor-data.js';
 
 /** What the monitor activities need from the composition root. */
 export interface MonitorDeps {
@@ -66,7 +66,8 @@ export function createMonitorActivities(deps: MonitorDeps) {
     /**
      * Feature drift of the recent data (a file, or the model's prediction log) against the dataset the
      * watched version was trained on — found through its registry lineage and model manifest — with the
-     * data-plane drift code; plus live accuracy where logged predictions have labels.
+     * data-plane drift code; from the log also prediction drift (what the model says vs the training
+     * labels) and live accuracy where logged predictions have labels.
      */
     measureModelDrift: guard(async (input: MeasureInput): Promise<MonitorMeasurement> => {
       const registry = await deps.client.workflow
@@ -86,20 +87,27 @@ export function createMonitorActivities(deps: MonitorDeps) {
         dataRoots: deps.config.dataRoots,
         what: `the training data of ${input.model} v${version.version}`,
       });
-      const features = [...manifest.metadata.features.numeric, ...manifest.metadata.features.categorical];
+      // Both sides as the model's inputs (the fitted transform's SQL), so derived features count too.
+      const dir = join(deps.config.home, 'monitor', input.model);
+      await mkdir(dir, { recursive: true });
+      const referenceInputs = join(dir, `reference-${version.model.sha256.slice(0, 16)}.parquet`);
+      await writeModelInputs(reference.path, manifest.transform, referenceInputs, true);
       const { current, performance, source } = await currentData(
         input,
         version.version,
-        manifest.transform.label,
+        manifest,
+        version.model.sha256,
+        dir,
       );
+      const features = modelInputNames(manifest.transform);
       const options = driftOptionsSchema.parse({
-        columns: features,
+        columns: current.withPrediction ? [...features, predictionColumn] : features,
         ...(input.thresholds ? { thresholds: input.thresholds } : {}),
         ...(input.perColumn ? { perColumn: input.perColumn } : {}),
       });
       const report = await detectDrift(
-        { path: reference.path, name: 'reference', sha256: reference.sha256 },
-        current,
+        { path: referenceInputs, name: 'reference', sha256: reference.sha256 },
+        { path: current.path, name: current.name, sha256: current.sha256 },
         options,
       );
       Context.current().log.info('drift measured', {
@@ -108,19 +116,21 @@ export function createMonitorActivities(deps: MonitorDeps) {
         drifted: report.drifted,
         current: current.name,
       });
+      const verdicts = report.features.map(({ column, verdict, reasons, psi, js, ks }) => ({
+        column,
+        verdict,
+        reasons,
+        psi,
+        js,
+        ...(ks ? { ks } : {}),
+      }));
       return {
         model: input.model,
         version: version.version,
         reference: { sha256: reference.sha256, rows: report.reference.rows },
         current: { name: current.name, sha256: current.sha256, rows: report.current.rows, source },
-        features: report.features.map(({ column, verdict, reasons, psi, js, ks }) => ({
-          column,
-          verdict,
-          reasons,
-          psi,
-          js,
-          ...(ks ? { ks } : {}),
-        })),
+        features: verdicts.filter((f) => f.column !== predictionColumn),
+        prediction: verdicts.find((f) => f.column === predictionColumn) ?? null,
         skipped: report.skipped,
         performance,
       };
@@ -181,9 +191,11 @@ export function createMonitorActivities(deps: MonitorDeps) {
   async function currentData(
     input: MeasureInput,
     version: number,
-    label: FittedLabel,
+    manifest: ModelManifest,
+    modelSha256: string,
+    dir: string,
   ): Promise<{
-    current: { path: string; name: string; sha256: string };
+    current: { path: string; name: string; sha256: string; withPrediction: boolean };
     performance: MonitorMeasurement['performance'];
     source: string | null;
   }> {
@@ -193,8 +205,11 @@ export function createMonitorActivities(deps: MonitorDeps) {
         dataRoots: deps.config.dataRoots,
         what: `the current data of the ${input.model} monitor`,
       });
+      // Named by the data and the model: the inputs depend on both.
+      const path = join(dir, `current-${data.sha256.slice(0, 16)}-${modelSha256.slice(0, 8)}.parquet`);
+      await writeModelInputs(data.path, manifest.transform, path, false);
       return {
-        current: { path: data.path, name: input.current.source, sha256: data.sha256 },
+        current: { path, name: input.current.source, sha256: data.sha256, withPrediction: false },
         performance: null,
         source: input.current.source,
       };
@@ -205,14 +220,16 @@ export function createMonitorActivities(deps: MonitorDeps) {
         `the prediction log of "${input.model}" under ${deps.config.serve.predictionLogDir} is empty: serve the model with \`sluice serve\` first, or monitor a --data file`,
       );
     }
-    // The logged features as one NDJSON file, so the same drift code reads them.
-    const dir = join(deps.config.home, 'monitor', input.model);
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, 'current.ndjson');
-    await writeFileAtomic(path, `${rows.map((r) => JSON.stringify(r.features)).join('\n')}\n`);
+    // The logged inputs and what the model said, as one NDJSON file the same drift code reads.
+    const { label } = manifest.transform;
+    const path = join(dir, 'current-log.ndjson');
+    const lines = rows.map((r) =>
+      JSON.stringify({ ...r.features, [predictionColumn]: predictedValue(r.prediction, label) }),
+    );
+    await writeFileAtomic(path, `${lines.join('\n')}\n`);
     const { sha256 } = await sha256File(path);
     return {
-      current: { path, name: `prediction-log/${input.model}`, sha256 },
+      current: { path, name: `prediction-log/${input.model}`, sha256, withPrediction: true },
       performance: liveAccuracy(rows, version, label),
       source: null,
     };

@@ -53,6 +53,11 @@ export interface MonitorMeasurement {
   current: { name: string; sha256: string; rows: number; source: string | null };
   features: FeatureVerdict[];
   skipped: { column: string; reason: string }[];
+  /**
+   * Prediction drift (prediction log only): the classes (or values) the model gave live against the
+   * labels of its training data. Optional, so monitor runs recorded before it existed still replay.
+   */
+  prediction?: FeatureVerdict | null;
   /** Accuracy on labelled logged predictions, when any have labels. */
   performance: { labeled: number; accuracy: number } | null;
 }
@@ -63,13 +68,17 @@ export interface MonitorDecision {
 }
 
 /**
- * Decide a breach from the verdicts: drifted features (at least `minDriftedFeatures`) or live accuracy under `minAccuracy` on enough labels. Pure, so it runs in the workflow.
+ * Decide a breach from the verdicts: drifted features (at least `minDriftedFeatures`), drifted
+ * predictions, or live accuracy under `minAccuracy` on enough labels. Pure, so it runs in the workflow.
  */
 export function decideBreach(measurement: MonitorMeasurement, policy: MonitorPolicy): MonitorDecision {
   const reasons: string[] = [];
   const drifted = measurement.features.filter((f) => f.verdict === 'drift');
   if (drifted.length > 0 && drifted.length >= (policy.minDriftedFeatures ?? 1)) {
     for (const feature of drifted) reasons.push(`feature ${feature.column}: ${feature.reasons.join(', ')}`);
+  }
+  if (measurement.prediction?.verdict === 'drift') {
+    reasons.push(`predictions: ${measurement.prediction.reasons.join(', ')}`);
   }
   const perf = measurement.performance;
   if (

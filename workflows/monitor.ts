@@ -20,8 +20,8 @@ const { sendMonitorAlert } = wf.proxyActivities<MonitorActivities>({
 });
 
 /**
- * One look at a deployed model, run by a Temporal Schedule: an activity measures feature drift (and
- * live accuracy from the prediction log) against the training reference; this
+ * One look at a deployed model, run by a Temporal Schedule: an activity measures feature drift (and,
+ * from the prediction log, prediction drift and live accuracy) against the training reference; this
  * code decides the breach, so replaying the history re-derives it; on a breach it alerts and, under
  * the `retrain` policy, starts the pipeline with trigger `drift` under a workflow id derived from the
  * data — ten breaches on the same data start one retraining, which then waits at its approval gate

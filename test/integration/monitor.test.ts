@@ -74,13 +74,14 @@ describe('the monitor workflow', () => {
     const result = await monitor(flights, 'monitor-calm');
     expect(result.decision).toEqual({ breach: false, reasons: [] });
     expect(result.measurement.version).toBe(1);
+    // Compared as the model sees them: `hour` is derived from `date` by the fitted transform.
     expect(result.measurement.features.map((f) => `${f.column}:${f.verdict}`)).toEqual([
+      'hour:ok',
       'distance:ok',
       'origin:ok',
     ]);
-    expect(result.measurement.skipped).toEqual([
-      { column: 'hour', reason: 'missing from the reference dataset' },
-    ]);
+    expect(result.measurement.skipped).toEqual([]);
+    expect(result.measurement.prediction).toBeNull();
     expect(result.retraining).toBeNull();
     expect(result.alert).toBeNull();
   }, 120_000);
@@ -234,6 +235,10 @@ describe('monitor alerts through a webhook, and live accuracy from the predictio
     expect(result.measurement.performance).toEqual({ labeled: 150, accuracy: 0 });
     expect(result.decision.breach).toBe(true);
     expect(result.decision.reasons).toContain('accuracy 0.000 < 0.6 on 150 labelled predictions');
+    // The model said "delayed" to every flight; far fewer were delayed in its training data.
+    expect(result.measurement.prediction).toMatchObject({ column: 'prediction', verdict: 'drift' });
+    expect(result.decision.reasons).toContainEqual(expect.stringMatching(/^predictions: psi \d/));
+    expect(result.measurement.features.map((f) => f.column)).toEqual(['hour', 'distance', 'origin']);
     expect(result.retraining).toBeNull(); // policy: alert only
     expect(result.alert).toEqual({ sent: true, webhook: 'sent' });
     expect(hits).toBe(3);
