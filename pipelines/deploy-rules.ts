@@ -217,7 +217,9 @@ function decideServing(
     reasons.push(`${errors} is over ${round(maxErrorRate * 100)}%`);
   } else reasons.push(`${errors} is within ${round(maxErrorRate * 100)}%`);
   if (production?.p95Ms == null || candidate.p95Ms === null || production.p95Ms === 0) {
-    reasons.push('no production latency in the window: p95 latency not compared');
+    // Shadow scoring happens after the answer is sent, so serving records no latency for it.
+    const missing = candidate.p95Ms === null ? `candidate v${candidate.version}` : 'production';
+    reasons.push(`no latency for ${missing} in the window: p95 latency not compared`);
     return { passed, reasons };
   }
   const ratio = candidate.p95Ms / production.p95Ms;

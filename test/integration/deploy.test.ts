@@ -162,6 +162,35 @@ describe('the deploy step', () => {
     const promoted = (await modelHistory(t.client, MODEL)).filter((e) => e.type === 'promoted');
     expect(promoted.map((e) => e.version)).toEqual([1, 4]);
   }, 300_000);
+
+  it('promotes after a shadow window in which the candidate scored every request production answered', async () => {
+    const shadow = await startTestServer(t.client, t.config, [{ model: MODEL, shadow: true }]);
+    servers.push(shadow.server);
+    const { deploy } = await deployRun(
+      t.client,
+      t.config,
+      'deploy-shadow',
+      {
+        train: { model: 'logistic', epochs: 3, seed: 13 },
+        deploy: { ...canary(shadow.url), strategy: 'shadow' },
+      },
+      traffic(shadow, { production: 4, candidate: 5 }),
+    );
+    expect({ ...deploy, reasons: deploy.reasons.join('; ') }).toMatchObject({
+      version: 5,
+      strategy: 'shadow',
+      outcome: 'promoted',
+      productionBefore: 4,
+    });
+    const { candidate, production } = deploy.observation ?? {};
+    expect(candidate?.predictions).toBeGreaterThanOrEqual(200);
+    // Shadow scores every request, so the log holds as many candidate rows as production rows (± the
+    // requests in flight at the window's edges).
+    expect(Math.abs((candidate?.predictions ?? 0) - (production?.predictions ?? 0))).toBeLessThanOrEqual(100);
+    expect(deploy.serving?.candidate).toMatchObject({ errors: 0, p95Ms: null });
+    expect(deploy.reasons.join(' ')).toMatch(/no latency for candidate v5 in the window/);
+    expect((await describeModel(t.client, MODEL)).aliases).toMatchObject({ production: 5, previous: 4 });
+  }, 300_000);
 });
 
 let shared: { server: ServingServer; url: string } | undefined;
@@ -187,17 +216,26 @@ function canary(url: string): NonNullable<LifecycleConfig['deploy']> {
   };
 }
 
-/** Serving picks up the new candidate as its canary, and real traffic flows until the run ends. */
+/** Traffic through the shared canary replica, where production is v1. */
 function canaryTraffic(candidate: number): (done: () => boolean) => Promise<void> {
   return async (done) => {
     if (!shared) throw new Error('start the canary server first');
-    const { server, url } = shared;
+    await traffic(shared, { production: 1, candidate })(done);
+  };
+}
+
+/** Serving picks up the new candidate, and real traffic flows until the run ends. */
+function traffic(
+  { server, url }: { server: ServingServer; url: string },
+  loaded: { production: number; candidate: number },
+): (done: () => boolean) => Promise<void> {
+  return async (done) => {
     // Distinct rows in every request, so each version's score distribution is a real one.
     const rows = await flightRows(2000);
     await server.pool.refresh(MODEL);
     expect(server.pool.describe(MODEL)['loaded']).toMatchObject({
-      production: { version: 1 },
-      candidate: { version: candidate },
+      production: { version: loaded.production },
+      candidate: { version: loaded.candidate },
     });
     for (let i = 0; !done(); i = (i + 50) % rows.length) {
       const response = await fetch(`${url}/v1/models/${MODEL}:predict`, {
