@@ -1,4 +1,6 @@
 import type { DeploySpec } from './deploy.js';
+import type { GateDecision } from './gates.js';
+import type { JsonValue } from './json.js';
 
 /**
  * The deploy step's decisions as pure functions (sandbox-safe): the deploy workflow calls them on
@@ -229,6 +231,21 @@ function decideServing(
     reasons.push(`${latency}, over ${maxLatencyRatio}×`);
   } else reasons.push(`${latency}, within ${maxLatencyRatio}×`);
   return { passed, reasons };
+}
+
+/**
+ * A deploy step as a gate of its run: passed when the candidate is in production (promoted, or already
+ * was), so a refused or rolled-back deploy stops the run with its reasons, as a failed gate does, and
+ * `sluice run` exits non-zero on it.
+ */
+export function deployGate(step: string, output: JsonValue): GateDecision {
+  const value = typeof output === 'object' && output !== null && !Array.isArray(output) ? output : {};
+  const outcome = typeof value['outcome'] === 'string' ? value['outcome'] : 'no outcome';
+  const reasons = Array.isArray(value['reasons'])
+    ? value['reasons'].filter((r): r is string => typeof r === 'string')
+    : [];
+  const passed = outcome === 'promoted' || outcome === 'unchanged';
+  return { step, gate: 'deploy', passed, reasons: [`deploy ${outcome}`, ...reasons] };
 }
 
 function round(value: number): number {

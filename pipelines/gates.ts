@@ -10,7 +10,8 @@ export type GateKind = (typeof gateKinds)[number];
 
 export interface GateDecision {
   step: string;
-  gate: GateKind | 'approval';
+  /** `deploy`: a deploy step that refused or rolled back its candidate stops the run too. */
+  gate: GateKind | 'approval' | 'deploy';
   passed: boolean;
   /** Why it passed or not, worded for the person reading `sluice status`. */
   reasons: string[];

@@ -1,6 +1,7 @@
 import * as wf from '@temporalio/workflow';
 import type { ApprovalGateStatus, RefusedApproval } from '../pipelines/approval.js';
 import { decideGate, type GateDecision } from '../pipelines/gates.js';
+import { deployGate } from '../pipelines/deploy-rules.js';
 import type { JsonValue } from '../pipelines/json.js';
 import { lintSteps, topologicalOrder } from '../pipelines/lint.js';
 import type { ParamValue } from '../pipelines/params.js';
@@ -200,6 +201,11 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
       if (result.attempt !== undefined) state.attempt = result.attempt;
       if (result.cache) state.cache = result.cache;
       state.state = 'succeeded';
+      if (step.deploy) {
+        const decision = deployGate(step.id, result.output);
+        status.gates.push(decision);
+        if (!decision.passed) status.stoppedBy ??= decision;
+      }
       if (step.gate) {
         const decision = decideGate(step.gate, step.id, result.output);
         status.gates.push(decision);

@@ -71,6 +71,7 @@ describe('the deploy step', () => {
       deploy: { strategy: 'direct', infra: { sampleRows: 100, maxP95Ms: 200 } },
     });
     expect(status.state).toBe('succeeded');
+    expect(status.gates.at(-1)).toMatchObject({ step: 'deploy', gate: 'deploy', passed: true });
     expect(status.steps.find((s) => s.id === 'deploy')).toMatchObject({ activity: 'deploy' });
     expect(deploy).toMatchObject({ model: MODEL, version: 1, outcome: 'promoted', productionBefore: null });
     expect(deploy.infra.decision.passed).toBe(true);
@@ -93,7 +94,9 @@ describe('the deploy step', () => {
       train: { model: 'logistic', epochs: 3, seed: 5 },
       deploy: { strategy: 'direct', infra: { sampleRows: 20, maxP95Ms: 0.000001 } },
     });
-    expect(status.state).toBe('succeeded');
+    expect(status.state).toBe('stopped');
+    expect(status.stoppedBy).toMatchObject({ step: 'deploy', gate: 'deploy', passed: false });
+    expect(status.stoppedBy?.reasons[0]).toBe('deploy refused');
     expect(deploy).toMatchObject({ version: 2, outcome: 'refused', productionBefore: 1 });
     expect(deploy.reasons.join(' ')).toMatch(/p95 latency .* ms per row is over the 0\.000001 ms budget/);
     expect((await describeModel(t.client, MODEL)).aliases.production).toBe(1);
@@ -112,7 +115,8 @@ describe('the deploy step', () => {
       },
       canaryTraffic(3),
     );
-    expect(status.state).toBe('succeeded');
+    expect(status.state).toBe('stopped');
+    expect(status.stoppedBy).toMatchObject({ step: 'deploy', gate: 'deploy', passed: false });
     expect(deploy).toMatchObject({
       version: 3,
       strategy: 'canary',

@@ -4,6 +4,7 @@ import { deploySchema } from '../../pipelines/deploy.js';
 import {
   decideInfra,
   decideObservation,
+  deployGate,
   histogramQuantile,
   servingWindow,
   type DeployObservation,
@@ -116,6 +117,18 @@ describe('deploy decisions', () => {
     expect(same.passed).toBe(true);
     const silent = servingWindow(after, after, 2);
     expect(decideObservation(observation(), spec, { candidate: silent, production }).passed).toBe(false);
+  });
+
+  it('turns a deploy outcome into a gate of the run', () => {
+    expect(deployGate('deploy', { outcome: 'promoted', reasons: ['ok'] })).toEqual({
+      step: 'deploy',
+      gate: 'deploy',
+      passed: true,
+      reasons: ['deploy promoted', 'ok'],
+    });
+    expect(deployGate('deploy', { outcome: 'unchanged', reasons: [] }).passed).toBe(true);
+    expect(deployGate('deploy', { outcome: 'rolled-back', reasons: ['psi'] }).passed).toBe(false);
+    expect(deployGate('deploy', null)).toMatchObject({ passed: false, reasons: ['deploy no outcome'] });
   });
 
   it('computes histogram quantiles as Prometheus does, and PSI on production deciles', () => {
