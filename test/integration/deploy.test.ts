@@ -2,7 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { validateModelInfra } from '../../activities/deploy/infra-validation.js';
 import { describeModel, modelHistory } from '../../cli/registry.js';
+import { deploySchema } from '../../pipelines/deploy.js';
+import { decideInfra } from '../../pipelines/deploy-rules.js';
 import { followRun, startRun } from '../../cli/runs.js';
 import type { LifecycleConfig } from '../../pipelines/lifecycle.js';
 import { resolveRunParams } from '../../pipelines/params.js';
@@ -12,7 +15,7 @@ import type { DagStatus } from '../../workflows/index.js';
 import type { SluiceConfig } from '../../worker/config.js';
 import { useTestWorker } from '../support/worker.js';
 import { flightsLifecycle, lifecycleRoles } from './fixtures/lifecycle.js';
-import { flightRows, startTestServer } from './fixtures/serving.js';
+import { flightRows, startTestServer, tamperWeights } from './fixtures/serving.js';
 
 const t = useTestWorker(async (config) =>
   writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles })),
@@ -195,6 +198,23 @@ describe('the deploy step', () => {
     expect(deploy.reasons.join(' ')).toMatch(/no latency for candidate v5 in the window/);
     expect((await describeModel(t.client, MODEL)).aliases).toMatchObject({ production: 5, previous: 4 });
   }, 300_000);
+
+  it('infra validation reports a candidate whose bytes no longer match the registry, and the deploy is refused', async () => {
+    const restore = await tamperWeights(t.client, t.config, MODEL, 2);
+    try {
+      const report = await validateModelInfra(
+        { home: t.config.home, dataRoots: t.config.dataRoots, client: t.client },
+        { model: MODEL, version: 2, sampleRows: 10 },
+      );
+      expect(report).toMatchObject({ version: 2, rows: 0 });
+      expect(report.failure).toMatch(/hashes to [0-9a-f]{64}/);
+      const decision = decideInfra(report, deploySchema.parse({ strategy: 'direct' }));
+      expect(decision.passed).toBe(false);
+      expect(decision.reasons[0]).toMatch(/^infra validation of delay-deploy v2 failed: /);
+    } finally {
+      await restore();
+    }
+  });
 });
 
 let shared: { server: ServingServer; url: string } | undefined;
