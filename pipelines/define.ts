@@ -29,6 +29,14 @@ export function definePipeline(config: PipelineConfig): PipelineSpec {
         message: `step "${step.id}" has a condition on parameter "${step.when.param}", which the pipeline does not declare: add it under params`,
       });
     }
+    const registers = (id: string) =>
+      parsed.data.steps.some((s) => s.id === id && s.activity === 'registerModel');
+    if (step.deploy && !step.needs.some(registers)) {
+      lint.push({
+        step: step.id,
+        message: `deploy step "${step.id}" deploys the version a registerModel step registered: add that step to its needs`,
+      });
+    }
     for (const ref of paramRefs(step.params)) {
       if (!(ref in parsed.data.params)) {
         lint.push({

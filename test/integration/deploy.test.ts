@@ -45,12 +45,19 @@ async function deployRun(
     startedBy: 'dana',
   });
   let finished = false;
-  let background: Promise<void> = Promise.resolve();
+  let background: Promise<unknown> = Promise.resolve();
   const status = await followRun(
     handle,
     (step) => {
       if (step.id === 'register' && step.state === 'succeeded' && during) {
-        background = during(() => finished);
+        // Held, not left floating: a failure in the traffic is reported by this test, after the run.
+        background = during(() => finished).then(
+          () => undefined,
+          (error: unknown) => {
+            finished = true;
+            return error;
+          },
+        );
       }
     },
     200,
@@ -63,7 +70,8 @@ async function deployRun(
     },
   );
   finished = true;
-  await background;
+  const trafficError = await background;
+  if (trafficError instanceof Error) throw trafficError;
   const deploy = status.steps.find((s) => s.id === 'deploy')?.output as unknown as DeployResult;
   return { status, deploy };
 }
@@ -149,13 +157,10 @@ describe('the deploy step', () => {
       { train: { model: 'logistic', epochs: 3, seed: 11 }, deploy: canary(await canaryServer()) },
       canaryTraffic(4),
     );
+    // The reasons are the failure message, so a failure here says why the canary was not promoted.
+    expect(deploy.outcome, deploy.reasons.join('; ')).toBe('promoted');
+    expect(deploy).toMatchObject({ version: 4, productionBefore: 1 });
     expect(status.state).toBe('succeeded');
-    // The reasons travel with the outcome, so a failure here says why the canary was not promoted.
-    expect({ ...deploy, reasons: deploy.reasons.join('; ') }).toMatchObject({
-      version: 4,
-      outcome: 'promoted',
-      productionBefore: 1,
-    });
     expect(deploy.decision?.passed).toBe(true);
     expect(deploy.observation?.psi).toBeLessThan(0.2);
     expect(deploy.serving?.candidate.p95Ms).toBeGreaterThan(0);
@@ -183,12 +188,8 @@ describe('the deploy step', () => {
       },
       traffic(shadow, { production: 4, candidate: 5 }),
     );
-    expect({ ...deploy, reasons: deploy.reasons.join('; ') }).toMatchObject({
-      version: 5,
-      strategy: 'shadow',
-      outcome: 'promoted',
-      productionBefore: 4,
-    });
+    expect(deploy.outcome, deploy.reasons.join('; ')).toBe('promoted');
+    expect(deploy).toMatchObject({ version: 5, strategy: 'shadow', productionBefore: 4 });
     const { candidate, production } = deploy.observation ?? {};
     expect(candidate?.predictions).toBeGreaterThanOrEqual(200);
     // Shadow scores every request, so the log holds as many candidate rows as production rows (± the
@@ -255,7 +256,8 @@ function traffic(
 ): (done: () => boolean) => Promise<void> {
   return async (done) => {
     // Distinct rows in every request, so each version's score distribution is a real one.
-    const rows = await flightRows(2000);
+    // Shuffled (seeded): the file is ordered by date, and the versions must see the same population.
+    const rows = shuffle(await flightRows(2000));
     await server.pool.refresh(MODEL);
     expect(server.pool.describe(MODEL)['loaded']).toMatchObject({
       production: { version: loaded.production },
@@ -272,4 +274,16 @@ function traffic(
     }
     await server.predictionLog.flush();
   };
+}
+
+/** A seeded Fisher–Yates shuffle, so every request carries rows from the whole sample. */
+function shuffle<T>(items: T[]): T[] {
+  const out = [...items];
+  let seed = 42;
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scorePsi } from '../../activities/deploy/observe-deployment.js';
+import { definePipeline } from '../../pipelines/define.js';
 import { deploySchema } from '../../pipelines/deploy.js';
 import {
   decideInfra,
@@ -48,6 +49,22 @@ describe('deploy decisions', () => {
     expect(JSON.stringify(both.error?.issues)).toMatch(/exactly one of activity, approval and deploy/);
     expect(stepSchema.safeParse({ id: 'd', deploy: { strategy: 'shadow' } }).success).toBe(true);
     expect(stepSchema.safeParse({ id: 'd', deploy: { strategy: 'blue-green' } }).success).toBe(false);
+  });
+
+  it('refuses at definition time a deploy step that needs no registerModel step', () => {
+    const pipeline = (needs: string[]) =>
+      definePipeline({
+        id: 'p',
+        steps: [
+          { id: 'register', activity: 'registerModel', params: { model: 'm' } },
+          { id: 'other', activity: 'noop' },
+          { id: 'deploy', needs, deploy: { strategy: 'direct' } },
+        ],
+      });
+    expect(() => pipeline(['other'])).toThrow(
+      /deploy step "deploy" deploys the version a registerModel step registered: add that step to its needs/,
+    );
+    expect(pipeline(['register']).steps).toHaveLength(3);
   });
 
   it('appends a deploy step after register when the lifecycle asks for one', () => {
