@@ -32,3 +32,17 @@ export function stepActivity(fn: (input: StepInput) => Promise<JsonValue>): Step
     }
   };
 }
+
+/**
+ * Wrap an activity that is not a step (deploy, monitor, registry helpers) in the same boundary:
+ * SluiceErrors cross the wire as non-retryable ApplicationFailures, anything else is retried.
+ */
+export function withFailureBoundary<A, R>(fn: (arg: A) => Promise<R>): (arg: A) => Promise<R> {
+  return async (arg) => {
+    try {
+      return await fn(arg);
+    } catch (error) {
+      throw toFailure(error);
+    }
+  };
+}

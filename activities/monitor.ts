@@ -14,7 +14,7 @@ import type { SluiceConfig } from '../worker/config.js';
 import { describeQuery } from '../workflows/registry.js';
 import { readLabeledPredictions } from '../serving/feedback-log.js';
 import { createArtifactStore } from './artifacts/index.js';
-import { toFailure } from './boundary.js';
+import { withFailureBoundary } from './boundary.js';
 import { resolveDataset } from './data-inputs.js';
 import { detectDrift } from './drift/detect-drift.js';
 import { writeFileAtomic } from './fs-atomic.js';
@@ -52,15 +52,7 @@ export interface RetrainInput {
  */
 export function createMonitorActivities(deps: MonitorDeps) {
   const store = createArtifactStore(deps.config.home);
-  const guard =
-    <A, R>(fn: (arg: A) => Promise<R>) =>
-    async (arg: A): Promise<R> => {
-      try {
-        return await fn(arg);
-      } catch (error) {
-        throw toFailure(error);
-      }
-    };
+  const guard = withFailureBoundary;
 
   return {
     /**

@@ -4,7 +4,7 @@ import { describeModel, promoteModel } from '../../cli/registry.js';
 import type { DeployObservation, InfraReport, ServingSnapshot } from '../../pipelines/deploy-rules.js';
 import { DependencyUnavailableError } from '../../pipelines/errors.js';
 import type { PromoteResult } from '../../pipelines/registry.js';
-import { toFailure } from '../boundary.js';
+import { withFailureBoundary } from '../boundary.js';
 import { validateModelInfra, type InfraValidationRequest } from './infra-validation.js';
 import { observeDeployment, type ObserveRequest } from './observe-deployment.js';
 import { snapshotServingMetrics, type SnapshotRequest } from './serving-metrics.js';
@@ -44,15 +44,7 @@ export function createDeployActivities(deps: DeployActivityDeps) {
     }
     return deps.client;
   };
-  const boundary =
-    <A, R>(fn: (arg: A) => Promise<R>) =>
-    async (arg: A): Promise<R> => {
-      try {
-        return await fn(arg);
-      } catch (error) {
-        throw toFailure(error);
-      }
-    };
+  const boundary = withFailureBoundary;
   return {
     /** Load the candidate as serving would and score its test split; see {@link validateModelInfra}. */
     validateModelInfra: boundary((request: InfraValidationRequest): Promise<InfraReport> =>

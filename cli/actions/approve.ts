@@ -5,7 +5,7 @@ import { InvalidInputError } from '../../pipelines/errors.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { connectClient } from '../client.js';
 import { context } from '../commands/shared.js';
-import { describeRun } from './run.js';
+import { describeRunningRun } from './run.js';
 
 export interface DecisionOptions {
   as: string;
@@ -27,12 +27,13 @@ export async function decisionAction(
   const client = await connectClient(config);
   try {
     const handle = client.workflow.getHandle(runId);
-    const description = await describeRun(handle, runId, config.temporal.namespace);
-    if (description.status.name !== 'RUNNING') {
-      throw new InvalidInputError(
-        `run ${runId} is finished (${description.status.name.toLowerCase()}): there is nothing left to ${decision}`,
-      );
-    }
+    const description = await describeRunningRun(
+      handle,
+      runId,
+      config.temporal.namespace,
+      'is finished',
+      `there is nothing left to ${decision}`,
+    );
     const gate = await openGate(client, handle);
     if (gate === 'no-worker' && !options.modelVersion) {
       throw new InvalidInputError(

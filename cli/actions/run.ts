@@ -200,12 +200,13 @@ export async function cancelAction(runId: string, command: Command): Promise<voi
   const client = await connectClient(config);
   try {
     const handle = client.workflow.getHandle(runId);
-    const description = await describeRun(handle, runId, config.temporal.namespace);
-    if (description.status.name !== 'RUNNING') {
-      throw new InvalidInputError(
-        `run ${runId} is already finished (${description.status.name.toLowerCase()}): nothing to cancel`,
-      );
-    }
+    await describeRunningRun(
+      handle,
+      runId,
+      config.temporal.namespace,
+      'is already finished',
+      'nothing to cancel',
+    );
     await handle.cancel();
     out.result(
       { workflowId: runId, cancelRequested: true },
@@ -218,4 +219,21 @@ export async function cancelAction(runId: string, command: Command): Promise<voi
 
 function quote(value: string): string {
   return `'${value.replaceAll("'", "\\'")}'`;
+}
+
+/** Describe a run that must still be running, or say in one line why there is nothing to do. */
+export async function describeRunningRun(
+  handle: WorkflowHandle,
+  runId: string,
+  namespace: string,
+  finished: string,
+  consequence: string,
+): Promise<WorkflowExecutionDescription> {
+  const description = await describeRun(handle, runId, namespace);
+  if (description.status.name !== 'RUNNING') {
+    throw new InvalidInputError(
+      `run ${runId} ${finished} (${description.status.name.toLowerCase()}): ${consequence}`,
+    );
+  }
+  return description;
 }
