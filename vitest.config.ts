@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects: `unit` (pure logic and activities on small real files, no server), `integration`
+ * Four projects: `unit` (pure logic and activities on small real files, no server), `integration`
  * (one real Temporal dev server for the whole run, started by the global setup through Sluice's own
- * provisioning code; every test file in its own forked process with its own worker and task queues)
- * and `replay` (committed histories against the current workflow code).
+ * provisioning code; every test file in its own forked process with its own worker and task queues),
+ * `replay` (committed histories against the current workflow code) and `reliability` (real processes
+ * killed and restarted: workers, the dev server, serving; on the same kind of server as `integration`).
  */
 export default defineConfig({
   test: {
@@ -28,6 +29,19 @@ export default defineConfig({
           hookTimeout: 180_000,
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          pool: 'forks',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
+          // Faults are timed against real processes: one file at a time, so they don't starve each other.
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
         },
       },
       {
