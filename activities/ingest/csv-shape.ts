@@ -117,3 +117,43 @@ export async function firstLineDelimiters(path: string, quote: string): Promise<
   }
   return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([ch]) => ch);
 }
+
+/**
+ * The first record longer than `limit` bytes, by its starting physical line (1-based), honouring quotes
+ * (a quoted newline is data). Error path only: DuckDB names a bogus line when a row exceeds its
+ * `max_line_size`, because the row breaks its dialect sniffing too.
+ */
+export async function firstLongRecord(
+  path: string,
+  quote: string,
+  limit: number,
+): Promise<{ line: number; bytes: number } | undefined> {
+  const q = quote === '' ? -1 : quote.charCodeAt(0);
+  let line = 1;
+  let recordLine = 1;
+  let recordStart = 0;
+  let position = 0;
+  let inQuotes = false;
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const piece of stream) {
+      const chunk = piece as Buffer;
+      for (let i = 0; i < chunk.length; i++) {
+        const byte = chunk[i]!;
+        if (byte === q) inQuotes = !inQuotes;
+        else if (byte === 10) {
+          line += 1;
+          if (inQuotes) continue;
+          const end = position + i;
+          if (end - recordStart > limit) return { line: recordLine, bytes: end - recordStart };
+          recordStart = end + 1;
+          recordLine = line;
+        }
+      }
+      position += chunk.length;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return position - recordStart > limit ? { line: recordLine, bytes: position - recordStart } : undefined;
+}

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataValidationError, InvalidInputError, SluiceError } from '../../pipelines/errors.js';
 import type { SourceFormat } from './format.js';
+import { firstLongRecord } from './csv-shape.js';
 import { locateJsonFault } from './json-locate.js';
 import { cellText, ident } from './sql.js';
 
@@ -40,6 +41,18 @@ export async function explainReadError(
   const { source, format } = context;
   const first = firstLine(message);
   const details = { source, format, duckdb: first };
+
+  const tooLong = /Maximum line size of (\d+) bytes exceeded/.exec(message);
+  if (tooLong && (format === 'csv' || format === 'tsv')) {
+    const limit = Number(tooLong[1]);
+    const record = await firstLongRecord(context.path, '"', limit);
+    const where = record ? `line ${record.line} starts a row of ${record.bytes} bytes` : 'a row is longer';
+    return new InvalidInputError(
+      `source ${source} ${where}, over the ${limit}-byte limit for one row: a field that long is not ` +
+        'tabular data; keep large text or blobs out of the file (store a path or a hash) or fix the quoting that merged rows',
+      { cause: error, details: { ...details, limit, ...(record ?? {}) } },
+    );
+  }
 
   const csvLine = /CSV Error on Line: (\d+)/.exec(message);
   if (csvLine) {
