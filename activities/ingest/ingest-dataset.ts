@@ -84,7 +84,7 @@ export async function ingestDataset(input: unknown, deps: IngestDeps): Promise<I
   const hashed = Object.keys(pii).filter((column) => pii[column] === 'hash');
   if (hashed.length > 0) requirePiiKey(deps.piiKey, hashed);
 
-  const scan = await scanSource(path, isTextFormat(format));
+  const scan = await scanSource(path, isTextFormat(format), format === 'json' || format === 'ndjson');
   const arrowLayout = preflight(params.source, format, scan);
   const source = { path, sha256: scan.sha256, bytes: scan.bytes, format };
   const types = params.types ?? {};

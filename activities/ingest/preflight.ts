@@ -42,6 +42,23 @@ export function preflight(source: string, format: SourceFormat, scan: SourceScan
         { details: { ...details, line, column, offset } },
       );
     }
+    if (scan.nul) {
+      // DuckDB's readers pass NUL through into column names and values, where it cuts SQL text short.
+      const { line, column, offset } = scan.nul;
+      throw new InvalidInputError(
+        `source ${source} contains a NUL byte at line ${line}, byte ${column} of the line (byte ${offset + 1} of the file): ` +
+          `it holds binary data, not ${format} text; check the file, or pass the right --format`,
+        { details: { ...details, line, column, offset } },
+      );
+    }
+    if (scan.tooDeep) {
+      const { line, column, limit } = scan.tooDeep;
+      throw new InvalidInputError(
+        `source ${source} nests arrays or objects more than ${limit} levels deep (line ${line}, column ${column}): ` +
+          'a dataset is rows of flat or shallow records; flatten it, or fix the program that wrote it',
+        { details: { ...details, line, column, limit } },
+      );
+    }
     return undefined;
   }
   if (format === 'parquet') {

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { JsonDepthTracker, maxJsonDepth } from './json-depth.js';
 
 /** What one streamed pass over a source file learns before DuckDB is asked to read it. */
 export interface SourceScan {
@@ -14,6 +15,10 @@ export interface SourceScan {
   hasContent: boolean;
   /** For text scans: where the first byte that is not valid UTF-8 is, if any. */
   invalidUtf8?: { offset: number; line: number; column: number };
+  /** For text scans: where the first NUL byte is, if any (text never holds one; binary data does). */
+  nul?: { offset: number; line: number; column: number };
+  /** For JSON scans: where nesting first goes deeper than {@link maxJsonDepth}, if it does. */
+  tooDeep?: { offset: number; line: number; column: number; limit: number };
 }
 
 const whitespace = new Set([0x20, 0x09, 0x0a, 0x0d]);
@@ -21,9 +26,11 @@ const whitespace = new Set([0x20, 0x09, 0x0a, 0x0d]);
 /**
  * Hash a source and check it in the same pass (a dataset is read once here, never held in memory):
  * sha256 and size for provenance, head/tail for magic numbers, and for text formats UTF-8 validity
- * with the exact line and column of the first bad byte, which DuckDB reports only approximately.
+ * with the exact line and column of the first bad byte, which DuckDB reports only approximately; for
+ * JSON (`json`), the nesting depth, which DuckDB cannot survive past a few thousand levels.
  */
-export async function scanSource(path: string, text: boolean): Promise<SourceScan> {
+export async function scanSource(path: string, text: boolean, json = false): Promise<SourceScan> {
+  const depth = json ? new JsonDepthTracker() : undefined;
   const hash = createHash('sha256');
   let bytes = 0;
   let head = Buffer.alloc(0);
@@ -31,6 +38,7 @@ export async function scanSource(path: string, text: boolean): Promise<SourceSca
   let hasContent = false;
   let carry = Buffer.alloc(0);
   let invalidAt: number | undefined;
+  let nulAt: number | undefined;
 
   for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) {
     const chunk = piece as Buffer;
@@ -38,6 +46,11 @@ export async function scanSource(path: string, text: boolean): Promise<SourceSca
     if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)]);
     tail = Buffer.concat([tail, chunk]).subarray(-16);
     if (!hasContent) hasContent = containsContent(chunk, bytes === 0);
+    depth?.feed(chunk);
+    if (text && nulAt === undefined) {
+      const at = chunk.indexOf(0);
+      if (at !== -1) nulAt = bytes + at;
+    }
     if (text && invalidAt === undefined) {
       const window = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
       const windowStart = bytes - carry.length;
@@ -53,6 +66,10 @@ export async function scanSource(path: string, text: boolean): Promise<SourceSca
 
   const scan: SourceScan = { sha256: hash.digest('hex'), bytes, head, tail, hasContent };
   if (invalidAt !== undefined) scan.invalidUtf8 = { offset: invalidAt, ...(await lineOf(path, invalidAt)) };
+  if (nulAt !== undefined) scan.nul = { offset: nulAt, ...(await lineOf(path, nulAt)) };
+  const deepAt = depth?.tooDeepAt;
+  if (deepAt !== undefined)
+    scan.tooDeep = { offset: deepAt, ...(await lineOf(path, deepAt)), limit: maxJsonDepth };
   return scan;
 }
 
