@@ -1,7 +1,13 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, type as osType, release } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { table } from '../cli/output.js';
+import { locateTemporalCli, type TemporalCli } from '../infra/temporal/cli-provision.js';
+import { startDevServer, type DevServer } from '../infra/temporal/dev-server.js';
+import { freePort, projectRoot } from '../test/support/paths.js';
+import { loadConfig, type SluiceConfig } from '../worker/config.js';
 
 /** What a bench returns: one table of figures (each beside its baseline) and anything else worth keeping. */
 export interface BenchResult {
@@ -64,4 +70,56 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] ?? Number.NaN;
+}
+
+/** A private Temporal dev server (in-memory SQLite) on a free port, with a fresh `SLUICE_HOME`. */
+export interface BenchTemporal {
+  home: string;
+  address: string;
+  /** Sluice's config for this server and home (log level `warn`). */
+  config: SluiceConfig;
+  cli: TemporalCli;
+  server: DevServer;
+  client: Client;
+  /** Close the client, stop the server, remove the home. Stop workers first. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the dev server every bench measures against, the way `sluice dev` does (the CLI from
+ * `.sluice/bin`, Sluice's search attributes), in a temporary home named after the bench.
+ */
+export async function startBenchTemporal(bench: string): Promise<BenchTemporal> {
+  const home = await mkdtemp(join(tmpdir(), `sluice-bench-${bench}-`));
+  const address = `127.0.0.1:${await freePort()}`;
+  const config = loadConfig(
+    { ...process.env, TEMPORAL_ADDRESS: address, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'warn' },
+    projectRoot,
+  );
+  const cli = await locateTemporalCli({
+    envPath: config.temporal.cliPath,
+    searchPath: config.searchPath,
+    cacheDir: join(projectRoot, '.sluice', 'bin'),
+  });
+  const server = await startDevServer({
+    cli,
+    address,
+    namespace: 'default',
+    uiPort: false,
+    logFile: join(home, 'temporal.log'),
+  });
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  return {
+    home,
+    address,
+    config,
+    cli,
+    server,
+    client,
+    async close() {
+      await client.connection.close();
+      await server.stop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,22 +1,18 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { followRun, startRun } from '../cli/runs.js';
-import { locateTemporalCli } from '../infra/temporal/cli-provision.js';
-import { startDevServer } from '../infra/temporal/dev-server.js';
 import { definePipeline } from '../pipelines/define.js';
 import { flightDelay } from '../pipelines/flight-delay.pipeline.js';
 import type { DagStatus } from '../workflows/index.js';
 import type { StepInput } from '../pipelines/step.js';
-import { freePort, projectRoot } from '../test/support/paths.js';
-import { loadConfig } from '../worker/config.js';
+import type { SluiceConfig } from '../worker/config.js';
 import { createLogger } from '../worker/logging.js';
 import { startWorker } from '../worker/run.js';
-import { percentile, type BenchResult } from './harness.js';
+import { percentile, startBenchTemporal, type BenchResult } from './harness.js';
 
 const STEPS = 20;
 const CHAIN_RUNS = 10;
@@ -28,27 +24,10 @@ const THROUGHPUT_RUNS = 48;
  * concurrency 1 and 16.
  */
 export async function run(): Promise<BenchResult> {
-  const home = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
-  const address = `127.0.0.1:${await freePort()}`;
-  const config = loadConfig(
-    { ...process.env, TEMPORAL_ADDRESS: address, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'warn' },
-    projectRoot,
-  );
-  const cli = await locateTemporalCli({
-    envPath: config.temporal.cliPath,
-    searchPath: config.searchPath,
-    cacheDir: join(projectRoot, '.sluice', 'bin'),
-  });
-  const server = await startDevServer({
-    cli,
-    address,
-    namespace: 'default',
-    uiPort: false,
-    logFile: join(home, 'temporal.log'),
-  });
+  const temporal = await startBenchTemporal('orchestration');
+  const { home, config, client, cli } = temporal;
   const log = createLogger(config, pino.destination({ dest: join(home, 'worker.log'), sync: false }));
   const worker = await startWorker(config, log);
-  const client = new Client({ connection: await Connection.connect({ address }) });
   try {
     // Baseline: the same step activity, called directly (in a mock activity context), no Temporal.
     const noop = createActivities({ home, dataRoots: [home] }).noop;
@@ -179,17 +158,11 @@ export async function run(): Promise<BenchResult> {
       extra: { steps: STEPS, chainRuns: CHAIN_RUNS, throughputRuns: THROUGHPUT_RUNS, cli: cli.source },
     };
   } finally {
-    await client.connection.close();
     await worker.shutdown();
-    await server.stop();
-    await rm(home, { recursive: true, force: true });
+    await temporal.close();
   }
 }
 
-async function runOnce(
-  client: Client,
-  config: ReturnType<typeof loadConfig>,
-  spec: ReturnType<typeof definePipeline>,
-) {
+async function runOnce(client: Client, config: SluiceConfig, spec: ReturnType<typeof definePipeline>) {
   return followRun(await startRun(client, config, spec, { runParams: {} }), () => undefined, 50);
 }

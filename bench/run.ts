@@ -2,7 +2,10 @@ import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { report, type BenchResult } from './harness.js';
 
-/** `npm run bench -- <name>`: run `bench/<name>.bench.ts`, print its table, write its JSON. */
+/**
+ * `npm run bench -- <name> [args…]`: run `bench/<name>.bench.ts` (the args are its own, e.g. `--quick`),
+ * print its table, write its JSON.
+ */
 const name = process.argv[2];
 const dir = fileURLToPath(new URL('./', import.meta.url));
 const available = (await readdir(dir))
@@ -14,5 +17,5 @@ if (!name || !available.includes(name)) {
   );
   process.exit(1);
 }
-const bench = (await import(`./${name}.bench.ts`)) as { run: () => Promise<BenchResult> };
-await report(await bench.run());
+const bench = (await import(`./${name}.bench.ts`)) as { run: (args: string[]) => Promise<BenchResult> };
+await report(await bench.run(process.argv.slice(3)));

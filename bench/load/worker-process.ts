@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { open, readFile } from 'node:fs/promises';
+import { projectRoot, sluiceBin } from '../../test/support/paths.js';
+import type { SluiceConfig } from '../../worker/config.js';
+
+/** `sluice worker` as its own process, the way an operator runs it; its output goes to `logFile`. */
+export interface WorkerProcess {
+  pid: number;
+  logFile: string;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves with how it ended. */
+  stop(graceMs?: number): Promise<string>;
+}
+
+/**
+ * Start `node cli/bin.js worker` against the bench's server and home, and resolve once it logs
+ * `worker started` (its workflow bundle built, both pools polling).
+ */
+export async function startWorkerProcess(
+  config: SluiceConfig,
+  logFile: string,
+  env: Record<string, string> = {},
+  readyTimeoutMs = 180_000,
+): Promise<WorkerProcess> {
+  const log = await open(logFile, 'a');
+  const child = spawn(process.execPath, [sluiceBin, 'worker'], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: config.temporal.address,
+      TEMPORAL_NAMESPACE: config.temporal.namespace,
+      SLUICE_HOME: config.home,
+      SLUICE_TASK_QUEUE: config.taskQueues.orchestration,
+      SLUICE_TRAIN_TASK_QUEUE: config.taskQueues.train,
+      ...env,
+    },
+    stdio: ['ignore', log.fd, log.fd],
+  });
+  await log.close();
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit ${code}`)),
+  );
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const stop = async (graceMs = 30_000) => {
+    if (running()) child.kill('SIGTERM');
+    const timer = setTimeout(() => running() && child.kill('SIGKILL'), graceMs);
+    const how = await exited;
+    clearTimeout(timer);
+    process.removeListener('exit', killOnExit);
+    return how;
+  };
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    const output = await readFile(logFile, 'utf8').catch(() => '');
+    if (output.includes('worker started')) break;
+    if (!running() || Date.now() > deadline) {
+      await stop(1000);
+      throw new Error(`sluice worker did not start (see ${logFile}):\n${output.slice(-2000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { pid: child.pid ?? -1, logFile, stop };
+}
