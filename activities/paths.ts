@@ -13,10 +13,16 @@ import { InvalidInputError } from '../pipelines/errors.js';
  */
 export async function resolveSource(uri: string, roots: readonly string[]): Promise<string> {
   if (uri.trim() === '') throw new InvalidInputError('the data source is empty: give a path to a file');
-  if (uri.includes('\0')) {
-    throw new InvalidInputError(`source ${JSON.stringify(uri)} contains a NUL byte: give a plain file path`);
+  if (uri.length > maxSourceLength) {
+    throw new InvalidInputError(
+      `source ${JSON.stringify(`${uri.slice(0, 80)}…`)} is ${uri.length} characters long, longer than any path ` +
+        `(${maxSourceLength}): give a path to a file`,
+    );
   }
+  refuseControl(uri, uri);
   const path = toPath(uri, roots);
+  // A file:// URI may smuggle them in percent-encoded (`%00`, `%0a`).
+  refuseControl(uri, path);
   const lexicalRoots = roots.map((root) => resolve(root));
   const realRoots = await Promise.all(roots.map((root) => realpath(root).catch(() => resolve(root))));
   if (![...lexicalRoots, ...realRoots].some((root) => inside(path, root))) {
@@ -47,6 +53,23 @@ export async function resolveSource(uri: string, roots: readonly string[]): Prom
     });
   }
   return real;
+}
+
+/** Longest source accepted: Linux's PATH_MAX; longer is never a real file, only a huge message. */
+const maxSourceLength = 4096;
+
+/**
+ * A NUL truncates paths in C libraries (DuckDB) and a newline or other control character breaks the
+ * one-line messages and logs that name the source: no real data file needs either.
+ */
+function refuseControl(uri: string, text: string): void {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+  const control = /[\u0000-\u001f\u007f]/.exec(text);
+  if (!control) return;
+  const code = control[0].charCodeAt(0);
+  const what =
+    code === 0 ? 'a NUL byte' : `a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')})`;
+  throw new InvalidInputError(`source ${JSON.stringify(uri)} contains ${what}: give a plain file path`);
 }
 
 function toPath(uri: string, roots: readonly string[]): string {
