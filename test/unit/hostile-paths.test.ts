@@ -46,7 +46,11 @@ describe('hostile data sources are refused with one short line', () => {
       /source loop-a cannot be resolved \(ELOOP\): check its permissions and links/,
     ],
     ['a link to /dev/zero', 'zero.csv', /zero\.csv resolves to \/dev\/zero, outside the allowed data roots/],
-    ['a link to /proc', 'environ.csv', /resolves to \/proc\/(self|\d+)\/environ, outside the allowed data roots/],
+    [
+      'a link to /proc',
+      'environ.csv',
+      /resolves to \/proc\/(self|\d+)\/environ, outside the allowed data roots/,
+    ],
     ['a named pipe (would block a reader forever)', 'pipe.csv', /pipe\.csv is not a regular file/],
     [
       '50 levels of ../',
