@@ -221,6 +221,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       ...approvalRows,
     ];
     workerEnd = await worker.stop();
+    const workerLog = await worker.logSummary();
     return {
       name: isQuick ? 'load-quick' : 'load',
       description: `one \`sluice worker\` process: ${sizes.concurrent} small runs at once, ${sizes.waiting} runs waiting at approval gates, ${sizes.approvals} approvals at once per channel (dev server, in-memory SQLite)`,
@@ -232,11 +233,13 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         `RSS: mean and peak VmRSS over the window (${sizes.windowMs / 1000} s windows for idle and waiting).`,
         `Worker defaults: maxConcurrentWorkflowTaskExecutions 40 (SDK default), maxConcurrentActivityTaskExecutions ${config.concurrency.activities},`,
         `maxCachedWorkflows ${defaultCache} (SDK default from a ${Math.round(heapMiB)} MiB heap limit): ${sizes.waiting} waiting runs ${sizes.waiting <= defaultCache ? 'fit in the cache, so none is evicted for size' : 'exceed it, so the least recent are evicted and replayed on their next task'}.`,
+        `Worker log: ${workerLog.levels['40'] ?? 0} warn and ${workerLog.levels['50'] ?? 0} error lines${workerLog.problems.length ? ` (${workerLog.problems.join('; ')})` : ''}; the worker ${workerEnd === 'exit 0' ? 'stopped cleanly on SIGTERM' : `ended with ${workerEnd}`}.`,
       ],
       extra: {
         sizes,
         quick: isQuick,
         workerStop: workerEnd,
+        workerLog,
         workerDefaults: {
           maxConcurrentWorkflowTaskExecutions: 40,
           maxConcurrentActivityTaskExecutions: config.concurrency.activities,

@@ -9,6 +9,8 @@ export interface WorkerProcess {
   logFile: string;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves with how it ended. */
   stop(graceMs?: number): Promise<string>;
+  /** Its log lines counted by level, and the distinct messages at warn and above (first 10). */
+  logSummary(): Promise<{ levels: Record<string, number>; problems: string[] }>;
 }
 
 /**
@@ -60,5 +62,21 @@ export async function startWorkerProcess(
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { pid: child.pid ?? -1, logFile, stop };
+  const logSummary = async () => {
+    const levels: Record<string, number> = {};
+    const problems = new Set<string>();
+    for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
+      let entry: { level?: number; msg?: string };
+      try {
+        entry = JSON.parse(line) as { level?: number; msg?: string };
+      } catch {
+        continue;
+      }
+      const level = String(entry.level ?? 'none');
+      levels[level] = (levels[level] ?? 0) + 1;
+      if ((entry.level ?? 0) >= 40 && problems.size < 10) problems.add(String(entry.msg));
+    }
+    return { levels, problems: [...problems] };
+  };
+  return { pid: child.pid ?? -1, logFile, stop, logSummary };
 }
