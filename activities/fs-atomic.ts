@@ -4,13 +4,14 @@ import { basename, dirname, join } from 'node:path';
 
 /**
  * Write a file so that readers see either the old content or the whole new content, never half:
- * temp file in the same directory, fsync, rename over the target, fsync the directory.
+ * temp file in the same directory (created with `mode`, before the umask), fsync, rename over the
+ * target, fsync the directory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o666): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const file = await open(temp, 'wx');
+    const file = await open(temp, 'wx', mode);
     try {
       await file.writeFile(data);
       await file.sync();

@@ -13,6 +13,7 @@ import { saveModel } from '../activities/train/model-artifact.js';
 import { trainOnDataset } from '../activities/train/train-core.js';
 import type { ModelVersion, RegistryDescription } from '../pipelines/registry.js';
 import { featuresSchema, labelSchema, splitSchema, trainerSchema } from '../pipelines/train-spec.js';
+import { guardFromConfig } from '../serving/guard.js';
 import { createServingServer } from '../serving/server.js';
 import type { BenchResult } from './harness.js';
 
@@ -90,11 +91,16 @@ export async function run(): Promise<BenchResult> {
       aliases: { production: 1, candidate: 2, previous: null },
       eventCount: 0,
     };
+    const log = pino({ level: 'warn' }, pino.destination({ dest: join(home, 'serve.log'), sync: false }));
     const server = await createServingServer({
       tf,
       store,
       registry: () => Promise.resolve(structuredClone(registry)),
-      log: pino({ level: 'warn' }, pino.destination({ dest: join(home, 'serve.log'), sync: false })),
+      log,
+      guard: await guardFromConfig(
+        { tokensFile: join(home, 'tokens.json'), rateLimit: { control: 0, predict: 0 } },
+        log,
+      ),
       deployments: [{ model: MODEL }],
       bodyLimit: 1024 * 1024,
       predictionLog: { dir: join(home, 'prediction-log') },

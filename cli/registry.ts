@@ -1,12 +1,14 @@
 import {
+  isGrpcDeadlineError,
   WithStartWorkflowOperation,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
+import { DependencyUnavailableError, InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import {
   modelNameProblem,
   registryIdPrefix,
@@ -215,4 +217,37 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+}
+
+/** How long a registry call waits for a worker to answer before saying there is none. */
+const answerMs = 15_000;
+
+/**
+ * Run a registry call that needs a worker, failing with the fix after {@link answerMs} instead of
+ * waiting for ever when none runs.
+ */
+export async function answered<T>(
+  client: Client,
+  config: SluiceConfig,
+  model: string,
+  kind: 'query' | 'update',
+  call: () => Promise<T>,
+) {
+  try {
+    return await client.connection.withDeadline(Date.now() + answerMs, call);
+  } catch (error) {
+    const timedOut =
+      error instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+      isGrpcDeadlineError(error) ||
+      (error instanceof Error && isGrpcDeadlineError(error.cause));
+    if (!timedOut) throw error;
+    const fix =
+      kind === 'query'
+        ? 'and try again'
+        : `; the request stays queued and may still apply when one starts, so check \`sluice models ${model} --history\` before repeating it`;
+    throw new DependencyUnavailableError(
+      `no worker answered for model "${model}" within ${answerMs / 1000} s: start one with \`npx sluice worker\` (task queue ${config.taskQueues.orchestration}) ${fix}`,
+      { cause: error },
+    );
+  }
 }

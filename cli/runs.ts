@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { TemporalFailure } from '@temporalio/common';
+import { sha256File } from '../activities/hash.js';
 import { stepActivityNames } from '../activities/index.js';
+import { resolveSource } from '../activities/paths.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import type { ApprovalGateStatus } from '../pipelines/approval.js';
 import type { GateDecision } from '../pipelines/gates.js';
-import { withParamDefaults, type ParamValue } from '../pipelines/params.js';
+import { resolveRunParams, withParamDefaults, type ParamValue } from '../pipelines/params.js';
 import {
   SluiceApproval,
   SluicePipeline,
@@ -58,6 +65,63 @@ export async function startRun(
     typedSearchAttributes: searchAttributes,
     ...(options.once ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
   });
+}
+
+export interface TriggerInput {
+  /** What announced the data: a name for the audit trail (`orders-landed`). */
+  event: string;
+  /** The data's location, resolved inside SLUICE_DATA_ROOTS and hashed. */
+  data: string;
+  /** Further run parameters as text, typed by the spec. */
+  params: Record<string, string>;
+  /** Who started it, as the run records it. */
+  startedBy: string;
+}
+
+export interface TriggerResult {
+  workflowId: string;
+  started: boolean;
+  event: string;
+  dataSha256: string;
+  /** The run's Temporal status now (`RUNNING`, `COMPLETED`, …). */
+  status: string;
+}
+
+/**
+ * Start `spec` on new data, as trigger `event` (`sluice trigger`, `POST /v1/events`). The run id is
+ * derived from the pipeline and the data's content hash, so the same data starts one run however often
+ * it is announced, on whichever channel.
+ */
+export async function triggerOnData(
+  client: Client,
+  config: SluiceConfig,
+  spec: PipelineSpec,
+  input: TriggerInput,
+): Promise<TriggerResult> {
+  if (!('source' in spec.params)) {
+    throw new InvalidInputError(
+      `pipeline "${spec.id}" has no "source" parameter to receive the data: declare params.source and use { $param: 'source' } in its ingest step`,
+    );
+  }
+  const path = await resolveSource(input.data, config.dataRoots);
+  const { sha256 } = await sha256File(path);
+  const runParams = resolveRunParams(spec, { ...input.params, source: input.data });
+  const workflowId = `${spec.id}-data-${sha256.slice(0, 16)}`;
+  let started = true;
+  try {
+    await startRun(client, config, spec, {
+      runParams,
+      trigger: 'event',
+      startedBy: input.startedBy,
+      workflowId,
+      once: true,
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    started = false;
+  }
+  const description = await client.workflow.getHandle(workflowId).describe();
+  return { workflowId, started, event: input.event, dataSha256: sha256, status: description.status.name };
 }
 
 /**

@@ -32,6 +32,12 @@ export class InvalidInputError extends SluiceError {
   readonly retryable = false;
 }
 
+/** The caller is known but may not do this: a policy, role or separation-of-duties refusal. */
+export class PermissionDeniedError extends SluiceError {
+  readonly code = 'PERMISSION_DENIED';
+  readonly retryable = false;
+}
+
 /** Data broke its contract; the anomalies are in `details`. */
 export class DataValidationError extends SluiceError {
   readonly code = 'DATA_VALIDATION';

@@ -8,15 +8,18 @@ import { SluiceError, type SluiceErrorOptions } from '../pipelines/errors.js';
 export class ServingRequestError extends SluiceError {
   readonly code: string;
   readonly retryable: boolean;
+  /** Response headers that go with it (`WWW-Authenticate`, `Retry-After`). */
+  readonly headers: Record<string, string>;
 
   constructor(
-    readonly statusCode: 400 | 404 | 413 | 503,
+    readonly statusCode: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503,
     code: string,
     message: string,
-    options: SluiceErrorOptions = {},
+    options: SluiceErrorOptions & { headers?: Record<string, string> } = {},
   ) {
     super(message, options);
     this.code = code;
-    this.retryable = statusCode === 503;
+    this.retryable = statusCode === 503 || statusCode === 429;
+    this.headers = options.headers ?? {};
   }
 }

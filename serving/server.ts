@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type * as tfType from '@tensorflow/tfjs';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ArtifactStorage } from '../activities/artifacts/index.js';
 import type { Log } from '../worker/logging.js';
+import { registerControlRoutes, type ControlOptions, type ModelActions } from './control.js';
 import { FeedbackLog, parseFeedback } from './feedback-log.js';
+import type { Guard } from './guard.js';
 import { ServingRequestError } from './http-error.js';
 import type { LoadedModel, Prediction } from './loaded-model.js';
 import { createServingMetrics, type ServingMetrics } from './metrics.js';
@@ -25,6 +27,12 @@ export interface ServingServerOptions {
   pollMs?: number;
   /** Node process metrics in `/metrics`. Default true. */
   processMetrics?: boolean;
+  /** Bearer tokens, roles and rate limits: every state-changing route goes through it. */
+  guard: Guard;
+  /** Whether predict needs a token with role `predict` (else it is open, limited per address). */
+  predictAuth?: boolean;
+  /** The control routes (events, approvals, promote, rollback); absent: they answer 404. */
+  control?: ControlOptions;
 }
 
 /** A running (or ready to listen) server and the parts tests and the CLI reach into. */
@@ -39,8 +47,6 @@ export interface ServingServer {
   close(): Promise<void>;
 }
 
-const predictSuffix = ':predict';
-
 /**
  * Build the prediction server (`sluice serve`): TF Serving-style routes on Fastify, models loaded by
  * registry alias and hash-verified, every scored row pushed to the prediction log. The first registry
@@ -48,7 +54,7 @@ const predictSuffix = ':predict';
  * whose registry is unreachable still starts and reports not ready until a poll succeeds.
  */
 export async function createServingServer(options: ServingServerOptions): Promise<ServingServer> {
-  const { log } = options;
+  const { log, guard } = options;
   const metrics = createServingMetrics(options.processMetrics ?? true);
   const pool = new ModelPool(options.tf, options.store, options.registry, log, metrics, options.deployments);
   const predictionLog = new PredictionLog(options.predictionLog, log, metrics);
@@ -64,7 +70,10 @@ export async function createServingServer(options: ServingServerOptions): Promis
 
   app.setErrorHandler((error: FastifyError | ServingRequestError, request, reply) => {
     if (error instanceof ServingRequestError) {
-      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } });
+      return reply
+        .code(error.statusCode)
+        .headers(error.headers)
+        .send({ error: { code: error.code, message: error.message } });
     }
     const status = error.statusCode ?? 500;
     if (status >= 500) {
@@ -90,7 +99,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
     reply.code(404).send({
       error: {
         code: 'NOT_FOUND',
-        message: `no route ${request.method} ${request.url}; use POST /v1/models/<model>:predict, GET /v1/models/<model>, POST /v1/feedback, /healthz, /readyz, /metrics`,
+        message: `no route ${request.method} ${request.url}; use POST /v1/models/<model>:predict, GET /v1/models/<model>, POST /v1/feedback, POST /v1/events, POST /v1/runs/<run>/approvals, POST /v1/models/<model>:promote|:rollback, /healthz, /readyz, /metrics`,
       },
     }),
   );
@@ -140,20 +149,48 @@ export async function createServingServer(options: ServingServerOptions): Promis
       }
     });
 
-  app.post<{ Params: { modelAction: string } }>('/v1/models/:modelAction', (request, reply) =>
-    reply.send(
-      predict(
-        parseAction(request.params.modelAction, 'POST /v1/models/<model>:predict'),
-        undefined,
-        request.body,
-        request.id,
-      ),
-    ),
-  );
+  const actions: ModelActions | undefined = options.control
+    ? registerControlRoutes(app, guard, options.control, log)
+    : undefined;
+  const admit = async (request: FastifyRequest) => {
+    if (options.predictAuth) await guard.require(request, 'predict', 'predict');
+    else guard.limitAddress(request);
+  };
+
+  app.post<{ Params: { modelAction: string } }>('/v1/models/:modelAction', async (request, reply) => {
+    const { model, action } = parseAction(
+      request.params.modelAction,
+      'POST /v1/models/<model>:predict (or :promote, :rollback)',
+    );
+    if (action === 'predict') {
+      await admit(request);
+      return reply.send(predict(model, undefined, request.body, request.id));
+    }
+    if (!actions) {
+      throw new ServingRequestError(
+        404,
+        'UNKNOWN_ACTION',
+        `this server takes no ${action} requests: the control routes are on when \`sluice serve\` can reach Temporal`,
+      );
+    }
+    return reply.send(await actions[action](model, request));
+  });
   app.post<{ Params: { model: string; versionAction: string } }>(
     '/v1/models/:model/versions/:versionAction',
-    (request, reply) => {
-      const text = parseAction(request.params.versionAction, 'POST /v1/models/<model>/versions/<n>:predict');
+    async (request, reply) => {
+      const parsed = parseAction(
+        request.params.versionAction,
+        'POST /v1/models/<model>/versions/<n>:predict',
+      );
+      const text = parsed.model;
+      if (parsed.action !== 'predict') {
+        throw new ServingRequestError(
+          404,
+          'UNKNOWN_ACTION',
+          `"${request.params.versionAction}" is not a predict action; use POST /v1/models/<model>/versions/<n>:predict`,
+        );
+      }
+      await admit(request);
       const version = Number(text);
       if (!/^[1-9]\d*$/.test(text)) {
         throw new ServingRequestError(
@@ -169,6 +206,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
     reply.send(pool.describe(request.params.model)),
   );
   app.post('/v1/feedback', async (request, reply) => {
+    await guard.require(request, 'feedback', 'send feedback');
     const parsed = parseFeedback(request.body);
     await feedback.append(parsed);
     return reply.code(202).send({ accepted: true, requestId: parsed.requestId, instance: parsed.instance });
@@ -215,12 +253,16 @@ export async function createServingServer(options: ServingServerOptions): Promis
   };
 }
 
-/** `delay:predict` → `delay`; anything else is a 404 that shows the right path. */
-function parseAction(text: string, usage: string): string {
-  if (!text.endsWith(predictSuffix) || text.length === predictSuffix.length) {
-    throw new ServingRequestError(404, 'UNKNOWN_ACTION', `"${text}" is not a predict action; use ${usage}`);
+const modelActions = ['predict', 'promote', 'rollback'] as const;
+
+/** `delay:predict` → `{ model: 'delay', action: 'predict' }`; anything else is a 404 showing the path. */
+function parseAction(text: string, usage: string): { model: string; action: (typeof modelActions)[number] } {
+  const colon = text.lastIndexOf(':');
+  const action = text.slice(colon + 1);
+  if (colon <= 0 || !(modelActions as readonly string[]).includes(action)) {
+    throw new ServingRequestError(404, 'UNKNOWN_ACTION', `"${text}" is not a model action; use ${usage}`);
   }
-  return text.slice(0, -predictSuffix.length);
+  return { model: text.slice(0, colon), action: action as (typeof modelActions)[number] };
 }
 
 function records(

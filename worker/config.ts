@@ -50,6 +50,14 @@ const envSchema = z.object({
     .default(1024 * 1024),
   /** Default `<SLUICE_HOME>/prediction-log`. */
   SLUICE_PREDICTION_LOG_DIR: z.string().optional(),
+  /** Bearer tokens (hashed) for serving's state-changing routes; default `<SLUICE_HOME>/tokens.json`. */
+  SLUICE_TOKENS_FILE: z.string().optional(),
+  /** Requests a minute each identity may make to the state-changing routes (0: no limit). */
+  SLUICE_SERVE_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(120),
+  /** Predict requests a minute per client address (0: no limit). */
+  SLUICE_SERVE_PREDICT_RATE_LIMIT: z.coerce.number().int().min(0).max(100_000_000).default(0),
+  /** `true`: predict, too, needs a bearer token with role `predict`. */
+  SLUICE_SERVE_PREDICT_AUTH: z.enum(['true', 'false', '1', '0']).default('false'),
   /** The monitor POSTs breaches here as JSON; unset: alerts go to the log only. */
   SLUICE_ALERT_WEBHOOK: z.string().url().optional(),
   PATH: z.string().default(''),
@@ -82,7 +90,18 @@ export interface SluiceConfig {
   /** `SLUICE_PAYLOAD_KEYS`: payload encryption keys, when set. Never logged. */
   payloadKeys: PayloadKeys | undefined;
   /** `sluice serve`: where it listens, its request body limit in bytes, its prediction log directory. */
-  serve: { host: string; port: number; bodyLimit: number; predictionLogDir: string };
+  serve: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    predictionLogDir: string;
+    /** Where bearer tokens are kept (hashed). */
+    tokensFile: string;
+    /** Requests a minute: per identity on state-changing routes, per address on predict; 0 is none. */
+    rateLimit: { control: number; predict: number };
+    /** Whether predict needs a token with role `predict`. */
+    predictAuth: boolean;
+  };
   /** `SLUICE_ALERT_WEBHOOK`: where monitor breaches are POSTed, when set. May hold a token: never logged. */
   alertWebhook: string | undefined;
 }
@@ -138,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       port: e.SLUICE_SERVE_PORT,
       bodyLimit: e.SLUICE_SERVE_BODY_LIMIT,
       predictionLogDir: resolve(home, e.SLUICE_PREDICTION_LOG_DIR ?? 'prediction-log'),
+      tokensFile: e.SLUICE_TOKENS_FILE ? resolve(cwd, e.SLUICE_TOKENS_FILE) : resolve(home, 'tokens.json'),
+      rateLimit: { control: e.SLUICE_SERVE_RATE_LIMIT, predict: e.SLUICE_SERVE_PREDICT_RATE_LIMIT },
+      predictAuth: e.SLUICE_SERVE_PREDICT_AUTH === 'true' || e.SLUICE_SERVE_PREDICT_AUTH === '1',
     },
     alertWebhook: e.SLUICE_ALERT_WEBHOOK,
   };

@@ -19,6 +19,14 @@ export const redactedPaths = [
   '*.authorization',
   'headers.authorization',
   'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  'piiKey',
+  'payloadKeys',
+  'alertWebhook',
+  '*.piiKey',
+  '*.payloadKeys',
+  '*.alertWebhook',
 ];
 
 /** The one pino logger of a process: JSON lines, object first, secrets redacted. */

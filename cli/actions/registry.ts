@@ -1,10 +1,5 @@
-import {
-  isGrpcDeadlineError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  type Client,
-} from '@temporalio/client';
 import type { Command } from 'commander';
-import { DependencyUnavailableError, InvalidInputError } from '../../pipelines/errors.js';
+import { InvalidInputError } from '../../pipelines/errors.js';
 import type { JsonValue } from '../../pipelines/json.js';
 import {
   promoterRole,
@@ -14,12 +9,18 @@ import {
   type RegistryEvent,
 } from '../../pipelines/registry.js';
 import { approvalShortfall } from '../../pipelines/registry-rules.js';
-import type { SluiceConfig } from '../../worker/config.js';
 import { loadRoles } from '../../worker/roles.js';
 import { connectClient } from '../client.js';
 import { context } from '../commands/shared.js';
 import { table } from '../output.js';
-import { describeModel, listModels, modelHistory, promoteModel, rollbackModel } from '../registry.js';
+import {
+  answered,
+  describeModel,
+  listModels,
+  modelHistory,
+  promoteModel,
+  rollbackModel,
+} from '../registry.js';
 
 export interface ModelsOptions {
   history?: boolean;
@@ -35,9 +36,6 @@ export interface RollbackOptions {
   as: string;
   reason: string;
 }
-
-/** How long a registry command waits for a worker to answer before saying there is none. */
-const answerMs = 15_000;
 
 /** `sluice models [name]`: every model from visibility, or one model's versions from its registry. */
 export async function modelsAction(name: string | undefined, options: ModelsOptions, command: Command) {
@@ -208,34 +206,4 @@ function aliasCells(aliases: RegistryAliases): string[] {
 
 function show(version: number | null): string {
   return version === null ? '-' : `v${version}`;
-}
-
-/**
- * Run a registry call that needs a worker, failing with the fix after {@link answerMs} instead of
- * waiting for ever when none runs.
- */
-async function answered<T>(
-  client: Client,
-  config: SluiceConfig,
-  model: string,
-  kind: 'query' | 'update',
-  call: () => Promise<T>,
-) {
-  try {
-    return await client.connection.withDeadline(Date.now() + answerMs, call);
-  } catch (error) {
-    const timedOut =
-      error instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
-      isGrpcDeadlineError(error) ||
-      (error instanceof Error && isGrpcDeadlineError(error.cause));
-    if (!timedOut) throw error;
-    const fix =
-      kind === 'query'
-        ? 'and try again'
-        : `; the request stays queued and may still apply when one starts, so check \`sluice models ${model} --history\` before repeating it`;
-    throw new DependencyUnavailableError(
-      `no worker answered for model "${model}" within ${answerMs / 1000} s: start one with \`npx sluice worker\` (task queue ${config.taskQueues.orchestration}) ${fix}`,
-      { cause: error },
-    );
-  }
 }

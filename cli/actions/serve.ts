@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { createArtifactStore } from '../../activities/artifacts/index.js';
 import { selectTfBackend } from '../../activities/tf-backend.js';
+import { loadPipeline } from '../../pipelines/catalog.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import { modelNameProblem } from '../../pipelines/registry.js';
+import { guardFromConfig } from '../../serving/guard.js';
 import { createServingServer } from '../../serving/server.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger } from '../../worker/logging.js';
@@ -14,6 +16,7 @@ import { untilShutdownSignal } from './lifecycle.js';
 
 export interface ServeOptions {
   model: string[];
+  pipeline: string[];
   canary: string;
   shadow?: boolean;
   poll: string;
@@ -22,6 +25,11 @@ export interface ServeOptions {
 /** Run the prediction server in the foreground until SIGINT/SIGTERM, then drain and flush the log. */
 export async function serveAction(options: ServeOptions, command: Command): Promise<void> {
   const { config, out } = context(command);
+  if (options.model.length === 0 && options.pipeline.length === 0) {
+    throw new InvalidInputError(
+      'give at least one --model <name> to serve (or --pipeline <id> to take events for)',
+    );
+  }
   for (const model of options.model) {
     const problem = modelNameProblem(model);
     if (problem) throw new InvalidInputError(`--model ${model}: ${problem}`);
@@ -37,7 +45,9 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
     );
   }
   await ensureHomeWritable(config.home);
+  const pipelines = await Promise.all(options.pipeline.map((ref) => loadPipeline(ref)));
   const log = createLogger(config, pino.destination({ dest: out.json ? 2 : 1, sync: false }));
+  const guard = await guardFromConfig(config.serve, log);
   const backend = await selectTfBackend();
   const tf = await import('@tensorflow/tfjs');
   const client = await connectClient(config);
@@ -46,6 +56,9 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
     store: createArtifactStore(config.home),
     registry: (model) => describeModel(client, model),
     log,
+    guard,
+    predictAuth: config.serve.predictAuth,
+    control: { client, config, pipelines },
     deployments: options.model.map((model) => ({
       model,
       canaryPercent: canary,
@@ -56,7 +69,17 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
     pollMs,
   });
   const url = await server.listen(config.serve.host, config.serve.port);
-  log.info({ url, models: options.model, backend: backend.name, ready: server.pool.ready }, 'serving');
+  log.info(
+    {
+      url,
+      models: options.model,
+      pipelines: pipelines.map((p) => p.id),
+      tokens: guard.tokenCount,
+      backend: backend.name,
+      ready: server.pool.ready,
+    },
+    'serving',
+  );
   const signal = await untilShutdownSignal();
   log.info({ signal }, 'shutting down: draining requests and flushing the prediction log');
   await server.close();

@@ -1,21 +1,13 @@
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  WorkflowExecutionAlreadyStartedError,
-  type Client,
-} from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { resolveSource } from '../../activities/paths.js';
-import { sha256File } from '../../activities/hash.js';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { parseDuration } from '../../pipelines/duration.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
-import type { PipelineSpec } from '../../pipelines/spec.js';
 import { connectClient } from '../client.js';
 import { context } from '../commands/shared.js';
 import { table } from '../output.js';
-import { runStart, startRun } from '../runs.js';
+import { runStart, triggerOnData } from '../runs.js';
 
 export interface TriggerOptions {
   event: string;
@@ -30,33 +22,18 @@ export interface TriggerOptions {
 export async function triggerAction(ref: string, options: TriggerOptions, command: Command): Promise<void> {
   const { config, out } = context(command);
   const spec = await loadPipeline(ref);
-  requireSourceParam(spec);
-  const path = await resolveSource(options.data, config.dataRoots);
-  const { sha256 } = await sha256File(path);
-  const runParams = resolveRunParams(spec, { ...parseParamFlags(options.param), source: options.data });
-  const workflowId = `${spec.id}-data-${sha256.slice(0, 16)}`;
   const client = await connectClient(config);
   try {
-    let started = true;
-    try {
-      await startRun(client, config, spec, {
-        runParams,
-        trigger: 'event',
-        startedBy: `event:${options.event}`,
-        workflowId,
-        once: true,
-      });
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      started = false;
-    }
-    const description = await client.workflow.getHandle(workflowId).describe();
-    out.result(
-      { workflowId, started, event: options.event, dataSha256: sha256, status: description.status.name },
-      () =>
-        started
-          ? `started ${workflowId} for event ${options.event} (data ${sha256.slice(0, 12)})`
-          : `already triggered by the same data: ${workflowId} (${description.status.name.toLowerCase()}); nothing started`,
+    const result = await triggerOnData(client, config, spec, {
+      event: options.event,
+      data: options.data,
+      params: parseParamFlags(options.param),
+      startedBy: `event:${options.event}`,
+    });
+    out.result(result, () =>
+      result.started
+        ? `started ${result.workflowId} for event ${options.event} (data ${result.dataSha256.slice(0, 12)})`
+        : `already triggered by the same data: ${result.workflowId} (${result.status.toLowerCase()}); nothing started`,
     );
   } finally {
     await client.connection.close();
@@ -203,13 +180,5 @@ async function withSchedule(
       throw new InvalidInputError(`no schedule ${id}: list them with \`sluice schedule list\``);
     }
     throw error;
-  }
-}
-
-function requireSourceParam(spec: PipelineSpec): void {
-  if (!('source' in spec.params)) {
-    throw new InvalidInputError(
-      `pipeline "${spec.id}" has no "source" parameter to receive the data: declare params.source and use { $param: 'source' } in its ingest step`,
-    );
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promoteModel } from '../../cli/registry.js';
 import { readLabeledPredictions } from '../../serving/feedback-log.js';
+import { createToken } from '../../serving/tokens.js';
 import type { ServingServer } from '../../serving/server.js';
 import { useTestWorker } from '../support/worker.js';
 import { lifecycleRoles } from './fixtures/lifecycle.js';
@@ -13,6 +14,7 @@ const t = useTestWorker(async (config) =>
 );
 
 const MODEL = 'delay-serve';
+let feedbackAuth: Record<string, string> = {};
 let rows: Record<string, unknown>[] = [];
 let secondRun = '';
 const servers: ServingServer[] = [];
@@ -39,6 +41,12 @@ beforeAll(async () => {
   });
   secondRun = await trainAndRegister(t.client, t.config, 'serve-v2', MODEL, 7);
   rows = await flightRows(40);
+  const { token } = await createToken(t.config.serve.tokensFile, {
+    identity: 'label-service',
+    roles: ['feedback'],
+    createdBy: 'test',
+  });
+  feedbackAuth = { authorization: `Bearer ${token}` };
 }, 400_000);
 
 afterAll(async () => {
@@ -82,7 +90,10 @@ describe('sluice serve on a registered flights model', () => {
       { 'x-request-id': 'req-42' },
     );
     expect(single.body['requestId']).toBe('req-42');
-    expect((await post(`${url}/v1/feedback`, { requestId: 'req-42', label: 1 })).status).toBe(202);
+    expect((await post(`${url}/v1/feedback`, { requestId: 'req-42', label: 1 })).status).toBe(401);
+    expect((await post(`${url}/v1/feedback`, { requestId: 'req-42', label: 1 }, feedbackAuth)).status).toBe(
+      202,
+    );
     await server.predictionLog.flush();
     const labeled = await readLabeledPredictions(t.config.serve.predictionLogDir, MODEL);
     expect(labeled).toHaveLength(21);
@@ -121,7 +132,7 @@ describe('sluice serve on a registered flights model', () => {
     const unknownVersion = await post(`${url}/v1/models/${MODEL}/versions/9:predict`, { instances: [a] });
     expect(unknownVersion.status).toBe(404);
     expect(message(unknownVersion.body)).toMatch(/v9 is not loaded.*versions 1, 2/);
-    expect((await post(`${url}/v1/feedback`, { requestId: 'x' })).status).toBe(400);
+    expect((await post(`${url}/v1/feedback`, { requestId: 'x' }, feedbackAuth)).status).toBe(400);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(
