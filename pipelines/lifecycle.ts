@@ -2,10 +2,13 @@ import type { ApprovalPolicy } from './approval.js';
 import type { ContractInput } from './contract.js';
 import type { DeployConfig } from './deploy.js';
 import { definePipeline } from './define.js';
+import { PipelineDefinitionError, SluiceError } from './errors.js';
 import type { BlessConfig } from './evaluation.js';
 import type { JsonObject, JsonValue } from './json.js';
-import type { SearchConfig } from './search.js';
+import { paramRefs } from './refs.js';
+import { searchSchema, searchTrials, type SearchConfig } from './search.js';
 import type { PipelineConfig, PipelineSpec } from './spec.js';
+import { featuresSchema, labelSchema, splitSchema, trainerSchema } from './train-spec.js';
 
 /** The standard life of a model, as one config object (STYLE.md: a short description, not plumbing). */
 export interface LifecycleConfig {
@@ -43,6 +46,7 @@ export interface LifecycleConfig {
  * rerun treat it like any hand-written one.
  */
 export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
+  checkTraining(config);
   // The source is a run parameter (default: the configured file), so a trigger or `--param source=…`
   // can point the same pipeline at new data.
   const ingest = {
@@ -160,4 +164,47 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
     },
     steps,
   });
+}
+
+/**
+ * Check the training config with the schemas the `train` step parses at run time, so `epochs: 1e12`,
+ * a negative batch size or a search range past a bound is refused when the pipeline is defined (naming
+ * the step, the parameter and its allowed range), not an hour later when the run reaches training.
+ * Parts holding a `$param` reference are left to the step: their value is known only at run start.
+ *
+ * @throws PipelineDefinitionError listing every issue.
+ */
+function checkTraining(config: LifecycleConfig): void {
+  const parts = [
+    ['features', featuresSchema, config.features],
+    ['label', labelSchema, config.label],
+    ['split', splitSchema, config.split],
+    ['trainer', trainerSchema, config.train],
+  ] as const;
+  const issues: string[] = [];
+  for (const [name, schema, value] of parts) {
+    if (paramRefs(value).length > 0) continue;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) continue;
+    issues.push(
+      ...parsed.error.issues.map((issue) => `${[name, ...issue.path].join('.')}: ${issue.message}`),
+    );
+  }
+  if (issues.length === 0 && config.search && paramRefs(config.train).length === 0) {
+    const search = searchSchema.safeParse(config.search);
+    if (search.success) {
+      try {
+        searchTrials(trainerSchema.parse(config.train), search.data);
+      } catch (error) {
+        if (!(error instanceof SluiceError)) throw error;
+        issues.push(error.message);
+      }
+    }
+  }
+  if (issues.length > 0) {
+    throw new PipelineDefinitionError(
+      `pipeline "${config.id}": step "train" params are invalid: ${issues.join('; ')}`,
+      { details: { pipeline: config.id, step: 'train', issues } },
+    );
+  }
 }

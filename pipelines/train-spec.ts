@@ -33,12 +33,10 @@ export const categoricalFeatureSchema = z.strictObject({
   hashAbove: z.number().int().min(2).default(1000),
 });
 
-const numericFeature = z
-  .union([sqlName.transform((name) => ({ name })), numericFeatureSchema])
-  .pipe(numericFeatureSchema);
-const categoricalFeature = z
-  .union([sqlName.transform((name) => ({ name })), categoricalFeatureSchema])
-  .pipe(categoricalFeatureSchema);
+/** A bare name is short for `{ name }`; then one schema, so an issue names the field (`name: Too big…`). */
+const byName = (value: unknown) => (typeof value === 'string' ? { name: value } : value);
+const numericFeature = z.preprocess(byName, numericFeatureSchema);
+const categoricalFeature = z.preprocess(byName, categoricalFeatureSchema);
 
 export const featuresSchema = z
   .strictObject({

@@ -72,7 +72,7 @@ describe('deploy decisions', () => {
       id: 'm',
       source: { uri: 'data.parquet' },
       features: { numeric: ['x'] },
-      label: { sql: 'y' },
+      label: { sql: 'y', task: 'binary' },
       split: { kind: 'hash', key: 'id' },
       train: { model: 'logistic' },
       approval: { approvers: ['role:risk'] },
