@@ -3,6 +3,9 @@ import { lintSteps, type LintIssue } from './lint.js';
 import { paramRefs } from './refs.js';
 import { pipelineSchema, type PipelineConfig, type PipelineSpec } from './spec.js';
 
+/** Largest spec, as JSON: it is a workflow argument (Temporal refuses payloads over 2 MB). */
+export const maxSpecBytes = 256 * 1024;
+
 /**
  * Define a pipeline. The result is plain data (DESIGN.md decision 1): validated by zod, linted as a DAG,
  * every default filled in, deeply frozen, JSON-serialisable, so it can travel as a workflow argument and
@@ -23,7 +26,7 @@ export function definePipeline(config: PipelineConfig): PipelineSpec {
   }
   const lint: LintIssue[] = [...lintSteps(parsed.data.steps)];
   for (const step of parsed.data.steps) {
-    if (step.when && !(step.when.param in parsed.data.params)) {
+    if (step.when && !Object.hasOwn(parsed.data.params, step.when.param)) {
       lint.push({
         step: step.id,
         message: `step "${step.id}" has a condition on parameter "${step.when.param}", which the pipeline does not declare: add it under params`,
@@ -38,7 +41,7 @@ export function definePipeline(config: PipelineConfig): PipelineSpec {
       });
     }
     for (const ref of paramRefs(step.params)) {
-      if (!(ref in parsed.data.params)) {
+      if (!Object.hasOwn(parsed.data.params, ref)) {
         lint.push({
           step: step.id,
           message: `step "${step.id}" uses parameter "${ref}", which the pipeline does not declare: add it under params`,
@@ -52,6 +55,14 @@ export function definePipeline(config: PipelineConfig): PipelineSpec {
       {
         details: { pipeline: name, issues: lint },
       },
+    );
+  }
+  const bytes = JSON.stringify(parsed.data).length;
+  if (bytes > maxSpecBytes) {
+    throw new PipelineDefinitionError(
+      `pipeline "${name}" is ${Math.ceil(bytes / 1024)} KB as JSON, more than ${maxSpecBytes / 1024} KB: the spec ` +
+        "travels in every run's history; move large values (data, long SQL or text) into files",
+      { details: { pipeline: name, bytes } },
     );
   }
   return deepFreeze(parsed.data);

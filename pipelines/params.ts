@@ -3,6 +3,11 @@ import type { PipelineSpec } from './spec.js';
 
 export type ParamValue = string | number | boolean;
 
+/** Longest run parameter value: a value or a path, not data (it is stored in every run's history). */
+export const maxParamLength = 65_536;
+/** A plain decimal number, as a person types one: no hex, binary, octal or digit separators. */
+const decimal = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /**
  * Turn `--param k=v` strings into the typed values the pipeline declares, filling defaults. Unknown
  * names, wrong types and missing required params are refused with the fix.
@@ -13,15 +18,16 @@ export function resolveRunParams(
 ): Record<string, ParamValue> {
   const resolved: Record<string, ParamValue> = {};
   for (const name of Object.keys(raw)) {
-    if (!(name in spec.params)) {
+    // Own keys only: `constructor` or `toString` are not parameters just because every object has them.
+    if (!Object.hasOwn(spec.params, name)) {
       const known = Object.keys(spec.params);
       throw new InvalidInputError(
-        `pipeline "${spec.id}" has no parameter "${name}": ${known.length ? `known parameters are ${known.join(', ')}` : 'it declares no parameters'}`,
+        `pipeline "${spec.id}" has no parameter "${name.length > 80 ? `${name.slice(0, 80)}…` : name}": ${known.length ? `known parameters are ${known.join(', ')}` : 'it declares no parameters'}`,
       );
     }
   }
   for (const [name, param] of Object.entries(spec.params)) {
-    const text = raw[name];
+    const text = Object.hasOwn(raw, name) ? raw[name] : undefined;
     if (text === undefined) {
       if (param.default === undefined) {
         throw new InvalidInputError(
@@ -37,12 +43,14 @@ export function resolveRunParams(
 }
 
 function coerce(pipeline: string, name: string, type: string, text: string): ParamValue {
+  const shown = text.length > 80 ? `${text.slice(0, 80)}… (${text.length} characters)` : text;
   const wrong = (what: string) =>
-    new InvalidInputError(`parameter "${name}" of pipeline "${pipeline}" must be ${what}, got "${text}"`);
+    new InvalidInputError(`parameter "${name}" of pipeline "${pipeline}" must be ${what}, got "${shown}"`);
+  if (text.length > maxParamLength) throw wrong(`at most ${maxParamLength} characters`);
   switch (type) {
     case 'number': {
       const value = Number(text);
-      if (text.trim() === '' || !Number.isFinite(value)) throw wrong('a finite number');
+      if (!decimal.test(text.trim()) || !Number.isFinite(value)) throw wrong('a finite number');
       return value;
     }
     case 'integer': {
@@ -64,8 +72,14 @@ export function parseParamFlags(flags: readonly string[]): Record<string, string
   const out: Record<string, string> = {};
   for (const flag of flags) {
     const eq = flag.indexOf('=');
-    if (eq <= 0) throw new InvalidInputError(`--param "${flag}" is not of the form name=value`);
-    out[flag.slice(0, eq)] = flag.slice(eq + 1);
+    if (eq <= 0) throw new InvalidInputError(`--param "${flag.slice(0, 80)}" is not of the form name=value`);
+    // defineProperty: `--param __proto__=x` must be a key like any other, not a prototype change.
+    Object.defineProperty(out, flag.slice(0, eq), {
+      value: flag.slice(eq + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -80,7 +94,7 @@ export function withParamDefaults(
 ): Record<string, ParamValue> {
   const filled: Record<string, ParamValue> = { ...runParams };
   for (const [name, param] of Object.entries(spec.params)) {
-    if (filled[name] !== undefined) continue;
+    if (Object.hasOwn(filled, name) && filled[name] !== undefined) continue;
     if (param.default === undefined) {
       throw new InvalidInputError(
         `pipeline "${spec.id}" needs parameter "${name}" (${param.type}): pass --param ${name}=<value>`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonValueSchema } from './json-schema.js';
-import { durationPattern } from './duration.js';
+import { durationPattern, parseDuration } from './duration.js';
 import { approvalPolicySchema } from './approval.js';
 import { conditionSchema } from './condition.js';
 import { deploySchema } from './deploy.js';
@@ -9,7 +9,12 @@ import { searchSchema } from './search.js';
 
 const jsonValue = jsonValueSchema;
 
-const duration = z.string().regex(durationPattern, 'a duration such as 250ms, 30s, 15m, 72h or 7d');
+/** Longest step timeout or retry interval: past it a typo (`999999d`) overflows Temporal's timers. */
+const maxDurationMs = 366 * 86_400_000;
+const duration = z
+  .string()
+  .regex(durationPattern, 'a duration such as 250ms, 30s, 15m, 72h or 7d')
+  .refine((text) => !durationPattern.test(text) || parseDuration(text) <= maxDurationMs, 'at most 366d');
 const identifier = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter');
@@ -83,6 +88,9 @@ export const paramSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+/** Most steps in one pipeline. */
+export const maxSteps = 500;
+
 export const pipelineSchema = z.strictObject({
   /** Stable id: it lives in workflow ids, search attributes and histories. */
   id: identifier,
@@ -98,7 +106,11 @@ export const pipelineSchema = z.strictObject({
       paramSchema,
     )
     .default({}),
-  steps: z.array(stepSchema).min(1, 'a pipeline needs at least one step'),
+  steps: z
+    .array(stepSchema)
+    .min(1, 'a pipeline needs at least one step')
+    // Each step adds several events to the run's history, which Temporal caps at 51 200 events.
+    .max(maxSteps, `at most ${maxSteps} steps in one pipeline: split it, or fan out inside a step`),
 });
 
 /** What a data engineer writes: defaults may be left out. */
