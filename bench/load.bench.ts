@@ -179,6 +179,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     const defaultCache = Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
     const usageCells = (u: { worker: UsageSummary; server: UsageSummary }) => ({
       worker_cpu_pct: u.worker.cpuPercent,
+      worker_wait_pct: u.worker.runqueuePercent,
       worker_rss_mib: u.worker.rssMeanMiB,
       worker_rss_peak_mib: u.worker.rssPeakMiB,
       server_cpu_pct: u.server.cpuPercent,
@@ -230,6 +231,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         'Run times are client-side: from before `startRun` (or before the approval is sent) to the run result.',
         'lost: runs that did not end as expected (small runs: not succeeded; approvals: not succeeded with the gate approved',
         `once through that channel) within ${RUN_DEADLINE_MS / 1000} s. CPU: % of one core (utime+stime deltas from /proc, every 500 ms);`,
+        "wait: time the worker's threads were runnable but waiting for a core (schedstat), % of wall time: CPU starvation.",
         `RSS: mean and peak VmRSS over the window (${sizes.windowMs / 1000} s windows for idle and waiting).`,
         `Worker defaults: maxConcurrentWorkflowTaskExecutions 40 (SDK default), maxConcurrentActivityTaskExecutions ${config.concurrency.activities},`,
         `maxCachedWorkflows ${defaultCache} (SDK default from a ${Math.round(heapMiB)} MiB heap limit): ${sizes.waiting} waiting runs ${sizes.waiting <= defaultCache ? 'fit in the cache, so none is evicted for size' : 'exceed it, so the least recent are evicted and replayed on their next task'}.`,
