@@ -9,8 +9,8 @@ export interface GuardOptions {
   tokens: TokenStore;
   /** Requests a minute per identity on guarded routes; 0 is no limit. */
   perIdentityPerMinute: number;
-  /** Requests a minute per client address on open routes that opt in (predict); 0 is no limit. */
-  perAddressPerMinute: number;
+  /** Predict requests a minute per identity (with tokens) or per address (without); 0 is no limit. */
+  perPredictClientPerMinute: number;
   /** Failed authentications a minute per client address before it gets 429 instead (guessing). */
   failuresPerMinute?: number;
 }
@@ -22,12 +22,13 @@ export interface GuardOptions {
  */
 export class Guard {
   private readonly perIdentity: RateLimiter;
-  private readonly perAddress: RateLimiter;
+  /** Predict's budget: per identity when predict needs tokens, else per address. */
+  private readonly perClient: RateLimiter;
   private readonly failures: RateLimiter;
 
   constructor(private readonly options: GuardOptions) {
     this.perIdentity = new RateLimiter(options.perIdentityPerMinute);
-    this.perAddress = new RateLimiter(options.perAddressPerMinute);
+    this.perClient = new RateLimiter(options.perPredictClientPerMinute);
     this.failures = new RateLimiter(options.failuresPerMinute ?? 30);
   }
 
@@ -41,7 +42,12 @@ export class Guard {
    *
    * @throws ServingRequestError 401 (no or unknown token), 403 (role missing), 429 (over a limit).
    */
-  async require(request: FastifyRequest, role: TokenRole, action: string): Promise<Caller> {
+  async require(
+    request: FastifyRequest,
+    role: TokenRole,
+    action: string,
+    budget: 'control' | 'predict' = 'control',
+  ): Promise<Caller> {
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
     const caller = token === undefined ? undefined : await this.options.tokens.verify(token);
@@ -66,22 +72,16 @@ export class Guard {
         `${caller.identity} may not ${action}: that needs role ${role}, and this token holds ${caller.roles.join(', ')}; ask for a token with role ${role}`,
       );
     }
-    const wait = this.perIdentity.take(caller.identity);
-    if (wait > 0) {
-      throw limited(
-        wait,
-        `${caller.identity} is over ${this.options.perIdentityPerMinute} requests a minute`,
-      );
-    }
+    const limiter = budget === 'control' ? this.perIdentity : this.perClient;
+    const wait = limiter.take(caller.identity);
+    if (wait > 0) throw limited(wait, `${caller.identity} is over ${limiter.perMinute} requests a minute`);
     return caller;
   }
 
-  /** Rate limit an open route by client address. */
+  /** Rate limit an open route (predict without tokens) by client address. */
   limitAddress(request: FastifyRequest): void {
-    const wait = this.perAddress.take(request.ip);
-    if (wait > 0) {
-      throw limited(wait, `${request.ip} is over ${this.options.perAddressPerMinute} requests a minute`);
-    }
+    const wait = this.perClient.take(request.ip);
+    if (wait > 0) throw limited(wait, `${request.ip} is over ${this.perClient.perMinute} requests a minute`);
   }
 }
 
@@ -106,6 +106,6 @@ export async function guardFromConfig(
   return new Guard({
     tokens,
     perIdentityPerMinute: serve.rateLimit.control,
-    perAddressPerMinute: serve.rateLimit.predict,
+    perPredictClientPerMinute: serve.rateLimit.predict,
   });
 }

@@ -153,7 +153,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
     ? registerControlRoutes(app, guard, options.control, log)
     : undefined;
   const admit = async (request: FastifyRequest) => {
-    if (options.predictAuth) await guard.require(request, 'predict', 'predict');
+    if (options.predictAuth) await guard.require(request, 'predict', 'predict', 'predict');
     else guard.limitAddress(request);
   };
 

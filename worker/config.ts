@@ -54,7 +54,7 @@ const envSchema = z.object({
   SLUICE_TOKENS_FILE: z.string().optional(),
   /** Requests a minute each identity may make to the state-changing routes (0: no limit). */
   SLUICE_SERVE_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(120),
-  /** Predict requests a minute per client address (0: no limit). */
+  /** Predict requests a minute per client: its identity with SLUICE_SERVE_PREDICT_AUTH, else its address (0: no limit). */
   SLUICE_SERVE_PREDICT_RATE_LIMIT: z.coerce.number().int().min(0).max(100_000_000).default(0),
   /** `true`: predict, too, needs a bearer token with role `predict`. */
   SLUICE_SERVE_PREDICT_AUTH: z.enum(['true', 'false', '1', '0']).default('false'),
@@ -97,7 +97,7 @@ export interface SluiceConfig {
     predictionLogDir: string;
     /** Where bearer tokens are kept (hashed). */
     tokensFile: string;
-    /** Requests a minute: per identity on state-changing routes, per address on predict; 0 is none. */
+    /** Requests a minute: per identity on state-changing routes, per client on predict; 0 is none. */
     rateLimit: { control: number; predict: number };
     /** Whether predict needs a token with role `predict`. */
     predictAuth: boolean;

@@ -200,6 +200,51 @@ describe('HTTP control routes on sluice serve', () => {
   });
 });
 
+describe('sluice serve with predict behind tokens and tight rate limits', () => {
+  it('predict needs role predict; each identity gets its predict and control requests a minute, then 429 with Retry-After', async () => {
+    const port = await freePort();
+    const limited = startSluice(['serve', '--pipeline', pipelineFile, '--poll', '0'], {
+      ...env,
+      SLUICE_SERVE_PORT: String(port),
+      SLUICE_SERVE_PREDICT_AUTH: 'true',
+      SLUICE_SERVE_RATE_LIMIT: '1',
+      SLUICE_SERVE_PREDICT_RATE_LIMIT: '2',
+    });
+    try {
+      await limited.waitFor(/"msg":"serving"/);
+      const base = `http://127.0.0.1:${port}`;
+      const post = async (path: string, token?: string) => {
+        const response = await fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify({ instances: [{}] }),
+        });
+        return { status: response.status, retryAfter: response.headers.get('retry-after') };
+      };
+      await createToken('scorer', ['predict']);
+      const scorer = tokens['scorer']?.token;
+      expect((await post('/v1/models/churn:predict')).status).toBe(401);
+      expect((await post('/v1/models/churn:predict', tokens['bob']?.token)).status).toBe(403);
+      // authenticated, so it reaches the model lookup: no model is served here
+      expect((await post('/v1/models/churn:predict', scorer)).status).toBe(404);
+      expect((await post('/v1/models/churn:predict', scorer)).status).toBe(404);
+      const third = await post('/v1/models/churn:predict', scorer);
+      expect(third.status).toBe(429);
+      expect(Number(third.retryAfter)).toBeGreaterThanOrEqual(1);
+      // another identity has its own allowance; state-changing routes have theirs (one a minute here)
+      expect((await post('/v1/models/churn:predict', tokens['bob']?.token)).status).toBe(403);
+      expect((await post('/v1/runs/nope/approvals', tokens['bob']?.token)).status).toBe(400);
+      const over = await post('/v1/runs/nope/approvals', tokens['bob']?.token);
+      expect(over.status).toBe(429);
+    } finally {
+      await limited.stop('SIGTERM');
+    }
+  });
+});
+
 async function waitForGate(workflowId: string): Promise<void> {
   const handle = t.client.workflow.getHandle(workflowId);
   for (let i = 0; i < 200; i++) {

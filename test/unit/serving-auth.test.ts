@@ -111,7 +111,7 @@ describe('guard on a Fastify route', () => {
     const guard = new Guard({
       tokens,
       perIdentityPerMinute: perIdentity,
-      perAddressPerMinute: 0,
+      perPredictClientPerMinute: 0,
       failuresPerMinute: 3,
     });
     const server = Fastify();
