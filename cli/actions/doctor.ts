@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
@@ -6,6 +7,7 @@ import { probeTemporal } from '../../infra/temporal/cluster.js';
 import { selectTfBackend } from '../../activities/tf-backend.js';
 import { oneLine } from '../../pipelines/errors.js';
 import { sluiceSearchAttributes } from '../../pipelines/search-attributes.js';
+import { readTokens } from '../../serving/tokens.js';
 import { loadConfig, type SluiceConfig } from '../../worker/config.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { Output, table } from '../output.js';
@@ -88,7 +90,29 @@ export async function runChecks(): Promise<Check[]> {
       'npm install @tensorflow/tfjs-backend-wasm (or @tensorflow/tfjs-node where it can download libtensorflow)',
     ),
   );
+  checks.push(
+    await attempt(
+      'tokens',
+      () => checkTokens(config.serve.tokensFile),
+      `chmod 600 ${config.serve.tokensFile}`,
+    ),
+  );
   return checks;
+}
+
+/** The HTTP tokens file: valid, and readable by its owner only (it holds hashes, but still). */
+async function checkTokens(file: string): Promise<Omit<Check, 'name' | 'fix'>> {
+  const tokens = await readTokens(file);
+  const live = tokens.filter((t) => t.revokedAt === undefined).length;
+  if (tokens.length === 0) {
+    return {
+      status: 'ok',
+      detail: `no tokens (${file}): serving's state-changing routes refuse every request; \`sluice token create\` makes one`,
+    };
+  }
+  const mode = (await stat(file)).mode & 0o777;
+  const detail = `${live} live of ${tokens.length} in ${file} (mode ${mode.toString(8)})`;
+  return { status: (mode & 0o077) === 0 ? 'ok' : 'warn', detail };
 }
 
 function checkNode(): Check {

@@ -103,8 +103,10 @@ describe('sluice against a real server', () => {
       'temporal-server',
       'namespace',
       'tfjs-backend',
+      'tokens',
     ]);
     expect(doc.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(doc.checks.find((c) => c.name === 'tokens')?.detail).toMatch(/^no tokens .*`sluice token create`/);
     expect(doc.ok).toBe(true);
     expect(result.code).toBe(0);
   });
