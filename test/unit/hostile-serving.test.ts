@@ -6,11 +6,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactStore } from '../../activities/artifacts/index.js';
 import { selectTfBackend } from '../../activities/tf-backend.js';
-import { trainModelStep } from '../../activities/train/train-model.js';
+import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
 import type { RegistryDescription } from '../../pipelines/registry.js';
-import { Guard } from '../../serving/guard.js';
+import type { StepInput } from '../../pipelines/step.js';
+import { guardFromConfig } from '../../serving/guard.js';
 import { createServingServer, type ServingServer } from '../../serving/server.js';
-import { TokenStore } from '../../serving/tokens.js';
+import { loadConfig } from '../../worker/config.js';
 import { dataDir, projectRoot } from '../support/paths.js';
 
 /**
@@ -34,27 +35,23 @@ const good = {
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'sluice-hostile-serving-'));
   const env = new MockActivityEnvironment();
-  const trained = await env.run(() =>
-    trainModelStep(
-      { home, dataRoots: [projectRoot] },
-      {
-        run: { pipeline: 'hostile', workflowId: 'wf-hostile', runId: 'run-1', trigger: 'manual' },
-        step: 'train',
-        params: {
-          source: join(dataDir, 'penguins.json'),
-          features: { numeric: ['Beak Length (mm)', 'Flipper Length (mm)'], categorical: ['Island'] },
-          label: { sql: `"Species" = 'Adelie'`, task: 'binary' },
-          split: {
-            kind: 'hash',
-            key: `concat_ws('|', Species, Island, "Beak Length (mm)", "Body Mass (g)")`,
-          },
-          trainer: { model: 'logistic', epochs: 3 },
-        },
-        runParams: {},
-        inputs: {},
+  const input: StepInput = {
+    run: { pipeline: 'hostile', workflowId: 'wf-hostile', runId: 'run-1', trigger: 'manual' },
+    step: 'train',
+    params: {
+      source: join(dataDir, 'penguins.json'),
+      features: { numeric: ['Beak Length (mm)', 'Flipper Length (mm)'], categorical: ['Island'] },
+      label: { sql: `"Species" = 'Adelie'`, task: 'binary' },
+      split: {
+        kind: 'hash',
+        key: `concat_ws('|', Species, Island, "Beak Length (mm)", "Body Mass (g)")`,
       },
-    ),
-  );
+      trainer: { model: 'logistic', epochs: 3 },
+    },
+    runParams: {},
+    inputs: {},
+  };
+  const trained: TrainModelOutput = await env.run(trainModelStep, { home, dataRoots: [projectRoot] }, input);
   const registry: RegistryDescription = {
     model: MODEL,
     versions: [
@@ -77,19 +74,23 @@ beforeAll(async () => {
   };
   await selectTfBackend();
   const tf = await import('@tensorflow/tfjs');
-  const tokens = new TokenStore(join(home, 'tokens.json'));
-  await tokens.load();
+  // The guard as `sluice serve` builds it from configuration (no tokens: predict is open).
+  const config = loadConfig(
+    { SLUICE_HOME: home, SLUICE_SERVE_BODY_LIMIT: String(bodyLimit), PATH: process.env['PATH'] ?? '' },
+    projectRoot,
+  );
+  const log = pino({ level: 'silent' });
   server = await createServingServer({
     tf,
     store: createArtifactStore(home),
     registry: (model) => (model === MODEL ? Promise.resolve(registry) : Promise.reject(new Error('unknown'))),
-    log: pino({ level: 'silent' }),
+    log,
     deployments: [{ model: MODEL }],
-    bodyLimit,
+    bodyLimit: config.serve.bodyLimit,
     predictionLog: { dir: join(home, 'predictions'), flushIntervalMs: 200 },
     pollMs: 0,
     processMetrics: false,
-    guard: new Guard({ tokens, perIdentityPerMinute: 0, perAddressPerMinute: 0 }),
+    guard: await guardFromConfig(config.serve, log),
   });
 }, 120_000);
 
