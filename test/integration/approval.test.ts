@@ -94,12 +94,10 @@ describe('approval gates on a real Temporal server', () => {
       `alice decided on model version 0123456789abcdef, but this run asks about ${gate.modelVersion}: look at the current candidate and decide again`,
       'mallory is not an approver of this gate: it accepts role:risk (alice, bob, carol, olivia)',
     ]);
-    // A refused signal is recorded the same way.
-    await handle.signal('approval', {
-      approver: 'dave',
-      decision: 'approve',
-      modelVersion: gate.modelVersion,
-    });
+    // Refused signals are recorded the same way: separation of duties holds on that channel too.
+    for (const approver of ['dave', 'carol', 'olivia']) {
+      await handle.signal('approval', { approver, decision: 'approve', modelVersion: gate.modelVersion });
+    }
     await new Promise((r) => setTimeout(r, 500));
     const refused = (await gateOf(handle)).refused;
     expect(refused.map((r) => `${r.approver}/${r.channel}`)).toEqual([
@@ -108,7 +106,10 @@ describe('approval gates on a real Temporal server', () => {
       'alice/update',
       'mallory/update',
       'dave/signal',
+      'carol/signal',
+      'olivia/signal',
     ]);
+    expect(refused.slice(-2).map((r) => r.reason)).toEqual(reasons.slice(0, 2));
 
     // A rejection by an eligible approver stops the run, nothing downstream runs.
     await submit(handle, {
