@@ -1,0 +1,205 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { expect } from 'vitest';
+import { sha256File } from '../../../activities/hash.js';
+import { definePipeline } from '../../../pipelines/define.js';
+import type { LifecycleConfig } from '../../../pipelines/lifecycle.js';
+import type { RegistryDescription, RegistryEvent } from '../../../pipelines/registry.js';
+import type { PipelineSpec, StepSpec } from '../../../pipelines/spec.js';
+import type { DagStatus } from '../../../workflows/index.js';
+import { flightsLifecycle } from '../../integration/fixtures/lifecycle.js';
+import { sluice, startSluice, type LiveSluice } from '../../support/cli.js';
+
+/**
+ * The fault suite's tools: a real `sluice worker` process to SIGKILL, the flights lifecycle with step
+ * timeouts short enough that a killed attempt is retried in seconds, probes that say when a step is
+ * really running, and the invariants every run must keep whatever was killed.
+ */
+
+/** Every process a test file started, so `afterAll` can SIGKILL what a failed test left running. */
+export const started: LiveSluice[] = [];
+
+/** `sluice worker` as its own process (both task queues, workflows bundled at start), once it polls. */
+export async function startWorkerProcess(env: Record<string, string>): Promise<LiveSluice> {
+  const worker = startSluice(['worker'], { ...env, SLUICE_LOG_LEVEL: 'info' });
+  started.push(worker);
+  await worker.waitFor(/"msg":"worker started"/, 120_000);
+  return worker;
+}
+
+/** A crash: SIGKILL, no drain, no last heartbeat. Resolves once the process is gone. */
+export async function crash(process: LiveSluice): Promise<void> {
+  await process.stop('SIGKILL');
+}
+
+export async function stopAll(): Promise<void> {
+  for (const process of started.splice(0)) await process.stop('SIGKILL');
+}
+
+/**
+ * The tests' flights lifecycle (a 1-in-100 sample, ~30k rows) with timeouts for a fault suite: a
+ * SIGKILLed ingestion is retried once its 10 s start-to-close passes (ingestion sends no heartbeat),
+ * training once 2 s pass without a heartbeat. The shipped lifecycle waits 10 minutes and 5 minutes.
+ */
+export function faultLifecycle(id: string, overrides: Partial<LifecycleConfig> = {}): PipelineSpec {
+  const base = flightsLifecycle(id, overrides);
+  const retry = { maxAttempts: 4, initialInterval: '200ms', backoff: 2, maxInterval: '2s' };
+  const tuned = (step: StepSpec): StepSpec => {
+    if (step.id === 'ingest') return { ...step, timeout: '10s', retry };
+    if (step.id === 'train') return { ...step, timeout: '3m', heartbeat: '2s', retry };
+    return step;
+  };
+  return definePipeline({ ...base, steps: base.steps.map(tuned) });
+}
+
+const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
+/** A pending activity of the run as the server sees it: type, attempt, last heartbeat. */
+export interface PendingActivity {
+  type: string;
+  attempt: number;
+  heartbeat: unknown;
+}
+
+/**
+ * Poll the server until an activity of `type` has been picked up by a worker (state STARTED) and
+ * `accept` likes it; poll fast, since ingestion lasts about a second.
+ */
+export async function waitForActivity(
+  handle: WorkflowHandle,
+  type: string,
+  accept: (activity: PendingActivity) => boolean = () => true,
+  timeoutMs = 90_000,
+): Promise<PendingActivity> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { raw, status } = await handle.describe();
+    for (const pending of raw.pendingActivities ?? []) {
+      if (pending.activityType?.name !== type || pending.state !== STARTED) continue;
+      const payload = pending.heartbeatDetails?.payloads?.[0];
+      const activity = {
+        type,
+        attempt: pending.attempt ?? 1,
+        heartbeat: payload ? defaultPayloadConverter.fromPayload(payload) : undefined,
+      };
+      if (accept(activity)) return activity;
+    }
+    if (status.name !== 'RUNNING') {
+      throw new Error(`run ${handle.workflowId} ended before ${type} was seen running`);
+    }
+    await sleep(25);
+  }
+  throw new Error(`${type} was not seen running within ${timeoutMs} ms`);
+}
+
+/** The run's approval gate once it waits (queried: needs a worker). */
+export async function awaitingGate(
+  handle: WorkflowHandle,
+  timeoutMs = 180_000,
+): Promise<{ modelVersion: string }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await handle.query<DagStatus>('status').catch(() => undefined);
+    const gate = status?.approvals.find((g) => g.state === 'awaiting');
+    if (gate) return gate;
+    if (status && status.state !== 'running') {
+      throw new Error(`run ${handle.workflowId} ended ${status.state} before its approval gate`);
+    }
+    await sleep(200);
+  }
+  throw new Error(`run ${handle.workflowId} never reached its approval gate`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface ArtifactRefLike {
+  uri: string;
+  sha256: string;
+  bytes: number;
+  format?: string;
+}
+
+function isRef(value: unknown): value is ArtifactRefLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v['uri'] === 'string' &&
+    v['uri'].startsWith('file:') &&
+    typeof v['sha256'] === 'string' &&
+    /^[0-9a-f]{64}$/.test(v['sha256']) &&
+    typeof v['bytes'] === 'number'
+  );
+}
+
+function collectRefs(value: unknown, into: Map<string, ArtifactRefLike>): void {
+  if (Array.isArray(value)) for (const item of value) collectRefs(item, into);
+  else if (typeof value === 'object' && value !== null) {
+    if (isRef(value)) into.set(value.sha256, value);
+    for (const child of Object.values(value)) collectRefs(child, into);
+  }
+}
+
+/**
+ * Every ArtifactRef the run's steps output, and every ref inside those that are JSON (a model
+ * manifest names its weights): re-hashed from disk, independently of the store's own checks.
+ * Returns how many files were verified.
+ */
+export async function verifyOutputs(status: DagStatus): Promise<number> {
+  const refs = new Map<string, ArtifactRefLike>();
+  for (const step of status.steps) collectRefs(step.output, refs);
+  const checked = new Set<string>();
+  const queue = [...refs.values()];
+  while (queue.length > 0) {
+    const ref = queue.shift() as ArtifactRefLike;
+    if (checked.has(ref.sha256)) continue;
+    checked.add(ref.sha256);
+    const path = fileURLToPath(ref.uri);
+    const actual = await sha256File(path);
+    expect(actual, `${path} re-hashes to its ArtifactRef`).toEqual({ sha256: ref.sha256, bytes: ref.bytes });
+    if (ref.format === 'json') {
+      const inner = new Map<string, ArtifactRefLike>();
+      collectRefs(JSON.parse(await readFile(path, 'utf8')) as unknown, inner);
+      queue.push(...inner.values());
+    }
+  }
+  return checked.size;
+}
+
+/** The registry as `sluice models <model> --history --json` prints it (the real CLI, a new process). */
+export async function registryOf(
+  model: string,
+  env: Record<string, string>,
+): Promise<RegistryDescription & { events: RegistryEvent[] }> {
+  const result = await sluice(['models', model, '--history', '--json'], env);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as RegistryDescription & { events: RegistryEvent[] };
+}
+
+/**
+ * The registry invariants after a faulted run: exactly one version registered by the run, exactly one
+ * `registered` event for it, and (when the run deployed) exactly one promotion of that version.
+ */
+export function expectOneVersionPerRun(
+  registry: RegistryDescription & { events: RegistryEvent[] },
+  workflowId: string,
+  promoted: boolean,
+): number {
+  const versions = registry.versions.filter((v) => v.workflowId === workflowId);
+  expect(versions, `versions registered by ${workflowId}`).toHaveLength(1);
+  const version = (versions[0] as { version: number }).version;
+  const registered = registry.events.filter((e) => e.type === 'registered' && e.workflowId === workflowId);
+  expect(registered, `registered events of ${workflowId}`).toHaveLength(1);
+  const promotions = registry.events.filter((e) => e.type === 'promoted' && e.version === version);
+  expect(promotions, `promotions of v${version}`).toHaveLength(promoted ? 1 : 0);
+  // And across the whole registry: no run registered twice, no version promoted twice in a row.
+  const runs = registry.versions.map((v) => v.workflowId);
+  expect(new Set(runs).size, `runs with a version: ${runs.join(', ')}`).toBe(runs.length);
+  const promotedVersions = registry.events.flatMap((e) => (e.type === 'promoted' ? [e.version] : []));
+  expect(new Set(promotedVersions).size, `promotions: ${promotedVersions.join(', ')}`).toBe(
+    promotedVersions.length,
+  );
+  return version;
+}

@@ -1,0 +1,276 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { followRun, startRun } from '../../cli/runs.js';
+import type { LifecycleConfig } from '../../pipelines/lifecycle.js';
+import { resolveRunParams } from '../../pipelines/params.js';
+import type { DeployResult } from '../../workflows/deploy.js';
+import type { DagStatus, dagWorkflow } from '../../workflows/index.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import { lifecycleRoles } from '../integration/fixtures/lifecycle.js';
+import { sluice, startSluice, type LiveSluice } from '../support/cli.js';
+import { freePort } from '../support/paths.js';
+import { flightRows } from '../integration/fixtures/serving.js';
+import { testConfig } from '../support/worker.js';
+import {
+  awaitingGate,
+  crash,
+  expectOneVersionPerRun,
+  faultLifecycle,
+  registryOf,
+  sleep,
+  started,
+  startWorkerProcess,
+  stopAll,
+  verifyOutputs,
+  waitForActivity,
+} from './support/faults.js';
+
+const MODEL = 'delay-faults';
+const EPOCHS = 6;
+
+let config: SluiceConfig;
+let env: Record<string, string>;
+let client: Client;
+let worker: LiveSluice;
+
+beforeAll(async () => {
+  ({ config, env } = await testConfig());
+  await writeFile(join(config.home, 'roles.json'), JSON.stringify({ roles: lifecycleRoles }));
+  client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  worker = await startWorkerProcess(env);
+});
+
+afterAll(async () => {
+  await stopAll();
+  await client?.connection.close();
+});
+
+function start(id: string, overrides: Partial<LifecycleConfig>): Promise<WorkflowHandle<typeof dagWorkflow>> {
+  const spec = faultLifecycle(id, { model: MODEL, ...overrides });
+  return startRun(client, config, spec, { runParams: resolveRunParams(spec, {}), startedBy: 'dana' });
+}
+
+/** Follow the run to its end, approving (as rita, by signal) whenever its gate waits. */
+function finish(handle: WorkflowHandle<typeof dagWorkflow>): Promise<DagStatus> {
+  return followRun(
+    handle,
+    () => undefined,
+    200,
+    (gate) =>
+      void handle.signal('approval', {
+        approver: 'rita',
+        decision: 'approve',
+        modelVersion: gate.modelVersion,
+      }),
+  );
+}
+
+describe('a SIGKILLed worker, restarted', () => {
+  it('during ingestion: the ingest step is retried, the run completes and registers and promotes once', async () => {
+    const handle = await start('fault-ingest', {
+      train: { model: 'logistic', epochs: 3, seed: 1 },
+      deploy: { strategy: 'direct', infra: { sampleRows: 50, maxP95Ms: 500 } },
+    });
+    const seen = await waitForActivity(handle, 'ingestDataset');
+    await crash(worker);
+    const killedAt = Date.now();
+    worker = await startWorkerProcess(env);
+
+    const status = await finish(handle);
+    expect(status.state).toBe('succeeded');
+    const ingest = status.steps.find((s) => s.id === 'ingest');
+    // The attempt that ran when the worker died never finished: the one that counted is a later one.
+    expect(ingest?.attempt).toBeGreaterThan(seen.attempt);
+    expect(Date.parse(ingest?.finishedAt ?? '')).toBeGreaterThan(killedAt);
+    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    const registry = await registryOf(MODEL, env);
+    expectOneVersionPerRun(registry, handle.workflowId, true);
+  });
+
+  it('during training: the retry resumes from the last checkpoint heartbeat; one version, one promotion', async () => {
+    const handle = await start('fault-train', {
+      // A small MLP on the tfjs (WASM) engine: about a second and a half per epoch here, so the kill
+      // lands mid-training (the typed-array logistic trainer would finish 80 epochs in a second).
+      train: {
+        model: 'mlp',
+        layers: [16],
+        epochs: EPOCHS,
+        batchSize: 32,
+        seed: 2,
+        earlyStopping: { patience: EPOCHS },
+      },
+      deploy: { strategy: 'direct', infra: { sampleRows: 50, maxP95Ms: 500 } },
+    });
+    const seen = await waitForActivity(handle, 'trainModel', (a) => epochOf(a.heartbeat) >= 1);
+    await crash(worker);
+    worker = await startWorkerProcess(env);
+
+    const status = await finish(handle);
+    expect(status.state).toBe('succeeded');
+    const train = status.steps.find((s) => s.id === 'train');
+    const output = train?.output as { resumedFromEpoch: number | null; metrics: { epochsRun: number } };
+    expect(train?.attempt).toBeGreaterThan(seen.attempt);
+    expect(output.resumedFromEpoch).toBeGreaterThanOrEqual(epochOf(seen.heartbeat));
+    expect(output.metrics.epochsRun).toBe(EPOCHS);
+    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    const registry = await registryOf(MODEL, env);
+    expectOneVersionPerRun(registry, handle.workflowId, true);
+  });
+
+  it('at the approval gate: a decision signalled while no worker runs is honoured after restart', async () => {
+    // The same data and trainer as the ingestion test: training is a cache hit, the gate comes quickly.
+    const handle = await start('fault-approval', { train: { model: 'logistic', epochs: 3, seed: 1 } });
+    const gate = await awaitingGate(handle);
+    await crash(worker);
+
+    const sent = await sluice(
+      [
+        'approve',
+        handle.workflowId,
+        '--as',
+        'rita',
+        '--model-version',
+        gate.modelVersion,
+        '--signal',
+        '--json',
+      ],
+      env,
+    );
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ sent: 'signal' });
+    // With no worker, nothing moves: the run is still open and the decision waits in its history.
+    await sleep(1_000);
+    const description = await handle.describe();
+    expect(description.status.name).toBe('RUNNING');
+    const history = await handle.fetchHistory();
+    expect(history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(1);
+
+    worker = await startWorkerProcess(env);
+    const status = await followRun(handle, () => undefined, 200);
+    expect(status.state).toBe('succeeded');
+    expect(status.approvals[0]).toMatchObject({ state: 'approved' });
+    expect(status.approvals[0]?.decisions).toMatchObject([
+      { approver: 'rita', decision: 'approve', modelVersion: gate.modelVersion, channel: 'signal' },
+    ]);
+    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    const registry = await registryOf(MODEL, env);
+    const version = expectOneVersionPerRun(registry, handle.workflowId, false);
+    expect(registry.versions.find((v) => v.version === version)?.approvals).toMatchObject([
+      { approver: 'rita', decision: 'approve' },
+    ]);
+  });
+
+  it('during a canary window: the durable window survives, the canary is judged and promoted once', async () => {
+    const port = await freePort();
+    const serve = startSluice(['serve', '--model', MODEL, '--canary', '50', '--poll', '500'], {
+      ...env,
+      SLUICE_SERVE_PORT: String(port),
+      SLUICE_LOG_LEVEL: 'info',
+    });
+    started.push(serve);
+    await serve.waitFor(/"msg":"serving"/, 60_000);
+    const url = `http://127.0.0.1:${port}`;
+
+    const handle = await start('fault-canary', {
+      train: { model: 'logistic', epochs: 3, seed: 3 },
+      deploy: {
+        strategy: 'canary',
+        percent: 50,
+        observe: '15s',
+        infra: { sampleRows: 50, maxP95Ms: 500 },
+        // The decision rules are tested elsewhere; here only the fault matters, so the bounds are wide.
+        thresholds: { minPredictions: 100, maxPsi: 100, maxLatencyRatio: 100 },
+      },
+    });
+    const traffic = sendTraffic(url);
+    const finished = finish(handle);
+    // Awaited below; this only keeps an early failure of the test from leaving it unhandled.
+    finished.catch(() => undefined);
+    try {
+      const deploy = await observingDeploy(handle);
+      await crash(worker);
+      const killedAt = Date.now();
+      // A third of the window passes with no worker at all, then a new one takes over.
+      await sleep(5_000);
+      worker = await startWorkerProcess(env);
+      expect(killedAt).toBeLessThan(Date.parse(deploy.observeUntil));
+
+      const status = await finished;
+      expect(status.state, JSON.stringify(status.stoppedBy)).toBe('succeeded');
+      const result = status.steps.find((s) => s.id === 'deploy')?.output as unknown as DeployResult;
+      expect(result.outcome, result.reasons.join('; ')).toBe('promoted');
+      expect(result.observation?.candidate.predictions).toBeGreaterThanOrEqual(100);
+      expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+      const registry = await registryOf(MODEL, env);
+      const version = expectOneVersionPerRun(registry, handle.workflowId, true);
+      expect(result.version).toBe(version);
+      expect(registry.aliases.production).toBe(version);
+    } finally {
+      traffic.stop();
+    }
+    // Serving answered every request, the ones sent while no worker ran included.
+    const sent = await traffic.done;
+    expect(sent.failed).toEqual([]);
+    expect(sent.byVersion.size).toBeGreaterThanOrEqual(2);
+  });
+});
+
+/** The run's deploy child once it waits out its observation window (queried: needs a worker). */
+async function observingDeploy(
+  handle: WorkflowHandle<typeof dagWorkflow>,
+): Promise<{ workflowId: string; observeUntil: string }> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const { raw, status } = await handle.describe();
+    const child = raw.pendingChildren?.find((c) => c.workflowTypeName === 'deployWorkflow');
+    if (child?.workflowId) {
+      const deploy = await client.workflow
+        .getHandle(child.workflowId)
+        .query<{ phase: string; observeUntil: string | null }>('status')
+        .catch(() => undefined);
+      if (deploy?.phase === 'observing' && deploy.observeUntil) {
+        return { workflowId: child.workflowId, observeUntil: deploy.observeUntil };
+      }
+    }
+    if (status.name !== 'RUNNING') throw new Error('the run ended before its canary window');
+    await sleep(100);
+  }
+  throw new Error('the deploy never reached its observation window');
+}
+
+/** Real requests through `sluice serve` until stopped: which versions answered, and any failure. */
+function sendTraffic(url: string): {
+  stop(): void;
+  done: Promise<{ byVersion: Map<number, number>; failed: string[] }>;
+} {
+  let stopped = false;
+  const byVersion = new Map<number, number>();
+  const failed: string[] = [];
+  const done = (async () => {
+    const rows = await flightRows(2000);
+    for (let i = 0; !stopped; i = (i + 50) % rows.length) {
+      const response = await fetch(`${url}/v1/models/${MODEL}:predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: rows.slice(i, i + 50) }),
+      }).catch((error: unknown) => error as Error);
+      if (response instanceof Error) failed.push(response.message);
+      else if (response.status !== 200) failed.push(`${response.status}: ${await response.text()}`);
+      else {
+        const { version } = (await response.json()) as { version: number };
+        byVersion.set(version, (byVersion.get(version) ?? 0) + 1);
+      }
+      await sleep(20);
+    }
+    return { byVersion, failed };
+  })();
+  return { stop: () => (stopped = true), done };
+}
+
+/** The epoch a training heartbeat reports (0 before the first epoch ends). */
+function epochOf(heartbeat: unknown): number {
+  const epoch = (heartbeat as { epoch?: unknown } | undefined)?.epoch;
+  return typeof epoch === 'number' ? epoch : 0;
+}
