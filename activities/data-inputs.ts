@@ -5,6 +5,7 @@ import type { ArtifactStorage } from './artifacts/index.js';
 import { datasetFormat } from './dataset-reader.js';
 import { sha256File } from './hash.js';
 import { resolveSource } from './paths.js';
+import { refuseDeepJson } from './ingest/json-depth.js';
 
 /** A dataset ready for DuckDB: a verified local file, its content hash and a name for reports. */
 export interface ResolvedDataset {
@@ -42,6 +43,7 @@ export async function resolveDataset(
   if (typeof value === 'string' && value.trim() !== '') {
     const path = await resolveSource(value, context.dataRoots);
     datasetFormat(path);
+    await refuseDeepJson(value, path);
     const { sha256 } = await sha256File(path);
     return { path, name: value, sha256 };
   }

@@ -2,6 +2,7 @@ import { InvalidInputError } from '../pipelines/errors.js';
 import type { JsonObject } from '../pipelines/json.js';
 import { datasetReader } from './dataset-reader.js';
 import { withDuckDB } from './duckdb.js';
+import { refuseDeepJson } from './ingest/json-depth.js';
 import { sha256File } from './hash.js';
 import { resolveSource } from './paths.js';
 
@@ -20,6 +21,7 @@ export interface DatasetProfile extends JsonObject {
  */
 export async function profileDataset(source: string, roots: readonly string[]): Promise<DatasetProfile> {
   const path = await resolveSource(source, roots);
+  await refuseDeepJson(source, path);
   const read = datasetReader(path);
   const { sha256, bytes } = await sha256File(path);
   return withDuckDB(async (db) => {

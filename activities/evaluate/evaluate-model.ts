@@ -11,6 +11,7 @@ import { parseOrThrow } from '../../pipelines/train-spec.js';
 import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
 import { sha256File } from '../hash.js';
 import { resolveSource } from '../paths.js';
+import { refuseDeepJson } from '../ingest/json-depth.js';
 import { readModelManifest } from '../train/model-artifact.js';
 import { evaluateOnDataset, type EvaluateRequest, type SliceSpec } from './evaluate-core.js';
 
@@ -145,6 +146,7 @@ function fromInputs(input: StepInput, key: string): ArtifactRef | null | undefin
 
 async function fromSource(source: string, roots: readonly string[]): Promise<EvaluateRequest['dataset']> {
   const path = await resolveSource(source, roots);
+  await refuseDeepJson(source, path);
   const { sha256 } = await sha256File(path);
   return { path, uri: source, sha256 };
 }

@@ -1,3 +1,6 @@
+import { createReadStream } from 'node:fs';
+import { InvalidInputError } from '../../pipelines/errors.js';
+
 /**
  * Deepest nesting of `[` and `{` a JSON or NDJSON source may have. DuckDB's JSON reader recurses once
  * per level, natively: a document some ten thousand levels deep overflows its stack and kills the whole
@@ -41,4 +44,51 @@ export class JsonDepthTracker {
     }
     this.consumed += chunk.length;
   }
+}
+
+/**
+ * Refuse a JSON or NDJSON file (by extension: `.json`, `.ndjson`, `.jsonl`) nested deeper than
+ * {@link maxJsonDepth}, before DuckDB reads it: for the steps that read raw files themselves (profile,
+ * statistics, validation, drift, training and evaluation from a path) rather than through ingest,
+ * whose preflight does the same check in its single pass.
+ *
+ * @throws InvalidInputError naming the source, the line and column, and the fix.
+ */
+export async function refuseDeepJson(source: string, path: string): Promise<void> {
+  if (!/\.(json|ndjson|jsonl)$/i.test(path)) return;
+  const tracker = new JsonDepthTracker();
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream) {
+      tracker.feed(chunk as Buffer);
+      if (tracker.tooDeepAt !== undefined) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  const at = tracker.tooDeepAt;
+  if (at === undefined) return;
+  const { line, column } = await lineAndColumn(path, at);
+  throw new InvalidInputError(
+    `source ${source} nests arrays or objects more than ${maxJsonDepth} levels deep (line ${line}, column ${column}): ` +
+      'a dataset is rows of flat or shallow records; flatten it, or fix the program that wrote it',
+    { details: { source, line, column, limit: maxJsonDepth } },
+  );
+}
+
+async function lineAndColumn(path: string, offset: number): Promise<{ line: number; column: number }> {
+  let line = 1;
+  let lineStart = 0;
+  let position = 0;
+  if (offset > 0) {
+    for await (const piece of createReadStream(path, { end: offset - 1, highWaterMark: 1 << 20 })) {
+      const chunk = piece as Buffer;
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
+        line += 1;
+        lineStart = position + at + 1;
+      }
+      position += chunk.length;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
 }

@@ -15,6 +15,7 @@ import {
 import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
 import { sha256File } from '../hash.js';
 import { resolveSource } from '../paths.js';
+import { refuseDeepJson } from '../ingest/json-depth.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingHeartbeat } from './checkpoint.js';
 import { saveModel } from './model-artifact.js';
 import { trainOnDataset, type TrainJob } from './train-core.js';
@@ -126,6 +127,7 @@ export async function resolveDataset(
 ): Promise<TrainJob['dataset']> {
   if (params.source !== undefined) {
     const path = await resolveSource(params.source, deps.dataRoots);
+    await refuseDeepJson(params.source, path);
     const { sha256, bytes } = await sha256File(path);
     return { path, uri: params.source, sha256, bytes };
   }

@@ -1,7 +1,10 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveDataset } from '../../activities/data-inputs.js';
 import { ingestDataset } from '../../activities/ingest/index.js';
+import { profileDataset } from '../../activities/profile-dataset.js';
+import { resolveDataset as resolveTrainingData } from '../../activities/train/train-model.js';
 import { maxJsonDepth } from '../../activities/ingest/json-depth.js';
 import { InvalidInputError, type SluiceError } from '../../pipelines/errors.js';
 import {
@@ -245,5 +248,43 @@ describe('truncated and bit-flipped Parquet (derived from a real 200-row file) i
   it('the base file itself ingests (so the refusals above are about the damage)', async () => {
     const path = join(ws.data, 'base.parquet');
     expect((await ingestDataset({ source: path }, ws.deps)).dataset.rows).toBe(200);
+  });
+});
+
+describe('steps that read raw files themselves refuse deep JSON too (each used to crash the worker)', () => {
+  it.each([
+    ['profileDataset (first-dag)', (source: string) => profileDataset(source, ws.deps.dataRoots)],
+    [
+      'statistics, validation and drift inputs',
+      (source: string) =>
+        resolveDataset(source, { store: ws.store, dataRoots: ws.deps.dataRoots, what: 'x' }),
+    ],
+    [
+      'trainModel from a path',
+      (source: string) =>
+        resolveTrainingData(
+          ws.store,
+          { home: ws.home, dataRoots: ws.deps.dataRoots },
+          {
+            run: { pipeline: 'p', workflowId: 'w', runId: 'r', trigger: 'manual' },
+            step: 'train',
+            params: {},
+            runParams: {},
+            inputs: {},
+          },
+          { source },
+        ),
+    ],
+  ])('%s', async (_name, read) => {
+    const path = join(ws.data, 'deep-raw.ndjson');
+    await writeDeepNdjson(path, 50_000);
+    const error = await read(path).then(
+      () => new Error('accepted'),
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toMatch(
+      /deep-raw\.ndjson nests arrays or objects more than 256 levels deep \(line 2, column 1281\)/,
+    );
   });
 });
