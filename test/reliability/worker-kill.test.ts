@@ -6,7 +6,7 @@ import { followRun, startRun } from '../../cli/runs.js';
 import type { LifecycleConfig } from '../../pipelines/lifecycle.js';
 import { resolveRunParams } from '../../pipelines/params.js';
 import type { DeployResult } from '../../workflows/deploy.js';
-import type { DagStatus, dagWorkflow } from '../../workflows/index.js';
+import type { dagWorkflow } from '../../workflows/index.js';
 import type { SluiceConfig } from '../../worker/config.js';
 import { lifecycleRoles } from '../integration/fixtures/lifecycle.js';
 import { sluice, startSluice, type LiveSluice } from '../support/cli.js';
@@ -18,6 +18,7 @@ import {
   crash,
   expectOneVersionPerRun,
   faultLifecycle,
+  finishRun,
   registryOf,
   sleep,
   started,
@@ -52,21 +53,6 @@ function start(id: string, overrides: Partial<LifecycleConfig>): Promise<Workflo
   return startRun(client, config, spec, { runParams: resolveRunParams(spec, {}), startedBy: 'dana' });
 }
 
-/** Follow the run to its end, approving (as rita, by signal) whenever its gate waits. */
-function finish(handle: WorkflowHandle<typeof dagWorkflow>): Promise<DagStatus> {
-  return followRun(
-    handle,
-    () => undefined,
-    200,
-    (gate) =>
-      void handle.signal('approval', {
-        approver: 'rita',
-        decision: 'approve',
-        modelVersion: gate.modelVersion,
-      }),
-  );
-}
-
 describe('a SIGKILLed worker, restarted', () => {
   it('during ingestion: the ingest step is retried, the run completes and registers and promotes once', async () => {
     const handle = await start('fault-ingest', {
@@ -78,7 +64,7 @@ describe('a SIGKILLed worker, restarted', () => {
     const killedAt = Date.now();
     worker = await startWorkerProcess(env);
 
-    const status = await finish(handle);
+    const status = await finishRun(handle);
     expect(status.state).toBe('succeeded');
     const ingest = status.steps.find((s) => s.id === 'ingest');
     // The attempt that ran when the worker died never finished: the one that counted is a later one.
@@ -107,7 +93,7 @@ describe('a SIGKILLed worker, restarted', () => {
     await crash(worker);
     worker = await startWorkerProcess(env);
 
-    const status = await finish(handle);
+    const status = await finishRun(handle);
     expect(status.state).toBe('succeeded');
     const train = status.steps.find((s) => s.id === 'train');
     const output = train?.output as { resumedFromEpoch: number | null; metrics: { epochsRun: number } };
@@ -185,7 +171,7 @@ describe('a SIGKILLed worker, restarted', () => {
       },
     });
     const traffic = sendTraffic(url);
-    const finished = finish(handle);
+    const finished = finishRun(handle);
     // Awaited below; this only keeps an early failure of the test from leaving it unhandled.
     finished.catch(() => undefined);
     try {

@@ -9,7 +9,8 @@ import { definePipeline } from '../../../pipelines/define.js';
 import type { LifecycleConfig } from '../../../pipelines/lifecycle.js';
 import type { RegistryDescription, RegistryEvent } from '../../../pipelines/registry.js';
 import type { PipelineSpec, StepSpec } from '../../../pipelines/spec.js';
-import type { DagStatus } from '../../../workflows/index.js';
+import { followRun } from '../../../cli/runs.js';
+import type { DagStatus, dagWorkflow } from '../../../workflows/index.js';
 import { flightsLifecycle } from '../../integration/fixtures/lifecycle.js';
 import { sluice, startSluice, type LiveSluice } from '../../support/cli.js';
 
@@ -202,4 +203,19 @@ export function expectOneVersionPerRun(
     promotedVersions.length,
   );
   return version;
+}
+
+/** Follow a run to its end, approving (as rita, by signal) whenever its gate waits. */
+export function finishRun(handle: WorkflowHandle<typeof dagWorkflow>): Promise<DagStatus> {
+  return followRun(
+    handle,
+    () => undefined,
+    200,
+    (gate) =>
+      void handle.signal('approval', {
+        approver: 'rita',
+        decision: 'approve',
+        modelVersion: gate.modelVersion,
+      }),
+  );
 }
