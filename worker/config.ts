@@ -39,6 +39,11 @@ const envSchema = z.object({
   SLUICE_PAYLOAD_KEYS: z.string().optional(),
   SLUICE_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
   SLUICE_MAX_CONCURRENT_TRAINING: positiveInt.default(1),
+  /**
+   * Open runs a worker keeps in memory (about 1.5 MiB each, measured by `npm run bench -- load`); past
+   * it the least recently used is evicted and replays its history when it next has work.
+   */
+  SLUICE_MAX_CACHED_RUNS: z.coerce.number().int().min(0).max(100_000).default(500),
   /** `sluice serve`: listening port, request body limit, and where the prediction log goes. */
   SLUICE_SERVE_PORT: port.default(8080),
   SLUICE_SERVE_HOST: z.string().min(1).default('127.0.0.1'),
@@ -80,7 +85,7 @@ export interface SluiceConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** Absolute directories that data sources must resolve inside. */
   dataRoots: string[];
-  concurrency: { activities: number; training: number };
+  concurrency: { activities: number; training: number; cachedRuns: number };
   /** The `PATH` to search for tools. */
   searchPath: string;
   /** Where role membership is read from, and whether the user named it (then it must exist). */
@@ -145,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     concurrency: {
       activities: e.SLUICE_MAX_CONCURRENT_ACTIVITIES,
       training: e.SLUICE_MAX_CONCURRENT_TRAINING,
+      cachedRuns: e.SLUICE_MAX_CACHED_RUNS,
     },
     searchPath: e.PATH,
     roles: e.SLUICE_ROLES_FILE

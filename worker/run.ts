@@ -86,6 +86,7 @@ export async function startWorker(
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: config.concurrency.activities,
+    maxCachedWorkflows: config.concurrency.cachedRuns,
   });
   const train = await Worker.create({
     ...common,

@@ -34,6 +34,17 @@ export interface DevServer {
 }
 
 /**
+ * Dynamic config for the embedded server. The history service's transfer queue is polled at most 20
+ * times a second by default; every activity step costs two transfer tasks (the activity, then the
+ * workflow task its result schedules), so once a short burst is spent a run advanced at ten steps a
+ * second: the ~100 ms per step the orchestration bench used to show. Raised, a step costs ~15 ms. On a
+ * cluster this is the operator's dynamic config (docs/benchmarks.md).
+ */
+export const devServerDynamicConfig: Readonly<Record<string, string>> = {
+  'history.transferProcessorMaxPollRPS': '1000',
+};
+
+/**
  * Start the Temporal CLI dev server as a child process with Sluice's namespace and search attributes,
  * and wait until its frontend answers.
  *
@@ -72,6 +83,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.uiPort === false) args.push('--headless');
   else args.push('--ui-ip', host, '--ui-port', String(options.uiPort));
   args.push('--log-format', 'json', '--log-level', 'warn');
+  for (const [key, value] of Object.entries(devServerDynamicConfig)) {
+    args.push('--dynamic-config-value', `${key}=${value}`);
+  }
 
   const log = await open(options.logFile, 'a');
   // Its own process group: a terminal's Ctrl-C reaches Sluice, which stops the worker first and then
