@@ -19,6 +19,7 @@ import {
   sleep,
   startWorkerProcess,
   stopAll,
+  verifyHome,
   verifyOutputs,
   waitForActivity,
 } from './support/faults.js';
@@ -120,6 +121,7 @@ describe('the dev server stopped and restarted mid-run (same SQLite file, same p
     const registry = await registryOf(MODEL, env);
     const version = expectOneVersionPerRun(registry, handle.workflowId, true);
     expect(registry.aliases.production).toBe(version);
+    await verifyHome(config.home);
     expect(worker.output()).not.toMatch(/"msg":"worker stopped"/);
   });
 });

@@ -24,6 +24,7 @@ import {
   started,
   startWorkerProcess,
   stopAll,
+  verifyHome,
   verifyOutputs,
   waitForActivity,
 } from './support/faults.js';
@@ -73,6 +74,10 @@ describe('a SIGKILLed worker, restarted', () => {
     expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
     const registry = await registryOf(MODEL, env);
     expectOneVersionPerRun(registry, handle.workflowId, true);
+    const home = await verifyHome(config.home);
+    console.log(
+      `ingest kill: ${home.artifacts} artifacts verified, staging left: ${home.partials.join(', ')}`,
+    );
   });
 
   it('during training: the retry resumes from the last checkpoint heartbeat; one version, one promotion', async () => {
@@ -103,6 +108,7 @@ describe('a SIGKILLed worker, restarted', () => {
     expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
     const registry = await registryOf(MODEL, env);
     expectOneVersionPerRun(registry, handle.workflowId, true);
+    await verifyHome(config.home);
   });
 
   it('at the approval gate: a decision signalled while no worker runs is honoured after restart', async () => {
@@ -146,6 +152,27 @@ describe('a SIGKILLed worker, restarted', () => {
     expect(registry.versions.find((v) => v.version === version)?.approvals).toMatchObject([
       { approver: 'rita', decision: 'approve' },
     ]);
+    await verifyHome(config.home);
+  });
+
+  it('during registration: the retried registerModel finds its version, none is added', async () => {
+    // Training is a cache hit again (same data, same trainer): straight to sign-off and registration.
+    const handle = await start('fault-register', { train: { model: 'logistic', epochs: 3, seed: 1 } });
+    const finished = finishRun(handle);
+    finished.catch(() => undefined);
+    const seen = await waitForActivity(handle, 'registerModel');
+    await crash(worker);
+    worker = await startWorkerProcess(env);
+
+    const status = await finished;
+    expect(status.state).toBe('succeeded');
+    const register = status.steps.find((s) => s.id === 'register');
+    expect(register?.attempt).toBeGreaterThan(seen.attempt);
+    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    const registry = await registryOf(MODEL, env);
+    const version = expectOneVersionPerRun(registry, handle.workflowId, false);
+    expect(register?.output).toMatchObject({ model: MODEL, version });
+    await verifyHome(config.home);
   });
 
   it('during a canary window: the durable window survives, the canary is judged and promoted once', async () => {
@@ -193,6 +220,7 @@ describe('a SIGKILLed worker, restarted', () => {
       const version = expectOneVersionPerRun(registry, handle.workflowId, true);
       expect(result.version).toBe(version);
       expect(registry.aliases.production).toBe(version);
+      await verifyHome(config.home);
     } finally {
       traffic.stop();
     }

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -42,8 +44,9 @@ export async function stopAll(): Promise<void> {
 
 /**
  * The tests' flights lifecycle (a 1-in-100 sample, ~30k rows) with timeouts for a fault suite: a
- * SIGKILLed ingestion is retried once its 10 s start-to-close passes (ingestion sends no heartbeat),
- * training once 2 s pass without a heartbeat. The shipped lifecycle waits 10 minutes and 5 minutes.
+ * SIGKILLed ingestion or registration is retried once its 10 s start-to-close passes (neither sends a
+ * heartbeat), training once 2 s pass without a heartbeat. The shipped lifecycle waits 10 minutes for
+ * the first two and 5 minutes for training.
  */
 export function faultLifecycle(id: string, overrides: Partial<LifecycleConfig> = {}): PipelineSpec {
   const base = flightsLifecycle(id, overrides);
@@ -51,6 +54,7 @@ export function faultLifecycle(id: string, overrides: Partial<LifecycleConfig> =
   const tuned = (step: StepSpec): StepSpec => {
     if (step.id === 'ingest') return { ...step, timeout: '10s', retry };
     if (step.id === 'train') return { ...step, timeout: '3m', heartbeat: '2s', retry };
+    if (step.id === 'register') return { ...step, timeout: '10s', retry };
     return step;
   };
   return definePipeline({ ...base, steps: base.steps.map(tuned) });
@@ -168,6 +172,41 @@ export async function verifyOutputs(status: DagStatus): Promise<number> {
   }
   return checked.size;
 }
+
+/**
+ * The whole Sluice home after a crash, not only what the run points at: every file in the artifact
+ * store hashes to the address in its name, every sidecar and step-cache entry parses, and nothing but
+ * `*.partial` files (never addressable) sits in the store's staging directory. Returns what it saw.
+ */
+export async function verifyHome(home: string): Promise<{ artifacts: number; partials: string[] }> {
+  const root = join(home, 'artifacts');
+  let artifacts = 0;
+  for (const shard of await readdir(root)) {
+    if (shard === '.staging') continue;
+    expect(shard, `store entry ${shard}`).toMatch(/^[0-9a-f]{2}$/);
+    for (const name of await readdir(join(root, shard))) {
+      const path = join(root, shard, name);
+      const [sha256] = name.split('.');
+      expect(name, path).toMatch(/^[0-9a-f]{64}\.[a-z]+(\.json)?$/);
+      if (name.endsWith('.meta.json')) {
+        expect((): unknown => JSON.parse(readFileText(path)), path).not.toThrow();
+      } else {
+        expect((await sha256File(path)).sha256, `${path} hashes to its name`).toBe(sha256);
+        artifacts++;
+      }
+    }
+  }
+  const partials = await readdir(join(root, '.staging')).catch(() => [] as string[]);
+  for (const name of partials) expect(name, 'staging holds only partial files').toMatch(/\.partial$/);
+  for (const name of await readdir(join(home, 'cache')).catch(() => [] as string[])) {
+    const path = join(home, 'cache', name);
+    if (name.endsWith('.json')) expect((): unknown => JSON.parse(readFileText(path)), path).not.toThrow();
+    else expect(name, `${path}: only hidden temp files besides cache entries`).toMatch(/^\./);
+  }
+  return { artifacts, partials };
+}
+
+const readFileText = (path: string): string => readFileSync(path, 'utf8');
 
 /** The registry as `sluice models <model> --history --json` prints it (the real CLI, a new process). */
 export async function registryOf(
