@@ -1,3 +1,6 @@
+// Fault suite: this file's own Temporal dev server (SQLite file, free port) SIGKILLed while a worker
+// process trains and SIGTERMed while the run waits for sign-off, each time restarted on the same file and
+// port. The same worker process and client must carry on and the run complete exactly once.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';

@@ -1,3 +1,7 @@
+// Fault suite: `sluice serve` SIGKILLed the moment a prediction-log flush has its temp file open, again
+// and again under heavy traffic. Every visible log file must be a whole Parquet file, the readers
+// (deploy observation's glob, the monitor's reader) must count the same rows, and a restarted server
+// must log every answered row or count it as dropped.
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

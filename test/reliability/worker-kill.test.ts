@@ -1,3 +1,8 @@
+// Fault suite: a real `sluice worker` process (both task queues) SIGKILLed at a chosen point of a real
+// flights lifecycle run — ingestion, training, the approval wait, registration, a canary window — and a
+// new worker process started. After each: the run succeeds, the killed step's counted attempt is a later
+// one, every ArtifactRef re-hashes, the whole home is consistent, and the registry holds exactly one
+// version per run and no promotion twice.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
