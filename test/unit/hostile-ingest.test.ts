@@ -12,6 +12,7 @@ import {
   flipBits,
   hostileDir,
   parquetFooterLength,
+  smallArrow,
   writeBigFieldCsv,
   writeDeepJson,
   writeDeepNdjson,
@@ -287,4 +288,44 @@ describe('steps that read raw files themselves refuse deep JSON too (each used t
       /deep-raw\.ndjson nests arrays or objects more than 256 levels deep \(line 2, column 1281\)/,
     );
   });
+});
+
+describe('bit-flip sweeps: every outcome is a correct ingest or a one-line refusal, never a crash or a retry', () => {
+  /**
+   * Parquet and Arrow carry no checksums over their data, so many flips go unnoticed (a changed value,
+   * or a different row count when the flip hits the footer's num_rows): those ingest what the file now
+   * says. What must never happen: a crash, a hang, a retryable error for a corrupt file, or a refusal
+   * that leaves something in the store.
+   */
+  it.each<[string, () => Buffer, string, number]>([
+    ['Parquet, every 13th byte', () => parquet, 'parquet', 13],
+    ['Arrow IPC file, every 97th byte', () => smallArrow('file'), 'arrow', 97],
+    ['Arrow IPC stream, every 97th byte', () => smallArrow('stream'), 'arrows', 97],
+  ])(
+    '%s',
+    async (_name, base, extension, stride) => {
+      const bytes = base();
+      const outcomes = { ingested: 0, refused: 0 };
+      for (let at = 0; at < bytes.length; at += stride) {
+        const path = join(ws.data, `sweep-${at}.${extension}`);
+        await writeFile(path, flipBits(bytes, [at]));
+        const before = await ws.storeFiles();
+        const result = await ingestDataset({ source: path }, ws.deps).catch((e: unknown) => e as Error);
+        if (result instanceof Error) {
+          outcomes.refused += 1;
+          expect(result, `flip at byte ${at}: ${result.message}`).toBeInstanceOf(InvalidInputError);
+          expect((result as SluiceError).retryable).toBe(false);
+          expect(result.message).toContain(path);
+          expect(result.message).not.toContain('\n');
+          expect(await ws.storeFiles()).toEqual(before);
+        } else {
+          outcomes.ingested += 1;
+          expect(result.dataset.rows).toBeGreaterThan(0);
+        }
+      }
+      expect(outcomes.refused).toBeGreaterThan(0);
+      expect(outcomes.refused + outcomes.ingested).toBe(Math.ceil(bytes.length / stride));
+    },
+    120_000,
+  );
 });
