@@ -53,10 +53,10 @@ export const stepSchema = z
     timeout: duration.default('10m'),
     /**
      * Longest silence between heartbeats before the attempt counts as lost and is retried (resuming
-     * from its checkpoint): for long steps that heartbeat, such as training, so a crashed worker costs
-     * minutes, not the whole `timeout`.
+     * from its checkpoint, for steps that keep one, such as training). Every Sluice activity heartbeats
+     * while it runs, so a crashed worker costs about this long, not the whole `timeout`.
      */
-    heartbeat: duration.optional(),
+    heartbeat: duration.default('60s'),
     retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
     description: z.string().optional(),
     /**

@@ -63,6 +63,8 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
   const acts = wf.proxyActivities<DeployActivities>({
     taskQueue: input.taskQueue,
     startToCloseTimeout: '10m',
+    // The activities heartbeat while they run (activities/boundary.ts): a crashed worker costs a minute.
+    heartbeatTimeout: '1m',
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
   const { model, version } = registeredVersion(input);

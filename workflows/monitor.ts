@@ -9,6 +9,8 @@ import type { MonitorActivities } from '../activities/monitor.js';
 
 const { measureModelDrift, startRetraining } = wf.proxyActivities<MonitorActivities>({
   startToCloseTimeout: '10m',
+  // The activities heartbeat while they run (activities/boundary.ts): a crashed worker costs a minute.
+  heartbeatTimeout: '1m',
   retry: { maximumAttempts: 3 },
 });
 

@@ -13,6 +13,7 @@ import {
   trainerSchema,
 } from '../../pipelines/train-spec.js';
 import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
+import { heartbeat } from '../boundary.js';
 import { sha256File } from '../hash.js';
 import { resolveSource } from '../paths.js';
 import { refuseDeepJson } from '../ingest/json-depth.js';
@@ -90,9 +91,9 @@ export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Pr
     onEpoch: async (jobId, checkpoint) => {
       const ref = await saveCheckpoint(store, jobId, checkpoint, producer);
       last = { epoch: checkpoint.epoch, checkpoint: ref, job: jobId };
-      context.heartbeat(last);
+      heartbeat(last);
     },
-    onBatch: () => context.heartbeat(last),
+    onBatch: () => heartbeat(last),
   });
   context.log.info('model trained', {
     engine: outcome.metadata.engine,

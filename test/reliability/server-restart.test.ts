@@ -15,6 +15,7 @@ import { freePort } from '../support/paths.js';
 import { testConfig } from '../support/worker.js';
 import {
   awaitingGate,
+  completionTimes,
   expectOneVersionPerRun,
   faultLifecycle,
   finishRun,
@@ -116,7 +117,9 @@ describe('the dev server stopped and restarted mid-run (same SQLite file, same p
     // Training was under way when the server died, and finished (in this attempt or a resumed retry)
     // only after it was back.
     const train = status.steps.find((s) => s.id === 'train');
-    expect(Date.parse(train?.finishedAt ?? '')).toBeGreaterThan(downAt);
+    const completed = await completionTimes(handle, 'trainModel');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toBeGreaterThan(downAt);
     expect(train?.output).toMatchObject({ metrics: { epochsRun: 6 } });
     expect(server?.pid).not.toBe(firstPid);
     expect(status.approvals[0]).toMatchObject({ state: 'approved', modelVersion: gate.modelVersion });
