@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../activities/duckdb.js';
@@ -37,6 +37,9 @@ export interface PredictionLogOptions {
 
 const TABLE = 'sluice_prediction_batch';
 
+/** Age past which a prediction-log temp file is a dead writer's leftover. */
+export const staleTempMs = 10 * 60_000;
+
 /**
  * The prediction log (DESIGN.md: serving → prediction log → monitor). Requests only push rows into a
  * bounded in-memory buffer and never wait on the disk; a background flush writes each model's rows as
@@ -52,6 +55,8 @@ export class PredictionLog {
   private timer: NodeJS.Timeout | null = null;
   private db: { instance: DuckDBInstance; connection: DuckDBConnection } | null = null;
   private sequence = 0;
+  /** Model directories already swept of a dead writer's temp files by this process. */
+  private readonly swept = new Set<string>();
   private readonly maxBufferedRows: number;
   private readonly flushRows: number;
   private readonly flushIntervalMs: number;
@@ -121,6 +126,10 @@ export class PredictionLog {
       const temp = join(dir, `.${name}.tmp`);
       try {
         await mkdir(dir, { recursive: true });
+        if (!this.swept.has(dir)) {
+          this.swept.add(dir);
+          await this.sweepStaleTemps(dir);
+        }
         const db = await this.connection();
         await db.run(
           `CREATE OR REPLACE TEMP TABLE ${TABLE} (request_id VARCHAR, instance INTEGER, model VARCHAR, version INTEGER, role VARCHAR, time_ms BIGINT, features VARCHAR, prediction VARCHAR, score DOUBLE)`,
@@ -153,6 +162,27 @@ export class PredictionLog {
         await rm(temp, { force: true }).catch(() => undefined);
         this.dropped(rows, 'write-failed', error);
       }
+    }
+  }
+
+  /**
+   * Remove hidden temp files a killed writer left (a flush takes seconds; one older than
+   * {@link staleTempMs} belongs to no live writer). Readers never see them; this only stops them piling up.
+   */
+  private async sweepStaleTemps(dir: string): Promise<void> {
+    const now = Date.now();
+    const removed: string[] = [];
+    for (const entry of await readdir(dir)) {
+      if (!/^\..+\.parquet\.tmp$/.test(entry)) continue;
+      const path = join(dir, entry);
+      const info = await stat(path).catch(() => undefined);
+      if (info && now - info.mtimeMs > staleTempMs) {
+        await rm(path, { force: true });
+        removed.push(entry);
+      }
+    }
+    if (removed.length > 0) {
+      this.log.warn({ dir, removed }, 'removed temp files a stopped prediction-log writer left behind');
     }
   }
 

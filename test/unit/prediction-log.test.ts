@@ -1,0 +1,43 @@
+import { mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createServingMetrics } from '../../serving/metrics.js';
+import { PredictionLog, staleTempMs } from '../../serving/prediction-log.js';
+
+describe('prediction log', () => {
+  it("sweeps a killed writer's stale temp files on its first write to a model, and keeps fresh ones", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const modelDir = join(dir, 'churn');
+    await mkdir(modelDir);
+    const stale = join(modelDir, '.20261124T000000000Z-000001-abcdef.parquet.tmp');
+    const fresh = join(modelDir, '.20261124T020000000Z-000002-abcdef.parquet.tmp');
+    const other = join(modelDir, 'notes.tmp');
+    for (const file of [stale, fresh, other]) await writeFile(file, 'half a parquet file');
+    const old = new Date(Date.now() - staleTempMs - 60_000);
+    await utimes(stale, old, old);
+    await utimes(other, old, old);
+
+    const log = new PredictionLog({ dir }, pino({ level: 'silent' }), createServingMetrics(false));
+    log.append([
+      {
+        requestId: 'r1',
+        instance: 0,
+        model: 'churn',
+        version: 1,
+        role: 'production',
+        timeMs: Date.now(),
+        features: '{}',
+        prediction: '0.5',
+        score: 0.5,
+      },
+    ]);
+    await log.close();
+    const left = await readdir(modelDir);
+    expect(left).not.toContain('.20261124T000000000Z-000001-abcdef.parquet.tmp');
+    expect(left).toContain('.20261124T020000000Z-000002-abcdef.parquet.tmp');
+    expect(left).toContain('notes.tmp');
+    expect(left.filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+  });
+});
