@@ -14,6 +14,7 @@ import {
   parquetFooterLength,
   smallArrow,
   writeBigFieldCsv,
+  writeBigStringJson,
   writeDeepJson,
   writeDeepNdjson,
   writeHugeJsonArray,
@@ -119,6 +120,21 @@ describe('legitimate but awkward CSV is ingested exactly', () => {
     expect(result.dataset.rows).toBe(2);
     expect(result.dataset.schema).toHaveLength(5000);
     expect(result.dataset.schema?.at(-1)).toEqual({ name: 'c4999', type: 'BIGINT' });
+  });
+
+  it('a JSON record with one 20 MB string is ingested intact', async () => {
+    const path = join(ws.data, 'big-string.json');
+    await writeBigStringJson(path, 20_000_000);
+    const result = await ingestDataset({ source: path }, ws.deps);
+    const lengths = await querySnapshot(
+      ws.store,
+      result.dataset,
+      (r) => `SELECT id, length(text) AS n FROM ${r} ORDER BY id`,
+    );
+    expect(lengths).toEqual([
+      { id: 1n, n: 20_000_000n },
+      { id: 2n, n: 5n },
+    ]);
   });
 
   it('a huge JSON array (300 000 records, ~17 MB) is ingested in full', async () => {
