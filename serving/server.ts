@@ -85,8 +85,9 @@ export async function createServingServer(options: ServingServerOptions): Promis
         },
       });
     }
-    const message =
-      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+    const message = /prototype property/i.test(error.message)
+      ? 'the body has a "__proto__" or "constructor.prototype" key, which is refused: remove it; send {"instances": [{...}]}'
+      : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? `request body over the ${options.bodyLimit}-byte limit; send fewer instances per request (or raise SLUICE_SERVE_BODY_LIMIT)`
         : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
           ? 'send the body as JSON with Content-Type: application/json'
@@ -95,6 +96,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
             : error.message;
     return reply.code(status).send({ error: { code: error.code || 'BAD_REQUEST', message } });
   });
+  // JSON only: Fastify's default text/plain parser would hand a string to every route.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({
       error: {
