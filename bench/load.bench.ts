@@ -176,7 +176,8 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     }
 
     const heapMiB = getHeapStatistics().heap_size_limit / 2 ** 20;
-    const defaultCache = Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
+    // The worker's cache of open runs: SLUICE_MAX_CACHED_RUNS (the worker child inherits this env).
+    const cachedRuns = config.concurrency.cachedRuns;
     const usageCells = (u: { worker: UsageSummary; server: UsageSummary }) => ({
       worker_cpu_pct: u.worker.cpuPercent,
       worker_wait_pct: u.worker.runqueuePercent,
@@ -234,7 +235,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         "wait: time the worker's threads were runnable but waiting for a core (schedstat), % of wall time: CPU starvation.",
         `RSS: mean and peak VmRSS over the window (${sizes.windowMs / 1000} s windows for idle and waiting).`,
         `Worker defaults: maxConcurrentWorkflowTaskExecutions 40 (SDK default), maxConcurrentActivityTaskExecutions ${config.concurrency.activities},`,
-        `maxCachedWorkflows ${defaultCache} (SDK default from a ${Math.round(heapMiB)} MiB heap limit): ${sizes.waiting} waiting runs ${sizes.waiting <= defaultCache ? 'fit in the cache, so none is evicted for size' : 'exceed it, so the least recent are evicted and replayed on their next task'}.`,
+        `maxCachedWorkflows ${cachedRuns} (SLUICE_MAX_CACHED_RUNS): ${sizes.waiting} waiting runs ${sizes.waiting <= cachedRuns ? 'fit in the cache, so none is evicted for size' : 'exceed it, so the least recent are evicted and replayed on their next task'}.`,
         `Worker log: ${workerLog.levels['40'] ?? 0} warn and ${workerLog.levels['50'] ?? 0} error lines${workerLog.problems.length ? ` (${workerLog.problems.join('; ')})` : ''}; the worker ${workerEnd === 'exit 0' ? 'stopped cleanly on SIGTERM' : `ended with ${workerEnd}`}.`,
       ],
       extra: {
@@ -245,7 +246,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         workerDefaults: {
           maxConcurrentWorkflowTaskExecutions: 40,
           maxConcurrentActivityTaskExecutions: config.concurrency.activities,
-          maxCachedWorkflows: defaultCache,
+          maxCachedWorkflows: cachedRuns,
           heapLimitMiB: heapMiB,
         },
         smallRuns: { baselineEnds: ends(oneAtATime), burstEnds: ends(burst) },

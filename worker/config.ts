@@ -40,10 +40,11 @@ const envSchema = z.object({
   SLUICE_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
   SLUICE_MAX_CONCURRENT_TRAINING: positiveInt.default(1),
   /**
-   * Open runs a worker keeps in memory (about 1.5 MiB each, measured by `npm run bench -- load`); past
-   * it the least recently used is evicted and replays its history when it next has work.
+   * Open runs a worker keeps in memory; past it the least recently used is evicted and replays its
+   * history when it next has work. With 1,000 runs waiting at gates the worker held 827 MiB at 100,
+   * 2.1 GiB at 500 (`npm run bench -- load`, docs/benchmarks.md).
    */
-  SLUICE_MAX_CACHED_RUNS: z.coerce.number().int().min(0).max(100_000).default(500),
+  SLUICE_MAX_CACHED_RUNS: z.coerce.number().int().min(0).max(100_000).default(100),
   /** `sluice serve`: listening port, request body limit, and where the prediction log goes. */
   SLUICE_SERVE_PORT: port.default(8080),
   SLUICE_SERVE_HOST: z.string().min(1).default('127.0.0.1'),

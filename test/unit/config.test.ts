@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       taskQueues: { orchestration: 'sluice', train: 'sluice-train' },
       logLevel: 'info',
       dataRoots: ['/srv/project'],
-      concurrency: { activities: 8, training: 1, cachedRuns: 500 },
+      concurrency: { activities: 8, training: 1, cachedRuns: 100 },
     });
   });
 
