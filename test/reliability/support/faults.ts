@@ -77,6 +77,7 @@ export async function waitForActivity(
   type: string,
   accept: (activity: PendingActivity) => boolean = () => true,
   timeoutMs = 90_000,
+  pollMs = 25,
 ): Promise<PendingActivity> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -94,7 +95,7 @@ export async function waitForActivity(
     if (status.name !== 'RUNNING') {
       throw new Error(`run ${handle.workflowId} ended before ${type} was seen running`);
     }
-    await sleep(25);
+    await sleep(pollMs);
   }
   throw new Error(`${type} was not seen running within ${timeoutMs} ms`);
 }
