@@ -76,7 +76,8 @@ export async function refuseDeepJson(source: string, path: string): Promise<void
   );
 }
 
-async function lineAndColumn(path: string, offset: number): Promise<{ line: number; column: number }> {
+/** 1-based line and byte column of `offset` in a file, by counting newlines up to it (error paths only). */
+export async function lineAndColumn(path: string, offset: number): Promise<{ line: number; column: number }> {
   let line = 1;
   let lineStart = 0;
   let position = 0;

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { JsonDepthTracker, maxJsonDepth } from './json-depth.js';
+import { JsonDepthTracker, lineAndColumn, maxJsonDepth } from './json-depth.js';
 
 /** What one streamed pass over a source file learns before DuckDB is asked to read it. */
 export interface SourceScan {
@@ -65,11 +65,12 @@ export async function scanSource(path: string, text: boolean, json = false): Pro
   if (text && invalidAt === undefined && carry.length > 0) invalidAt = bytes - carry.length;
 
   const scan: SourceScan = { sha256: hash.digest('hex'), bytes, head, tail, hasContent };
-  if (invalidAt !== undefined) scan.invalidUtf8 = { offset: invalidAt, ...(await lineOf(path, invalidAt)) };
-  if (nulAt !== undefined) scan.nul = { offset: nulAt, ...(await lineOf(path, nulAt)) };
+  if (invalidAt !== undefined)
+    scan.invalidUtf8 = { offset: invalidAt, ...(await lineAndColumn(path, invalidAt)) };
+  if (nulAt !== undefined) scan.nul = { offset: nulAt, ...(await lineAndColumn(path, nulAt)) };
   const deepAt = depth?.tooDeepAt;
   if (deepAt !== undefined)
-    scan.tooDeep = { offset: deepAt, ...(await lineOf(path, deepAt)), limit: maxJsonDepth };
+    scan.tooDeep = { offset: deepAt, ...(await lineAndColumn(path, deepAt)), limit: maxJsonDepth };
   return scan;
 }
 
@@ -122,22 +123,4 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
     i += need + 1;
   }
   return buf.length;
-}
-
-/** 1-based line and byte column of `offset`, by counting newlines up to it (error path only). */
-async function lineOf(path: string, offset: number): Promise<{ line: number; column: number }> {
-  let line = 1;
-  let lineStart = 0;
-  let position = 0;
-  if (offset > 0) {
-    for await (const piece of createReadStream(path, { end: offset - 1, highWaterMark: 1 << 20 })) {
-      const chunk = piece as Buffer;
-      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
-        line += 1;
-        lineStart = position + at + 1;
-      }
-      position += chunk.length;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
 }
