@@ -42,6 +42,8 @@ export interface StartRunOptions {
   trigger?: TriggerKind;
   startedBy?: string;
   workflowId?: string;
+  /** With trigger `event`: the event's name, recorded in the run's input for audit. */
+  event?: string;
 }
 
 /** A workflow id that sorts by time and names its pipeline: `first-dag-20261123-231500-a1b2c3d4`. */
@@ -115,6 +117,7 @@ export async function triggerOnData(
       startedBy: input.startedBy,
       workflowId,
       once: true,
+      event: input.event,
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -154,6 +157,7 @@ export async function runStart(
       roles,
       codeVersion: sluiceVersion,
       ...(options.rerun ? { rerun: options.rerun } : {}),
+      ...(options.event ? { event: options.event } : {}),
     },
     searchAttributes: [
       { key: SluicePipeline, value: spec.id },

@@ -35,6 +35,8 @@ export interface DagInput {
   codeVersion?: string;
   /** When this run reruns another: which, and from which step the cache is bypassed. */
   rerun?: { of: string; from?: string };
+  /** With trigger `event`: the event's name, as it was announced (`sluice trigger`, `POST /v1/events`). */
+  event?: string;
 }
 
 export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';

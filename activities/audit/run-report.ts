@@ -95,7 +95,7 @@ export function runReport(facts: HistoryFacts): RunReport {
     start: {
       by: startedBy,
       trigger,
-      how: how(trigger),
+      how: how(trigger, text(field(input, 'event'))),
       client: facts.startedByIdentity,
       taskQueue: facts.taskQueue,
       rerunOf:
@@ -177,14 +177,14 @@ function summary(
   return `The run ended ${state}.`;
 }
 
-function how(trigger: string): string {
+function how(trigger: string, event: string | null): string {
   switch (trigger) {
     case 'manual':
       return 'by hand';
     case 'schedule':
       return 'by a schedule';
     case 'event':
-      return 'by an event';
+      return event ? `by the event "${event}"` : 'by an event';
     case 'drift':
       return 'because drift was detected';
     default:

@@ -127,7 +127,7 @@ describe('HTTP control routes on sluice serve', () => {
 
   let runId = '';
 
-  it('approvals over HTTP are the token identity: the starter is refused (and recorded), another approver passes', async () => {
+  it('approvals over HTTP are the token identity: the starter is refused (and recorded), another approver passes; the audit report names the event', async () => {
     const self = await call(`/v1/runs/${runId}/approvals`, { decision: 'approve' }, 'alice');
     expect(self.status).toBe(403);
     expect(self.body.error?.message).toBe(
@@ -148,6 +148,12 @@ describe('HTTP control routes on sluice serve', () => {
     expect(finished.body.error?.message).toMatch(
       /is finished \(completed\): there is nothing left to approve/,
     );
+
+    const report = await sluice(['audit', 'report', runId, '--json'], env, 120_000);
+    expect(report.stderr).toBe('');
+    expect(
+      (JSON.parse(report.stdout) as { runs: { start: Record<string, unknown> }[] }).runs[0]?.start,
+    ).toMatchObject({ by: 'alice', trigger: 'event', how: 'by the event "nightly-drop"' });
 
     const history = JSON.stringify(await t.client.workflow.getHandle(runId).fetchHistory());
     expect(history).toContain('separation of duties');
