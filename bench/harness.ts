@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { table } from '../cli/output.js';
-import { locateTemporalCli, type TemporalCli } from '../infra/temporal/cli-provision.js';
-import { startDevServer, type DevServer } from '../infra/temporal/dev-server.js';
+import type { TemporalCli } from '../infra/temporal/cli-provision.js';
+import { startScratchDevServer, type DevServer } from '../infra/temporal/dev-server.js';
 import { freePort, projectRoot } from '../test/support/paths.js';
 import { loadConfig, type SluiceConfig } from '../worker/config.js';
 
@@ -96,17 +96,10 @@ export async function startBenchTemporal(bench: string): Promise<BenchTemporal> 
     { ...process.env, TEMPORAL_ADDRESS: address, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'warn' },
     projectRoot,
   );
-  const cli = await locateTemporalCli({
-    envPath: config.temporal.cliPath,
-    searchPath: config.searchPath,
-    cacheDir: join(projectRoot, '.sluice', 'bin'),
-  });
-  const server = await startDevServer({
-    cli,
+  const { cli, server } = await startScratchDevServer(config, {
     address,
-    namespace: 'default',
-    uiPort: false,
     logFile: join(home, 'temporal.log'),
+    cacheDir: join(projectRoot, '.sluice', 'bin'),
   });
   const client = new Client({ connection: await Connection.connect({ address }) });
   return {

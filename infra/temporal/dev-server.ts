@@ -6,7 +6,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ConfigurationError, DependencyUnavailableError } from '../../pipelines/errors.js';
 import { sluiceSearchAttributes } from '../../pipelines/search-attributes.js';
 import { splitAddress } from '../../worker/config.js';
-import type { TemporalCli } from './cli-provision.js';
+import type { SluiceConfig } from '../../worker/config.js';
+import { locateTemporalCli, type TemporalCli } from './cli-provision.js';
 import { ensureNamespaceReady, portOpen, probeTemporal } from './cluster.js';
 
 export interface DevServerOptions {
@@ -31,6 +32,37 @@ export interface DevServer {
   pid: number;
   logFile: string;
   stop(): Promise<void>;
+}
+
+/**
+ * A throwaway headless, in-memory dev server for the test run, a bench or a history recording: the
+ * Temporal CLI located as `sluice dev` locates it (cache in `cacheDir`), never downloaded by the SDK,
+ * since these need a binary on this machine.
+ */
+export async function startScratchDevServer(
+  config: Pick<SluiceConfig, 'temporal' | 'searchPath'>,
+  options: { address: string; logFile: string; cacheDir: string; onProgress?: (line: string) => void },
+): Promise<{ cli: Exclude<TemporalCli, { source: 'sdk-download' }>; server: DevServer }> {
+  const cli = await locateTemporalCli({
+    envPath: config.temporal.cliPath,
+    searchPath: config.searchPath,
+    cacheDir: options.cacheDir,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  if (cli.source === 'sdk-download') {
+    throw new ConfigurationError(
+      'a scratch dev server needs a Temporal CLI binary on this machine: run `npx sluice setup` or set TEMPORAL_CLI_PATH',
+    );
+  }
+  await mkdir(dirname(options.logFile), { recursive: true });
+  const server = await startDevServer({
+    cli,
+    address: options.address,
+    namespace: 'default',
+    uiPort: false,
+    logFile: options.logFile,
+  });
+  return { cli, server };
 }
 
 /**

@@ -20,8 +20,7 @@ import {
   type RegistryTarget,
 } from '../../cli/registry.js';
 import { followRun, startRun } from '../../cli/runs.js';
-import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
-import { startDevServer } from '../../infra/temporal/dev-server.js';
+import { startScratchDevServer } from '../../infra/temporal/dev-server.js';
 import { definePipeline } from '../../pipelines/define.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
 import { resolveRunParams } from '../../pipelines/params.js';
@@ -276,18 +275,10 @@ const config = loadConfig(
   },
   projectRoot,
 );
-const cli = await locateTemporalCli({
-  envPath: config.temporal.cliPath,
-  searchPath: config.searchPath,
-  cacheDir: join(projectRoot, '.sluice', 'bin'),
-});
-if (cli.source === 'sdk-download') throw new Error('recording needs a local Temporal CLI binary');
-const server = await startDevServer({
-  cli,
+const { cli, server } = await startScratchDevServer(config, {
   address,
-  namespace: 'default',
-  uiPort: false,
   logFile: join(home, 'temporal.log'),
+  cacheDir: join(projectRoot, '.sluice', 'bin'),
 });
 const worker = await startWorker(config, createLogger(config, pino.destination(join(home, 'worker.log'))));
 const client = new Client({ connection: await Connection.connect({ address }) });

@@ -1,9 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
-import { startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
+import { startScratchDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
 import { loadConfig } from '../../worker/config.js';
 import { workflowsPath } from '../../worker/run.js';
 import { freePort, projectRoot } from './paths.js';
@@ -24,24 +23,16 @@ let server: DevServer | undefined;
  */
 export async function setup(project: TestProject): Promise<void> {
   const config = loadConfig(process.env, projectRoot);
-  const cacheDir = join(projectRoot, '.sluice', 'bin');
-  const cli = await locateTemporalCli({
-    envPath: config.temporal.cliPath,
-    searchPath: config.searchPath,
-    cacheDir,
-    onProgress: (line) => console.log(`[test setup] ${line}`),
-  });
-  if (cli.source === 'sdk-download') throw new Error('tests need a Temporal CLI binary on this machine');
   const address = `127.0.0.1:${await freePort()}`;
   const logDir = join(projectRoot, '.sluice', 'test');
-  await mkdir(logDir, { recursive: true });
-  server = await startDevServer({
-    cli,
+  const started = await startScratchDevServer(config, {
     address,
-    namespace: 'default',
-    uiPort: false,
     logFile: join(logDir, 'temporal.log'),
+    cacheDir: join(projectRoot, '.sluice', 'bin'),
+    onProgress: (line) => console.log(`[test setup] ${line}`),
   });
+  server = started.server;
+  const { cli } = started;
   const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger });
   const bundlePath = join(logDir, 'workflow-bundle.js');
   await writeFile(bundlePath, code);
