@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@te
 import type { ApprovalDecision, ApprovalGateStatus, ApprovalRequest } from '../pipelines/approval.js';
 import { InvalidInputError, PermissionDeniedError } from '../pipelines/errors.js';
 import type { DagStatus } from '../workflows/index.js';
-import { describeRunningRun } from './actions/run.js';
+import { describeRunningRun } from './runs.js';
 
 export interface DecisionInput {
   approver: string;

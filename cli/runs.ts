@@ -4,7 +4,9 @@ import { userInfo } from 'node:os';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  WorkflowNotFoundError,
   type Client,
+  type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { TemporalFailure } from '@temporalio/common';
@@ -265,4 +267,39 @@ export function describeStep(step: StepStatus): string {
   const attempt = step.attempt && step.attempt > 1 ? ` (attempt ${step.attempt})` : '';
   const error = step.error ? `: ${step.error.message}` : '';
   return `  ${mark} ${step.id} ${step.state}${took}${attempt}${error}`;
+}
+
+/** Describe a run, or say in one line that there is no such run. */
+export async function describeRun(
+  handle: WorkflowHandle,
+  runId: string,
+  namespace: string,
+): Promise<WorkflowExecutionDescription> {
+  try {
+    return await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      throw new InvalidInputError(
+        `no run "${runId}" in namespace ${namespace}: list runs with \`sluice runs\` or check the id`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Describe a run that must still be running, or say in one line why there is nothing to do. */
+export async function describeRunningRun(
+  handle: WorkflowHandle,
+  runId: string,
+  namespace: string,
+  finished: string,
+  consequence: string,
+): Promise<WorkflowExecutionDescription> {
+  const description = await describeRun(handle, runId, namespace);
+  if (description.status.name !== 'RUNNING') {
+    throw new InvalidInputError(
+      `run ${runId} ${finished} (${description.status.name.toLowerCase()}): ${consequence}`,
+    );
+  }
+  return description;
 }

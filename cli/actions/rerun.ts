@@ -5,7 +5,7 @@ import type { DagInput } from '../../workflows/index.js';
 import { connectClient } from '../client.js';
 import { context } from '../commands/shared.js';
 import { describeStep, describeStop, followRun, RunStoppedError, startRun } from '../runs.js';
-import { describeRun } from './run.js';
+import { describeRun } from '../runs.js';
 
 export interface RerunOptions {
   from?: string;

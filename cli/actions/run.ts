@@ -1,8 +1,3 @@
-import {
-  WorkflowNotFoundError,
-  type WorkflowExecutionDescription,
-  type WorkflowHandle,
-} from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
@@ -11,7 +6,15 @@ import type { DagStatus } from '../../workflows/index.js';
 import { connectClient } from '../client.js';
 import { describeOpenGate } from '../approval-view.js';
 import { table } from '../output.js';
-import { describeStep, describeStop, followRun, RunStoppedError, startRun } from '../runs.js';
+import {
+  describeRun,
+  describeRunningRun,
+  describeStep,
+  describeStop,
+  followRun,
+  RunStoppedError,
+  startRun,
+} from '../runs.js';
 import { context } from '../commands/shared.js';
 
 export interface RunOptions {
@@ -116,24 +119,6 @@ export async function statusAction(runId: string, command: Command): Promise<voi
   }
 }
 
-/** Describe a run, or say in one line that there is no such run. */
-export async function describeRun(
-  handle: WorkflowHandle,
-  runId: string,
-  namespace: string,
-): Promise<WorkflowExecutionDescription> {
-  try {
-    return await handle.describe();
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) {
-      throw new InvalidInputError(
-        `no run "${runId}" in namespace ${namespace}: list runs with \`sluice runs\` or check the id`,
-      );
-    }
-    throw error;
-  }
-}
-
 export interface RunsOptions {
   awaitingApproval?: boolean;
   pipeline?: string;
@@ -219,21 +204,4 @@ export async function cancelAction(runId: string, command: Command): Promise<voi
 
 function quote(value: string): string {
   return `'${value.replaceAll("'", "\\'")}'`;
-}
-
-/** Describe a run that must still be running, or say in one line why there is nothing to do. */
-export async function describeRunningRun(
-  handle: WorkflowHandle,
-  runId: string,
-  namespace: string,
-  finished: string,
-  consequence: string,
-): Promise<WorkflowExecutionDescription> {
-  const description = await describeRun(handle, runId, namespace);
-  if (description.status.name !== 'RUNNING') {
-    throw new InvalidInputError(
-      `run ${runId} ${finished} (${description.status.name.toLowerCase()}): ${consequence}`,
-    );
-  }
-  return description;
 }
