@@ -25,12 +25,61 @@ const workflowBannedImports = {
       message: 'Workflows may import only @temporalio/workflow.',
     },
     {
-      group: ['../activities/*', '../worker/*', '../cli/*', '../serving/*', '../infra/*'],
+      group: [
+        '../activities/*',
+        '../worker/*',
+        '../cli/*',
+        '../serving/*',
+        '../infra/*',
+        '../client/*',
+        '../lib/*',
+        '../audit/*',
+      ],
       allowTypeImports: true,
       message: 'Workflows may only `import type` from activities; other layers are off limits.',
     },
   ],
 };
+
+/**
+ * The layers (docs/architecture.md), enforced on value AND type imports (import-x/no-cycle ignores
+ * type imports): nothing imports the CLI; activities import neither serving nor the worker; the shared
+ * library and the client import no layer above them.
+ */
+const layerZones = [
+  {
+    target: [
+      './activities',
+      './audit',
+      './bench',
+      './client',
+      './index.ts',
+      './infra',
+      './lib',
+      './pipelines',
+      './serving',
+      './worker',
+      './workflows',
+    ],
+    from: './cli',
+    message: 'Nothing imports cli/: move what you need into client/ or lib/.',
+  },
+  {
+    target: './activities',
+    from: ['./serving', './worker'],
+    message: 'Activities import neither serving/ nor worker/: share code through lib/.',
+  },
+  {
+    target: './lib',
+    from: ['./activities', './audit', './client', './serving', './worker', './workflows'],
+    message: 'lib/ is the shared library: it imports only pipelines/ and packages.',
+  },
+  {
+    target: './client',
+    from: ['./activities', './audit', './serving', './worker'],
+    message: 'client/ talks to Temporal only: it imports pipelines/, lib/ and workflow types.',
+  },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.sluice/', 'bench/results/', 'test/histories/'] },
@@ -52,6 +101,7 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': ['error', { zones: layerZones }],
       'no-restricted-syntax': [
         'error',
         { selector: 'ExportDefaultDeclaration', message: 'Use named exports only (STYLE.md).' },

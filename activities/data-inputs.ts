@@ -1,10 +1,10 @@
 import type { ArtifactKind, ArtifactRef } from '../pipelines/artifact.js';
 import { InvalidInputError } from '../pipelines/errors.js';
 import type { JsonValue } from '../pipelines/json.js';
-import type { ArtifactStorage } from './artifacts/index.js';
+import type { ArtifactStorage } from '../lib/artifacts/index.js';
 import { datasetFormat } from './dataset-reader.js';
-import { sha256File } from './hash.js';
-import { resolveSource } from './paths.js';
+import { sha256File } from '../lib/hash.js';
+import { resolveSource } from '../lib/paths.js';
 import { refuseDeepJson } from './ingest/json-depth.js';
 
 /** A dataset ready for DuckDB: a verified local file, its content hash and a name for reports. */

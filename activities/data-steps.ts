@@ -6,7 +6,7 @@ import type { JsonObject, JsonValue } from '../pipelines/json.js';
 import type { DatasetStatistics } from '../pipelines/statistics.js';
 import type { StepActivity, StepInput } from '../pipelines/step.js';
 import { anomalyCap } from '../pipelines/validation.js';
-import { createArtifactStore, type ArtifactStorage } from './artifacts/index.js';
+import { createArtifactStore, type ArtifactStorage } from '../lib/artifacts/index.js';
 import { stepActivity } from './boundary.js';
 import { fromInputs, isArtifactRef, resolveDataset, type ResolvedDataset } from './data-inputs.js';
 import { detectDrift } from './drift/detect-drift.js';

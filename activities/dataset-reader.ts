@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { InvalidInputError } from '../pipelines/errors.js';
-import { sqlString } from './duckdb.js';
+import { sqlString } from '../lib/duckdb.js';
 
 /** Formats DuckDB can read without extensions that must be downloaded (DESIGN.md decision 7). */
 export type DatasetFormat = 'csv' | 'tsv' | 'parquet' | 'json' | 'ndjson';

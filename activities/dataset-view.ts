@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { datasetReader, type DatasetFormat } from './dataset-reader.js';
-import { sqlString, withDuckDB } from './duckdb.js';
+import { sqlString, withDuckDB } from '../lib/duckdb.js';
 
 /** The view every contract check, statistic and custom SQL check reads. */
 export const datasetView = 'dataset';

@@ -4,11 +4,11 @@ import type { Client } from '@temporalio/client';
 import { InvalidInputError } from '../pipelines/errors.js';
 import type { JsonValue } from '../pipelines/json.js';
 import type { StepActivity } from '../pipelines/step.js';
-import { createArtifactStore } from './artifacts/index.js';
+import { createArtifactStore } from '../lib/artifacts/index.js';
 import { stepActivity } from './boundary.js';
 import { createDataActivities } from './data-steps.js';
-import { writeFileAtomic } from './fs-atomic.js';
-import { sha256Text } from './hash.js';
+import { writeFileAtomic } from '../lib/fs-atomic.js';
+import { sha256Text } from '../lib/hash.js';
 import { ingestDataset } from './ingest/index.js';
 import { productionModelStep } from './production-model.js';
 import { profileDataset } from './profile-dataset.js';
@@ -112,8 +112,3 @@ export function createActivities(deps: ActivityDeps) {
 
 export type SluiceActivities = ReturnType<typeof createActivities>;
 export type StepActivityName = keyof SluiceActivities;
-
-/** Names of the step activities this worker registers, for checking a spec before it is started. */
-export function stepActivityNames(): string[] {
-  return Object.keys(createActivities({ home: '', dataRoots: [] }));
-}

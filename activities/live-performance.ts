@@ -1,6 +1,6 @@
 import type { MonitorMeasurement } from '../pipelines/monitor.js';
 import type { FittedLabel } from '../pipelines/transform.js';
-import type { LabeledPrediction } from '../serving/feedback-log.js';
+import type { LabeledPrediction } from '../lib/feedback-log.js';
 import { predictedValue } from './monitor-data.js';
 
 /**

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import type { FittedLabel, FittedTransform } from '../pipelines/transform.js';
 import { datasetReader } from './dataset-reader.js';
-import { sqlString, withDuckDB } from './duckdb.js';
+import { sqlString, withDuckDB } from '../lib/duckdb.js';
 import { featureInputsSql, labelSql } from './train/transform-sql.js';
 
 /** The column the monitor compares model outputs in: predictions live, labels in the reference. */

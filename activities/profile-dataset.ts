@@ -1,10 +1,10 @@
 import { InvalidInputError } from '../pipelines/errors.js';
 import type { JsonObject } from '../pipelines/json.js';
 import { datasetReader } from './dataset-reader.js';
-import { withDuckDB } from './duckdb.js';
+import { withDuckDB } from '../lib/duckdb.js';
 import { refuseDeepJson } from './ingest/json-depth.js';
-import { sha256File } from './hash.js';
-import { resolveSource } from './paths.js';
+import { sha256File } from '../lib/hash.js';
+import { resolveSource } from '../lib/paths.js';
 
 export interface DatasetProfile extends JsonObject {
   source: string;

@@ -1,15 +1,15 @@
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { registerModelVersion } from '../cli/registry.js';
+import { registerModelVersion } from '../client/registry.js';
 import { DependencyUnavailableError, InvalidInputError } from '../pipelines/errors.js';
 import type { JsonObject, JsonValue } from '../pipelines/json.js';
 import type { ModelRef } from '../pipelines/model.js';
 import { modelNamePattern, type RegisterVersionInput, type RegistryApproval } from '../pipelines/registry.js';
 import type { StepInput } from '../pipelines/step.js';
 import { parseOrThrow } from '../pipelines/train-spec.js';
-import { createArtifactStore } from './artifacts/index.js';
-import { readModelManifest } from './train/model-artifact.js';
+import { createArtifactStore } from '../lib/artifacts/index.js';
+import { readModelManifest } from '../lib/model/model-artifact.js';
 
 /**
  * The `registerModel` step: a pipeline's way into the model registry. Workflows cannot send updates

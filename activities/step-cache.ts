@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonValue } from '../pipelines/json.js';
-import { createArtifactStore } from './artifacts/index.js';
-import { writeFileAtomic } from './fs-atomic.js';
+import { createArtifactStore } from '../lib/artifacts/index.js';
+import { writeFileAtomic } from '../lib/fs-atomic.js';
 
 export interface CacheEntry {
   key: string;

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createArtifactStore } from '../activities/artifacts/index.js';
+import { createArtifactStore } from '../lib/artifacts/index.js';
 import { storeStatistics } from '../activities/data-steps.js';
-import { withDuckDB } from '../activities/duckdb.js';
+import { withDuckDB } from '../lib/duckdb.js';
 import { ingestDataset } from '../activities/ingest/index.js';
 import { validate } from '../activities/validation/validate-dataset.js';
 import { parseContract } from '../pipelines/contract.js';

@@ -1,4 +1,4 @@
-import { sqlString } from '../activities/duckdb.js';
+import { sqlString } from '../lib/duckdb.js';
 
 /** The contract the bench validates: stat checks, two regex scans and a custom SQL check. */
 export const benchContract = {

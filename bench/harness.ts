@@ -3,11 +3,11 @@ import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { table } from '../cli/output.js';
+import { table } from '../lib/text-table.js';
 import type { TemporalCli } from '../infra/temporal/cli-provision.js';
 import { startScratchDevServer, type DevServer } from '../infra/temporal/dev-server.js';
 import { freePort, projectRoot } from '../test/support/paths.js';
-import { loadConfig, type SluiceConfig } from '../worker/config.js';
+import { loadConfig, type SluiceConfig } from '../lib/config.js';
 
 /** What a bench returns: one table of figures (each beside its baseline) and anything else worth keeping. */
 export interface BenchResult {

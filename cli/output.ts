@@ -1,5 +1,7 @@
 import { oneLine } from '../pipelines/errors.js';
 
+export { table } from '../lib/text-table.js';
+
 /**
  * How a command talks to its user (DESIGN.md contract): with `--json`, stdout carries exactly one JSON
  * document and status lines go to stderr; otherwise status and results are human text on stdout.
@@ -24,17 +26,4 @@ export class Output {
 export function fail(error: unknown): void {
   process.stderr.write(`sluice: ${oneLine(error)}\n`);
   process.exitCode = 1;
-}
-
-/** A small aligned table for human output. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, col) => cell.padEnd(widths[col] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }

@@ -1,16 +1,16 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { submitDecision } from '../cli/approvals.js';
-import { answered, promoteModel, RegistryRefusedError, rollbackModel } from '../cli/registry.js';
-import { triggerOnData } from '../cli/runs.js';
+import { submitDecision } from '../client/approvals.js';
+import { answered, promoteModel, RegistryRefusedError, rollbackModel } from '../client/registry.js';
+import { triggerOnData } from '../client/runs.js';
 import { DependencyUnavailableError, PermissionDeniedError, SluiceError } from '../pipelines/errors.js';
 import { promoterRole, type PromoteInput } from '../pipelines/registry.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
-import type { SluiceConfig } from '../worker/config.js';
+import type { SluiceConfig } from '../lib/config.js';
 import type { Log } from '../worker/logging.js';
 import type { Guard } from './guard.js';
-import { ServingRequestError } from './http-error.js';
+import { ServingRequestError } from '../lib/http-error.js';
 
 /** What the control routes need: a Temporal client, and the pipelines events may start. */
 export interface ControlOptions {

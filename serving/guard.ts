@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { ServingRequestError } from './http-error.js';
+import { ServingRequestError } from '../lib/http-error.js';
 import { RateLimiter } from './rate-limit.js';
-import type { SluiceConfig } from '../worker/config.js';
+import type { SluiceConfig } from '../lib/config.js';
 import type { Log } from '../worker/logging.js';
 import { TokenStore, type Caller, type TokenRole } from './tokens.js';
 

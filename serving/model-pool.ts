@@ -1,11 +1,11 @@
 import type * as tfType from '@tensorflow/tfjs';
-import { ArtifactIntegrityError, type ArtifactStorage } from '../activities/artifacts/index.js';
-import { hash32 } from '../activities/train/hash-bucket.js';
+import { ArtifactIntegrityError, type ArtifactStorage } from '../lib/artifacts/index.js';
+import { hash32 } from '../lib/model/hash-bucket.js';
 import { oneLine } from '../pipelines/errors.js';
 import type { ModelVersion, RegistryDescription } from '../pipelines/registry.js';
 import type { Log } from '../worker/logging.js';
-import { ServingRequestError } from './http-error.js';
-import { loadModelVersion, type LoadedModel } from './loaded-model.js';
+import { ServingRequestError } from '../lib/http-error.js';
+import { loadModelVersion, type LoadedModel } from '../lib/model/loaded-model.js';
 import type { ServingMetrics } from './metrics.js';
 
 /** Reads a model's registry entry: `describeModel` against Temporal in production, a fixed in-memory entry in the serving bench. */

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type * as tfType from '@tensorflow/tfjs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { ArtifactStorage } from '../activities/artifacts/index.js';
+import type { ArtifactStorage } from '../lib/artifacts/index.js';
 import type { Log } from '../worker/logging.js';
 import { registerControlRoutes, type ControlOptions, type ModelActions } from './control.js';
-import { FeedbackLog, parseFeedback } from './feedback-log.js';
+import { FeedbackLog, parseFeedback } from '../lib/feedback-log.js';
 import type { Guard } from './guard.js';
-import { ServingRequestError } from './http-error.js';
-import type { LoadedModel, Prediction } from './loaded-model.js';
+import { ServingRequestError } from '../lib/http-error.js';
+import type { LoadedModel, Prediction } from '../lib/model/loaded-model.js';
 import { createServingMetrics, type ServingMetrics } from './metrics.js';
 import { ModelPool, type DeploymentOptions, type RegistryReader, type Route } from './model-pool.js';
-import { PredictionLog, type PredictionLogOptions, type PredictionRecord } from './prediction-log.js';
+import { PredictionLog, type PredictionLogOptions, type PredictionRecord } from '../lib/prediction-log.js';
 import { validateInstances } from './validate-instances.js';
 
 /** Everything a server needs, passed in (config is parsed once by the caller). */

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../activities/fs-atomic.js';
+import { writeFileAtomic } from '../lib/fs-atomic.js';
 import { InvalidInputError } from '../pipelines/errors.js';
 
 /**

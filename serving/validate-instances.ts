@@ -1,6 +1,6 @@
 import type { ModelMetadata } from '../pipelines/model.js';
-import type { FeatureInputs } from '../activities/train/transform-online.js';
-import { ServingRequestError } from './http-error.js';
+import type { FeatureInputs } from '../lib/model/transform-online.js';
+import { ServingRequestError } from '../lib/http-error.js';
 
 /** How many instances one predict request may carry: big batches belong in a batch job, not here. */
 export const maxInstancesPerRequest = 1_000;

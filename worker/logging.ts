@@ -1,7 +1,7 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import type { SluiceConfig } from './config.js';
+import type { SluiceConfig } from '../lib/config.js';
 
 export type Log = PinoLogger;
 

@@ -8,8 +8,8 @@ import { createNotifyActivities } from '../activities/notify.js';
 import { createDeployActivities } from '../activities/deploy/index.js';
 import { createStepCacheActivities } from '../activities/step-cache.js';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
-import type { SluiceConfig } from './config.js';
-import { payloadConverter } from './payload-codec.js';
+import type { SluiceConfig } from '../lib/config.js';
+import { payloadConverter } from '../client/codec.js';
 import { installRuntime, type Log } from './logging.js';
 
 export interface StartWorkerOptions {

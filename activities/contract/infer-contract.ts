@@ -4,9 +4,9 @@ import { InvalidInputError } from '../../pipelines/errors.js';
 import type { ColumnStatistics, DatasetStatistics } from '../../pipelines/statistics.js';
 import type { DatasetFormat } from '../dataset-reader.js';
 import { withDatasetView } from '../dataset-view.js';
-import { sqlString } from '../duckdb.js';
-import { readOneRow } from '../duckdb-values.js';
-import { sqlIdentifier } from '../sql-text.js';
+import { sqlString } from '../../lib/duckdb.js';
+import { readOneRow } from '../../lib/duckdb-values.js';
+import { sqlIdentifier } from '../../lib/sql-text.js';
 import { computeStatistics, unreadable } from '../statistics/compute-statistics.js';
 
 type ColumnInput = NonNullable<ContractInput['columns']>[string];

@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { describeModel, promoteModel } from '../../cli/registry.js';
+import { describeModel, promoteModel } from '../../client/registry.js';
 import type { DeployObservation, InfraReport, ServingSnapshot } from '../../pipelines/deploy-rules.js';
 import { DependencyUnavailableError } from '../../pipelines/errors.js';
 import type { PromoteResult } from '../../pipelines/registry.js';

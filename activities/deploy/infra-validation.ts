@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
-import { describeModel } from '../../cli/registry.js';
+import { describeModel } from '../../client/registry.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { InfraReport } from '../../pipelines/deploy-rules.js';
-import { loadModelVersion, type LoadedModel } from '../../serving/loaded-model.js';
-import { createArtifactStore } from '../artifacts/index.js';
-import { ArtifactIntegrityError } from '../artifacts/integrity-error.js';
-import { sqlString, withDuckDB } from '../duckdb.js';
+import { loadModelVersion, type LoadedModel } from '../../lib/model/loaded-model.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
+import { ArtifactIntegrityError } from '../../lib/artifacts/integrity-error.js';
+import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { trainingDataset } from '../evaluate/evaluate-model.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { sourceRelation } from '../train/source.js';

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeployObservation, VersionWindow } from '../../pipelines/deploy-rules.js';
-import { sqlString, withDuckDB } from '../duckdb.js';
+import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { populationStabilityIndex } from '../drift/metrics.js';
 
 /** Which versions to compare, over which window of the prediction log. */

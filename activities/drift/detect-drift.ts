@@ -8,8 +8,8 @@ import type {
 } from '../../pipelines/drift.js';
 import type { DatasetFormat } from '../dataset-reader.js';
 import { datasetReader } from '../dataset-reader.js';
-import { withDuckDB } from '../duckdb.js';
-import { mapEntries, readOneRow, toCount, toNumber } from '../duckdb-values.js';
+import { withDuckDB } from '../../lib/duckdb.js';
+import { mapEntries, readOneRow, toCount, toNumber } from '../../lib/duckdb-values.js';
 import { describeRelation, unreadable } from '../statistics/compute-statistics.js';
 import type { ColumnInfo } from '../statistics/statistics-sql.js';
 import { binCountsSql, ksSql, referenceBinsSql, type BinSpec, type DriftFeature } from './drift-sql.js';

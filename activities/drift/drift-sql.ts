@@ -1,5 +1,5 @@
 import type { ColumnFamily } from '../../pipelines/contract.js';
-import { sqlIdentifier, sqlLiteral } from '../sql-text.js';
+import { sqlIdentifier, sqlLiteral } from '../../lib/sql-text.js';
 
 /** A feature as drift compares it. */
 export interface DriftFeature {

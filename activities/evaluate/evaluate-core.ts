@@ -1,5 +1,5 @@
 import type * as tfType from '@tensorflow/tfjs';
-import type { ArtifactStorage } from '../artifacts/index.js';
+import type { ArtifactStorage } from '../../lib/artifacts/index.js';
 import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
 import {
   fairnessMetricNames,
@@ -12,11 +12,11 @@ import {
 import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
 import type { SplitSpec } from '../../pipelines/train-spec.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { withDuckDB } from '../duckdb.js';
+import { withDuckDB } from '../../lib/duckdb.js';
 import { featureInputsSql, labelSql } from '../train/transform-sql.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { loadMatrix, type Matrix } from '../train/load-matrix.js';
-import { loadModel } from '../train/model-artifact.js';
+import { loadModel } from '../../lib/model/model-artifact.js';
 import { sourceRelation, sqlIdent } from '../train/source.js';
 import { splitSql } from '../train/split.js';
 import { predictBatched } from '../train/tfjs-export.js';

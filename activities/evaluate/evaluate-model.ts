@@ -8,11 +8,11 @@ import type { JsonValue } from '../../pipelines/json.js';
 import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
 import type { StepInput } from '../../pipelines/step.js';
 import { parseOrThrow } from '../../pipelines/train-spec.js';
-import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
-import { sha256File } from '../hash.js';
-import { resolveSource } from '../paths.js';
+import { createArtifactStore, type ArtifactStorage } from '../../lib/artifacts/index.js';
+import { sha256File } from '../../lib/hash.js';
+import { resolveSource } from '../../lib/paths.js';
 import { refuseDeepJson } from '../ingest/json-depth.js';
-import { readModelManifest } from '../train/model-artifact.js';
+import { readModelManifest } from '../../lib/model/model-artifact.js';
 import { evaluateOnDataset, type EvaluateRequest, type SliceSpec } from './evaluate-core.js';
 
 const refSchema = z.object({

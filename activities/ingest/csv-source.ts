@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import { sqlString } from '../duckdb.js';
+import { sqlString } from '../../lib/duckdb.js';
 import { delimiterName, firstLineDelimiters, scanCsvShape, type CsvShape } from './csv-shape.js';
 import { firstLine } from './read-errors.js';
 import { cellText } from './sql.js';

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnSchema } from '../../pipelines/artifact.js';
 import type { PiiKind, PiiPolicy, PiiSuspectAnomaly } from '../../pipelines/privacy.js';
-import { sqlString } from '../duckdb.js';
+import { sqlString } from '../../lib/duckdb.js';
 import { cellText, ident } from './sql.js';
 
 /** Values sampled from the snapshot for the heuristics (reservoir sample, fixed seed: reproducible). */

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnSchema } from '../../pipelines/artifact.js';
 import { ConfigurationError, InvalidInputError } from '../../pipelines/errors.js';
 import type { PiiPolicy } from '../../pipelines/privacy.js';
-import { sqlString } from '../duckdb.js';
+import { sqlString } from '../../lib/duckdb.js';
 import { loadArrow } from './arrow-source.js';
 import { sniffCsv, type CsvOptions } from './csv-source.js';
 import type { SourceFormat } from './format.js';

@@ -11,8 +11,8 @@ import {
   type TopValue,
 } from '../../pipelines/statistics.js';
 import { datasetReader, type DatasetFormat } from '../dataset-reader.js';
-import { withDuckDB } from '../duckdb.js';
-import { epochMsToIso, readOneRow, toCount, toNumber, type DuckValue } from '../duckdb-values.js';
+import { withDuckDB } from '../../lib/duckdb.js';
+import { epochMsToIso, readOneRow, toCount, toNumber, type DuckValue } from '../../lib/duckdb-values.js';
 import {
   alias,
   binPlan,

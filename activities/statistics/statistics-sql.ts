@@ -1,6 +1,6 @@
 import type { ColumnFamily } from '../../pipelines/contract.js';
 import { quantileLevels, quantileNames } from '../../pipelines/statistics.js';
-import { sqlIdentifier } from '../sql-text.js';
+import { sqlIdentifier } from '../../lib/sql-text.js';
 
 /** A column as DuckDB describes it, with the family statistics are computed by. */
 export interface ColumnInfo {

@@ -1,6 +1,6 @@
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import type { JsonObject, JsonValue } from '../../pipelines/json.js';
-import type { ArtifactStorage } from '../artifacts/index.js';
+import type { ArtifactStorage } from '../../lib/artifacts/index.js';
 import type { DenseParams } from './dense-params.js';
 import type { LoopCheckpoint } from './training-loop.js';
 

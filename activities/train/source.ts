@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import { sqlString } from '../duckdb.js';
+import { sqlString } from '../../lib/duckdb.js';
 
 const readers: Record<string, (path: string) => string> = {
   '.parquet': (path) => `read_parquet(${sqlString(path)})`,

@@ -1,6 +1,6 @@
 import type { SplitSpec } from '../../pipelines/train-spec.js';
-import { sqlString } from '../duckdb.js';
-import { hash32Sql } from './hash-bucket.js';
+import { sqlString } from '../../lib/duckdb.js';
+import { hash32Sql } from '../../lib/model/hash-bucket.js';
 import { sqlIdent } from './source.js';
 
 export type SplitName = 'train' | 'validation' | 'test';

@@ -1,5 +1,6 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { JsonObject } from '../../pipelines/json.js';
+import type { TfjsModelFiles } from '../../lib/model/model-artifact.js';
 import type { FittedLabel } from '../../pipelines/transform.js';
 import { cloneDense, denseArrays, type DenseParams } from './dense-params.js';
 import type { OutputKind } from './trainer.js';
@@ -7,11 +8,6 @@ import type { OutputKind } from './trainer.js';
 type Tf = typeof tfType;
 
 /** A TF.js `model.json` split the way the store keeps it: topology and specs as JSON, weights as bytes. */
-export interface TfjsModelFiles {
-  modelTopology: JsonObject;
-  weightSpecs: JsonObject[];
-  weightData: Uint8Array;
-}
 
 /**
  * Regression networks learn a standardised target; fold the scale back into the last layer so the saved

@@ -13,15 +13,16 @@ import {
   type FittedLabel,
   type FittedTransform,
 } from '../../pipelines/transform.js';
-import { withDuckDB } from '../duckdb.js';
-import { sha256Text } from '../hash.js';
+import { withDuckDB } from '../../lib/duckdb.js';
+import { sha256Text } from '../../lib/hash.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { initDense } from './dense-params.js';
 import { loadMatrix, type Matrix } from './load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from './prepare.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from '../../pipelines/prng.js';
 import { createTfjsDenseTrainer } from './tfjs-dense.js';
-import { toTfjsFiles, unscaleRegression, type TfjsModelFiles } from './tfjs-export.js';
+import type { TfjsModelFiles } from '../../lib/model/model-artifact.js';
+import { toTfjsFiles, unscaleRegression } from './tfjs-export.js';
 import type { EngineName, OutputKind, Trainer, TrainingData } from './trainer.js';
 import { runTrainingLoop, type LoopCheckpoint, type LoopResult } from './training-loop.js';
 import { createTypedLinearTrainer } from './typed-linear.js';

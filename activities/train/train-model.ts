@@ -12,13 +12,13 @@ import {
   splitSchema,
   trainerSchema,
 } from '../../pipelines/train-spec.js';
-import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
+import { createArtifactStore, type ArtifactStorage } from '../../lib/artifacts/index.js';
 import { heartbeat } from '../boundary.js';
-import { sha256File } from '../hash.js';
-import { resolveSource } from '../paths.js';
+import { sha256File } from '../../lib/hash.js';
+import { resolveSource } from '../../lib/paths.js';
 import { refuseDeepJson } from '../ingest/json-depth.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingHeartbeat } from './checkpoint.js';
-import { saveModel } from './model-artifact.js';
+import { saveModel } from '../../lib/model/model-artifact.js';
 import { trainOnDataset, type TrainJob } from './train-core.js';
 
 /** The params of a `trainModel` step. `source` or a dependency's `{ dataset }` names the data. */

@@ -1,6 +1,6 @@
 import type { FittedCategorical, FittedLabel, FittedTransform } from '../../pipelines/transform.js';
-import { sqlString } from '../duckdb.js';
-import { hash32Sql } from './hash-bucket.js';
+import { sqlString } from '../../lib/duckdb.js';
+import { hash32Sql } from '../../lib/model/hash-bucket.js';
 import { sqlDouble, sqlIdent } from './source.js';
 
 /**

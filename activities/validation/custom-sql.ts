@@ -2,7 +2,7 @@ import { DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node
 import type { CustomCheck } from '../../pipelines/contract.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { Anomaly } from '../../pipelines/validation.js';
-import { readOneRow, toCount } from '../duckdb-values.js';
+import { readOneRow, toCount } from '../../lib/duckdb-values.js';
 import { toExample } from './query-checks.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { Anomaly } from '../../pipelines/validation.js';
-import { sqlString } from '../duckdb.js';
-import { readOneRow, toCount } from '../duckdb-values.js';
-import { sqlIdentifier, sqlLiteral } from '../sql-text.js';
+import { sqlString } from '../../lib/duckdb.js';
+import { readOneRow, toCount } from '../../lib/duckdb-values.js';
+import { sqlIdentifier, sqlLiteral } from '../../lib/sql-text.js';
 import { list, type QueryCheck } from './stat-checks.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { startRun } from '../../cli/runs.js';
+import { startRun } from '../../client/runs.js';
 import type { ApprovalRequest } from '../../pipelines/approval.js';
 import type { PipelineSpec } from '../../pipelines/spec.js';
-import type { SluiceConfig } from '../../worker/config.js';
+import type { SluiceConfig } from '../../lib/config.js';
 import type { dagWorkflow, DagStatus, RunState } from '../../workflows/index.js';
 import { percentile } from '../harness.js';
 import { approver, starter } from './pipelines.js';

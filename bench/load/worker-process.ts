@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { projectRoot, sluiceBin } from '../../test/support/paths.js';
-import type { SluiceConfig } from '../../worker/config.js';
+import type { SluiceConfig } from '../../lib/config.js';
 
 /** `sluice worker` as its own process, the way an operator runs it; its output goes to `logFile`. */
 export interface WorkerProcess {

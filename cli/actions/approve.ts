@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { connectClient } from '../client.js';
+import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
-import { submitDecision } from '../approvals.js';
+import { submitDecision } from '../../client/approvals.js';
 
 export interface DecisionOptions {
   as: string;

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
-import { requireKeys } from '../../activities/audit/encrypted-history.js';
-import { ReplayDivergedError } from '../../activities/audit/errors.js';
-import { readAuditInputs } from '../../activities/audit/read-inputs.js';
-import { replayHistories, type ReplayOutcome } from '../../activities/audit/replay-histories.js';
-import { currentWorkflowCode, workflowTypes } from '../../activities/audit/workflow-bundle.js';
+import {
+  ReplayDivergedError,
+  currentWorkflowCode,
+  readAuditInputs,
+  replayHistories,
+  requireKeys,
+  workflowTypes,
+  type ReplayOutcome,
+} from '../../audit/index.js';
 import { createLogger, installRuntime } from '../../worker/logging.js';
-import { payloadConverter } from '../../worker/payload-codec.js';
+import { payloadConverter } from '../../client/codec.js';
 import { context } from '../commands/shared.js';
 
 /**

@@ -1,20 +1,26 @@
 import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
-import { buildAuditReport, markArtifacts, type ReportSource } from '../../activities/audit/audit-report.js';
-import { collectHistories } from '../../activities/audit/collect-histories.js';
-import { decryptHistory, requireKeys } from '../../activities/audit/encrypted-history.js';
-import { readAuditInputs } from '../../activities/audit/read-inputs.js';
-import type { AuditReport, ExportInfo } from '../../activities/audit/report-types.js';
-import { reportBlocks } from '../../activities/audit/report-document.js';
-import { renderHtml } from '../../activities/audit/render-html.js';
-import { renderMarkdown } from '../../activities/audit/render-markdown.js';
-import { writeFileAtomic } from '../../activities/fs-atomic.js';
-import { sha256Text } from '../../activities/hash.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
+import {
+  buildAuditReport,
+  collectHistories,
+  decryptHistory,
+  markArtifacts,
+  readAuditInputs,
+  renderHtml,
+  renderMarkdown,
+  reportBlocks,
+  requireKeys,
+  type AuditReport,
+  type ExportInfo,
+  type ReportSource,
+} from '../../audit/index.js';
+import { writeFileAtomic } from '../../lib/fs-atomic.js';
+import { sha256Text } from '../../lib/hash.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import type { SluiceConfig } from '../../worker/config.js';
-import { connectClient } from '../client.js';
+import type { SluiceConfig } from '../../lib/config.js';
+import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
 import { sluiceVersion } from './audit.js';
 

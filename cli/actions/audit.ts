@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { collectHistories, type Selection } from '../../activities/audit/collect-histories.js';
-import { ExportTamperedError } from '../../activities/audit/errors.js';
-import { describeProblems, verifyExport } from '../../activities/audit/manifest.js';
-import { currentWorkflowCode } from '../../activities/audit/workflow-bundle.js';
-import { writeExport } from '../../activities/audit/write-export.js';
+import {
+  ExportTamperedError,
+  collectHistories,
+  currentWorkflowCode,
+  describeProblems,
+  verifyExport,
+  writeExport,
+  type Selection,
+} from '../../audit/index.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import { connectClient } from '../client.js';
+import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
 import { table } from '../output.js';
 

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { inferContractFromFile } from '../../activities/contract/infer-contract.js';
 import { resolveDataset } from '../../activities/data-inputs.js';
-import { writeFileAtomic } from '../../activities/fs-atomic.js';
+import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import { context } from '../commands/shared.js';
 

@@ -10,14 +10,14 @@ import { startDevServer } from '../../infra/temporal/dev-server.js';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { ConfigurationError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
-import type { SluiceConfig } from '../../worker/config.js';
+import type { SluiceConfig } from '../../lib/config.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger, installRuntime } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
-import { connectClient } from '../client.js';
+import { connectClient } from '../../client/connect.js';
 import type { Output } from '../output.js';
 import { describeOpenGate } from '../approval-view.js';
-import { describeStep, describeStop, followRun, startRun } from '../runs.js';
+import { describeStep, describeStop, followRun, startRun } from '../../client/runs.js';
 import { Cleanup, untilShutdownSignal } from './lifecycle.js';
 import { context } from '../commands/shared.js';
 

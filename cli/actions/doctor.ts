@@ -8,7 +8,7 @@ import { selectTfBackend } from '../../activities/tf-backend.js';
 import { oneLine } from '../../pipelines/errors.js';
 import { sluiceSearchAttributes } from '../../pipelines/search-attributes.js';
 import { readTokens } from '../../serving/tokens.js';
-import { loadConfig, type SluiceConfig } from '../../worker/config.js';
+import { loadConfig, type SluiceConfig } from '../../lib/config.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { Output, table } from '../output.js';
 

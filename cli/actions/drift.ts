@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { resolveDataset } from '../../activities/data-inputs.js';
 import { json } from '../../activities/data-steps.js';
 import { detectDrift } from '../../activities/drift/detect-drift.js';

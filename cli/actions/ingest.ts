@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { ingestDataset, type IngestParams } from '../../activities/ingest/index.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import { context } from '../commands/shared.js';

@@ -1,12 +1,10 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { parseDuration } from '../../pipelines/duration.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import { monitorScheduleId, type MonitorInput } from '../../pipelines/monitor.js';
-import { SluiceModel, SluicePipeline } from '../../pipelines/search-attributes.js';
-import type { SluiceConfig } from '../../worker/config.js';
-import { connectClient } from '../client.js';
+import type { MonitorInput } from '../../pipelines/monitor.js';
+import { connectClient } from '../../client/connect.js';
+import { createMonitorSchedule, deleteMonitorSchedule } from '../../client/monitors.js';
 import { context } from '../commands/shared.js';
 
 export interface MonitorCreateOptions {
@@ -16,46 +14,6 @@ export interface MonitorCreateOptions {
   onBreach: string;
   psi?: string;
   minAccuracy?: string;
-}
-
-/**
- * Create the Temporal Schedule that runs `monitorWorkflow` for a model every `everyMs`
- * (overlapping runs skipped). Shared by `sluice monitor create` and the tests, so both make the same
- * schedule. Returns the schedule id.
- */
-export async function createMonitorSchedule(
-  client: Client,
-  config: SluiceConfig,
-  input: MonitorInput,
-  everyMs: number,
-): Promise<string> {
-  const scheduleId = monitorScheduleId(input.model);
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec: { intervals: [{ every: everyMs }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'monitorWorkflow',
-        workflowId: `monitor-${input.model}`,
-        taskQueue: config.taskQueues.orchestration,
-        args: [input],
-        typedSearchAttributes: [
-          { key: SluiceModel, value: input.model },
-          { key: SluicePipeline, value: input.pipeline.id },
-        ],
-      },
-      policies: { overlap: 'SKIP' },
-    });
-  } catch (error) {
-    if (error instanceof ScheduleAlreadyRunning) {
-      throw new InvalidInputError(
-        `the monitor of ${input.model} exists already: delete it first with \`sluice monitor delete ${input.model}\``,
-      );
-    }
-    throw error;
-  }
-  return scheduleId;
 }
 
 /** `sluice monitor create <model> --pipeline <id> --every 1h [--data <path>]`. */
@@ -100,15 +58,9 @@ export async function monitorCreateAction(
 export async function monitorDeleteAction(model: string, command: Command): Promise<void> {
   const { config, out } = context(command);
   const client = await connectClient(config);
-  const scheduleId = monitorScheduleId(model);
   try {
-    await client.schedule.getHandle(scheduleId).delete();
+    const scheduleId = await deleteMonitorSchedule(client, model);
     out.result({ scheduleId, deleted: true }, () => `deleted ${scheduleId}`);
-  } catch (error) {
-    if (error instanceof ScheduleNotFoundError) {
-      throw new InvalidInputError(`no monitor for ${model}: create one with \`sluice monitor create\``);
-    }
-    throw error;
   } finally {
     await client.connection.close();
   }

@@ -9,8 +9,8 @@ import {
   type RegistryEvent,
 } from '../../pipelines/registry.js';
 import { approvalShortfall } from '../../pipelines/registry-rules.js';
-import { loadRoles } from '../../worker/roles.js';
-import { connectClient } from '../client.js';
+import { loadRoles } from '../../client/roles.js';
+import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
 import { table } from '../output.js';
 import {
@@ -20,7 +20,7 @@ import {
   modelHistory,
   promoteModel,
   rollbackModel,
-} from '../registry.js';
+} from '../../client/registry.js';
 
 export interface ModelsOptions {
   history?: boolean;

@@ -1,11 +1,7 @@
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../pipelines/errors.js';
-import type { DagInput } from '../../workflows/index.js';
-import { connectClient } from '../client.js';
+import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
-import { describeStep, describeStop, followRun, RunStoppedError, startRun } from '../runs.js';
-import { describeRun } from '../runs.js';
+import { describeStep, describeStop, followRun, RunStoppedError, startRerun } from '../../client/runs.js';
 
 export interface RerunOptions {
   from?: string;
@@ -22,27 +18,8 @@ export async function rerunAction(runId: string, options: RerunOptions, command:
   const { config, out } = context(command);
   const client = await connectClient(config);
   try {
-    const handle = client.workflow.getHandle(runId);
-    const description = await describeRun(handle, runId, config.temporal.namespace);
-    if (description.type !== 'dagWorkflow') {
-      throw new InvalidInputError(
-        `${runId} is a ${description.type}, not a pipeline run: only pipeline runs can be rerun`,
-      );
-    }
-    const history = await handle.fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    if (!payload)
-      throw new InvalidInputError(`the history of ${runId} has no start input: it cannot be rerun`);
-    const original = defaultPayloadConverter.fromPayload<DagInput>(payload);
-    const ids = original.spec.steps.map((step) => step.id);
-    if (options.from !== undefined && !ids.includes(options.from)) {
-      throw new InvalidInputError(
-        `run ${runId} has no step "${options.from}": its steps are ${ids.join(', ')}`,
-      );
-    }
-    const rerun = await startRun(client, config, original.spec, {
-      runParams: original.runParams,
-      rerun: { of: runId, ...(options.from ? { from: options.from } : {}) },
+    const rerun = await startRerun(client, config, runId, {
+      ...(options.from ? { from: options.from } : {}),
       ...(options.as ? { startedBy: options.as } : {}),
     });
     if (!options.wait) {

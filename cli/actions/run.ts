@@ -2,19 +2,11 @@ import type { Command } from 'commander';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
-import type { DagStatus } from '../../workflows/index.js';
-import { connectClient } from '../client.js';
+import { connectClient } from '../../client/connect.js';
 import { describeOpenGate } from '../approval-view.js';
 import { table } from '../output.js';
-import {
-  describeRun,
-  describeRunningRun,
-  describeStep,
-  describeStop,
-  followRun,
-  RunStoppedError,
-  startRun,
-} from '../runs.js';
+import { cancelRun, listRuns, runReport, runsQuery } from '../../client/run-queries.js';
+import { describeStep, describeStop, followRun, RunStoppedError, startRun } from '../../client/runs.js';
 import { context } from '../commands/shared.js';
 
 export interface RunOptions {
@@ -61,59 +53,41 @@ export async function statusAction(runId: string, command: Command): Promise<voi
   const { config, out } = context(command);
   const client = await connectClient(config);
   try {
-    const handle = client.workflow.getHandle(runId);
-    const description = await describeRun(handle, runId, config.temporal.namespace);
-    const temporalState = description.status.name;
-    let status: DagStatus | undefined;
-    try {
-      status = await client.connection.withDeadline(Date.now() + 5_000, () =>
-        handle.query<DagStatus>('status'),
+    const report = await runReport(client, config.temporal.namespace, runId);
+    const { status } = report;
+    out.result(report, () => {
+      const head = `${runId}  ${report.temporalState}  started ${report.startTime.toISOString()}`;
+      if (!status) return `${head}\n(step details need a running worker: start one with npx sluice worker)`;
+      const rows = [['step', 'state', 'attempt', 'ms', 'detail']].concat(
+        status.steps.map((s) => [
+          s.id,
+          s.state,
+          String(s.attempt ?? ''),
+          String(s.durationMs ?? ''),
+          s.error?.message ??
+            s.skippedReason ??
+            (s.cache?.hit ? `cached (from ${s.cache.from ?? 'an earlier run'})` : ''),
+        ]),
       );
-    } catch {
-      // no worker to answer the query right now: report what the server knows
-    }
-    out.result(
-      {
-        workflowId: runId,
-        temporalState,
-        startTime: description.startTime,
-        closeTime: description.closeTime ?? null,
-        status: status ?? null,
-      },
-      () => {
-        const head = `${runId}  ${temporalState}  started ${description.startTime.toISOString()}`;
-        if (!status) return `${head}\n(step details need a running worker: start one with npx sluice worker)`;
-        const rows = [['step', 'state', 'attempt', 'ms', 'detail']].concat(
-          status.steps.map((s) => [
-            s.id,
-            s.state,
-            String(s.attempt ?? ''),
-            String(s.durationMs ?? ''),
-            s.error?.message ??
-              s.skippedReason ??
-              (s.cache?.hit ? `cached (from ${s.cache.from ?? 'an earlier run'})` : ''),
-          ]),
-        );
-        const awaiting = status.approvals
-          .filter((g) => g.state === 'awaiting')
-          .flatMap((g) => describeOpenGate(runId, status, g));
-        const refused = status.approvals
-          .flatMap((g) => g.refused)
-          .concat(status.refusedApprovals)
-          .map((r) => `refused ${r.approver} (${r.decision}, ${r.channel}): ${r.reason}`);
-        const gates = status.gates.map(
-          (g) => `gate ${g.gate} at ${g.step}: ${g.passed ? 'passed' : 'REFUSED'} — ${g.reasons.join('; ')}`,
-        );
-        return [
-          head,
-          `pipeline ${status.pipeline} · ${status.state} · started by ${status.startedBy} (${status.trigger})`,
-          table(rows),
-          ...gates,
-          ...awaiting,
-          ...refused,
-        ].join('\n');
-      },
-    );
+      const awaiting = status.approvals
+        .filter((g) => g.state === 'awaiting')
+        .flatMap((g) => describeOpenGate(runId, status, g));
+      const refused = status.approvals
+        .flatMap((g) => g.refused)
+        .concat(status.refusedApprovals)
+        .map((r) => `refused ${r.approver} (${r.decision}, ${r.channel}): ${r.reason}`);
+      const gates = status.gates.map(
+        (g) => `gate ${g.gate} at ${g.step}: ${g.passed ? 'passed' : 'REFUSED'} — ${g.reasons.join('; ')}`,
+      );
+      return [
+        head,
+        `pipeline ${status.pipeline} · ${status.state} · started by ${status.startedBy} (${status.trigger})`,
+        table(rows),
+        ...gates,
+        ...awaiting,
+        ...refused,
+      ].join('\n');
+    });
   } finally {
     await client.connection.close();
   }
@@ -132,45 +106,20 @@ export async function runsAction(options: RunsOptions, command: Command): Promis
   const limit = Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new InvalidInputError(`--limit must be a positive integer, got "${options.limit}"`);
-  const clauses = [`WorkflowType = 'dagWorkflow'`];
-  if (options.awaitingApproval) clauses.push(`SluiceApproval = 'awaiting'`, `ExecutionStatus = 'Running'`);
-  if (options.pipeline) clauses.push(`SluicePipeline = ${quote(options.pipeline)}`);
-  if (options.model) clauses.push(`SluiceModel = ${quote(options.model)}`);
-  const query = clauses.join(' AND ');
+  const filter = { ...options, limit };
+  const query = runsQuery(filter);
   const client = await connectClient(config);
   try {
-    const runs: Record<string, string | null>[] = [];
-    for await (const run of client.workflow.list({ query })) {
-      const attr = (name: string) => {
-        const value = run.searchAttributes[name];
-        return Array.isArray(value) && value.length > 0 ? String(value[0]) : null;
-      };
-      runs.push({
-        workflowId: run.workflowId,
-        pipeline: attr('SluicePipeline'),
-        status: run.status.name,
-        stage: attr('SluiceStage'),
-        approval: attr('SluiceApproval'),
-        trigger: attr('SluiceTrigger'),
-        startTime: run.startTime.toISOString(),
-      });
-      if (runs.length >= limit) break;
-    }
+    const runs = await listRuns(client, filter);
     out.result({ query, runs }, () =>
       runs.length === 0
         ? `no runs match ${query}`
         : table([
             ['run', 'pipeline', 'status', 'stage', 'approval', 'trigger', 'started'],
             ...runs.map((r) =>
-              [
-                r['workflowId'],
-                r['pipeline'],
-                r['status'],
-                r['stage'],
-                r['approval'],
-                r['trigger'],
-                r['startTime'],
-              ].map((c) => c ?? ''),
+              [r.workflowId, r.pipeline, r.status, r.stage, r.approval, r.trigger, r.startTime].map(
+                (c) => c ?? '',
+              ),
             ),
           ]),
     );
@@ -184,15 +133,7 @@ export async function cancelAction(runId: string, command: Command): Promise<voi
   const { config, out } = context(command);
   const client = await connectClient(config);
   try {
-    const handle = client.workflow.getHandle(runId);
-    await describeRunningRun(
-      handle,
-      runId,
-      config.temporal.namespace,
-      'is already finished',
-      'nothing to cancel',
-    );
-    await handle.cancel();
+    await cancelRun(client, config.temporal.namespace, runId);
     out.result(
       { workflowId: runId, cancelRequested: true },
       () => `cancellation requested for ${runId}; running steps are being cancelled`,
@@ -200,8 +141,4 @@ export async function cancelAction(runId: string, command: Command): Promise<voi
   } finally {
     await client.connection.close();
   }
-}
-
-function quote(value: string): string {
-  return `'${value.replaceAll("'", "\\'")}'`;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { selectTfBackend } from '../../activities/tf-backend.js';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
@@ -9,9 +9,9 @@ import { guardFromConfig } from '../../serving/guard.js';
 import { createServingServer } from '../../serving/server.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger } from '../../worker/logging.js';
-import { connectClient } from '../client.js';
+import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
-import { describeModel } from '../registry.js';
+import { describeModel } from '../../client/registry.js';
 import { untilShutdownSignal } from './lifecycle.js';
 
 export interface ServeOptions {

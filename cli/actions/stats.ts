@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { refFromSha, resolveDataset } from '../../activities/data-inputs.js';
 import { storeStatistics } from '../../activities/data-steps.js';
 import { statisticsMarkdown } from '../../activities/statistics/render-markdown.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { loadContract } from '../../activities/contract/load-contract.js';
 import { resolveDataset } from '../../activities/data-inputs.js';
 import { json, storeStatistics } from '../../activities/data-steps.js';

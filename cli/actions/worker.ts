@@ -4,7 +4,7 @@ import { ensureNamespaceReady } from '../../infra/temporal/cluster.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
-import { connectClient } from '../client.js';
+import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
 import { untilShutdownSignal } from './lifecycle.js';
 

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { DevOptions } from '../actions/dev.js';
 import type { DecisionOptions } from '../actions/approve.js';
 import type { RerunOptions } from '../actions/rerun.js';
-import type { ScheduleCreateOptions, ScheduleVerb, TriggerOptions } from '../actions/triggers.js';
+import type { ScheduleVerb } from '../../client/schedules.js';
+import type { ScheduleCreateOptions, TriggerOptions } from '../actions/triggers.js';
 import type { RunOptions, RunsOptions } from '../actions/run.js';
 import { collect } from './shared.js';
 

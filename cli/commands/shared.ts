@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig, type SluiceConfig } from '../../worker/config.js';
+import { loadConfig, type SluiceConfig } from '../../lib/config.js';
 import { Output } from '../output.js';
 
 /** The config and output every command starts from (config parsed once, here). */

@@ -3,7 +3,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import { sluiceSearchAttributes } from '../../pipelines/search-attributes.js';
-import { splitAddress } from '../../worker/config.js';
+import { splitAddress } from '../../lib/config.js';
 
 /** What answers at an address: a Temporal frontend, something else, or nothing. */
 export type Probe =

@@ -5,8 +5,8 @@ import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ConfigurationError, DependencyUnavailableError } from '../../pipelines/errors.js';
 import { sluiceSearchAttributes } from '../../pipelines/search-attributes.js';
-import { splitAddress } from '../../worker/config.js';
-import type { SluiceConfig } from '../../worker/config.js';
+import { splitAddress } from '../../lib/config.js';
+import type { SluiceConfig } from '../../lib/config.js';
 import { locateTemporalCli, type TemporalCli } from './cli-provision.js';
 import { ensureNamespaceReady, portOpen, probeTemporal } from './cluster.js';
 

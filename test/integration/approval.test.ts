@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
-import { followRun, startRun } from '../../cli/runs.js';
+import { followRun, startRun } from '../../client/runs.js';
 import type { ApprovalGateStatus, ApprovalRequest } from '../../pipelines/approval.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';

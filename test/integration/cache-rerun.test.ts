@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { startRun } from '../../cli/runs.js';
+import { startRun } from '../../client/runs.js';
 import { definePipeline } from '../../pipelines/define.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';

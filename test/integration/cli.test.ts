@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SluiceConfig } from '../../worker/config.js';
+import type { SluiceConfig } from '../../lib/config.js';
 import type { RunningWorker } from '../../worker/run.js';
 import { sluice } from '../support/cli.js';
 import { testConfig, testWorker } from '../support/worker.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RunFailedError, followRun, startRun } from '../../cli/runs.js';
+import { RunFailedError, followRun, startRun } from '../../client/runs.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
 import { definePipeline } from '../../pipelines/define.js';
 import { resolveRunParams } from '../../pipelines/params.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { followRun, startRun } from '../../cli/runs.js';
+import { followRun, startRun } from '../../client/runs.js';
 import { resolveRunParams } from '../../pipelines/params.js';
 import { sluice } from '../support/cli.js';
 import { useTestWorker } from '../support/worker.js';

@@ -2,7 +2,7 @@ import { copyFile, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostileDir, writeDeepJson } from '../fixtures/hostile/generate.js';
-import { runStart } from '../../cli/runs.js';
+import { runStart } from '../../client/runs.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
 import type { DagInput } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';

@@ -1,7 +1,7 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeModel, modelHistory, registerModelVersion, registryTarget } from '../../cli/registry.js';
+import { describeModel, modelHistory, registerModelVersion, registryTarget } from '../../client/registry.js';
 import type { RegisterVersionInput } from '../../pipelines/registry.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice, startSluice, type LiveSluice } from '../support/cli.js';

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { withDuckDB } from '../../activities/duckdb.js';
+import { withDuckDB } from '../../lib/duckdb.js';
 import type { RegisterModelOutput } from '../../activities/registry.js';
-import { followRun, startRun } from '../../cli/runs.js';
+import { followRun, startRun } from '../../client/runs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   describeModel,
@@ -16,12 +16,12 @@ import {
   rollbackModel,
   type ModelSummary,
   type RegistryTarget,
-} from '../../cli/registry.js';
+} from '../../client/registry.js';
 import type { ApprovalGateStatus } from '../../pipelines/approval.js';
 import { definePipeline } from '../../pipelines/define.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { RegisterVersionInput, RegistryEvent } from '../../pipelines/registry.js';
-import type { SluiceConfig } from '../../worker/config.js';
+import type { SluiceConfig } from '../../lib/config.js';
 import type { RunningWorker } from '../../worker/run.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';

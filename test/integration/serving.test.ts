@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { promoteModel } from '../../cli/registry.js';
-import { readLabeledPredictions } from '../../serving/feedback-log.js';
+import { promoteModel } from '../../client/registry.js';
+import { readLabeledPredictions } from '../../lib/feedback-log.js';
 import { createToken } from '../../serving/tokens.js';
 import type { ServingServer } from '../../serving/server.js';
 import { useTestWorker } from '../support/worker.js';

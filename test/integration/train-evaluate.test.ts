@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDuckDB } from '../../activities/duckdb.js';
+import { withDuckDB } from '../../lib/duckdb.js';
 import type { TrainModelOutput } from '../../activities/train/train-model.js';
-import { followRun, startRun } from '../../cli/runs.js';
+import { followRun, startRun } from '../../client/runs.js';
 import { definePipeline } from '../../pipelines/define.js';
 import type { EvaluationSummary } from '../../pipelines/evaluation.js';
 import type { JsonObject } from '../../pipelines/json.js';
-import type { SluiceConfig } from '../../worker/config.js';
+import type { SluiceConfig } from '../../lib/config.js';
 import type { RunningWorker } from '../../worker/run.js';
 import { dataDir } from '../support/paths.js';
 import { testConfig, testWorker } from '../support/worker.js';

@@ -2,9 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseHistory } from '../../activities/audit/history.js';
-import { replayHistories, type ReplayTarget } from '../../activities/audit/replay-histories.js';
-import { currentWorkflowCode, workflowTypes } from '../../activities/audit/workflow-bundle.js';
+import { parseHistory } from '../../audit/history.js';
+import { replayHistories, type ReplayTarget } from '../../audit/replay-histories.js';
+import { currentWorkflowCode, workflowTypes } from '../../audit/workflow-bundle.js';
 
 const dir = fileURLToPath(new URL('../histories/', import.meta.url));
 const files = (await readdir(dir)).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort();

@@ -18,8 +18,8 @@ import {
   registryTarget,
   rollbackModel,
   type RegistryTarget,
-} from '../../cli/registry.js';
-import { followRun, startRun } from '../../cli/runs.js';
+} from '../../client/registry.js';
+import { followRun, startRun } from '../../client/runs.js';
 import { startScratchDevServer } from '../../infra/temporal/dev-server.js';
 import { definePipeline } from '../../pipelines/define.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
@@ -28,9 +28,9 @@ import { registryWorkflowId, type RegisterVersionInput } from '../../pipelines/r
 import type { ApprovalRequest } from '../../pipelines/approval.js';
 import type { PipelineSpec } from '../../pipelines/spec.js';
 import type { DagStatus, monitorWorkflow } from '../../workflows/index.js';
-import { sqlString, withDuckDB } from '../../activities/duckdb.js';
+import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { flightsLifecycle, lifecycleRoles } from '../integration/fixtures/lifecycle.js';
-import { loadConfig, type SluiceConfig } from '../../worker/config.js';
+import { loadConfig, type SluiceConfig } from '../../lib/config.js';
 import { createLogger } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { freePort, projectRoot } from '../support/paths.js';

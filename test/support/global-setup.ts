@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startScratchDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
-import { loadConfig } from '../../worker/config.js';
+import { loadConfig } from '../../lib/config.js';
 import { workflowsPath } from '../../worker/run.js';
 import { freePort, projectRoot } from './paths.js';
 

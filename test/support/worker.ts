@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { loadConfig, type SluiceConfig } from '../../worker/config.js';
+import { loadConfig, type SluiceConfig } from '../../lib/config.js';
 import { createLogger, type Log } from '../../worker/logging.js';
 import { startWorker, type RunningWorker } from '../../worker/run.js';
 import { projectRoot } from './paths.js';

@@ -9,7 +9,7 @@ import {
   artifactsRoot,
   createArtifactStore,
   type ArtifactStorage,
-} from '../../activities/artifacts/index.js';
+} from '../../lib/artifacts/index.js';
 import type { ArtifactRef } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 

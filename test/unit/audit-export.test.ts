@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { CollectedHistory } from '../../activities/audit/collect-histories.js';
-import { registeredModels } from '../../activities/audit/collect-histories.js';
-import { historyFacts } from '../../activities/audit/history-facts.js';
-import { parseHistory } from '../../activities/audit/history.js';
-import { describeProblems, readManifest, verifyExport } from '../../activities/audit/manifest.js';
-import { readAuditInputs } from '../../activities/audit/read-inputs.js';
-import { writeExport, type ExportHeader } from '../../activities/audit/write-export.js';
+import type { CollectedHistory } from '../../audit/collect-histories.js';
+import { registeredModels } from '../../audit/collect-histories.js';
+import { historyFacts } from '../../audit/history-facts.js';
+import { parseHistory } from '../../audit/history.js';
+import { describeProblems, readManifest, verifyExport } from '../../audit/manifest.js';
+import { readAuditInputs } from '../../audit/read-inputs.js';
+import { writeExport, type ExportHeader } from '../../audit/write-export.js';
 
 const dir = fileURLToPath(new URL('../histories/', import.meta.url));
 

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { historyFacts } from '../../activities/audit/history-facts.js';
-import { eventTypeName, historyJson, parseHistory } from '../../activities/audit/history.js';
+import { historyFacts } from '../../audit/history-facts.js';
+import { eventTypeName, historyJson, parseHistory } from '../../audit/history.js';
 
 const dir = fileURLToPath(new URL('../histories/', import.meta.url));
 const files = (await readdir(dir)).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort();

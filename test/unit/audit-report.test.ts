@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildAuditReport, markArtifacts } from '../../activities/audit/audit-report.js';
-import { parseHistory } from '../../activities/audit/history.js';
-import { renderHtml } from '../../activities/audit/render-html.js';
-import { renderMarkdown } from '../../activities/audit/render-markdown.js';
-import { reportBlocks } from '../../activities/audit/report-document.js';
-import type { AuditReport } from '../../activities/audit/report-types.js';
+import { buildAuditReport, markArtifacts } from '../../audit/audit-report.js';
+import { parseHistory } from '../../audit/history.js';
+import { renderHtml } from '../../audit/render-html.js';
+import { renderMarkdown } from '../../audit/render-markdown.js';
+import { reportBlocks } from '../../audit/report-document.js';
+import type { AuditReport } from '../../audit/report-types.js';
 
 const dir = fileURLToPath(new URL('../histories/', import.meta.url));
 const context = { generatedAt: '2026-11-24T12:00:00.000Z', generatedBy: 'Sluice test', export: null };

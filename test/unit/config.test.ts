@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../pipelines/errors.js';
-import { loadConfig, splitAddress } from '../../worker/config.js';
+import { loadConfig, splitAddress } from '../../lib/config.js';
 
 describe('loadConfig', () => {
   it('fills the documented defaults, with SLUICE_HOME made absolute against the working directory', () => {

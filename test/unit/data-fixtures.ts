@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withDuckDB, sqlString } from '../../activities/duckdb.js';
+import { withDuckDB, sqlString } from '../../lib/duckdb.js';
 
 /**
  * Small real files for the data-plane unit tests: written to a fresh temp directory, as CSV text or as

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { createDataActivities } from '../../activities/data-steps.js';
 import type { ArtifactRef } from '../../pipelines/artifact.js';
 import type { DriftReport } from '../../pipelines/drift.js';

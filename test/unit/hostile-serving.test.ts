@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { selectTfBackend } from '../../activities/tf-backend.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
 import type { RegistryDescription } from '../../pipelines/registry.js';
 import type { StepInput } from '../../pipelines/step.js';
 import { guardFromConfig } from '../../serving/guard.js';
 import { createServingServer, type ServingServer } from '../../serving/server.js';
-import { loadConfig } from '../../worker/config.js';
+import { loadConfig } from '../../lib/config.js';
 import { dataDir, projectRoot } from '../support/paths.js';
 
 /**

@@ -1,12 +1,8 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import {
-  artifactsRoot,
-  createArtifactStore,
-  type ArtifactStorage,
-} from '../../activities/artifacts/index.js';
-import { sqlString, withDuckDB } from '../../activities/duckdb.js';
+import { artifactsRoot, createArtifactStore, type ArtifactStorage } from '../../lib/artifacts/index.js';
+import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import type { IngestDeps } from '../../activities/ingest/index.js';
 import type { ArtifactRef } from '../../pipelines/artifact.js';
 import { projectRoot } from '../support/paths.js';

@@ -5,7 +5,7 @@ import { ingestDataset } from '../../activities/ingest/index.js';
 import { luhnValid } from '../../activities/ingest/pii-suspects.js';
 import { ConfigurationError } from '../../pipelines/errors.js';
 import { piiPolicyOf, piiPolicySchema } from '../../pipelines/privacy.js';
-import { loadConfig } from '../../worker/config.js';
+import { loadConfig } from '../../lib/config.js';
 import { dataDir } from '../support/paths.js';
 import { querySnapshot, workspace, type Workspace } from './ingest-fixtures.js';
 

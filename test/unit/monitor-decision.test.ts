@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { liveAccuracy } from '../../activities/live-performance.js';
 import { decideBreach, type MonitorMeasurement } from '../../pipelines/monitor.js';
-import type { LabeledPrediction } from '../../serving/feedback-log.js';
+import type { LabeledPrediction } from '../../lib/feedback-log.js';
 
 const row = (prediction: unknown, label: LabeledPrediction['label'], version = 1): LabeledPrediction => ({
   requestId: 'r',

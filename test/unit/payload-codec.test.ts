@@ -2,17 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Payload } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import {
-  decryptHistory,
-  encryptionKeyIds,
-  mapPayloads,
-  requireKeys,
-} from '../../activities/audit/encrypted-history.js';
-import { historyFacts } from '../../activities/audit/history-facts.js';
-import { parseHistory } from '../../activities/audit/history.js';
-import { loadConfig } from '../../worker/config.js';
-import { createPayloadCodec, encryptPayload, PayloadKeyError } from '../../worker/payload-codec.js';
-import { parsePayloadKeys } from '../../worker/payload-keys.js';
+import { decryptHistory, encryptionKeyIds, mapPayloads, requireKeys } from '../../audit/encrypted-history.js';
+import { historyFacts } from '../../audit/history-facts.js';
+import { parseHistory } from '../../audit/history.js';
+import { loadConfig } from '../../lib/config.js';
+import { createPayloadCodec, encryptPayload, PayloadKeyError } from '../../client/codec.js';
+import { parsePayloadKeys } from '../../lib/payload-keys.js';
 
 const hex1 = 'a1'.repeat(32);
 const b64 = Buffer.alloc(32, 7).toString('base64');

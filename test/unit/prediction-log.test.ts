@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createServingMetrics } from '../../serving/metrics.js';
-import { PredictionLog, staleTempMs } from '../../serving/prediction-log.js';
+import { PredictionLog, staleTempMs } from '../../lib/prediction-log.js';
 
 describe('prediction log', () => {
   it("sweeps a killed writer's stale temp files on its first write to a model, and keeps fresh ones", async () => {

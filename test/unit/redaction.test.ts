@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../worker/config.js';
+import { loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../worker/logging.js';
 
 const piiKey = `pii-${randomBytes(16).toString('hex')}`;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { Guard } from '../../serving/guard.js';
-import type { ServingRequestError } from '../../serving/http-error.js';
+import type { ServingRequestError } from '../../lib/http-error.js';
 import { RateLimiter } from '../../serving/rate-limit.js';
 import { createToken, readTokens, revokeToken, TokenStore } from '../../serving/tokens.js';
 

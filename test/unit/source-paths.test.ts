@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveSource } from '../../activities/paths.js';
+import { resolveSource } from '../../lib/paths.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 
 let base: string;

@@ -10,9 +10,9 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { TemporalFailure } from '@temporalio/common';
-import { sha256File } from '../activities/hash.js';
-import { stepActivityNames } from '../activities/index.js';
-import { resolveSource } from '../activities/paths.js';
+import { sha256File } from '../lib/hash.js';
+import { builtinStepNames } from '../pipelines/builtin-steps.js';
+import { resolveSource } from '../lib/paths.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import type { ApprovalGateStatus } from '../pipelines/approval.js';
 import type { GateDecision } from '../pipelines/gates.js';
@@ -25,8 +25,8 @@ import {
   type TriggerKind,
 } from '../pipelines/search-attributes.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
-import type { SluiceConfig } from '../worker/config.js';
-import { loadRoles } from '../worker/roles.js';
+import type { SluiceConfig } from '../lib/config.js';
+import { loadRoles } from './roles.js';
 import type { DagInput, DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
 import type { SearchAttributePair } from '@temporalio/common';
 
@@ -139,7 +139,7 @@ export async function runStart(
   spec: PipelineSpec,
   options: StartRunOptions,
 ): Promise<{ input: DagInput; searchAttributes: SearchAttributePair[] }> {
-  const known = new Set(stepActivityNames());
+  const known = new Set<string>(builtinStepNames);
   for (const step of spec.steps) {
     if (step.activity !== undefined && !known.has(step.activity)) {
       throw new InvalidInputError(
@@ -302,4 +302,41 @@ export async function describeRunningRun(
     );
   }
   return description;
+}
+
+/**
+ * Start a new run with the same spec and parameters as an earlier one, read from that run's history
+ * (so it reruns exactly what ran, even if the pipeline file changed since). Cacheable steps before
+ * `from` are served from the step cache; `from` and everything after it run again.
+ *
+ * @throws InvalidInputError when the run is not a pipeline run or has no step `from`.
+ */
+export async function startRerun(
+  client: Client,
+  config: SluiceConfig,
+  runId: string,
+  options: { from?: string; startedBy?: string } = {},
+): Promise<WorkflowHandle<typeof dagWorkflow>> {
+  const handle = client.workflow.getHandle(runId);
+  const description = await describeRun(handle, runId, config.temporal.namespace);
+  if (description.type !== 'dagWorkflow') {
+    throw new InvalidInputError(
+      `${runId} is a ${description.type}, not a pipeline run: only pipeline runs can be rerun`,
+    );
+  }
+  const history = await handle.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new InvalidInputError(`the history of ${runId} has no start input: it cannot be rerun`);
+  const original = client.options.loadedDataConverter.payloadConverter.fromPayload<DagInput>(payload);
+  const ids = original.spec.steps.map((step) => step.id);
+  if (options.from !== undefined && !ids.includes(options.from)) {
+    throw new InvalidInputError(
+      `run ${runId} has no step "${options.from}": its steps are ${ids.join(', ')}`,
+    );
+  }
+  return startRun(client, config, original.spec, {
+    runParams: original.runParams,
+    rerun: { of: runId, ...(options.from ? { from: options.from } : {}) },
+    ...(options.startedBy ? { startedBy: options.startedBy } : {}),
+  });
 }

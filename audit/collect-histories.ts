@@ -1,5 +1,5 @@
 import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { PayloadKeys } from '../../worker/payload-keys.js';
+import type { PayloadKeys } from '../lib/payload-keys.js';
 import { decryptHistory, requireKeys } from './encrypted-history.js';
 import { AuditInputError } from './errors.js';
 import { historyFacts, type HistoryFacts } from './history-facts.js';

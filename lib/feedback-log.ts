@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sqlString, withDuckDB } from '../activities/duckdb.js';
+import { sqlString, withDuckDB } from './duckdb.js';
 import { ServingRequestError } from './http-error.js';
 
 /** Feedback lives beside the per-model prediction logs; model names cannot start with `_`. */

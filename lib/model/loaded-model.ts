@@ -1,11 +1,11 @@
 import type * as tfType from '@tensorflow/tfjs';
-import type { ArtifactFormat } from '../pipelines/artifact.js';
-import type { ModelManifest, ModelRef } from '../pipelines/model.js';
-import type { ModelVersion } from '../pipelines/registry.js';
-import type { ArtifactStorage } from '../activities/artifacts/index.js';
-import { loadModel } from '../activities/train/model-artifact.js';
-import { transformOutputNames } from '../pipelines/transform.js';
-import { transformRowInto, type FeatureInputs } from '../activities/train/transform-online.js';
+import type { ArtifactFormat } from '../../pipelines/artifact.js';
+import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
+import type { ModelVersion } from '../../pipelines/registry.js';
+import type { ArtifactStorage } from '../artifacts/index.js';
+import { loadModel } from './model-artifact.js';
+import { transformOutputNames } from '../../pipelines/transform.js';
+import { transformRowInto, type FeatureInputs } from './transform-online.js';
 
 type Tf = typeof tfType;
 

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { JsonObject, JsonValue } from '../pipelines/json.js';
 import { count, field, flag, isArtifactRef, isObject, list, object, text } from './json-read.js';
 import type {
   ArtifactReport,

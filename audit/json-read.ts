@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { JsonObject, JsonValue } from '../pipelines/json.js';
 
 /**
  * Reading JSON of a shape the audit tools expect but cannot trust: histories are evidence from the

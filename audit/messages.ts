@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../pipelines/json.js';
+import type { JsonValue } from '../pipelines/json.js';
 import type { HistoryFacts } from './history-facts.js';
 import { field, isObject, text } from './json-read.js';
 import type { MessageReport } from './report-types.js';

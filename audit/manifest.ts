@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
-import { sha256File } from '../hash.js';
+import { sha256File } from '../lib/hash.js';
 import { AuditInputError } from './errors.js';
 
 /** The manifest's name inside an export directory. */

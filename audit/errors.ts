@@ -1,4 +1,4 @@
-import { SluiceError } from '../../pipelines/errors.js';
+import { SluiceError } from '../pipelines/errors.js';
 
 /**
  * Audit input Sluice cannot use as evidence: a file that is not a history, a truncated one, a history

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { workflowsPath } from '../../worker/run.js';
+import { workflowsPath } from '../worker/run.js';
 
 /** The workflow code Sluice runs today, and its sha256 (the hash an export records). */
 export interface CurrentWorkflowCode {

@@ -1,5 +1,5 @@
 import type proto from '@temporalio/proto';
-import type { JsonValue } from '../../pipelines/json.js';
+import type { JsonValue } from '../pipelines/json.js';
 import type { Payload } from './history.js';
 
 export type Payloads = proto.temporal.api.common.v1.IPayloads;

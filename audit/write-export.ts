@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { sha256Text } from '../hash.js';
+import { sha256Text } from '../lib/hash.js';
 import type { CollectedHistory } from './collect-histories.js';
 import { AuditInputError } from './errors.js';
 import { historyJson } from './history.js';

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../pipelines/json.js';
+import type { JsonValue } from '../pipelines/json.js';
 
 /**
  * Wording shared by the Markdown and HTML reports, so both say the same thing the same way: times in

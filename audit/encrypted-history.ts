@@ -1,6 +1,6 @@
 import proto from '@temporalio/proto';
-import { decryptPayload, encryptedWith } from '../../worker/payload-codec.js';
-import type { PayloadKeys } from '../../worker/payload-keys.js';
+import { decryptPayload, encryptedWith } from '../client/codec.js';
+import type { PayloadKeys } from '../lib/payload-keys.js';
 import { AuditInputError } from './errors.js';
 import { checkHistory, type History, type LoadedHistory, type Payload } from './history.js';
 

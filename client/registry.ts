@@ -28,7 +28,7 @@ import {
   type RollbackResult,
 } from '../pipelines/registry.js';
 import { SluiceModel } from '../pipelines/search-attributes.js';
-import type { SluiceConfig } from '../worker/config.js';
+import type { SluiceConfig } from '../lib/config.js';
 import {
   describeQuery,
   historyQuery,

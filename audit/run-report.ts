@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { JsonObject, JsonValue } from '../pipelines/json.js';
 import type { ActivityFact, HistoryFacts } from './history-facts.js';
 import { count, field, isObject, list, object, strings, text } from './json-read.js';
 import { messageReports } from './messages.js';

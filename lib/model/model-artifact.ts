@@ -1,13 +1,19 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { ArtifactProducer } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import type { JsonValue } from '../../pipelines/json.js';
+import type { JsonObject, JsonValue } from '../../pipelines/json.js';
 import type { ModelManifest, ModelMetadata, ModelRef } from '../../pipelines/model.js';
 import type { FittedTransform } from '../../pipelines/transform.js';
 import type { ArtifactStorage } from '../artifacts/index.js';
-import type { TfjsModelFiles } from './tfjs-export.js';
 
 type Tf = typeof tfType;
+
+/** A TF.js model's files as the artifact stores them. */
+export interface TfjsModelFiles {
+  modelTopology: JsonObject;
+  weightSpecs: JsonObject[];
+  weightData: Uint8Array;
+}
 
 /**
  * Store a trained model: `weights.bin` as one artifact, then the manifest (TF.js topology and weight

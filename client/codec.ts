@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { SluiceError } from '../pipelines/errors.js';
-import type { PayloadKeys } from './payload-keys.js';
+import type { PayloadKeys } from '../lib/payload-keys.js';
 
 /** The `encoding` of a payload this codec encrypted; the original payload is inside, whole. */
 export const encryptedEncoding = 'binary/encrypted';

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { JsonObject, JsonValue } from '../pipelines/json.js';
 
 /**
  * The audit report of one or more runs, derived from workflow histories alone. It is what `--format

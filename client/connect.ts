@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
-import type { SluiceConfig } from '../worker/config.js';
-import { payloadConverter } from '../worker/payload-codec.js';
+import type { SluiceConfig } from '../lib/config.js';
+import { payloadConverter } from './codec.js';
 
 /**
  * A Temporal client for `config` (encrypting payloads when `SLUICE_PAYLOAD_KEYS` is set), failing

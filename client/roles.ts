@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InvalidInputError } from '../pipelines/errors.js';
-import type { SluiceConfig } from './config.js';
+import type { SluiceConfig } from '../lib/config.js';
 
 const rolesSchema = z.strictObject({
   roles: z.record(

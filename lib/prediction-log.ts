@@ -2,9 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { sqlString } from '../activities/duckdb.js';
-import type { Log } from '../worker/logging.js';
-import type { ServingMetrics } from './metrics.js';
+import { sqlString } from './duckdb.js';
+import type { Logger as Log } from 'pino';
+
+/** The counters the log keeps (serving's Prometheus registry provides them). */
+export interface PredictionLogMetrics {
+  logWritten: { inc(labels: { model: string }, value: number): void };
+  logDropped: { inc(labels: { model: string; reason: string }, value: number): void };
+}
 
 /** One scored instance as the log keeps it. `features` and `prediction` are JSON text. */
 export interface PredictionRecord {
@@ -64,7 +69,7 @@ export class PredictionLog {
   constructor(
     private readonly options: PredictionLogOptions,
     private readonly log: Log,
-    private readonly metrics: ServingMetrics,
+    private readonly metrics: PredictionLogMetrics,
   ) {
     this.maxBufferedRows = options.maxBufferedRows ?? 50_000;
     this.flushRows = Math.min(options.flushRows ?? 5_000, this.maxBufferedRows);

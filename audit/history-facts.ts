@@ -1,5 +1,5 @@
 import type proto from '@temporalio/proto';
-import type { JsonValue } from '../../pipelines/json.js';
+import type { JsonValue } from '../pipelines/json.js';
 import { eventId, eventTime, type HistoryEvent, type LoadedHistory } from './history.js';
 import { decodePayloads, firstValue, type Decoded } from './payloads.js';
 
