@@ -39,12 +39,12 @@ export const TEMPORAL_SQL_TOOL: GoComponent = {
   installedAs: 'sql',
 };
 
-/** MinIO has no semver tags: this is the pseudo-version `@latest` resolved to when it was pinned. */
+/** MinIO has no semver tags: the pseudo-version `go install github.com/minio/minio@latest` resolved to on 2026-12-05 (commit 7aac2a2c5b7c of 2026-02-12). */
 export const MINIO: GoComponent = {
   binary: 'minio',
   label: 'MinIO',
   module: 'github.com/minio/minio',
-  version: 'MINIO_VERSION_PLACEHOLDER',
+  version: 'v0.0.0-20260212201848-7aac2a2c5b7c',
   installedAs: 'minio',
 };
 

@@ -123,8 +123,10 @@ export function planPorts(choice: PortChoice = {}): ClusterPorts {
   for (const [i, [flagA, lowA, highA]] of ranges.entries()) {
     for (const [flagB, lowB, highB] of ranges.slice(i + 1)) {
       if (lowA <= highB && lowB <= highA) {
+        const span = (flag: string, low: number, high: number) =>
+          high > low ? `${flag} ${low} (ports ${low}-${high})` : `${flag} ${low}`;
         throw new ConfigurationError(
-          `${flagA} ${lowA} (ports ${lowA}-${highA}) overlaps ${flagB} ${lowB} (ports ${lowB}-${highB}): choose ports apart`,
+          `${span(flagA, lowA, highA)} overlaps ${span(flagB, lowB, highB)}: choose ports apart`,
         );
       }
     }
