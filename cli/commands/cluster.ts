@@ -26,7 +26,7 @@ export function registerCluster(program: Command): void {
     .option(...home)
     .option(
       '--temporal-port <port>',
-      'Temporal frontend gRPC port; the server uses the nine after it too (default 17233)',
+      'Temporal frontend gRPC port, at most 32758; the server uses the nine after it too (default 17233)',
     )
     .option('--postgres-port <port>', 'PostgreSQL port (default 15432)')
     .option('--minio-port <port>', 'MinIO S3 port; its console takes the next (default 19000)')

@@ -99,6 +99,9 @@ export interface PortChoice {
 
 const portNumber = z.number().int().min(1024).max(65535);
 
+/** The Temporal server stores membership ports in a `smallint` column (cluster_membership.rpc_port). */
+export const maxTemporalPort = 32767;
+
 /**
  * Lay out every port from the three a person chooses (or the defaults).
  *
@@ -119,6 +122,12 @@ export function planPorts(choice: PortChoice = {}): ClusterPorts {
         `${flag} ${low} is out of range: the cluster needs ports ${low}-${high} between 1024 and 65535`,
       );
     }
+  }
+  if (temporal + 9 > maxTemporalPort) {
+    throw new ConfigurationError(
+      `--temporal-port ${temporal} is too high: the Temporal server records its membership ports in a ` +
+        `PostgreSQL smallint, so its ports ${temporal}-${temporal + 9} must end at ${maxTemporalPort} or below`,
+    );
   }
   for (const [i, [flagA, lowA, highA]] of ranges.entries()) {
     for (const [flagB, lowB, highB] of ranges.slice(i + 1)) {

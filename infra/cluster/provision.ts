@@ -16,6 +16,7 @@ import {
   clusterStateSchema,
   defaultBucket,
   planPorts,
+  portOwners,
   type ClusterPaths,
   type ClusterPorts,
   type ClusterState,
@@ -29,7 +30,7 @@ import {
   stopPostgres,
   type PostgresInstall,
 } from './postgres.js';
-import { runningPid } from './processes.js';
+import { ensurePortsFree, runningPid } from './processes.js';
 import { clusterEnv, renderEnvFile } from './render.js';
 import { applySchema, startTemporalServer, stopTemporalServer } from './temporal-server.js';
 
@@ -70,9 +71,7 @@ export interface ClusterOptions {
 }
 
 /** Find or build everything the cluster runs (`sluice setup --cluster`, and the start of `up`). */
-export async function ensureClusterBinaries(
-  options: ClusterOptions & { allowBuild?: boolean },
-): Promise<{
+export async function ensureClusterBinaries(options: ClusterOptions & { allowBuild?: boolean }): Promise<{
   postgres: PostgresInstall;
   sqlTool: LocatedBinary;
   server: LocatedBinary;
@@ -135,6 +134,22 @@ export async function clusterUp(options: ClusterOptions & { ports?: PortChoice }
         namespace: options.namespace ?? 'default',
         createdAt: new Date().toISOString(),
       };
+  // Every port a part that is not running yet needs must be free, before anything starts or builds.
+  const running = new Set(
+    previous ? (await describeParts(paths, previous)).filter((p) => p.running).map((p) => p.part) : [],
+  );
+  const flags: Record<PartName, string> = {
+    postgres: '--postgres-port',
+    temporal: '--temporal-port',
+    minio: '--minio-port',
+  };
+  for (const part of ['postgres', 'temporal', 'minio'] as const) {
+    if (running.has(part)) continue;
+    await ensurePortsFree(
+      portOwners(ports).filter((owner) => owner.part === part),
+      flags[part],
+    );
+  }
   const timings: Record<string, number> = {};
   const began = Date.now();
   const binaries = await ensureClusterBinaries(options);

@@ -1,7 +1,7 @@
 // The production-shaped local cluster brought up by Sluice's own code (`sluice cluster up`): the
 // system's PostgreSQL, the Temporal server built from v1.29.1 with its schema applied by the official
 // SQL tool, and MinIO. One cluster for the whole file; a real `sluice worker` process runs against it.
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -10,7 +10,7 @@ import type { ClusterReport, PartStatus } from '../../infra/cluster/provision.js
 import { alive, sleep } from '../../infra/cluster/processes.js';
 import { portOpen } from '../../infra/temporal/cluster.js';
 import { sluice, startSluice, type LiveSluice } from '../support/cli.js';
-import { projectRoot } from '../support/paths.js';
+import { dataDir, projectRoot } from '../support/paths.js';
 import { cluster, clusterHome, envFile, freePortBlock } from './support.js';
 
 let home: string;
@@ -113,7 +113,7 @@ describe('Sluice on the cluster', () => {
       ...(await envFile(home)),
       SLUICE_HOME: workerHome,
       SLUICE_ROLES_FILE: rolesFile,
-      SLUICE_DATA_ROOTS: projectRoot,
+      SLUICE_DATA_ROOTS: `${projectRoot}:${await realpath(dataDir)}`,
     };
     worker = startSluice(['worker'], { ...env, SLUICE_LOG_LEVEL: 'info' });
     await worker.waitFor(/"msg":"worker started"/, 120_000);

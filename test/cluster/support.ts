@@ -20,10 +20,13 @@ export async function clusterHome(): Promise<string> {
   return home;
 }
 
-/** `count` consecutive ports nothing listens on (the Temporal server takes ten from its frontend). */
+/**
+ * `count` consecutive ports nothing listens on (the Temporal server takes ten from its frontend), all
+ * at most 32767: the server keeps its membership ports in a PostgreSQL smallint.
+ */
 export async function freePortBlock(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_000 + Math.floor(Math.random() * (32_767 - 20_000 - count));
     const taken = await Promise.all(
       Array.from({ length: count }, (_, i) => portOpen('127.0.0.1', base + i, 300)),
     );

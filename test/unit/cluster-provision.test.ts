@@ -48,6 +48,10 @@ describe('port planning', () => {
       '--postgres-port 30005 overlaps --temporal-port 30000 (ports 30000-30009): choose ports apart',
     );
     expect(() => planPorts({ minio: 65535 })).toThrow(ConfigurationError);
+    // The server keeps membership ports in a PostgreSQL smallint: found when it refused 49156.
+    expect(() => planPorts({ temporal: 49149 })).toThrow(
+      '--temporal-port 49149 is too high: the Temporal server records its membership ports in a PostgreSQL smallint',
+    );
   });
 });
 
