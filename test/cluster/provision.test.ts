@@ -148,6 +148,31 @@ describe('Sluice on the cluster', () => {
   });
 });
 
+describe('after a crash', () => {
+  it('the Temporal server and MinIO killed leave stale pid files; up starts both again and keeps PostgreSQL', async () => {
+    const before = await cluster('status', home);
+    for (const name of ['temporal', 'minio'] as const) {
+      const pid = part(before, name).pid ?? -1;
+      process.kill(pid, 'SIGKILL');
+      while (alive(pid)) await sleep(50);
+    }
+    const crashed = await cluster('status', home);
+    expect(crashed.parts.map((p) => [p.part, p.running])).toEqual([
+      ['postgres', true],
+      ['temporal', false],
+      ['minio', false],
+    ]);
+    const recovered = await cluster('up', home);
+    expect(recovered.parts.map((p) => [p.part, p.running, p.started])).toEqual([
+      ['postgres', true, false],
+      ['temporal', true, true],
+      ['minio', true, true],
+    ]);
+    expect(part(recovered, 'temporal').pid).not.toBe(part(before, 'temporal').pid);
+    expect(part(recovered, 'postgres').pid).toBe(part(before, 'postgres').pid);
+  });
+});
+
 describe('sluice cluster down', () => {
   it('stops all three cleanly and frees their ports; status then shows nothing running', async () => {
     await worker?.stop('SIGTERM');
