@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
  * provisioning code; every test file in its own forked process with its own worker and task queues),
  * `replay` (committed histories against the current workflow code) and `reliability` (real processes
  * killed and restarted: workers, the dev server, serving; on the same kind of server as `integration`).
+ * A fifth, `cluster`, runs against the production-shaped local cluster (`sluice cluster up`: PostgreSQL,
+ * the Temporal server, MinIO) that each of its files brings up itself; `npm run test:cluster`.
  */
 export default defineConfig({
   test: {
@@ -42,6 +44,18 @@ export default defineConfig({
           // Faults are timed against real processes: one file at a time, so they don't starve each other.
           maxWorkers: 1,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 300_000,
+          hookTimeout: 1_200_000, // a first `cluster up` on a fresh machine builds the binaries (~15 min)
+          // Each file owns a whole cluster (three servers): one at a time on a small machine.
+          maxWorkers: 1,
+          sequence: { groupOrder: 4 },
         },
       },
       {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerContract } from './commands/contract.js';
 import { registerCore } from './commands/core.js';
 import { registerDrift } from './commands/drift.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerServe(program);
   registerMonitor(program);
+  registerCluster(program);
   return program;
 }
 

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { ensureClusterBinaries } from '../../infra/cluster/provision.js';
 import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
 import { context } from '../commands/shared.js';
 
-export async function setupAction(command: Command): Promise<void> {
+export async function setupAction(options: { cluster?: boolean }, command: Command): Promise<void> {
   const { config, out } = context(command);
   const started = Date.now();
   const cli = await locateTemporalCli({
@@ -13,9 +14,31 @@ export async function setupAction(command: Command): Promise<void> {
     onProgress: (line) => out.status(line),
   });
   const seconds = Math.round((Date.now() - started) / 1000);
-  out.result({ ...cli, seconds }, () =>
+  const cliLine =
     cli.source === 'sdk-download'
       ? `Temporal CLI: the SDK will download it into ${cli.downloadDir} on first start`
-      : `Temporal CLI ${cli.version} at ${cli.path} (found via ${cli.source}, ${seconds}s)`,
+      : `Temporal CLI ${cli.version} at ${cli.path} (found via ${cli.source}, ${seconds}s)`;
+  if (!options.cluster) {
+    out.result({ ...cli, seconds }, () => cliLine);
+    return;
+  }
+  const cluster = await ensureClusterBinaries({
+    home: config.home,
+    searchPath: config.searchPath,
+    onProgress: (line) => out.status(line),
+  });
+  const built = (
+    name: string,
+    binary: { path: string; version: string; source: string; buildSeconds?: number },
+  ) =>
+    `${name} ${binary.version} at ${binary.path} (${binary.source === 'go-build' ? `built in ${binary.buildSeconds ?? 0}s` : 'built before'})`;
+  out.result({ ...cli, seconds, cluster }, () =>
+    [
+      cliLine,
+      `PostgreSQL ${cluster.postgres.version} in ${cluster.postgres.binDir}`,
+      built('Temporal SQL tool', cluster.sqlTool),
+      built('Temporal server', cluster.server),
+      built('MinIO', cluster.minio),
+    ].join('\n'),
   );
 }

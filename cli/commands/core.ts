@@ -35,7 +35,13 @@ export function registerCore(program: Command): void {
   program
     .command('setup')
     .description('find or provide the Temporal CLI (building it with Go when needed) and record its version')
-    .action(async (_options, command: Command) => (await import('../actions/setup.js')).setupAction(command));
+    .option(
+      '--cluster',
+      'also build what `sluice cluster up` runs (the Temporal server, its SQL tool, MinIO) and check PostgreSQL',
+    )
+    .action(async (options: { cluster?: boolean }, command: Command) =>
+      (await import('../actions/setup.js')).setupAction(options, command),
+    );
 
   program
     .command('doctor')
