@@ -34,9 +34,12 @@ export const categoricalFeatureSchema = z.strictObject({
 });
 
 /** A bare name is short for `{ name }`; then one schema, so an issue names the field (`name: Too big…`). */
-const byName = (value: unknown) => (typeof value === 'string' ? { name: value } : value);
-const numericFeature = z.preprocess(byName, numericFeatureSchema);
-const categoricalFeature = z.preprocess(byName, categoricalFeatureSchema);
+const byName = <T>(value: string | T) => (typeof value === 'string' ? { name: value } : value);
+const numericFeature = z.preprocess(byName<z.input<typeof numericFeatureSchema>>, numericFeatureSchema);
+const categoricalFeature = z.preprocess(
+  byName<z.input<typeof categoricalFeatureSchema>>,
+  categoricalFeatureSchema,
+);
 
 export const featuresSchema = z
   .strictObject({

@@ -1,17 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { z } from 'zod';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { JsonObject, JsonValue } from '../../pipelines/json.js';
 import type { ModelRef } from '../../pipelines/model.js';
 import type { StepInput } from '../../pipelines/step.js';
-import {
-  featuresSchema,
-  labelSchema,
-  parseOrThrow,
-  splitSchema,
-  trainerSchema,
-} from '../../pipelines/train-spec.js';
+import { trainStepSchema } from '../../pipelines/step-params.js';
+import { parseOrThrow } from '../../pipelines/train-spec.js';
 import { createArtifactStore, type ArtifactStorage } from '../artifacts/index.js';
 import { heartbeat } from '../boundary.js';
 import { sha256File } from '../hash.js';
@@ -21,17 +15,7 @@ import { loadCheckpoint, saveCheckpoint, type TrainingHeartbeat } from './checkp
 import { saveModel } from './model-artifact.js';
 import { trainOnDataset, type TrainJob } from './train-core.js';
 
-/** The params of a `trainModel` step. `source` or a dependency's `{ dataset }` names the data. */
-export const trainStepSchema = z.strictObject({
-  /** A dataset path (inside the data roots); otherwise a needed step's output `{ dataset: ArtifactRef }`. */
-  source: z.string().min(1).optional(),
-  /** Which needed step's dataset to use when several provide one. */
-  input: z.string().min(1).optional(),
-  features: featuresSchema,
-  label: labelSchema,
-  split: splitSchema,
-  trainer: trainerSchema,
-});
+export { trainStepSchema } from '../../pipelines/step-params.js';
 
 export interface TrainModelDeps {
   home: string;
