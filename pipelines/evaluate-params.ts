@@ -7,13 +7,15 @@ import { blessSchema } from './evaluation.js';
  */
 
 /** An artifact ref as it arrives in params or a dependency's output. */
-export const artifactRefSchema = z.object({
-  uri: z.string(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  kind: z.string(),
-  format: z.string(),
-  bytes: z.number(),
-});
+export const artifactRefSchema = z
+  .object({
+    uri: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    kind: z.string(),
+    format: z.string(),
+    bytes: z.number(),
+  })
+  .meta({ title: 'ArtifactRef' });
 
 /** A slice or fairness group: a column (or derived feature) name, or a name with SQL. */
 export const sliceSchema = z.union([

@@ -73,6 +73,7 @@ export const cardStepSchema = z.strictObject({
       format: z.string(),
       bytes: z.number(),
     })
+    .meta({ title: 'ArtifactRef' })
     .optional()
     .describe('The evaluation artifact. Default: the `evaluation` output of a step this one needs.'),
 });
@@ -113,22 +114,42 @@ export const detectDriftParamsSchema = driftOptionsSchema.extend({
 });
 
 /** `noop` ignores its params: any JSON, so a sketch can carry notes. */
-export const noopParamsSchema = z.record(z.string(), jsonValueSchema);
+export const noopParamsSchema = z.record(z.string(), jsonValueSchema.describe('Anything: ignored.'));
 
 /** Built-in step activities and the schema of their params. */
 export const builtinStepParams = {
-  profileDataset: profileDatasetParamsSchema,
-  ingestDataset: ingestParamsSchema,
-  writeRunSummary: z.strictObject({}),
-  trainModel: trainStepSchema,
-  evaluateModel: evaluateStepSchema,
-  registerModel: registerModelParamsSchema,
-  renderModelCard: cardStepSchema,
-  productionModel: productionModelParamsSchema,
-  noop: noopParamsSchema,
-  computeStatistics: computeStatisticsParamsSchema,
-  validateDataset: validateDatasetParamsSchema,
-  detectDrift: detectDriftParamsSchema,
+  profileDataset: profileDatasetParamsSchema.describe('Hash, count and describe a dataset with DuckDB.'),
+  ingestDataset: ingestParamsSchema.describe(
+    'Snapshot a CSV/TSV, Parquet, Arrow, JSON or NDJSON file as one zstd Parquet artifact, with declared types, the privacy policy and an optional SQL transform. Output: `{ dataset, source, warnings }`.',
+  ),
+  writeRunSummary: z
+    .strictObject({})
+    .describe('Write the outputs of the steps it needs as one JSON file under `runs/<workflow id>/`.'),
+  trainModel: trainStepSchema.describe(
+    'Fit the feature transform and one model on the training split (run it on the `train` queue); checkpoints every epoch. Output: `{ model, metrics, … }`.',
+  ),
+  evaluateModel: evaluateStepSchema.describe(
+    'Metrics with bootstrap intervals, slices, fairness and the comparison with production, and `blessing` with every reason. Output: the evaluation summary.',
+  ),
+  registerModel: registerModelParamsSchema.describe(
+    'Register the model a run produced in the registry (`registry/<model>`) as the candidate, with its lineage.',
+  ),
+  renderModelCard: cardStepSchema.describe(
+    'Render the model card (HTML for approvers, JSON for machines) from an evaluation.',
+  ),
+  productionModel: productionModelParamsSchema.describe(
+    "The registry's production model (`{ production }`, or null), to evaluate a candidate against.",
+  ),
+  noop: noopParamsSchema.describe('Does nothing: for sketching a DAG and measuring orchestration overhead.'),
+  computeStatistics: computeStatisticsParamsSchema.describe(
+    'Statistics of a dataset (per column), stored as JSON with Markdown and HTML reports.',
+  ),
+  validateDataset: validateDatasetParamsSchema.describe(
+    'Check a dataset against a data contract; with `gate: "validation"`, error anomalies stop the run.',
+  ),
+  detectDrift: detectDriftParamsSchema.describe(
+    'Drift of `current` against `reference` per feature (PSI, Jensen–Shannon, KS), stored as JSON and Markdown.',
+  ),
 } as const;
 
 /** The name of a step activity Sluice registers. */
