@@ -139,7 +139,7 @@ export const paramSchema = z.strictObject({
   description: z
     .string()
     .optional()
-    .describe('What the parameter means, shown by `sluice run --help`-style listings.'),
+    .describe('What the parameter means, for the people who set it.'),
 });
 
 /** Most steps in one pipeline. */
