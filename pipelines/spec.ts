@@ -136,10 +136,7 @@ export const paramSchema = z.strictObject({
     .union([z.string(), z.number(), z.boolean()])
     .optional()
     .describe('The value when a run does not set it; without one the parameter is required.'),
-  description: z
-    .string()
-    .optional()
-    .describe('What the parameter means, for the people who set it.'),
+  description: z.string().optional().describe('What the parameter means, for the people who set it.'),
 });
 
 /** Most steps in one pipeline. */
@@ -149,6 +146,11 @@ export const pipelineSchema = z.strictObject({
   /** Stable id: it lives in workflow ids, search attributes and histories. */
   id: identifier.describe('Stable id: it lives in workflow ids, search attributes and histories.'),
   description: z.string().default('').describe('One line on what the pipeline does.'),
+  /** Set by Sluice when it loads the pipeline from a file: run-time errors name that file. */
+  file: z
+    .string()
+    .optional()
+    .describe('The pipeline file (set by Sluice when it loads one); errors found at run time name it.'),
   /** Who answers for this pipeline; may never approve its own models. */
   owner: z.string().optional().describe('Who answers for this pipeline; may never approve its own models.'),
   /** Most steps running at once. */

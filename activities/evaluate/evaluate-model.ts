@@ -13,6 +13,7 @@ import { sha256File } from '../hash.js';
 import { resolveSource } from '../paths.js';
 import { refuseDeepJson } from '../ingest/json-depth.js';
 import { readModelManifest } from '../train/model-artifact.js';
+import { stepWhere } from '../train/train-model.js';
 import { evaluateOnDataset, type EvaluateRequest } from './evaluate-core.js';
 
 export { evaluateStepSchema } from '../../pipelines/evaluate-params.js';
@@ -58,6 +59,8 @@ export async function evaluateModelStep(
     fairness: params.fairness,
     maxGroups: params.maxGroups,
     bootstrap: params.bootstrap,
+    where: stepWhere(input),
+    origin: params.source ?? trainedOn(input),
   };
   const report = await evaluateOnDataset(store, request);
   const blessing = blessModel(report, params.bless);
@@ -89,6 +92,15 @@ export async function evaluateModelStep(
     blessing,
     evaluation,
   };
+}
+
+/** The file the model's training data came from, as the step that trained it reported it. */
+function trainedOn(input: StepInput): string | undefined {
+  for (const value of Object.values(input.inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !('model' in value)) continue;
+    if (typeof value['source'] === 'string') return value['source'];
+  }
+  return undefined;
 }
 
 /** The first needed step's output field `key` that looks like an artifact ref (or null). */
