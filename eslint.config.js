@@ -82,7 +82,8 @@ const layerZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.sluice/', 'bench/results/', 'test/histories/'] },
+  // test/types/bad: pipeline files that must not compile, checked by test/unit/pipeline-type-errors.test.ts.
+  { ignores: ['node_modules/', 'dist/', '.sluice/', 'bench/results/', 'test/histories/', 'test/types/bad/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

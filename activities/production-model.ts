@@ -1,15 +1,11 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { z } from 'zod';
 import { describeQuery } from '../workflows/registry.js';
 import { DependencyUnavailableError } from '../pipelines/errors.js';
 import type { JsonObject } from '../pipelines/json.js';
-import { registryWorkflowId, modelNamePattern } from '../pipelines/registry.js';
+import { registryWorkflowId } from '../pipelines/registry.js';
+import { productionModelParamsSchema } from '../pipelines/step-params.js';
 import type { StepInput } from '../pipelines/step.js';
 import { parseOrThrow } from '../pipelines/train-spec.js';
-
-const paramsSchema = z.strictObject({
-  model: z.string().regex(modelNamePattern, 'a model name: letters, digits, . _ - (at most 100)'),
-});
 
 /**
  * The model in production now, from the registry (`registry/<model>`), so a candidate is evaluated
@@ -20,7 +16,7 @@ export async function productionModelStep(
   deps: { client?: Client | undefined },
   input: StepInput,
 ): Promise<JsonObject> {
-  const { model } = parseOrThrow(paramsSchema, input.params, `step "${input.step}" params`);
+  const { model } = parseOrThrow(productionModelParamsSchema, input.params, `step "${input.step}" params`);
   if (!deps.client) {
     throw new DependencyUnavailableError(
       `step "${input.step}" has no Temporal client to read the registry of "${model}": run it on a worker started by \`sluice worker\` or \`sluice dev\``,

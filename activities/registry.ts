@@ -1,11 +1,12 @@
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { registerModelVersion } from '../client/registry.js';
 import { DependencyUnavailableError, InvalidInputError } from '../pipelines/errors.js';
 import type { JsonObject, JsonValue } from '../pipelines/json.js';
 import type { ModelRef } from '../pipelines/model.js';
-import { modelNamePattern, type RegisterVersionInput, type RegistryApproval } from '../pipelines/registry.js';
+import type { RegisterVersionInput, RegistryApproval } from '../pipelines/registry.js';
+import { registerModelParamsSchema } from '../pipelines/step-params.js';
 import type { StepInput } from '../pipelines/step.js';
 import { parseOrThrow } from '../pipelines/train-spec.js';
 import { createArtifactStore } from '../lib/artifacts/index.js';
@@ -16,19 +17,7 @@ import { readModelManifest } from '../lib/model/model-artifact.js';
  * to other workflows, so this activity does it through a Temporal client the worker injects.
  */
 
-/** Params of a `registerModel` step. */
-export const registerModelParamsSchema = z.strictObject({
-  /** The registry to register into (its workflow id is `registry/<model>`). */
-  model: z.string().regex(modelNamePattern, 'a model name: letters, digits, . _ - (at most 100)'),
-  /** Which needed step's `{ model }` to register, when several carry different models. */
-  modelFrom: z.string().min(1).optional(),
-  /** Which needed step's `{ metrics }` to keep; default: the evaluation, else the model's step. */
-  metricsFrom: z.string().min(1).optional(),
-  /** Which needed step holds the approval decisions; default: every one that has `decisions`. */
-  approvalsFrom: z.string().min(1).optional(),
-  /** Who registers, as recorded; default `run:<workflow id>`. */
-  by: z.string().min(1).optional(),
-});
+export { registerModelParamsSchema } from '../pipelines/step-params.js';
 export type RegisterModelParams = z.output<typeof registerModelParamsSchema>;
 
 /** What the step needs from the composition root. */

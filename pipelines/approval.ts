@@ -8,17 +8,35 @@ import { durationPattern } from './duration.js';
  */
 export const approvalPolicySchema = z.strictObject({
   /** Who may approve: ids (`alice`) and roles (`role:risk`, membership from the roles file). */
-  approvers: z.array(z.string().regex(/^(role:)?[A-Za-z0-9._@-]+$/, 'an id or role:<name>')).min(1),
+  approvers: z
+    .array(z.string().regex(/^(role:)?[A-Za-z0-9._@-]+$/, 'an id or role:<name>'))
+    .min(1)
+    .describe('Who may approve: ids (`alice`) and roles (`role:risk`, membership from the roles file).'),
   /** Distinct approvers needed. */
-  quorum: z.number().int().min(1).max(20).default(1),
+  quorum: z.number().int().min(1).max(20).default(1).describe('Distinct approvers needed.'),
   /** How long the gate waits; a reminder and the escalation go out at half-time. */
-  expiresIn: z.string().regex(durationPattern, 'a duration such as 30m, 72h or 7d').default('72h'),
+  expiresIn: z
+    .string()
+    .regex(durationPattern, 'a duration such as 30m, 72h or 7d')
+    .default('72h')
+    .describe('How long the gate waits; a reminder and the escalation go out at half-time.'),
   /** Who hears about it at half-time besides the approvers. */
-  escalateTo: z.array(z.string()).default([]),
+  escalateTo: z
+    .array(z.string())
+    .default([])
+    .describe('Who hears about it at half-time besides the approvers.'),
   /** What expiry means. Only `reject` is offered: silence never ships a model. */
-  onExpiry: z.literal('reject').default('reject'),
+  onExpiry: z
+    .literal('reject')
+    .default('reject')
+    .describe('What expiry means. Only `reject` is offered: silence never ships a model.'),
   /** The step whose output holds what is approved (a model); default: the gate's first dependency. */
-  subject: z.string().optional(),
+  subject: z
+    .string()
+    .optional()
+    .describe(
+      "The step whose output holds what is approved (a model); default: the gate's first dependency.",
+    ),
 });
 export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
 

@@ -8,9 +8,14 @@ import { pipelineSchema, type PipelineSpec } from './spec.js';
 
 /** Pipelines shipped with Sluice, by id. */
 export const shippedPipelines: Readonly<Record<string, PipelineSpec>> = {
-  [firstDag.id]: firstDag,
-  [flightDelay.id]: flightDelay,
+  [firstDag.id]: withFile(firstDag, 'pipelines/first-dag.pipeline.ts'),
+  [flightDelay.id]: withFile(flightDelay, 'pipelines/flight-delay.pipeline.ts'),
 };
+
+/** The spec, remembering the file it came from, so errors found at run time can name it. */
+function withFile(spec: PipelineSpec, file: string): PipelineSpec {
+  return Object.freeze({ ...spec, file });
+}
 
 /**
  * Find a pipeline by id among the shipped ones, or load it from a `*.pipeline.ts` file: the file's
@@ -43,5 +48,5 @@ export async function loadPipeline(ref: string, cwd = process.cwd()): Promise<Pi
         : `${file} exports ${specs.map((s) => s.id).join(', ')}: pick one with ${file}#<id>`,
     );
   }
-  return spec;
+  return withFile(spec, file);
 }

@@ -3,9 +3,15 @@ import { z } from 'zod';
 /** Run a step only when a run parameter has (or has not) a value: `when: { param: 'retrain', equals: true }`. */
 export const conditionSchema = z
   .strictObject({
-    param: z.string().min(1),
-    equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
-    notEquals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    param: z.string().min(1).describe('The run parameter to test.'),
+    equals: z
+      .union([z.string(), z.number(), z.boolean()])
+      .optional()
+      .describe('Run the step when the parameter has this value.'),
+    notEquals: z
+      .union([z.string(), z.number(), z.boolean()])
+      .optional()
+      .describe('Run the step unless the parameter has this value.'),
   })
   .refine(
     (c) => (c.equals === undefined) !== (c.notEquals === undefined),

@@ -57,33 +57,45 @@ const regex = z
 export const columnContractSchema = z
   .strictObject({
     /** A family (`integer` accepts TINYINT…HUGEINT) or an exact DuckDB type (`BIGINT`). */
-    type: columnType.optional(),
+    type: columnType
+      .optional()
+      .describe('A family (`integer` accepts TINYINT…HUGEINT) or an exact DuckDB type (`BIGINT`).'),
     /** The column must exist. */
-    required: z.boolean().default(true),
+    required: z.boolean().default(true).describe('The column must exist.'),
     /** `false` forbids any null. */
-    nullable: z.boolean().default(true),
+    nullable: z.boolean().default(true).describe('`false` forbids any null.'),
     /** Largest share of nulls tolerated, 0–1. */
-    maxNullFraction: z.number().min(0).max(1).optional(),
+    maxNullFraction: z.number().min(0).max(1).optional().describe('Largest share of nulls tolerated, 0–1.'),
     /** Smallest value allowed: a number, or an ISO date/time for date and timestamp columns. */
-    min: bound.optional(),
+    min: bound
+      .optional()
+      .describe('Smallest value allowed: a number, or an ISO date/time for date and timestamp columns.'),
     /** Largest value allowed. */
-    max: bound.optional(),
+    max: bound.optional().describe('Largest value allowed.'),
     /** The only values allowed (nulls are governed by `nullable`). */
-    allowed: z.array(scalar).min(1).optional(),
+    allowed: z
+      .array(scalar)
+      .min(1)
+      .optional()
+      .describe('The only values allowed (nulls are governed by `nullable`).'),
     /** Every non-null value, as text, must match the whole pattern. */
-    regex: regex.optional(),
+    regex: regex.optional().describe('Every non-null value, as text, must match the whole pattern.'),
     /** No two non-null values may be equal. */
-    unique: z.boolean().default(false),
+    unique: z.boolean().default(false).describe('No two non-null values may be equal.'),
     /** Forbid NaN and ±Infinity in float columns. */
-    finite: z.boolean().default(false),
+    finite: z.boolean().default(false).describe('Forbid NaN and ±Infinity in float columns.'),
     /**
      * Personal data: `hash` (ingest replaces values by a keyed HMAC-SHA256) or `drop` (ingest leaves the
      * column out). Ingest applies it; validation proves it was applied.
      */
-    pii: piiActionSchema.optional(),
+    pii: piiActionSchema
+      .optional()
+      .describe(
+        'Personal data: `hash` (ingest replaces values by a keyed HMAC-SHA256) or `drop` (ingest leaves the column out). Ingest applies it; validation proves it was applied.',
+      ),
     /** Severity of every check on this column. */
-    severity: severitySchema.default('error'),
-    description: z.string().optional(),
+    severity: severitySchema.default('error').describe('Severity of every check on this column.'),
+    description: z.string().optional().describe('What the column holds, for reports.'),
   })
   .refine((c) => !bothNumbers(c.min, c.max) || (c.min as number) <= (c.max as number), {
     message: 'min must not exceed max',
@@ -94,48 +106,74 @@ export const customCheckSchema = z.strictObject({
   /** Stable name: it appears in anomalies as `sql:<name>`. */
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _, starting with a letter'),
+    .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _, starting with a letter')
+    .describe('Stable name: it appears in anomalies as `sql:<name>`.'),
   /**
    * One SELECT over the view `dataset`. Either it returns the violating rows (none = pass), or it
    * returns a single BOOLEAN column that must be true on every row (`SELECT count(*) > 0 FROM dataset`).
    */
-  sql: z.string().min(1),
-  severity: severitySchema.default('error'),
-  description: z.string().optional(),
+  sql: z
+    .string()
+    .min(1)
+    .describe(
+      'One SELECT over the view `dataset`. Either it returns the violating rows (none = pass), or it returns a single BOOLEAN column that must be true on every row (`SELECT count(*) > 0 FROM dataset`).',
+    ),
+  severity: severitySchema
+    .default('error')
+    .describe('`error` stops the run at the validation gate; `warn` is recorded.'),
+  description: z.string().optional().describe('What the check guards against, for reports.'),
 });
 
 export const contractSchema = z
   .strictObject({
     /** Per column, by exact name. */
-    columns: z.record(z.string().min(1), columnContractSchema).default({}),
+    columns: z
+      .record(z.string().min(1), columnContractSchema)
+      .default({})
+      .describe('Per column, by exact name.'),
     /** Bounds on the number of rows. */
     rows: z
       .strictObject({
-        min: z.number().int().min(0).optional(),
-        max: z.number().int().min(0).optional(),
-        severity: severitySchema.default('error'),
+        min: z.number().int().min(0).optional().describe('Fewest rows allowed.'),
+        max: z.number().int().min(0).optional().describe('Most rows allowed.'),
+        severity: severitySchema
+          .default('error')
+          .describe('`error` stops the run at the validation gate; `warn` is recorded.'),
       })
       .refine((r) => r.min !== undefined || r.max !== undefined, { message: 'give min, max or both' })
       .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, {
         message: 'min must not exceed max',
       })
-      .optional(),
+      .optional()
+      .describe('Bounds on the number of rows.'),
     /** The newest value of a date/timestamp column must be at most `maxAge` older than the reference time. */
     freshness: z
       .strictObject({
-        column: z.string().min(1),
-        maxAge: z.string().regex(durationPattern, 'a duration such as 30m, 48h or 7d'),
-        severity: severitySchema.default('error'),
+        column: z.string().min(1).describe('A date or timestamp column.'),
+        maxAge: z
+          .string()
+          .regex(durationPattern, 'a duration such as 30m, 48h or 7d')
+          .describe('How old its newest value may be: 30m, 48h, 7d.'),
+        severity: severitySchema
+          .default('error')
+          .describe('`error` stops the run at the validation gate; `warn` is recorded.'),
       })
-      .optional(),
+      .optional()
+      .describe(
+        'The newest value of a date/timestamp column must be at most `maxAge` older than the reference time.',
+      ),
     /** Columns the contract does not name: allowed, a warning, or an error. */
-    unexpectedColumns: z.enum(['allow', 'warn', 'error']).default('allow'),
+    unexpectedColumns: z
+      .enum(['allow', 'warn', 'error'])
+      .default('allow')
+      .describe('Columns the contract does not name: allowed, a warning, or an error.'),
     checks: z
       .array(customCheckSchema)
       .default([])
       .refine((checks) => new Set(checks.map((c) => c.name)).size === checks.length, {
         message: 'check names must be unique',
-      }),
+      })
+      .describe('Custom SQL checks over the view `dataset`.'),
   })
   .superRefine((contract, ctx) => {
     if (contract.freshness && contract.columns[contract.freshness.column]?.required === false) {

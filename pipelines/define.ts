@@ -1,7 +1,9 @@
 import { PipelineDefinitionError } from './errors.js';
 import { lintSteps, type LintIssue } from './lint.js';
+import type { TypedPipelineConfig } from './pipeline-config.js';
 import { paramRefs } from './refs.js';
 import { pipelineSchema, type PipelineConfig, type PipelineSpec } from './spec.js';
+import type { BuiltinActivity } from './step-params.js';
 
 /** Largest spec, as JSON: it is a workflow argument (Temporal refuses payloads over 2 MB). */
 export const maxSpecBytes = 256 * 1024;
@@ -13,7 +15,21 @@ export const maxSpecBytes = 256 * 1024;
  *
  * @throws PipelineDefinitionError naming the pipeline, the step and the fix.
  */
-export function definePipeline(config: PipelineConfig): PipelineSpec {
+export function definePipeline<const A extends BuiltinActivity | (string & {}) = never>(
+  config: TypedPipelineConfig<A>,
+): PipelineSpec {
+  // The typed config is the schema's input with narrower params (and readonly arrays): zod checks it all.
+  return buildPipeline(config as unknown as PipelineConfig);
+}
+
+/**
+ * {@link definePipeline} without the per-step params typing, for code that assembles or rewrites
+ * steps itself (`mlLifecycle`, a changed copy of an existing spec) rather than writing them out: the
+ * same validation, lint and freezing at run time.
+ *
+ * @throws PipelineDefinitionError naming the pipeline, the step and the fix.
+ */
+export function buildPipeline(config: PipelineConfig): PipelineSpec {
   const name = typeof config.id === 'string' ? config.id : '(no id)';
   const parsed = pipelineSchema.safeParse(config);
   if (!parsed.success) {

@@ -13,25 +13,55 @@ export type DeployStrategy = (typeof deployStrategies)[number];
  * the workflow decides with them, so the decision and its numbers land in history.
  */
 export const deploySchema = z.strictObject({
-  strategy: z.enum(deployStrategies),
+  strategy: z
+    .enum(deployStrategies)
+    .describe(
+      '`direct` promotes after infra validation; `canary` sends `percent` of requests to the candidate; `shadow` scores in parallel without serving it.',
+    ),
   /** Canary: the share of requests serving sends to the candidate (`sluice serve --canary`). */
-  percent: z.number().int().min(1).max(50).default(10),
+  percent: z
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(10)
+    .describe('Canary: the share of requests serving sends to the candidate (`sluice serve --canary`).'),
   /** Canary / shadow: the durable observation window before the comparison. */
-  observe: duration.default('15m'),
+  observe: duration
+    .default('15m')
+    .describe('Canary / shadow: the durable observation window before the comparison.'),
   /**
    * Canary / shadow: the Prometheus `/metrics` endpoints of the serving replicas. When given, the
    * window's request errors and p95 latency per version come from them (read at the window's start and
    * end) and are compared too; the prediction log alone cannot see latency or refused requests.
    */
-  metricsUrls: z.array(z.string().url()).default([]),
+  metricsUrls: z
+    .array(z.string().url())
+    .default([])
+    .describe(
+      "Canary / shadow: the Prometheus `/metrics` endpoints of the serving replicas. When given, the window's request errors and p95 latency per version come from them (read at the window's start and end) and are compared too; the prediction log alone cannot see latency or refused requests.",
+    ),
   /** Infra validation: the candidate is loaded and scores this many rows of its own test split… */
   infra: z
     .strictObject({
-      sampleRows: z.number().int().min(1).max(10_000).default(200),
+      sampleRows: z
+        .number()
+        .int()
+        .min(1)
+        .max(10_000)
+        .default(200)
+        .describe('Rows of its own test split the candidate scores, one per call.'),
       /** …one row per call, as serving does; the p95 of those calls must stay within this budget. */
-      maxP95Ms: z.number().positive().default(50),
+      maxP95Ms: z
+        .number()
+        .positive()
+        .default(50)
+        .describe('…one row per call, as serving does; the p95 of those calls must stay within this budget.'),
     })
-    .default({ sampleRows: 200, maxP95Ms: 50 }),
+    .default({ sampleRows: 200, maxP95Ms: 50 })
+    .describe(
+      'Infra validation: the candidate is loaded and must score within a latency budget before any traffic.',
+    ),
   /** Canary / shadow: what the candidate's window must show, against production's, to be promoted. */
   thresholds: z
     .strictObject({
@@ -39,15 +69,38 @@ export const deploySchema = z.strictObject({
        * Fewest candidate predictions in the window for the comparison to count. PSI over 10 bins drifts
        * upward by about 9·(1/n₁ + 1/n₂) from sampling alone, so small windows would roll back good models.
        */
-      minPredictions: z.number().int().min(1).default(200),
+      minPredictions: z
+        .number()
+        .int()
+        .min(1)
+        .default(200)
+        .describe(
+          'Fewest candidate predictions in the window for the comparison to count. PSI over 10 bins drifts upward by about 9·(1/n₁ + 1/n₂) from sampling alone, so small windows would roll back good models.',
+        ),
       /** Largest share of the candidate's predictions that may be errors (a non-finite score). */
-      maxErrorRate: z.number().min(0).max(1).default(0.01),
+      maxErrorRate: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.01)
+        .describe("Largest share of the candidate's predictions that may be errors (a non-finite score)."),
       /** Largest PSI between the candidate's and production's score distributions in the window. */
-      maxPsi: z.number().positive().default(0.2),
+      maxPsi: z
+        .number()
+        .positive()
+        .default(0.2)
+        .describe("Largest PSI between the candidate's and production's score distributions in the window."),
       /** Largest candidate p95 latency as a multiple of production's (needs `metricsUrls`). */
-      maxLatencyRatio: z.number().min(1).default(1.5),
+      maxLatencyRatio: z
+        .number()
+        .min(1)
+        .default(1.5)
+        .describe("Largest candidate p95 latency as a multiple of production's (needs `metricsUrls`)."),
     })
-    .default({ minPredictions: 200, maxErrorRate: 0.01, maxPsi: 0.2, maxLatencyRatio: 1.5 }),
+    .default({ minPredictions: 200, maxErrorRate: 0.01, maxPsi: 0.2, maxLatencyRatio: 1.5 })
+    .describe(
+      "Canary / shadow: what the candidate's window must show, against production's, to be promoted.",
+    ),
 });
 
 /** What a pipeline author writes in a `deploy` step. */

@@ -17,24 +17,66 @@ import { z } from 'zod';
  * Any one crossed line makes the verdict `drift`.
  */
 export const driftThresholdsSchema = z.strictObject({
-  psi: z.number().positive().default(0.2),
-  js: z.number().positive().max(1).default(0.1),
-  ksPValue: z.number().min(0).max(1).default(0.01),
-  ksStatistic: z.number().min(0).max(1).default(0.1),
+  psi: z
+    .number()
+    .positive()
+    .default(0.2)
+    .describe('Population stability index above which a feature drifted.'),
+  js: z
+    .number()
+    .positive()
+    .max(1)
+    .default(0.1)
+    .describe('Jensen–Shannon distance above which a feature drifted.'),
+  ksPValue: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.01)
+    .describe('Numeric features: KS p-value below which the shift is significant…'),
+  ksStatistic: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
+    .describe('…and the smallest KS statistic (largest CDF gap) that counts as drift.'),
 });
 export type DriftThresholds = z.output<typeof driftThresholdsSchema>;
 
 export const driftOptionsSchema = z.strictObject({
   /** Features to compare; default every shared numeric, string and boolean column (dates only if named). */
-  columns: z.array(z.string().min(1)).min(1).optional(),
+  columns: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe(
+      'Features to compare; default every shared numeric, string and boolean column (dates only if named).',
+    ),
   /** Thresholds for every feature… */
-  thresholds: driftThresholdsSchema.default({ psi: 0.2, js: 0.1, ksPValue: 0.01, ksStatistic: 0.1 }),
+  thresholds: driftThresholdsSchema
+    .default({ psi: 0.2, js: 0.1, ksPValue: 0.01, ksStatistic: 0.1 })
+    .describe('Thresholds for every feature…'),
   /** …and per feature, overriding them. */
-  perColumn: z.record(z.string().min(1), driftThresholdsSchema.partial()).default({}),
+  perColumn: z
+    .record(z.string().min(1), driftThresholdsSchema.partial())
+    .default({})
+    .describe('…and per feature, overriding them.'),
   /** Numeric features are binned on this many reference quantiles (deciles by default). */
-  bins: z.number().int().min(2).max(100).default(10),
+  bins: z
+    .number()
+    .int()
+    .min(2)
+    .max(100)
+    .default(10)
+    .describe('Numeric features are binned on this many reference quantiles (deciles by default).'),
   /** Categorical features keep the reference's most frequent values; the rest pool as `(other)`. */
-  categories: z.number().int().min(1).max(1000).default(20),
+  categories: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe("Categorical features keep the reference's most frequent values; the rest pool as `(other)`."),
 });
 export type DriftOptionsInput = z.input<typeof driftOptionsSchema>;
 export type DriftOptions = z.output<typeof driftOptionsSchema>;

@@ -50,7 +50,12 @@ export const fairnessMetricNames = [
 ] as const;
 export type FairnessMetricName = (typeof fairnessMetricNames)[number];
 
-const bound = z.strictObject({ min: z.number().optional(), max: z.number().optional() });
+const bound = z
+  .strictObject({
+    min: z.number().optional().describe('The metric must be at least this.'),
+    max: z.number().optional().describe('The metric must be at most this.'),
+  })
+  .describe('Bounds on this metric.');
 
 /**
  * Thresholds that decide `blessed`, e.g.
@@ -60,16 +65,40 @@ const bound = z.strictObject({ min: z.number().optional(), max: z.number().optio
  */
 export const blessSchema = z.strictObject({
   ...Object.fromEntries(metricNames.map((name) => [name, bound.optional()])),
-  vsProduction: z.partialRecord(z.enum(metricNames), z.strictObject({ minDelta: z.number() })).default({}),
-  fairness: z.partialRecord(z.enum(fairnessMetricNames), bound).default({}),
+  vsProduction: z
+    .partialRecord(
+      z.enum(metricNames),
+      z.strictObject({
+        minDelta: z
+          .number()
+          .describe(
+            "Least improvement over production in the metric's good direction (for log loss, a decrease).",
+          ),
+      }),
+    )
+    .default({})
+    .describe('Per metric: how much better than the production model the candidate must be.'),
+  fairness: z
+    .partialRecord(z.enum(fairnessMetricNames), bound)
+    .default({})
+    .describe(
+      'Bounds on fairness gaps across the `fairness` groups, e.g. `{ demographicParityDifference: { max: 0.1 } }`.',
+    ),
   /** Every slice (with at least `minRows` rows) must meet these. */
   slices: z
     .strictObject({
-      minRows: z.number().int().min(1).default(30),
-      metrics: z.partialRecord(z.enum(metricNames), bound).default({}),
+      minRows: z.number().int().min(1).default(30).describe('Slices with fewer rows are not checked.'),
+      metrics: z
+        .partialRecord(z.enum(metricNames), bound)
+        .default({})
+        .describe('Bounds every slice must meet.'),
     })
-    .optional(),
-  useLowerBound: z.boolean().default(false),
+    .optional()
+    .describe('Every slice (with at least `minRows` rows) must meet these.'),
+  useLowerBound: z
+    .boolean()
+    .default(false)
+    .describe("Check minimums against the 95% interval's pessimistic end rather than the estimate."),
 }) as unknown as z.ZodType<BlessSpec, BlessConfig>;
 
 export type BlessBounds = { min?: number | undefined; max?: number | undefined };

@@ -1,43 +1,13 @@
-import type { ApprovalPolicy } from './approval.js';
-import type { ContractInput } from './contract.js';
-import type { DeployConfig } from './deploy.js';
-import { definePipeline } from './define.js';
+import { buildPipeline } from './define.js';
 import { PipelineDefinitionError, SluiceError } from './errors.js';
-import type { BlessConfig } from './evaluation.js';
-import type { JsonObject, JsonValue } from './json.js';
+import type { JsonValue } from './json.js';
+import type { LifecycleConfig } from './lifecycle-schema.js';
 import { paramRefs } from './refs.js';
-import { searchSchema, searchTrials, type SearchConfig } from './search.js';
+import { searchSchema, searchTrials } from './search.js';
 import type { PipelineConfig, PipelineSpec } from './spec.js';
 import { featuresSchema, labelSchema, splitSchema, trainerSchema } from './train-spec.js';
 
-/** The standard life of a model, as one config object (STYLE.md: a short description, not plumbing). */
-export interface LifecycleConfig {
-  /** Stable pipeline id (in workflow ids, search attributes, histories). */
-  id: string;
-  description?: string;
-  /** Who answers for the model; may never approve it. */
-  owner?: string;
-  /** Registry name of the model (`registry/<model>`); default: the pipeline id. */
-  model?: string;
-  /** What the model is for and what it must not be used for: read by approvers on the model card. */
-  card?: { purpose?: string; intendedUse?: string; limitations?: string[] };
-  /** The data, and an optional SQL transform over it (a view named `source`). */
-  source: { uri: string; format?: string; sql?: string };
-  /** Data contract; a broken one stops the run at the validation gate. */
-  contract?: ContractInput;
-  features: JsonObject;
-  label: JsonObject;
-  split: JsonObject;
-  train: JsonObject;
-  /** Hyperparameter search over `train` (trials fan out as a child workflow; the best is kept). */
-  search?: SearchConfig;
-  evaluate?: { slices?: JsonValue[]; fairness?: JsonValue[]; threshold?: number; bless?: BlessConfig };
-  approval: Partial<ApprovalPolicy> & Pick<ApprovalPolicy, 'approvers'>;
-  /** Deploy the registered version after sign-off (infra validation, then direct, canary or shadow). */
-  deploy?: DeployConfig;
-  /** Run parameters (`--param k=v`), referenced in the config as `{ $param: 'name' }`. */
-  params?: PipelineConfig['params'];
-}
+export type { LifecycleConfig } from './lifecycle-schema.js';
 
 /**
  * Expand the standard stages — ingest → statistics → validate → train → (production) → evaluate → model card →
@@ -77,7 +47,7 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       needs: ['stats'],
       gate: 'validation',
       cache: true,
-      params: { contract: config.contract as unknown as JsonValue },
+      params: { contract: json(config.contract) },
       description: 'Check the data contract; error anomalies stop the run',
     });
   }
@@ -93,10 +63,10 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       ...(config.search ? { search: config.search } : {}),
       params: {
         input: 'ingest',
-        features: config.features,
-        label: config.label,
-        split: config.split,
-        trainer: config.train,
+        features: json(config.features),
+        label: json(config.label),
+        split: json(config.split),
+        trainer: json(config.train),
       },
       description: 'Fit the transform and the model on the training split',
     },
@@ -150,7 +120,7 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       description: `Infra validation, then a ${config.deploy.strategy} rollout with automatic promote or rollback`,
     });
   }
-  return definePipeline({
+  return buildPipeline({
     id: config.id,
     ...(config.description ? { description: config.description } : {}),
     ...(config.owner ? { owner: config.owner } : {}),
@@ -176,10 +146,10 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
  */
 function checkTraining(config: LifecycleConfig): void {
   const parts = [
-    ['features', featuresSchema, config.features],
-    ['label', labelSchema, config.label],
-    ['split', splitSchema, config.split],
-    ['trainer', trainerSchema, config.train],
+    ['features', featuresSchema, json(config.features)],
+    ['label', labelSchema, json(config.label)],
+    ['split', splitSchema, json(config.split)],
+    ['trainer', trainerSchema, json(config.train)],
   ] as const;
   const issues: string[] = [];
   for (const [name, schema, value] of parts) {
@@ -190,7 +160,7 @@ function checkTraining(config: LifecycleConfig): void {
       ...parsed.error.issues.map((issue) => `${[name, ...issue.path].join('.')}: ${issue.message}`),
     );
   }
-  if (issues.length === 0 && config.search && paramRefs(config.train).length === 0) {
+  if (issues.length === 0 && config.search && paramRefs(json(config.train)).length === 0) {
     const search = searchSchema.safeParse(config.search);
     if (search.success) {
       try {
@@ -207,4 +177,12 @@ function checkTraining(config: LifecycleConfig): void {
       { details: { pipeline: config.id, step: 'train', issues } },
     );
   }
+}
+
+/**
+ * A config value as the JSON it is: the typed config allows readonly arrays and `$param` references,
+ * which TypeScript will not widen to `JsonValue` by itself. Zod checks the value when the step runs.
+ */
+function json(value: unknown): JsonValue {
+  return value as JsonValue;
 }

@@ -30,7 +30,7 @@ export function lintSteps(steps: readonly Pick<StepSpec, 'id' | 'needs'>[]): Lin
           message: `step "${step.id}" needs itself: remove "${need}" from its needs`,
         });
       } else if (!ids.has(need)) {
-        const hint = closest(need, [...ids]);
+        const hint = closestName(need, [...ids]);
         issues.push({
           step: step.id,
           message: `step "${step.id}" needs unknown step "${need}"${hint ? `: did you mean "${hint}"?` : ': define it or remove it from needs'}`,
@@ -91,7 +91,8 @@ function findCycle(steps: readonly Pick<StepSpec, 'id' | 'needs'>[]): string[] |
   return undefined;
 }
 
-function closest(word: string, candidates: string[]): string | undefined {
+/** The candidate nearest to a misspelt `word` (edit distance), if one is near enough to suggest. */
+export function closestName(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const candidate of candidates) {

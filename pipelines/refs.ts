@@ -37,3 +37,20 @@ export function resolveParamRefs(
   };
   return resolve(params) as JsonObject;
 }
+
+/** A run parameter reference, `{ $param: 'name' }`: the value of `--param name=…` for this run. */
+export type ParamRef = { $param: string };
+
+/**
+ * The type a pipeline file may write for a step param whose schema input is `T`: the same shape, with
+ * `{ $param: 'name' }` allowed wherever a string, number or boolean goes. That is exactly where the DSL
+ * allows it: the workflow resolves references anywhere in a step's params, and a run parameter is a
+ * string, number or boolean, so it can stand for those and for nothing bigger.
+ */
+export type WithParamRefs<T> = T extends string | number | boolean
+  ? T | ParamRef
+  : T extends readonly (infer E)[]
+    ? readonly WithParamRefs<E>[]
+    : T extends object
+      ? { [K in keyof T]: WithParamRefs<T[K]> }
+      : T;

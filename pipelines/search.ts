@@ -14,11 +14,14 @@ import { trainerSchema, type TrainerConfig } from './train-spec.js';
 
 const range = z
   .strictObject({
-    min: z.number(),
-    max: z.number(),
+    min: z.number().describe('Lowest value drawn.'),
+    max: z.number().describe('Highest value drawn.'),
     /** `log` draws uniformly in log space: right for learning rates and penalties. */
-    scale: z.enum(['linear', 'log']).default('linear'),
-    integer: z.boolean().default(false),
+    scale: z
+      .enum(['linear', 'log'])
+      .default('linear')
+      .describe('`log` draws uniformly in log space: right for learning rates and penalties.'),
+    integer: z.boolean().default(false).describe('Round draws to integers (epochs, batch sizes).'),
   })
   .refine((r) => r.max > r.min, 'max must be above min')
   .refine((r) => r.scale !== 'log' || r.min > 0, 'a log range needs min > 0');
@@ -29,16 +32,38 @@ const jsonValue = jsonValueSchema;
 export const searchSpaceSchema = z.record(z.string(), z.union([z.array(jsonValue).min(1), range]));
 
 export const searchSchema = z.strictObject({
-  strategy: z.enum(['grid', 'random']),
-  space: searchSpaceSchema,
+  strategy: z
+    .enum(['grid', 'random'])
+    .describe('`grid` tries every combination of listed values; `random` draws `trials` points.'),
+  space: searchSpaceSchema.describe(
+    'Per hyperparameter of `train`: a list of values, or a range `{ min, max, scale?, integer? }` (random only).',
+  ),
   /** Random: how many trials. Grid: the most trials allowed (a larger grid is refused). */
-  trials: z.number().int().min(1).max(1000).default(16),
-  seed: z.number().int().default(0),
+  trials: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(16)
+    .describe('Random: how many trials. Grid: the most trials allowed (a larger grid is refused).'),
+  seed: z.number().int().default(0).describe('Seed of the random draws: same seed, same trials.'),
   /** Trials running at once on the `train` queue (the workflow's bound). */
-  maxParallel: z.number().int().min(1).max(64).default(2),
+  maxParallel: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe("Trials running at once on the `train` queue (the workflow's bound)."),
   /** Which trial result to compare and in which direction. */
-  metric: z.string().default('validationLoss'),
-  direction: z.enum(['minimize', 'maximize']).default('minimize'),
+  metric: z
+    .string()
+    .default('validationLoss')
+    .describe('Which trial result to compare and in which direction.'),
+  direction: z
+    .enum(['minimize', 'maximize'])
+    .default('minimize')
+    .describe('Whether a lower or a higher `metric` is better.'),
 });
 
 export type SearchConfig = z.input<typeof searchSchema>;

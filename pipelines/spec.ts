@@ -25,54 +25,100 @@ export type StepQueue = (typeof stepQueues)[number];
 
 export const retrySchema = z.strictObject({
   /** Attempts in total, including the first. */
-  maxAttempts: z.number().int().min(1).max(100).default(3),
-  initialInterval: duration.default('1s'),
-  backoff: z.number().min(1).max(10).default(2),
-  maxInterval: duration.default('1m'),
+  maxAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(3)
+    .describe('Attempts in total, including the first.'),
+  initialInterval: duration.default('1s').describe('Wait before the first retry.'),
+  backoff: z.number().min(1).max(10).default(2).describe('Each wait is this many times the previous one.'),
+  maxInterval: duration.default('1m').describe('Longest wait between attempts.'),
 });
 
 export const stepSchema = z
   .strictObject({
     /** Stable id: it appears in histories, caches and the status view. */
-    id: identifier,
+    id: identifier.describe('Stable id: it appears in histories, caches and the status view.'),
     /** Name of an activity registered on the worker (decision 1: never a function). */
     activity: z
       .string()
       .regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'an activity name such as profileDataset')
-      .optional(),
+      .optional()
+      .describe(
+        "The activity to run: a built-in step (below) or a user's own step registered on the worker.",
+      ),
     /** Instead of an activity: wait for people to sign off, under this policy (a durable gate). */
-    approval: approvalPolicySchema.optional(),
+    approval: approvalPolicySchema
+      .optional()
+      .describe('Instead of an activity: wait for people to sign off, under this policy (a durable gate).'),
     /** Instead of an activity: deploy the registered version it needs (a child workflow, `deployWorkflow`). */
-    deploy: deploySchema.optional(),
+    deploy: deploySchema
+      .optional()
+      .describe(
+        'Instead of an activity: deploy the registered version it needs (a child workflow, `deployWorkflow`).',
+      ),
     /** Steps that must succeed first; their outputs arrive as `inputs`. */
-    needs: z.array(identifier).default([]),
+    needs: z
+      .array(identifier)
+      .default([])
+      .describe('Steps that must succeed first; their outputs arrive as `inputs`.'),
     /** Static, JSON-serialisable arguments for the activity. */
-    params: z.record(z.string(), jsonValue).default({}),
-    queue: z.enum(stepQueues).default('orchestration'),
+    params: z
+      .record(z.string(), jsonValue)
+      .default({})
+      .describe('Static, JSON-serialisable arguments for the activity.'),
+    queue: z
+      .enum(stepQueues)
+      .default('orchestration')
+      .describe('Which worker pool runs the step: `orchestration` (light I/O) or `train` (CPU heavy).'),
     /** Longest a single attempt may run (start-to-close). */
-    timeout: duration.default('10m'),
+    timeout: duration.default('10m').describe('Longest a single attempt may run (start-to-close).'),
     /**
      * Longest silence between heartbeats before the attempt counts as lost and is retried (resuming
      * from its checkpoint, for steps that keep one, such as training). Every Sluice activity heartbeats
      * while it runs, so a crashed worker costs about this long, not the whole `timeout`.
      */
-    heartbeat: duration.default('60s'),
-    retry: retrySchema.default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' }),
-    description: z.string().optional(),
+    heartbeat: duration
+      .default('60s')
+      .describe(
+        'Longest silence between heartbeats before the attempt counts as lost and is retried (resuming from its checkpoint, for steps that keep one, such as training). Every Sluice activity heartbeats while it runs, so a crashed worker costs about this long, not the whole `timeout`.',
+      ),
+    retry: retrySchema
+      .default({ maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' })
+      .describe(
+        'How a failed attempt is retried (errors Sluice marks non-retryable, such as bad input, are not).',
+      ),
+    description: z.string().optional().describe('One line for the status view and the audit report.'),
     /**
      * Reuse the output of an earlier run when the step, its resolved params and its inputs (artifact
      * hashes included) are unchanged. Only for steps whose inputs are all content-addressed.
      */
-    cache: z.boolean().default(false),
+    cache: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Reuse the output of an earlier run when the step, its resolved params and its inputs (artifact hashes included) are unchanged. Only for steps whose inputs are all content-addressed.',
+      ),
     /**
      * Hyperparameter search: run the step once per trial (a child workflow fans the trials out on the
      * step's queue) and keep the best by the search metric. The step's `params.trainer` is the base.
      */
-    search: searchSchema.optional(),
+    search: searchSchema
+      .optional()
+      .describe(
+        "Hyperparameter search: run the step once per trial (a child workflow fans the trials out on the step's queue) and keep the best by the search metric. The step's `params.trainer` is the base.",
+      ),
     /** Run the step only when this condition on the run parameters holds. */
-    when: conditionSchema.optional(),
+    when: conditionSchema
+      .optional()
+      .describe('Run the step only when this condition on the run parameters holds.'),
     /** Stop the run here unless this step's output passes the gate (decided in workflow code). */
-    gate: z.enum(gateKinds).optional(),
+    gate: z
+      .enum(gateKinds)
+      .optional()
+      .describe("Stop the run here unless this step's output passes the gate (decided in workflow code)."),
   })
   .refine(
     (step) => [step.activity, step.approval, step.deploy].filter((kind) => kind !== undefined).length === 1,
@@ -83,9 +129,14 @@ export const stepSchema = z
   );
 
 export const paramSchema = z.strictObject({
-  type: z.enum(['string', 'number', 'integer', 'boolean']),
-  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
-  description: z.string().optional(),
+  type: z
+    .enum(['string', 'number', 'integer', 'boolean'])
+    .describe('The type `--param name=value` is parsed as.'),
+  default: z
+    .union([z.string(), z.number(), z.boolean()])
+    .optional()
+    .describe('The value when a run does not set it; without one the parameter is required.'),
+  description: z.string().optional().describe('What the parameter means, for the people who set it.'),
 });
 
 /** Most steps in one pipeline. */
@@ -93,19 +144,27 @@ export const maxSteps = 500;
 
 export const pipelineSchema = z.strictObject({
   /** Stable id: it lives in workflow ids, search attributes and histories. */
-  id: identifier,
-  description: z.string().default(''),
+  id: identifier.describe('Stable id: it lives in workflow ids, search attributes and histories.'),
+  description: z.string().default('').describe('One line on what the pipeline does.'),
+  /** Set by Sluice when it loads the pipeline from a file: run-time errors name that file. */
+  file: z
+    .string()
+    .optional()
+    .describe('The pipeline file (set by Sluice when it loads one); errors found at run time name it.'),
   /** Who answers for this pipeline; may never approve its own models. */
-  owner: z.string().optional(),
+  owner: z.string().optional().describe('Who answers for this pipeline; may never approve its own models.'),
   /** Most steps running at once. */
-  maxParallel: z.number().int().min(1).max(64).default(4),
+  maxParallel: z.number().int().min(1).max(64).default(4).describe('Most steps running at once.'),
   /** Run parameters, set per run with `--param k=v`. */
   params: z
     .record(
       z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'a parameter name: letters, digits, _ and -'),
       paramSchema,
     )
-    .default({}),
+    .default({})
+    .describe(
+      'Run parameters, set per run with `--param name=value` and used in step params as `{ $param: "name" }`.',
+    ),
   steps: z
     .array(stepSchema)
     .min(1, 'a pipeline needs at least one step')

@@ -7,6 +7,8 @@ export interface RunContext {
   workflowId: string;
   runId: string;
   trigger: TriggerKind;
+  /** The pipeline file the spec was loaded from, for messages that point at it. */
+  file?: string;
 }
 
 /** What every step activity receives: its own params, the run's params and its dependencies' outputs. */

@@ -11,37 +11,97 @@ const sqlName = z.string().min(1).max(200);
 
 /** A numeric feature: a column, or a SQL expression over the source named `name`. */
 export const numericFeatureSchema = z.strictObject({
-  name: sqlName,
+  name: sqlName.describe(
+    'The feature name: a column of the source, or the name of the SQL expression in `sql`.',
+  ),
   /** SQL over the source's columns, e.g. `hour(date)`; default: the column `name`. */
-  sql: z.string().min(1).optional(),
+  sql: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('SQL over the source columns, e.g. `hour(date)`. Default: the column `name`.'),
   /** How a missing or NaN value is filled before standardisation. */
-  impute: z.enum(['mean', 'median', 'zero']).default('mean'),
+  impute: z
+    .enum(['mean', 'median', 'zero'])
+    .default('mean')
+    .describe('How a missing or NaN value is filled before standardisation.'),
   /** Add a 0/1 "was missing" column; `auto` adds it when the training split had missing values. */
-  indicator: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+  indicator: z
+    .union([z.boolean(), z.literal('auto')])
+    .default('auto')
+    .describe('Add a 0/1 "was missing" column; `auto` adds it when the training split had missing values.'),
 });
 
 /** A categorical feature: one-hot over the top-K training values plus an out-of-vocabulary bucket. */
 export const categoricalFeatureSchema = z.strictObject({
-  name: sqlName,
-  sql: z.string().min(1).optional(),
+  name: sqlName.describe(
+    'The feature name: a column of the source, or the name of the SQL expression in `sql`.',
+  ),
+  sql: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('SQL over the source columns, e.g. `dayofweek(date)`. Default: the column `name`.'),
   /** `auto` hashes when the training split has more than `hashAbove` distinct values. */
-  encoding: z.enum(['auto', 'one-hot', 'hash']).default('auto'),
-  topK: z.number().int().min(1).max(1000).default(20),
+  encoding: z
+    .enum(['auto', 'one-hot', 'hash'])
+    .default('auto')
+    .describe(
+      'One-hot over the top values, or hashing into buckets; `auto` hashes above `hashAbove` distinct values.',
+    ),
+  topK: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe(
+      'One-hot: the most frequent training values that get a column; the rest share an out-of-vocabulary column.',
+    ),
   /** Values seen fewer times in training go to the out-of-vocabulary bucket. */
-  minCount: z.number().int().min(1).default(1),
-  hashBuckets: z.number().int().min(2).max(4096).default(64),
-  hashAbove: z.number().int().min(2).default(1000),
+  minCount: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe('Values seen fewer times in training go to the out-of-vocabulary bucket.'),
+  hashBuckets: z
+    .number()
+    .int()
+    .min(2)
+    .max(4096)
+    .default(64)
+    .describe('Hash encoding: the number of buckets.'),
+  hashAbove: z
+    .number()
+    .int()
+    .min(2)
+    .default(1000)
+    .describe('`auto` encoding: hash when the training split has more distinct values than this.'),
 });
 
 /** A bare name is short for `{ name }`; then one schema, so an issue names the field (`name: Too big…`). */
-const byName = (value: unknown) => (typeof value === 'string' ? { name: value } : value);
-const numericFeature = z.preprocess(byName, numericFeatureSchema);
-const categoricalFeature = z.preprocess(byName, categoricalFeatureSchema);
+const byName = <T>(value: string | T) => (typeof value === 'string' ? { name: value } : value);
+const numericFeature = z.preprocess(byName<z.input<typeof numericFeatureSchema>>, numericFeatureSchema);
+const categoricalFeature = z.preprocess(
+  byName<z.input<typeof categoricalFeatureSchema>>,
+  categoricalFeatureSchema,
+);
 
 export const featuresSchema = z
   .strictObject({
-    numeric: z.array(numericFeature).default([]),
-    categorical: z.array(categoricalFeature).default([]),
+    numeric: z
+      .array(numericFeature)
+      .default([])
+      .describe(
+        "Numeric features, standardised: a column name (`'distance'`) or `{ name, sql?, impute?, indicator? }`.",
+      ),
+    categorical: z
+      .array(categoricalFeature)
+      .default([])
+      .describe(
+        "Categorical features, one-hot or hashed: a column name (`'origin'`) or `{ name, sql?, encoding?, … }`.",
+      ),
   })
   .refine((f) => f.numeric.length + f.categorical.length > 0, 'declare at least one feature');
 
@@ -51,9 +111,13 @@ export type TaskKind = (typeof taskKinds)[number];
 /** The label: a column, or SQL (`delay > 15`). Binary labels must be boolean or 0/1. */
 export const labelSchema = z
   .strictObject({
-    column: sqlName.optional(),
-    sql: z.string().min(1).optional(),
-    task: z.enum(taskKinds),
+    column: sqlName.optional().describe('The label column. Give this or `sql`.'),
+    sql: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The label as SQL over the source, e.g. `delay > 15`. Give this or `column`.'),
+    task: z.enum(taskKinds).describe('binary (boolean or 0/1 label), multiclass, or regression (a number).'),
   })
   .refine((l) => (l.column === undefined) !== (l.sql === undefined), 'give exactly one of column or sql');
 
@@ -61,31 +125,34 @@ const fraction = z.number().min(0).max(0.9);
 
 /** Seeded, stable split by a hash of a key: a row lands in the same split on every rerun. */
 export const hashSplitSchema = z.strictObject({
-  kind: z.literal('hash'),
+  kind: z.literal('hash').describe('Split by a seeded hash of `key`.'),
   /** SQL expression identifying a row (or a group that must not straddle splits). */
-  key: z.string().min(1),
-  seed: z.number().int().default(0),
-  validation: fraction.default(0.1),
-  test: fraction.default(0.1),
+  key: z.string().min(1).describe('SQL identifying a row, or a group that must not straddle splits.'),
+  seed: z.number().int().default(0).describe('Seed of the hash: another seed, another split.'),
+  validation: fraction.default(0.1).describe('Share of rows that validate (early stopping, search).'),
+  test: fraction.default(0.1).describe('Share of rows held out for evaluation.'),
 });
 
 /** Train on the past, validate and test on the future: no leakage across time. */
 export const timeSplitSchema = z.strictObject({
-  kind: z.literal('time'),
-  column: sqlName,
+  kind: z.literal('time').describe('Train on the past, validate and test on the future.'),
+  column: sqlName.describe('The time column.'),
   /** Rows at or after this instant (and before `testFrom`) validate. */
-  validationFrom: z.string().min(1),
-  testFrom: z.string().min(1),
+  validationFrom: z
+    .string()
+    .min(1)
+    .describe('Rows at or after this instant (and before `testFrom`) validate.'),
+  testFrom: z.string().min(1).describe('Rows at or after this instant are held out for evaluation.'),
 });
 
 /** K-fold cross-validation: `fold` validates, the other folds train, `test` is held out first. */
 export const kfoldSplitSchema = z.strictObject({
-  kind: z.literal('kfold'),
-  key: z.string().min(1),
-  seed: z.number().int().default(0),
-  k: z.number().int().min(2).max(20).default(5),
-  fold: z.number().int().min(0).default(0),
-  test: fraction.default(0.1),
+  kind: z.literal('kfold').describe('K-fold cross-validation: fold `fold` validates, the others train.'),
+  key: z.string().min(1).describe('SQL identifying a row, or a group that must not straddle folds.'),
+  seed: z.number().int().default(0).describe('Seed of the fold assignment.'),
+  k: z.number().int().min(2).max(20).default(5).describe('Number of folds.'),
+  fold: z.number().int().min(0).default(0).describe('The fold that validates (below `k`).'),
+  test: fraction.default(0.1).describe('Share of rows held out for evaluation before folding.'),
 });
 
 export const splitSchema = z
@@ -101,27 +168,58 @@ export type TrainerModel = (typeof trainerModels)[number];
 
 /** Hyperparameters shared by every trainer; `mlp` adds layers and dropout. */
 export const trainerSchema = z.strictObject({
-  model: z.enum(trainerModels),
+  model: z
+    .enum(trainerModels)
+    .describe('logistic (binary), softmax (multiclass), linear (regression) or mlp (any task).'),
   /** `typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster). */
-  engine: z.enum(['auto', 'tfjs', 'typed-array']).default('auto'),
-  seed: z.number().int().default(42),
-  epochs: z.number().int().min(1).max(1000).default(20),
-  batchSize: z.number().int().min(1).max(65536).default(256),
-  learningRate: z.number().positive().max(10).default(0.01),
+  engine: z
+    .enum(['auto', 'tfjs', 'typed-array'])
+    .default('auto')
+    .describe(
+      '`typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster).',
+    ),
+  seed: z
+    .number()
+    .int()
+    .default(42)
+    .describe('Seed of weight initialisation and shuffling: same seed, same model.'),
+  epochs: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe('Passes over the training split (fewer with early stopping).'),
+  batchSize: z.number().int().min(1).max(65536).default(256).describe('Rows per gradient step.'),
+  learningRate: z.number().positive().max(10).default(0.01).describe('Step size of the optimiser.'),
   /** L2 penalty on weights (not biases). */
-  l2: z.number().min(0).max(10).default(0),
+  l2: z.number().min(0).max(10).default(0).describe('L2 penalty on weights (not biases).'),
   /** Hidden layer widths, MLP only. */
-  layers: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([32, 16]),
-  dropout: z.number().min(0).max(0.9).default(0),
-  activation: z.enum(['relu', 'tanh']).default('relu'),
+  layers: z
+    .array(z.number().int().min(1).max(4096))
+    .min(1)
+    .max(8)
+    .default([32, 16])
+    .describe('Hidden layer widths (mlp only).'),
+  dropout: z.number().min(0).max(0.9).default(0).describe('Dropout after each hidden layer (mlp only).'),
+  activation: z.enum(['relu', 'tanh']).default('relu').describe('Hidden layer activation (mlp only).'),
   /** `balanced` weighs each class by n / (classes × count); or weights by class label. */
   classWeight: z
     .union([z.literal('none'), z.literal('balanced'), z.record(z.string(), z.number().positive())])
-    .default('none'),
+    .default('none')
+    .describe('`balanced` weighs each class by n / (classes × count); or a weight per class label.'),
   /** Stop when validation loss has not improved by `minDelta` for `patience` epochs; keep the best. */
   earlyStopping: z
-    .strictObject({ patience: z.number().int().min(1).default(3), minDelta: z.number().min(0).default(1e-4) })
-    .default({ patience: 3, minDelta: 1e-4 }),
+    .strictObject({
+      patience: z.number().int().min(1).default(3).describe('Epochs without improvement before stopping.'),
+      minDelta: z
+        .number()
+        .min(0)
+        .default(1e-4)
+        .describe('Smallest decrease of validation loss that counts as improvement.'),
+    })
+    .default({ patience: 3, minDelta: 1e-4 })
+    .describe('Stop when validation loss stops improving; keep the best epoch.'),
 });
 
 export type FeaturesSpec = z.output<typeof featuresSchema>;

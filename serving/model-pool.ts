@@ -109,7 +109,7 @@ export class ModelPool {
       throw new ServingRequestError(
         503,
         'NOT_READY',
-        `${model} has no production version loaded yet; promote one with \`sluice models promote ${model} --version <n>\` or wait for /readyz`,
+        `${model} has no production version loaded yet; promote one with \`sluice promote ${model} <version> --as <you> --reason "<why>"\` or wait for /readyz`,
       );
     }
     const canary =

@@ -151,7 +151,13 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     state.startedAt = new Date().toISOString();
     wf.upsertSearchAttributes([{ key: SluiceStage, value: step.id }]);
     const stepInput: StepInput = {
-      run: { pipeline: spec.id, workflowId: info.workflowId, runId: info.runId, trigger: input.trigger },
+      run: {
+        pipeline: spec.id,
+        workflowId: info.workflowId,
+        runId: info.runId,
+        trigger: input.trigger,
+        ...(spec.file === undefined ? {} : { file: spec.file }),
+      },
       step: step.id,
       params: resolveParamRefs(step.params, input.runParams),
       runParams: input.runParams,

@@ -9,14 +9,17 @@ import {
   type GroupRow,
   type MetricName,
 } from '../../pipelines/evaluation.js';
+import { closestName } from '../../pipelines/lint.js';
 import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
 import type { SplitSpec } from '../../pipelines/train-spec.js';
+import type { FittedTransform } from '../../pipelines/transform.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withDuckDB } from '../../lib/duckdb.js';
 import { featureInputsSql, labelSql } from '../train/transform-sql.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { loadMatrix, type Matrix } from '../train/load-matrix.js';
 import { loadModel } from '../../lib/model/model-artifact.js';
+import { datasetName } from '../train/prepare.js';
 import { sourceRelation, sqlIdent } from '../train/source.js';
 import { splitSql } from '../train/split.js';
 import { predictBatched } from '../train/tfjs-export.js';
@@ -39,6 +42,10 @@ export interface EvaluateRequest {
   fairness: SliceSpec[];
   maxGroups: number;
   bootstrap: { replicates: number; seed: number };
+  /** Which pipeline step (and file) asked, for messages: `step "evaluate" of pipelines/x.pipeline.ts`. */
+  where?: string | undefined;
+  /** The file the data was read from, when `dataset.path` is a snapshot in the artifact store. */
+  origin?: string | undefined;
 }
 
 /** The stored evaluation: everything the model card shows. */
@@ -100,22 +107,28 @@ export async function evaluateOnDataset(
   const where = request.split ? `__split = '${request.split.use}'` : undefined;
   const splitName = request.split?.use ?? 'all rows';
   const extra: Record<string, string> = {};
-  request.slices.forEach((s, i) => (extra[`__slice${i}`] = groupSql(s)));
-  request.fairness.forEach((s, i) => (extra[`__group${i}`] = groupSql(s)));
 
   const { matrix, productionMatrix } = await withDuckDB(async (db) => {
     const relation = sourceRelation(request.dataset.path);
     const split = request.split ? splitSql(request.split.spec) : `'all'`;
     await db.run(`CREATE OR REPLACE TEMP TABLE ${VIEW} AS SELECT *, ${split} AS __split FROM ${relation}`);
-    for (const s of [...request.slices, ...request.fairness]) {
+    const described = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${VIEW}`);
+    const columns = (described.getColumnsJS()[0] ?? []).map(String).filter((name) => name !== '__split');
+    const groups = [
+      ...request.slices.map((s, i) => ({ s, key: `__slice${i}`, field: `slices[${i}]` })),
+      ...request.fairness.map((s, i) => ({ s, key: `__group${i}`, field: `fairness[${i}]` })),
+    ];
+    for (const { s, key, field } of groups) {
+      const sql = groupSql(s, field, columns, candidate.manifest.transform, request);
       try {
-        await db.runAndReadAll(`DESCRIBE SELECT ${groupSql(s)} FROM ${VIEW}`);
+        await db.runAndReadAll(`DESCRIBE SELECT ${sql} FROM ${VIEW}`);
       } catch (error) {
         throw new InvalidInputError(
-          `slice "${s.name}" (${groupSql(s)}) is not valid SQL over ${request.dataset.uri}: ${(error as Error).message.split('\n')[0]}`,
+          `slice "${s.name}" (${field}${request.where ? ` of ${request.where}` : ''}: ${sql}) is not valid SQL over ${datasetName(request.dataset.uri, request.origin)}: ${(error as Error).message.split('\n')[0]}`,
           { cause: error },
         );
       }
+      extra[key] = sql;
     }
     await checkReadable(db, candidate.manifest, 'the model', request.dataset.uri);
     if (production) await checkReadable(db, production.manifest, 'the production model', request.dataset.uri);
@@ -256,10 +269,34 @@ async function checkReadable(
   }
 }
 
-/** A slice's grouping value as text: the column's value, or 'true' where the condition holds. */
-function groupSql(s: SliceSpec): string {
+/**
+ * A slice's grouping value as text: the column's value, or 'true' where the condition holds. A bare
+ * name that is not a column but a feature the model derived (`{ name: 'hour', sql: 'hour(date)' }`)
+ * groups by that feature's SQL; any other unknown name is refused naming the field and the nearest name.
+ */
+function groupSql(
+  s: SliceSpec,
+  field: string,
+  columns: readonly string[],
+  transform: FittedTransform,
+  request: Pick<EvaluateRequest, 'where' | 'origin' | 'dataset'>,
+): string {
   if (s.where !== undefined) return `CASE WHEN (${s.where}) THEN 'true' ELSE NULL END`;
-  return `CAST((${s.sql ?? sqlIdent(s.name)}) AS VARCHAR)`;
+  if (s.sql !== undefined) return `CAST((${s.sql}) AS VARCHAR)`;
+  if (columns.includes(s.name)) return `CAST((${sqlIdent(s.name)}) AS VARCHAR)`;
+  const derived = [...transform.numeric, ...transform.categorical].filter((f) => f.sql !== sqlIdent(f.name));
+  const feature = derived.find((f) => f.name === s.name);
+  if (feature) return `CAST((${feature.sql}) AS VARCHAR)`;
+  const names = [...columns, ...derived.map((f) => f.name)];
+  const hint = closestName(s.name, names);
+  throw new InvalidInputError(
+    `slice "${s.name}" (${field}${request.where ? ` of ${request.where}` : ''}) is neither a column of ` +
+      `${datasetName(request.dataset.uri, request.origin)} nor a feature the model derived: ` +
+      `${hint ? `did you mean "${hint}"? ` : ''}the columns are ${columns.join(', ')}` +
+      `${derived.length > 0 ? `, the derived features ${derived.map((f) => f.name).join(', ')}` : ''}; ` +
+      'fix the name or give { name, sql }',
+    { details: { slice: s.name, field, ...(hint ? { suggestion: hint } : {}) } },
+  );
 }
 
 function sliceRows(

@@ -1,9 +1,9 @@
 import { extname } from 'node:path';
-import { z } from 'zod';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { blessModel } from '../../pipelines/blessing.js';
 import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
-import { blessSchema, type EvaluationSummary } from '../../pipelines/evaluation.js';
+import { artifactRefSchema as refSchema, evaluateStepSchema } from '../../pipelines/evaluate-params.js';
+import type { EvaluationSummary } from '../../pipelines/evaluation.js';
 import type { JsonValue } from '../../pipelines/json.js';
 import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
 import type { StepInput } from '../../pipelines/step.js';
@@ -13,50 +13,10 @@ import { sha256File } from '../../lib/hash.js';
 import { resolveSource } from '../../lib/paths.js';
 import { refuseDeepJson } from '../ingest/json-depth.js';
 import { readModelManifest } from '../../lib/model/model-artifact.js';
-import { evaluateOnDataset, type EvaluateRequest, type SliceSpec } from './evaluate-core.js';
+import { stepWhere } from '../train/train-model.js';
+import { evaluateOnDataset, type EvaluateRequest } from './evaluate-core.js';
 
-const refSchema = z.object({
-  uri: z.string(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  kind: z.string(),
-  format: z.string(),
-  bytes: z.number(),
-});
-const sliceSchema = z.union([
-  z
-    .string()
-    .min(1)
-    .transform((name): SliceSpec => ({ name })),
-  z.strictObject({
-    name: z.string().min(1),
-    sql: z.string().min(1).optional(),
-    where: z.string().min(1).optional(),
-  }),
-]);
-
-/** The params of an `evaluateModel` step. */
-export const evaluateStepSchema = z.strictObject({
-  /** The model; default: the `model` output of the step this one needs. */
-  model: refSchema.optional(),
-  /** The production model to compare with (same rows); default: a needed step's `production` output. */
-  production: refSchema.nullable().optional(),
-  /** Evaluate every labelled row of this file instead of the model's own held-out split. */
-  source: z.string().min(1).optional(),
-  /** Which split of the model's own data to evaluate on. */
-  split: z.enum(['test', 'validation', 'train']).default('test'),
-  threshold: z.number().min(0).max(1).default(0.5),
-  slices: z.array(sliceSchema).default([]),
-  fairness: z.array(sliceSchema).default([]),
-  /** Most values per sliced or grouped column (the most frequent ones). */
-  maxGroups: z.number().int().min(1).max(200).default(20),
-  bootstrap: z
-    .strictObject({
-      replicates: z.number().int().min(10).max(10_000).default(200),
-      seed: z.number().int().default(0),
-    })
-    .default({ replicates: 200, seed: 0 }),
-  bless: blessSchema.default(blessSchema.parse({})),
-});
+export { evaluateStepSchema } from '../../pipelines/evaluate-params.js';
 
 export interface EvaluateModelDeps {
   home: string;
@@ -99,6 +59,8 @@ export async function evaluateModelStep(
     fairness: params.fairness,
     maxGroups: params.maxGroups,
     bootstrap: params.bootstrap,
+    where: stepWhere(input),
+    origin: params.source ?? trainedOn(input),
   };
   const report = await evaluateOnDataset(store, request);
   const blessing = blessModel(report, params.bless);
@@ -130,6 +92,15 @@ export async function evaluateModelStep(
     blessing,
     evaluation,
   };
+}
+
+/** The file the model's training data came from, as the step that trained it reported it. */
+function trainedOn(input: StepInput): string | undefined {
+  for (const value of Object.values(input.inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !('model' in value)) continue;
+    if (typeof value['source'] === 'string') return value['source'];
+  }
+  return undefined;
 }
 
 /** The first needed step's output field `key` that looks like an artifact ref (or null). */

@@ -1,29 +1,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { z } from 'zod';
 import { InvalidInputError } from '../../pipelines/errors.js';
+import type { CsvOptions } from '../../pipelines/ingest-params.js';
 import { sqlString } from '../../lib/duckdb.js';
 import { delimiterName, firstLineDelimiters, scanCsvShape, type CsvShape } from './csv-shape.js';
 import { firstLine } from './read-errors.js';
 import { cellText } from './sql.js';
 
-/** `\t` and `tab` both mean a tab: what people type on a command line. */
-const delimiter = z
-  .string()
-  .transform((value) => (value === '\\t' || value.toLowerCase() === 'tab' ? '\t' : value))
-  .refine((value) => value.length >= 1 && value.length <= 4 && !/[\r\n]/.test(value), {
-    message: 'one to four characters, not a newline (use \\t or "tab" for tab)',
-  });
-
-/** CSV/TSV dialect options; anything left out is detected by DuckDB's sniffer. */
-export const csvOptionsSchema = z.strictObject({
-  /** Field separator; default: detected (`\t` for format `tsv`). */
-  delimiter: delimiter.optional(),
-  /** Whether line 1 names the columns; default: detected. */
-  header: z.boolean().optional(),
-  /** Quote character, or `''` for none; default: detected. */
-  quote: z.string().max(1, 'one character, or an empty string for none').optional(),
-});
-export type CsvOptions = z.output<typeof csvOptionsSchema>;
+export { csvOptionsSchema, type CsvOptions } from '../../pipelines/ingest-params.js';
 
 export interface CsvSource {
   source: string;

@@ -1,13 +1,8 @@
 import { basename, extname } from 'node:path';
-import { z } from 'zod';
 import { InvalidInputError } from '../../pipelines/errors.js';
+import { sourceFormatSchema, type SourceFormat } from '../../pipelines/ingest-params.js';
 
-/**
- * Source formats ingest reads. DuckDB reads CSV/TSV, Parquet and JSON natively; Arrow IPC goes through
- * apache-arrow (DuckDB's arrow extension would have to be downloaded: DESIGN.md decision 7).
- */
-export const sourceFormatSchema = z.enum(['csv', 'tsv', 'parquet', 'arrow', 'json', 'ndjson']);
-export type SourceFormat = z.infer<typeof sourceFormatSchema>;
+export { sourceFormatSchema, type SourceFormat };
 
 const byExtension: Readonly<Record<string, SourceFormat>> = {
   '.csv': 'csv',

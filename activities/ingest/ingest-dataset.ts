@@ -1,44 +1,23 @@
 import { rm } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import { piiPolicySchema, type PiiSuspectAnomaly } from '../../pipelines/privacy.js';
+import type { PiiSuspectAnomaly } from '../../pipelines/privacy.js';
 import type { ArtifactStorage } from '../../lib/artifacts/index.js';
 import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { resolveSource } from '../../lib/paths.js';
-import { csvOptionsSchema } from './csv-source.js';
-import { detectFormat, isTextFormat, sourceFormatSchema, type SourceFormat } from './format.js';
+import { ingestParamsSchema } from '../../pipelines/ingest-params.js';
+import { detectFormat, isTextFormat, type SourceFormat } from './format.js';
 import { findPiiSuspects } from './pii-suspects.js';
 import { preflight } from './preflight.js';
 import { explainReadError, type ReadContext } from './read-errors.js';
 import { scanSource } from './source-scan.js';
 import { defineSource, describeQuery, rawRelation, requirePiiKey, sourceView } from './source-relation.js';
-import { duckdbTypePattern } from './sql.js';
 import { checkTransform } from './transform.js';
 
-/** What `ingestDataset` accepts (step params, or the CLI's flags). */
-export const ingestParamsSchema = z.strictObject({
-  /** Path (relative to the first data root) or `file://` URI, inside the allowed data roots. */
-  source: z.string().min(1),
-  /** Default: from the file's extension. */
-  format: sourceFormatSchema.optional(),
-  /** CSV/TSV dialect; anything left out is detected. */
-  csv: csvOptionsSchema.optional(),
-  /** Declared DuckDB types of source columns; a value that does not fit is reported with its line. */
-  types: z
-    .record(
-      z.string().min(1),
-      z.string().regex(duckdbTypePattern, 'a DuckDB type such as INTEGER, DOUBLE, VARCHAR or DECIMAL(10,2)'),
-    )
-    .optional(),
-  /** Feature engineering: one `SELECT … FROM source`; default: every column of the source. */
-  sql: z.string().min(1).optional(),
-  /** Columns to hash (HMAC-SHA256 with SLUICE_PII_KEY) or drop before anything else sees them. */
-  pii: piiPolicySchema.optional(),
-});
-export type IngestParams = z.input<typeof ingestParamsSchema>;
+export { ingestParamsSchema, type IngestParams } from '../../pipelines/ingest-params.js';
 
 /** What ingest needs from its caller: where to store, where sources may live, the HMAC key. */
 export interface IngestDeps {

@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { Blessing } from '../../pipelines/evaluation.js';
 import type { JsonObject, JsonValue } from '../../pipelines/json.js';
 import type { StepInput } from '../../pipelines/step.js';
+import { cardStepSchema } from '../../pipelines/step-params.js';
 import { parseOrThrow } from '../../pipelines/train-spec.js';
 import { createArtifactStore } from '../../lib/artifacts/index.js';
 import type { EvaluationReport } from '../evaluate/evaluate-core.js';
@@ -12,24 +12,7 @@ import { buildCardData } from './card-data.js';
 import { chartSpecs, renderCharts } from './charts.js';
 import { renderCardHtml } from './render-html.js';
 
-/** The params of a `renderModelCard` step: what the model is for, in the owner's words. */
-export const cardStepSchema = z.strictObject({
-  title: z.string().min(1).optional(),
-  purpose: z.string().default('The pipeline does not state what this model is for.'),
-  intendedUse: z.string().default('Not stated.'),
-  limitations: z.array(z.string()).default([]),
-  owner: z.string().default('Not stated.'),
-  /** The evaluation artifact; default: the `evaluation` output of the step this one needs. */
-  evaluation: z
-    .object({
-      uri: z.string(),
-      sha256: z.string(),
-      kind: z.literal('evaluation'),
-      format: z.string(),
-      bytes: z.number(),
-    })
-    .optional(),
-});
+export { cardStepSchema } from '../../pipelines/step-params.js';
 
 export interface ModelCardOutput extends JsonObject {
   html: ArtifactRef;

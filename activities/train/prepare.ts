@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
+import { closestName } from '../../pipelines/lint.js';
 import type { FeaturesSpec, LabelSpec, SplitSpec } from '../../pipelines/train-spec.js';
 import type { FittedTransform } from '../../pipelines/transform.js';
 import { sourceRelation, sqlIdent } from './source.js';
@@ -21,6 +22,19 @@ export interface PreparedDataset {
   columns: { name: string; type: string }[];
 }
 
+/** Where a dataset and its spec came from, so a mistake is named where the engineer will fix it. */
+export interface DatasetContext {
+  /** `step "train" of pipelines/x.pipeline.ts`. */
+  where?: string | undefined;
+  /** The file the data was read from, when `path` is a snapshot in the artifact store. */
+  origin?: string | undefined;
+}
+
+/** `data/flights.csv (snapshot /…/ab/abcd….parquet)`, or the path alone when that is the file. */
+export function datasetName(path: string, origin: string | undefined): string {
+  return origin === undefined || path.endsWith(origin) ? path : `${origin} (snapshot ${path})`;
+}
+
 /**
  * Open a dataset in DuckDB, check that every feature, the label and the split key exist, assign splits,
  * refuse splits too small to train or test on, and fit the transform on the training split. Leaves the
@@ -32,6 +46,7 @@ export async function prepareDataset(
   db: DuckDBConnection,
   path: string,
   spec: { features: FeaturesSpec; label: LabelSpec; split: SplitSpec },
+  context: DatasetContext = {},
 ): Promise<PreparedDataset> {
   const relation = sourceRelation(path);
   let columns: { name: string; type: string }[];
@@ -44,26 +59,35 @@ export async function prepareDataset(
   }
   const known = new Set(columns.map((c) => c.name));
   const available = columns.map((c) => c.name).join(', ');
+  const data = datasetName(path, context.origin);
+  const notAColumn = (what: string, field: string, name: string, fix: string, details: object) => {
+    const hint = closestName(name, [...known]);
+    return new InvalidInputError(
+      `${what} "${name}" (${field}${context.where ? ` of ${context.where}` : ''}) is not a column of ${data}: ` +
+        `${hint ? `did you mean "${hint}"? ` : ''}the columns are ${available}; ${fix}`,
+      { details: { ...details, field, columns: [...known], ...(hint ? { suggestion: hint } : {}) } },
+    );
+  };
   const expressions: { what: string; sql: string }[] = [];
-  for (const f of [...spec.features.numeric, ...spec.features.categorical]) {
-    if (f.sql === undefined && !known.has(f.name)) {
-      throw new InvalidInputError(
-        `feature "${f.name}" is not a column of ${path}: the columns are ${available}; fix the name or give "sql"`,
-        { details: { feature: f.name, columns: [...known] } },
-      );
-    }
-    expressions.push({ what: `feature "${f.name}"`, sql: f.sql ?? sqlIdent(f.name) });
+  for (const kind of ['numeric', 'categorical'] as const) {
+    spec.features[kind].forEach((f, i) => {
+      if (f.sql === undefined && !known.has(f.name)) {
+        throw notAColumn('feature', `features.${kind}[${i}]`, f.name, 'fix the name or give "sql"', {
+          feature: f.name,
+        });
+      }
+      expressions.push({ what: `feature "${f.name}"`, sql: f.sql ?? sqlIdent(f.name) });
+    });
   }
   if (spec.label.column !== undefined && !known.has(spec.label.column)) {
-    throw new InvalidInputError(
-      `label column "${spec.label.column}" is not a column of ${path}: the columns are ${available}`,
-      { details: { label: spec.label.column, columns: [...known] } },
-    );
+    throw notAColumn('label column', 'label.column', spec.label.column, 'fix the name or give "sql"', {
+      label: spec.label.column,
+    });
   }
   if (spec.split.kind === 'time' && !known.has(spec.split.column)) {
-    throw new InvalidInputError(
-      `time split column "${spec.split.column}" is not a column of ${path}: the columns are ${available}`,
-    );
+    throw notAColumn('time split column', 'split.column', spec.split.column, 'fix the name', {
+      split: spec.split.column,
+    });
   }
   expressions.push({ what: 'the label', sql: spec.label.sql ?? sqlIdent(spec.label.column ?? '') });
   expressions.push({ what: 'the split', sql: splitSql(spec.split) });

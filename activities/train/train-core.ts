@@ -29,7 +29,10 @@ import { createTypedLinearTrainer } from './typed-linear.js';
 
 /** One training job: which data, which features and label, which split, which trainer. */
 export interface TrainJob {
-  dataset: { path: string; uri: string; sha256: string; bytes: number };
+  /** `origin`: the file the data came from (before ingest snapshotted it), for messages. */
+  dataset: { path: string; uri: string; sha256: string; bytes: number; origin?: string | undefined };
+  /** Which pipeline step (and file) asked, for messages: `step "train" of pipelines/x.pipeline.ts`. */
+  where?: string | undefined;
   features: FeaturesSpec;
   label: LabelSpec;
   split: SplitSpec;
@@ -79,7 +82,10 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
 
   const loadStarted = performance.now();
   const { prepared, train, validation, duckdb } = await withDuckDB(async (db) => {
-    const prepared = await prepareDataset(db, job.dataset.path, job);
+    const prepared = await prepareDataset(db, job.dataset.path, job, {
+      where: job.where,
+      origin: job.dataset.origin,
+    });
     const onChunk = () => hooks.onBatch?.();
     const train = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
       where: `__split = 'train'`,

@@ -1,17 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { z } from 'zod';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { JsonObject, JsonValue } from '../../pipelines/json.js';
 import type { ModelRef } from '../../pipelines/model.js';
 import type { StepInput } from '../../pipelines/step.js';
-import {
-  featuresSchema,
-  labelSchema,
-  parseOrThrow,
-  splitSchema,
-  trainerSchema,
-} from '../../pipelines/train-spec.js';
+import { trainStepSchema } from '../../pipelines/step-params.js';
+import { parseOrThrow } from '../../pipelines/train-spec.js';
 import { createArtifactStore, type ArtifactStorage } from '../../lib/artifacts/index.js';
 import { heartbeat } from '../boundary.js';
 import { sha256File } from '../../lib/hash.js';
@@ -21,17 +15,7 @@ import { loadCheckpoint, saveCheckpoint, type TrainingHeartbeat } from './checkp
 import { saveModel } from '../../lib/model/model-artifact.js';
 import { trainOnDataset, type TrainJob } from './train-core.js';
 
-/** The params of a `trainModel` step. `source` or a dependency's `{ dataset }` names the data. */
-export const trainStepSchema = z.strictObject({
-  /** A dataset path (inside the data roots); otherwise a needed step's output `{ dataset: ArtifactRef }`. */
-  source: z.string().min(1).optional(),
-  /** Which needed step's dataset to use when several provide one. */
-  input: z.string().min(1).optional(),
-  features: featuresSchema,
-  label: labelSchema,
-  split: splitSchema,
-  trainer: trainerSchema,
-});
+export { trainStepSchema } from '../../pipelines/step-params.js';
 
 export interface TrainModelDeps {
   home: string;
@@ -46,6 +30,8 @@ export interface TrainModelOutput extends JsonObject {
   backend: string;
   rows: { train: number; validation: number; test: number };
   metrics: { validationLoss: number; bestEpoch: number; epochsRun: number; stoppedEarly: boolean };
+  /** The file the training data was read from (before ingest snapshotted it), when known. */
+  source: string | null;
   /** Set when this attempt continued from an earlier attempt's checkpoint. */
   resumedFromEpoch: number | null;
   hyperparameters: JsonObject;
@@ -74,6 +60,7 @@ export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Pr
   let last: TrainingHeartbeat | undefined = previous;
   const job: TrainJob = {
     dataset,
+    where: stepWhere(input),
     features: params.features,
     label: params.label,
     split: params.split,
@@ -114,6 +101,7 @@ export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Pr
       epochsRun: outcome.result.epochsRun,
       stoppedEarly: outcome.result.stoppedEarly,
     },
+    source: dataset.origin ?? null,
     resumedFromEpoch: outcome.result.resumedFrom ?? null,
     hyperparameters: outcome.metadata.hyperparameters as unknown as JsonObject,
   };
@@ -130,7 +118,7 @@ export async function resolveDataset(
     const path = await resolveSource(params.source, deps.dataRoots);
     await refuseDeepJson(params.source, path);
     const { sha256, bytes } = await sha256File(path);
-    return { path, uri: params.source, sha256, bytes };
+    return { path, uri: params.source, sha256, bytes, origin: params.source };
   }
   const candidates = Object.entries(input.inputs).filter(([name, value]) => {
     const ref = datasetRef(value);
@@ -147,7 +135,20 @@ export async function resolveDataset(
   }
   const ref = datasetRef(found[1]) as ArtifactRef;
   const path = await store.open(ref);
-  return { path, uri: ref.uri, sha256: ref.sha256, bytes: ref.bytes };
+  return { path, uri: ref.uri, sha256: ref.sha256, bytes: ref.bytes, origin: sourcePath(found[1]) };
+}
+
+/** The file an ingest step read (its output's `source.path`), which a snapshot's hash path hides. */
+function sourcePath(value: JsonValue | undefined): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const source = value['source'];
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) return undefined;
+  return typeof source['path'] === 'string' ? source['path'] : undefined;
+}
+
+/** `step "train" of pipelines/x.pipeline.ts`: where a mistake in a step's params is to be fixed. */
+export function stepWhere(input: Pick<StepInput, 'step' | 'run'>): string {
+  return `step "${input.step}"${input.run.file === undefined ? '' : ` of ${input.run.file}`}`;
 }
 
 function datasetRef(value: JsonValue | undefined): ArtifactRef | undefined {

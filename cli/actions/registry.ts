@@ -145,7 +145,7 @@ export function parseVersion(model: string, text: string): number {
   const version = match ? Number(match[1]) : Number.NaN;
   if (!Number.isInteger(version) || version < 1) {
     throw new InvalidInputError(
-      `version "${text}" of model ${model} is not a version number: give a whole number from 1, e.g. \`sluice promote ${model} 3\``,
+      `version "${text}" of model ${model} is not a version number: give a whole number from 1, e.g. \`sluice promote ${model} 3 --as <you> --reason "<why>"\``,
     );
   }
   return version;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { startRun } from '../../client/runs.js';
-import { definePipeline } from '../../pipelines/define.js';
+import { buildPipeline, definePipeline } from '../../pipelines/define.js';
 import type { DagStatus } from '../../workflows/index.js';
 import { sluice } from '../support/cli.js';
 import { useTestWorker } from '../support/worker.js';
@@ -75,7 +75,7 @@ describe('step cache and rerun', () => {
   });
 
   it('a changed input is a cache miss', async () => {
-    const other = definePipeline({
+    const other = buildPipeline({
       ...cached,
       id: 'cached-weather-other',
       steps: cached.steps.map((s) =>

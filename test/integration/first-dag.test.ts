@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RunFailedError, followRun, startRun } from '../../client/runs.js';
 import { firstDag } from '../../pipelines/first-dag.pipeline.js';
-import { definePipeline } from '../../pipelines/define.js';
+import { buildPipeline, definePipeline } from '../../pipelines/define.js';
 import { resolveRunParams } from '../../pipelines/params.js';
 import type { StepStatus } from '../../workflows/index.js';
 import { useTestWorker } from '../support/worker.js';
@@ -129,7 +129,7 @@ describe('the first DAG on a real Temporal server', () => {
       () => undefined,
     );
     expect(ran.steps.map((s) => s.state)).toEqual(['succeeded', 'succeeded']);
-    expect(() => definePipeline({ ...spec, id: 'bad', params: {} })).toThrow(
+    expect(() => buildPipeline({ ...spec, id: 'bad', params: {} })).toThrow(
       'step "profile" has a condition on parameter "profile", which the pipeline does not declare: add it under params',
     );
   });

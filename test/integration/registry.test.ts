@@ -416,7 +416,7 @@ describe('sluice models / promote / rollback against the server', () => {
 
     const badVersion = await sluice(['promote', model, 'latest', '--as', 'grace', '--reason', 'x'], env);
     expect(badVersion.stderr).toBe(
-      `sluice: version "latest" of model ${model} is not a version number: give a whole number from 1, e.g. \`sluice promote ${model} 3\`\n`,
+      `sluice: version "latest" of model ${model} is not a version number: give a whole number from 1, e.g. \`sluice promote ${model} 3 --as <you> --reason "<why>"\`\n`,
     );
 
     const back = await sluice(['rollback', model, '--as', 'grace', '--reason', 'latency'], env);

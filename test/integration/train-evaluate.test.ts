@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDuckDB } from '../../lib/duckdb.js';
 import type { TrainModelOutput } from '../../activities/train/train-model.js';
 import { followRun, startRun } from '../../client/runs.js';
-import { definePipeline } from '../../pipelines/define.js';
+import { buildPipeline } from '../../pipelines/define.js';
 import type { EvaluationSummary } from '../../pipelines/evaluation.js';
 import type { JsonObject } from '../../pipelines/json.js';
 import type { SluiceConfig } from '../../lib/config.js';
@@ -38,7 +38,7 @@ const common = {
 };
 
 function pipeline(id: string, train: JsonObject, evaluate: JsonObject) {
-  return definePipeline({
+  return buildPipeline({
     id,
     steps: [
       {

@@ -148,6 +148,21 @@ describe('evaluateModel', () => {
     ]);
   });
 
+  it('slices by a feature the model derived, and names the pipeline file, the field and a near name for an unknown one', async () => {
+    const byHour = await evaluateModelStep(deps, step({ model: logistic.model, slices: ['hour'] }));
+    expect(byHour.slices.filter((s) => s.slice === 'hour').length).toBeGreaterThan(5);
+
+    const input = step({ model: logistic.model, slices: ['origin', 'orign'] }, { train: logistic });
+    input.run.file = 'pipelines/flights.pipeline.ts';
+    const typo = await evaluateModelStep(deps, input).catch((e: unknown) => e);
+    expect(typo).toBeInstanceOf(InvalidInputError);
+    expect((typo as Error).message).toBe(
+      'slice "orign" (slices[1] of step "evaluate" of pipelines/flights.pipeline.ts) is neither a column of ' +
+        'flights.parquet nor a feature the model derived: did you mean "origin"? the columns are date, delay, distance, origin, destination, ' +
+        'the derived features hour, weekday; fix the name or give { name, sql }',
+    );
+  });
+
   it('refuses an empty slice, bad slice SQL, and fairness on a non-binary model', async () => {
     const empty = await evaluateModelStep(
       deps,
@@ -157,11 +172,14 @@ describe('evaluateModel', () => {
     expect((empty as Error).message).toMatch(
       /evaluation slice "to-mars" has no rows in the evaluation set \(test\)/,
     );
-    const bad = await evaluateModelStep(deps, step({ model: mlp.model, slices: ['planet'] })).catch(
-      (e: unknown) => e,
-    );
+    const bad = await evaluateModelStep(
+      deps,
+      step({ model: mlp.model, slices: [{ name: 'planet', sql: 'planet_of(origin)' }] }),
+    ).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(InvalidInputError);
-    expect((bad as Error).message).toMatch(/slice "planet" .* is not valid SQL/);
+    expect((bad as Error).message).toMatch(
+      /^slice "planet" \(slices\[0\] of step "evaluate": .*\) is not valid SQL over flights\.parquet: /,
+    );
 
     const elsewhere = await evaluateModelStep(
       deps,

@@ -104,6 +104,8 @@ describe('sluice promote version argument', () => {
     expect(parseVersion('churn', '3')).toBe(3);
     expect(parseVersion('churn', 'v12')).toBe(12);
     expect(() => parseVersion('churn', '0')).toThrow(/version "0" of model churn is not a version number/);
-    expect(() => parseVersion('churn', 'latest')).toThrow('e.g. `sluice promote churn 3`');
+    expect(() => parseVersion('churn', 'latest')).toThrow(
+      'e.g. `sluice promote churn 3 --as <you> --reason "<why>"`',
+    );
   });
 });

@@ -107,6 +107,30 @@ describe('feature transform', () => {
     });
   });
 
+  it('names the pipeline file, the field, the source file behind a snapshot, and a near column name', async () => {
+    const path = await awkwardCsv();
+    const spec = {
+      features: featuresSchema.parse({ numeric: ['x'], categorical: ['cc'] }),
+      label: labelSchema.parse({ column: 'why', task: 'binary' }),
+      split: splitSchema.parse({ kind: 'hash', key: 'id', seed: 1 }),
+    };
+    const context = { where: 'step "train" of pipelines/awkward.pipeline.ts', origin: 'data/awkward.csv' };
+    const feature = await withDuckDB((db) => prepareDataset(db, path, spec, context)).catch(
+      (e: unknown) => e,
+    );
+    expect(feature).toBeInstanceOf(InvalidInputError);
+    expect((feature as Error).message).toBe(
+      `feature "cc" (features.categorical[0] of step "train" of pipelines/awkward.pipeline.ts) is not a column of ` +
+        `data/awkward.csv (snapshot ${path}): did you mean "c"? the columns are id, x, c, y; fix the name or give "sql"`,
+    );
+    const label = await withDuckDB((db) =>
+      prepareDataset(db, path, { ...spec, features: featuresSchema.parse({ numeric: ['x'] }) }, context),
+    ).catch((e: unknown) => e);
+    expect((label as Error).message).toMatch(
+      /^label column "why" \(label\.column of step "train" of pipelines\/awkward\.pipeline\.ts\) is not a column of data\/awkward\.csv \(snapshot .*\): did you mean "y"\?/,
+    );
+  });
+
   it('refuses unusable data with a clear, non-retryable error', async () => {
     const path = await awkwardCsv();
     const base = {
@@ -120,7 +144,7 @@ describe('feature transform', () => {
       [
         { features: featuresSchema.parse({ numeric: ['nope'] }) },
         InvalidInputError,
-        /feature "nope" is not a column.*id, x, c, y/,
+        /feature "nope" \(features\.numeric\[0\]\) is not a column.*id, x, c, y/,
       ],
       [
         { label: labelSchema.parse({ sql: 'id >= 0', task: 'binary' }) },
@@ -135,7 +159,7 @@ describe('feature transform', () => {
       [
         { label: labelSchema.parse({ column: 'label', task: 'binary' }) },
         InvalidInputError,
-        /label column "label" is not a column/,
+        /label column "label" \(label\.column\) is not a column/,
       ],
       [
         { label: labelSchema.parse({ sql: 'id', task: 'binary' }) },

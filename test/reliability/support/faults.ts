@@ -7,7 +7,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { expect } from 'vitest';
 import { sha256File } from '../../../lib/hash.js';
-import { definePipeline } from '../../../pipelines/define.js';
+import { buildPipeline } from '../../../pipelines/define.js';
 import type { LifecycleConfig } from '../../../pipelines/lifecycle.js';
 import type { RegistryDescription, RegistryEvent } from '../../../pipelines/registry.js';
 import type { PipelineSpec, StepSpec } from '../../../pipelines/spec.js';
@@ -56,7 +56,7 @@ export function faultLifecycle(id: string, overrides: Partial<LifecycleConfig> =
     if (['ingest', 'train', 'register'].includes(step.id)) return { ...step, heartbeat: '2s', retry };
     return step;
   };
-  return definePipeline({ ...base, steps: base.steps.map(tuned) });
+  return buildPipeline({ ...base, steps: base.steps.map(tuned) });
 }
 
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
