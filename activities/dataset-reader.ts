@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { InvalidInputError } from '../pipelines/errors.js';
 import { sqlString } from '../lib/duckdb.js';
 
-/** Formats DuckDB can read without extensions that must be downloaded (DESIGN.md decision 7). */
+/** Formats DuckDB can read without extensions that must be downloaded (docs/architecture.md decision 7). */
 export type DatasetFormat = 'csv' | 'tsv' | 'parquet' | 'json' | 'ndjson';
 
 const byExtension: Record<string, DatasetFormat> = {

@@ -32,7 +32,7 @@ export interface ActivityDeps {
 }
 
 /**
- * The step activities a pipeline can name (DESIGN.md decision 1: registered by name on the worker).
+ * The step activities a pipeline can name (docs/architecture.md decision 1: registered by name on the worker).
  * Each takes a {@link StepInput} and returns JSON through the activity boundary.
  */
 export function createActivities(deps: ActivityDeps) {

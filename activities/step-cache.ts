@@ -12,7 +12,7 @@ export interface CacheEntry {
   output: JsonValue;
 }
 
-/** The cache activities the DAG workflow calls around a cacheable step (DESIGN.md decision 3). */
+/** The cache activities the DAG workflow calls around a cacheable step (docs/architecture.md decision 3). */
 export interface StepCacheActivities {
   lookupStepCache(
     key: string,

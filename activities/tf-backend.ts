@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url);
 let chosen: Promise<TfBackend> | undefined;
 
 /**
- * Choose the TF.js backend once per process (DESIGN.md decision 8): `@tensorflow/tfjs-node` when it is
+ * Choose the TF.js backend once per process (docs/architecture.md decision 8): `@tensorflow/tfjs-node` when it is
  * installed and its native library loads, else WASM, else the pure-JS CPU backend.
  */
 export function selectTfBackend(): Promise<TfBackend> {

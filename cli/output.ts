@@ -3,7 +3,7 @@ import { oneLine } from '../pipelines/errors.js';
 export { table } from '../lib/text-table.js';
 
 /**
- * How a command talks to its user (DESIGN.md contract): with `--json`, stdout carries exactly one JSON
+ * How a command talks to its user (docs/architecture.md contract): with `--json`, stdout carries exactly one JSON
  * document and status lines go to stderr; otherwise status and results are human text on stdout.
  * Failures are always one line on stderr and a non-zero exit.
  */

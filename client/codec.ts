@@ -27,7 +27,7 @@ export class PayloadKeyError extends SluiceError {
 }
 
 /**
- * AES-256-GCM payload codec with key ids (DESIGN.md: histories at rest hold no plaintext inputs,
+ * AES-256-GCM payload codec with key ids (docs/architecture.md: histories at rest hold no plaintext inputs,
  * outputs, metrics or comments). Each payload — metadata and data together — is serialised and
  * encrypted with the current key and a fresh 96-bit IV; the result carries the key id, so after a
  * rotation payloads written under an older key still decrypt while it is configured. GCM's tag makes a

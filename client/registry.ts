@@ -39,7 +39,7 @@ import {
 } from '../workflows/registry.js';
 
 /**
- * Client side of the model registry (DESIGN.md decision 6): the CLI, tests and the `registerModel`
+ * Client side of the model registry (docs/architecture.md decision 6): the CLI, tests and the `registerModel`
  * step all go through these helpers, so every caller addresses the entity the same way and every
  * refusal comes back as the same one-line error.
  */

@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 /**
- * Run `fn` on a fresh in-process DuckDB (DESIGN.md decision 7: DuckDB is the compute engine, not a
+ * Run `fn` on a fresh in-process DuckDB (docs/architecture.md decision 7: DuckDB is the compute engine, not a
  * shared database file). The instance is closed whatever happens.
  */
 export async function withDuckDB<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -46,7 +46,7 @@ const TABLE = 'sluice_prediction_batch';
 export const staleTempMs = 10 * 60_000;
 
 /**
- * The prediction log (DESIGN.md: serving → prediction log → monitor). Requests only push rows into a
+ * The prediction log (docs/architecture.md: serving → prediction log → monitor). Requests only push rows into a
  * bounded in-memory buffer and never wait on the disk; a background flush writes each model's rows as
  * one Parquet file with DuckDB (appender into a temp table, `COPY` to a hidden temp file, fsync,
  * rename), so a reader only ever sees whole files. Files are never appended to: rotation is a new file

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { durationPattern } from './duration.js';
 
 /**
- * Approval policy and the decisions about it (DESIGN.md decision 5). Everything here is pure and
+ * Approval policy and the decisions about it (docs/architecture.md decision 5). Everything here is pure and
  * sandbox-safe: the workflow applies it to each incoming decision, so replaying a history re-derives
  * every acceptance and every refusal.
  */
@@ -40,7 +40,7 @@ export const approvalPolicySchema = z.strictObject({
 });
 export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
 
-/** The `approval` signal and `submitApproval` update argument (DESIGN.md contract). */
+/** The `approval` signal and `submitApproval` update argument (docs/architecture.md contract). */
 export interface ApprovalRequest {
   approver: string;
   decision: 'approve' | 'reject';

@@ -1,5 +1,5 @@
 /**
- * How steps exchange data (DESIGN.md decision 2): by reference, never by value. An `ArtifactRef` is
+ * How steps exchange data (docs/architecture.md decision 2): by reference, never by value. An `ArtifactRef` is
  * small JSON that fits in a Temporal payload; the bytes live in the content-addressed artifact store
  * under their sha256. Sandbox-safe: workflows read refs to make decisions and pass them on.
  *

@@ -12,7 +12,7 @@ import {
 
 /**
  * Decide whether a model is blessed, listing every check with the numbers behind it. Pure and
- * sandbox-safe, so the workflow re-derives the decision from the evaluation's result (DESIGN.md decision
+ * sandbox-safe, so the workflow re-derives the decision from the evaluation's result (docs/architecture.md decision
  * 4) and a replayed history reaches the same verdict. A missing metric fails its check: a threshold
  * that cannot be evaluated is not a pass.
  */

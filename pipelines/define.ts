@@ -9,7 +9,7 @@ import type { BuiltinActivity } from './step-params.js';
 export const maxSpecBytes = 256 * 1024;
 
 /**
- * Define a pipeline. The result is plain data (DESIGN.md decision 1): validated by zod, linted as a DAG,
+ * Define a pipeline. The result is plain data (docs/architecture.md decision 1): validated by zod, linted as a DAG,
  * every default filled in, deeply frozen, JSON-serialisable, so it can travel as a workflow argument and
  * be read back from history by an auditor.
  *

@@ -5,7 +5,7 @@ import type { TaskKind } from './train-spec.js';
 
 /**
  * What an evaluation measures and how a model is blessed: shared by the `evaluateModel` activity, the
- * model card and the workflow that re-derives the blessing from the activity's result (DESIGN.md
+ * model card and the workflow that re-derives the blessing from the activity's result (docs/architecture.md
  * decision 4). Sandbox-safe.
  */
 

@@ -2,7 +2,7 @@ import type { JsonValue } from './json.js';
 
 /**
  * Gates: points where a run stops unless the evidence is right. The decision is made here, in
- * workflow code, from a step's JSON output (DESIGN.md decision 4), so replaying a history re-derives
+ * workflow code, from a step's JSON output (docs/architecture.md decision 4), so replaying a history re-derives
  * it. A refused gate is a result, not an exception: the run ends `stopped`, naming the gate and why.
  */
 export const gateKinds = ['validation', 'evaluation'] as const;

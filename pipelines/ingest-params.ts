@@ -9,7 +9,7 @@ import { piiPolicySchema } from './privacy.js';
 
 /**
  * Source formats ingest reads. DuckDB reads CSV/TSV, Parquet and JSON natively; Arrow IPC goes through
- * apache-arrow (DuckDB's arrow extension would have to be downloaded: DESIGN.md decision 7).
+ * apache-arrow (DuckDB's arrow extension would have to be downloaded: docs/architecture.md decision 7).
  */
 export const sourceFormatSchema = z.enum(['csv', 'tsv', 'parquet', 'arrow', 'json', 'ndjson']);
 export type SourceFormat = z.infer<typeof sourceFormatSchema>;

@@ -5,7 +5,7 @@ import type { FittedTransform } from './transform.js';
 
 /**
  * A trained model by reference: the content-addressed manifest that ties together the TF.js model
- * files, the fitted transform and the metadata (DESIGN.md decision 3). Equal bytes, equal ref — a rerun
+ * files, the fitted transform and the metadata (docs/architecture.md decision 3). Equal bytes, equal ref — a rerun
  * on the same data with the same seed gives the same `ModelRef`.
  */
 export type ModelRef = ArtifactRef & { kind: 'model' };

@@ -4,7 +4,7 @@ import type { PipelineSpec } from './spec.js';
 /**
  * The monitor of a deployed model (issue 6, item 4): what it compares, and what a breach does.
  * Plain JSON and sandbox-safe, so the monitor workflow decides a breach in workflow code and a replay
- * of its history re-derives every decision (DESIGN.md decision 4).
+ * of its history re-derives every decision (docs/architecture.md decision 4).
  */
 
 /** Where the recent data comes from: a dataset file, or the serving prediction log of the model. */

@@ -20,7 +20,7 @@ import {
 
 /**
  * The registry's rules, pure and sandbox-safe: the workflow applies them to each update, so replaying
- * its history re-derives every version number, alias move and refusal (DESIGN.md decision 4). The
+ * its history re-derives every version number, alias move and refusal (docs/architecture.md decision 4). The
  * `...Problem` functions are the update validators' checks: they read state and never change it.
  * The `apply...` functions change state and record every outcome in the event log.
  */

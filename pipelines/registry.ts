@@ -1,7 +1,7 @@
 import type { JsonObject } from './json.js';
 
 /**
- * The model registry's vocabulary (DESIGN.md decision 6): one long-lived entity workflow per model
+ * The model registry's vocabulary (docs/architecture.md decision 6): one long-lived entity workflow per model
  * holds its versions with lineage, its aliases and an append-only event log. Everything here is plain
  * JSON and sandbox-safe, so the workflow, the client helpers, the CLI and the `registerModel` step
  * share one definition of what the registry stores and what it answers.

@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**
- * Search attributes carried by every Sluice run (DESIGN.md). They make runs findable in the Web UI and
+ * Search attributes carried by every Sluice run (docs/architecture.md). They make runs findable in the Web UI and
  * by `sluice runs` visibility queries; the dev server registers them at start, a cluster through
  * `ensureSearchAttributes`.
  */

@@ -6,7 +6,7 @@ import { deriveSeed, mulberry32, SEED_PURPOSE } from './prng.js';
 import { trainerSchema, type TrainerConfig } from './train-spec.js';
 
 /**
- * Hyperparameter search as pure, seeded functions (DESIGN.md decision 4): the search workflow calls
+ * Hyperparameter search as pure, seeded functions (docs/architecture.md decision 4): the search workflow calls
  * {@link searchTrials} to know which trials to run (each a `trainModel` call on the `train` queue) and
  * {@link bestTrial} to pick the winner from their results, so replaying its history re-derives both.
  * Sandbox-safe: no I/O, no `Math.random`.

@@ -1,7 +1,7 @@
 import type { TaskKind } from './train-spec.js';
 
 /**
- * A feature transform after fitting on the training split (DESIGN.md decision 9): every statistic it
+ * A feature transform after fitting on the training split (docs/architecture.md decision 9): every statistic it
  * needs is in here as plain JSON, so it is saved inside the model artifact and the same numbers are
  * applied by DuckDB in batch and by JavaScript online. Sandbox-safe types only.
  */

@@ -16,7 +16,7 @@ import type { JsonValue } from '../pipelines/json.js';
 import { SluiceApproval } from '../pipelines/search-attributes.js';
 import type { NotifyApprovers } from '../activities/notify.js';
 
-/** Any Temporal client can send it, even while no worker runs (DESIGN.md contract). */
+/** Any Temporal client can send it, even while no worker runs (docs/architecture.md contract). */
 export const approvalSignal = wf.defineSignal<[ApprovalRequest]>('approval');
 /** For callers that want an immediate answer: accepted with the recorded decision, or refused with why. */
 export const submitApprovalUpdate = wf.defineUpdate<ApprovalDecision, [ApprovalRequest]>('submitApproval');

@@ -89,7 +89,7 @@ export const statusQuery = wf.defineQuery<DagStatus>('status');
  * Interpret a pipeline spec as a DAG: run every step whose dependencies succeeded, up to
  * `spec.maxParallel` at once, each on its pool's task queue with its own timeout and retry policy.
  * A failed step stops new work; steps already running finish; the run then fails naming the step.
- * All decisions live here (DESIGN.md decision 4), so replaying the history re-derives them.
+ * All decisions live here (docs/architecture.md decision 4), so replaying the history re-derives them.
  */
 export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
   const { spec } = input;

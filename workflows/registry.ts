@@ -47,7 +47,7 @@ export const describeQuery = wf.defineQuery<RegistryDescription>(registryMessage
 export const historyQuery = wf.defineQuery<RegistryEvent[]>(registryMessages.history);
 
 /**
- * The model registry as an entity workflow (DESIGN.md decision 6): one per model, id
+ * The model registry as an entity workflow (docs/architecture.md decision 6): one per model, id
  * `registry/<model>`, holding versions, aliases and the event log as plain JSON. It never finishes; it
  * continues as new, carrying its state, once the server suggests it or the history reaches
  * `maxHistoryEvents`, so it can serve for years.

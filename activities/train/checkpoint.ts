@@ -13,7 +13,7 @@ export interface TrainingHeartbeat {
 }
 
 /**
- * Store a checkpoint in the artifact store (DESIGN.md decision 8) as JSON with the arrays in base64.
+ * Store a checkpoint in the artifact store (docs/architecture.md decision 8) as JSON with the arrays in base64.
  * Content-addressed like everything else: the ref goes into the heartbeat, and a retried attempt reads
  * it back with its hash verified.
  */

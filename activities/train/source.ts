@@ -12,7 +12,7 @@ const readers: Record<string, (path: string) => string> = {
 
 /**
  * The DuckDB table function that reads a dataset file. Parquet is the exchange format between steps
- * (DESIGN.md decision 2); CSV and JSON are accepted so a pipeline can train straight from a raw file.
+ * (docs/architecture.md decision 2); CSV and JSON are accepted so a pipeline can train straight from a raw file.
  */
 export function sourceRelation(path: string): string {
   const reader = readers[extname(path).toLowerCase()];

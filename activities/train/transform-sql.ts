@@ -4,7 +4,7 @@ import { hash32Sql } from '../../lib/model/hash-bucket.js';
 import { sqlDouble, sqlIdent } from './source.js';
 
 /**
- * SQL generated from a fitted transform: the batch half of DESIGN.md decision 9. Its online twin is
+ * SQL generated from a fitted transform: the batch half of docs/architecture.md decision 9. Its online twin is
  * `transform-online.ts`; both follow the same recipe step by step so they agree to the last bit:
  *
  * - numeric: `TRY_CAST(x AS DOUBLE)`; missing, NaN or infinite → `fill`; `(x - mean) / std`; FLOAT.

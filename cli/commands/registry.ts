@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ModelsOptions, PromoteOptions, RollbackOptions } from '../actions/registry.js';
 
 /**
- * The model registry commands (DESIGN.md decision 6). Registration is cheap; the Temporal client is
+ * The model registry commands (docs/architecture.md decision 6). Registration is cheap; the Temporal client is
  * imported only when one of them runs.
  */
 export function registerRegistry(program: Command): void {

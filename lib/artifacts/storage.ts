@@ -21,7 +21,7 @@ export interface ArtifactMeta {
 }
 
 /**
- * The artifact store as steps see it (DESIGN.md decisions 2 and 3): bytes go in, an {@link ArtifactRef}
+ * The artifact store as steps see it (docs/architecture.md decisions 2 and 3): bytes go in, an {@link ArtifactRef}
  * comes out, addressed by sha256, and every read proves the bytes are still the ones stored.
  *
  * Written against local paths on purpose: DuckDB and apache-arrow read files, so an object-store

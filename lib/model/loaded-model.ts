@@ -14,7 +14,7 @@ export type Prediction = number | number[];
 
 /**
  * One registered model version in memory, ready to score: the TF.js network, the fitted transform
- * saved with it (DESIGN.md decision 9) and a count of the requests using it. The count is what makes a
+ * saved with it (docs/architecture.md decision 9) and a count of the requests using it. The count is what makes a
  * hot swap safe: a retired version is disposed only once the requests that picked it have answered.
  */
 export class LoadedModel {

@@ -6,7 +6,7 @@ import { hash32 } from './hash-bucket.js';
 export type FeatureInputs = Record<string, unknown>;
 
 /**
- * Apply a fitted transform to one row in JavaScript: the online half of DESIGN.md decision 9, used by
+ * Apply a fitted transform to one row in JavaScript: the online half of docs/architecture.md decision 9, used by
  * serving. Mirrors `transform-sql.ts` operation for operation (same doubles, same order, one rounding
  * to float32 at the end), so batch and online features are bit-identical; a unit test holds it to that.
  */

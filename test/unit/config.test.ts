@@ -15,7 +15,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('reads every variable DESIGN.md names', () => {
+  it('reads every variable docs/architecture.md names', () => {
     const config = loadConfig(
       {
         TEMPORAL_ADDRESS: 'temporal.internal:7233',
