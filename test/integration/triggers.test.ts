@@ -79,10 +79,10 @@ describe('retraining triggers', () => {
       );
       expect((await sluice(['schedule', 'pause', 'first-dag'], t.env)).code).toBe(0);
       const list = JSON.parse((await sluice(['schedule', 'list', '--json'], t.env)).stdout) as {
-        schedules: { scheduleId: string; paused: string }[];
+        schedules: { scheduleId: string; paused: boolean }[];
       };
       expect(list.schedules).toContainEqual(
-        expect.objectContaining({ scheduleId: 'sluice-first-dag', paused: 'true' }),
+        expect.objectContaining({ scheduleId: 'sluice-first-dag', paused: true }),
       );
     } finally {
       expect((await sluice(['schedule', 'delete', 'first-dag'], t.env)).code).toBe(0);
