@@ -14,6 +14,7 @@ import {
   SluiceStage,
   type TriggerKind,
 } from '../pipelines/search-attributes.js';
+import type { ApproverKey } from '../pipelines/signing.js';
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
 import type { StepInput } from '../pipelines/step.js';
 import { runActivityStep, stepsFrom, type ActivityStepContext } from './activity-step.js';
@@ -32,6 +33,8 @@ export interface DagInput {
   taskQueues: { orchestration: string; train: string };
   /** Role membership at run start (from the roles file), for approval gates; recorded in history. */
   roles?: Record<string, string[]>;
+  /** Approvers' public keys at run start (from the keys file), for signed approvals; recorded in history. */
+  approverKeys?: ApproverKey[];
   /** The Sluice version that started the run; part of every step cache key. */
   codeVersion?: string;
   /** When this run reruns another: which, and from which step the cache is bypassed. */
@@ -125,6 +128,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     startedBy: input.startedBy,
     owner: spec.owner,
     roles: input.roles ?? {},
+    keys: input.approverKeys ?? [],
     taskQueue: input.taskQueues.orchestration,
     gates: status.approvals,
     refusedOutsideGate: status.refusedApprovals,
