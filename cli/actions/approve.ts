@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { openSigningKey, signApproval, type SigningKey } from '../../lib/keys.js';
-import { InvalidInputError } from '../../pipelines/errors.js';
+import { InvalidInputError, PermissionDeniedError } from '../../pipelines/errors.js';
 import type { SluiceConfig } from '../../lib/config.js';
 import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
 import { signedRequest, submitDecision } from '../../client/approvals.js';
-import type { Output } from '../output.js';
 
 export interface DecisionOptions {
   as: string;
@@ -37,7 +36,7 @@ export async function decisionAction(
   command: Command,
 ): Promise<void> {
   const { config, out } = context(command);
-  const key = await localKey(config, options, out);
+  const key = await localKey(config, options);
   const client = await connectClient(config);
   try {
     const comment = options.comment ?? options.reason;
@@ -50,6 +49,14 @@ export async function decisionAction(
       ...(key ? { sign: (claim) => signApproval(key, claim) } : {}),
       ...(options.gate ? { gate: options.gate } : {}),
       ...(options.metricsDigest ? { metricsDigest: options.metricsDigest } : {}),
+    }).catch((error: unknown) => {
+      if (!key && error instanceof PermissionDeniedError && / is not signed/.test(error.message)) {
+        throw new PermissionDeniedError(
+          `${error.message} (no key at ${join(config.keys.dir, `${options.as}.pem`)}: create one with \`sluice keys create --identity ${options.as}\`; it counts for runs started after that)`,
+          { cause: error },
+        );
+      }
+      throw error;
     });
     if (outcome.sent !== 'update') {
       out.result(
@@ -84,7 +91,7 @@ export async function signAction(runId: string, options: SignOptions, command: C
   if (options.decision !== 'approve' && options.decision !== 'reject') {
     throw new InvalidInputError(`--decision must be approve or reject, got "${options.decision}"`);
   }
-  const key = await localKey(config, options, out, true);
+  const key = await localKey(config, options, true);
   if (!key) throw new InvalidInputError('no key to sign with');
   const client = await connectClient(config);
   try {
@@ -114,15 +121,9 @@ export async function signAction(runId: string, options: SignOptions, command: C
 async function localKey(
   config: SluiceConfig,
   options: Pick<DecisionOptions, 'as' | 'key'>,
-  out: Output,
   required = false,
 ): Promise<SigningKey | undefined> {
   const file = options.key ?? join(config.keys.dir, `${options.as}.pem`);
-  if (options.key === undefined && !existsSync(file) && !required) {
-    out.status(
-      `● no key at ${file}: sending the decision unsigned (create one with \`sluice keys create --identity ${options.as}\`)`,
-    );
-    return undefined;
-  }
+  if (options.key === undefined && !existsSync(file) && !required) return undefined;
   return openSigningKey(file);
 }
