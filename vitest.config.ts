@@ -65,6 +65,8 @@ export default defineConfig({
           pool: 'forks',
           sequence: { groupOrder: 2 },
           testTimeout: 120_000,
+          // Bundling the workflow code (once per fixture) takes a while on a busy machine.
+          hookTimeout: 180_000,
         },
       },
     ],

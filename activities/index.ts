@@ -79,7 +79,8 @@ export function createActivities(deps: ActivityDeps) {
 
     /**
      * Evaluate a model on its held-out split: metrics with bootstrap intervals, slices, fairness, the
-     * comparison with production, and `blessing` with every reason. Output: `EvaluationSummary`.
+     * comparison with production — measurements only; the workflow derives the blessing from them.
+     * Output: `EvaluationSummary`.
      */
     evaluateModel: stepActivity(
       async (input) => (await evaluateModelStep(deps, input)) as unknown as JsonValue,

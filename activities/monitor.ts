@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { runStart } from '../client/runs.js';
-import { driftOptionsSchema, type DriftThresholds } from '../pipelines/drift.js';
+import { driftOptionsSchema, type FeatureStatistics } from '../pipelines/drift.js';
 import { DependencyUnavailableError, InvalidInputError } from '../pipelines/errors.js';
 import type { ArtifactRef } from '../pipelines/artifact.js';
 import type { ModelManifest } from '../pipelines/model.js';
@@ -30,11 +30,10 @@ export interface MonitorDeps {
   alertWebhook?: string | undefined;
 }
 
+/** What to measure; no thresholds: the monitor workflow applies them to what this returns. */
 export interface MeasureInput {
   model: string;
   current: MonitorCurrent;
-  thresholds?: Partial<DriftThresholds>;
-  perColumn?: Record<string, Partial<DriftThresholds>>;
 }
 
 export interface RetrainInput {
@@ -56,7 +55,7 @@ export function createMonitorActivities(deps: MonitorDeps) {
 
   return {
     /**
-     * Feature drift of the recent data (a file, or the model's prediction log) against the dataset the
+     * Feature drift statistics (no verdicts) of the recent data (a file, or the model's prediction log) against the dataset the
      * watched version was trained on — found through its registry lineage and model manifest — with the
      * data-plane drift code; from the log also prediction drift (what the model says vs the training
      * labels) and live accuracy where logged predictions have labels.
@@ -92,10 +91,9 @@ export function createMonitorActivities(deps: MonitorDeps) {
         dir,
       );
       const features = modelInputNames(manifest.transform);
+      // Default thresholds: the report's own verdicts are dropped below, only its statistics travel.
       const options = driftOptionsSchema.parse({
         columns: current.withPrediction ? [...features, predictionColumn] : features,
-        ...(input.thresholds ? { thresholds: input.thresholds } : {}),
-        ...(input.perColumn ? { perColumn: input.perColumn } : {}),
       });
       const report = await detectDrift(
         { path: referenceInputs, name: 'reference', sha256: reference.sha256 },
@@ -105,13 +103,11 @@ export function createMonitorActivities(deps: MonitorDeps) {
       Context.current().log.info('drift measured', {
         model: input.model,
         version: version.version,
-        drifted: report.drifted,
+        features: report.features.length,
         current: current.name,
       });
-      const verdicts = report.features.map(({ column, verdict, reasons, psi, js, ks }) => ({
+      const statistics = report.features.map(({ column, psi, js, ks }): FeatureStatistics => ({
         column,
-        verdict,
-        reasons,
         psi,
         js,
         ...(ks ? { ks } : {}),
@@ -121,8 +117,8 @@ export function createMonitorActivities(deps: MonitorDeps) {
         version: version.version,
         reference: { sha256: reference.sha256, rows: report.reference.rows },
         current: { name: current.name, sha256: current.sha256, rows: report.current.rows, source },
-        features: verdicts.filter((f) => f.column !== predictionColumn),
-        prediction: verdicts.find((f) => f.column === predictionColumn) ?? null,
+        features: statistics.filter((f) => f.column !== predictionColumn),
+        prediction: statistics.find((f) => f.column === predictionColumn) ?? null,
         skipped: report.skipped,
         performance,
       };

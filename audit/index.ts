@@ -15,6 +15,14 @@ export { eventTypeName, historyJson, parseHistory } from './history.js';
 export { historyFacts } from './history-facts.js';
 export { describeProblems, readManifest, verifyExport, type ExportManifest } from './manifest.js';
 export { readAuditInputs } from './read-inputs.js';
+export {
+  checkApprovalSignatures,
+  checkManifestSignature,
+  manifestSignatureName,
+  signExport,
+  type ApprovalSignatureCheck,
+  type ManifestSignatureCheck,
+} from './signatures.js';
 export { renderHtml } from './render-html.js';
 export { renderMarkdown } from './render-markdown.js';
 export { replayHistories, type ReplayOutcome, type ReplayTarget } from './replay-histories.js';

@@ -110,14 +110,17 @@ export interface VerifyResult {
 
 /**
  * Re-hash every file of an export against its manifest. A changed byte anywhere changes a sha256; a
- * removed or added file is named too. The manifest itself is not signed: an export is as trustworthy
- * as the place it is kept, and `verify` proves it is unchanged since it was written.
+ * removed or added file is named too. The manifest's own signature (`manifest.sig.json`, when the export
+ * was signed) is checked by `checkManifestSignature` in `signatures.ts`.
  *
  * @throws AuditInputError when `dir` has no readable manifest.
  */
 export async function verifyExport(dir: string): Promise<VerifyResult> {
   const manifest = await readManifest(dir);
-  const present = new Set((await listFiles(dir)).filter((path) => path !== manifestName));
+  // The manifest and its signature (manifest.sig.json, checked on its own) are not listed in it.
+  const present = new Set(
+    (await listFiles(dir)).filter((path) => path !== manifestName && path !== 'manifest.sig.json'),
+  );
   const result: VerifyResult = { dir, manifest, ok: true, matched: [], missing: [], changed: [], extra: [] };
   for (const file of manifest.files) {
     if (!present.delete(file.path)) {

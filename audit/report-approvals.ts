@@ -35,12 +35,24 @@ export function approvalBlocks(run: RunReport): Block[] {
         ['Opened', utc(gate.openedAt)],
         ['Deadline', `${utc(gate.deadline)}${gate.expiresIn ? ` (${gate.expiresIn} after opening)` : ''}`],
         ['Escalation to', gate.escalateTo.join(', ') || 'no one'],
+        ...(gate.signed
+          ? [['Signatures', 'required: Ed25519, by keys recorded at run start'] as [string, string]]
+          : []),
       ],
     });
     blocks.push({ kind: 'paragraph', text: 'Decisions accepted:' });
     blocks.push({
       kind: 'table',
-      head: ['When', 'Who', 'Decision', 'Comment', 'Model version', 'Metrics digest', 'Sent as'],
+      head: [
+        'When',
+        'Who',
+        'Decision',
+        'Comment',
+        'Model version',
+        'Metrics digest',
+        'Sent as',
+        'Signed with',
+      ],
       rows: gate.decisions.map((d) => [
         nowrap(utc(d.at)),
         d.approver,
@@ -49,6 +61,7 @@ export function approvalBlocks(run: RunReport): Block[] {
         mono(d.modelVersion),
         mono(d.metricsDigest),
         d.channel,
+        d.signedWith ? mono(d.signedWith) : 'unsigned',
       ]),
       empty: 'No decision was accepted.',
     });

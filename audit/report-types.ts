@@ -213,7 +213,11 @@ export interface ApprovalReport {
     modelVersion: string;
     metricsDigest: string;
     channel: string;
+    /** The key that signed it (checked by the gate, and again by `sluice audit verify`). */
+    signedWith?: string | null;
   }[];
+  /** Whether the policy required signed decisions (`approval.signed`). */
+  signed?: boolean;
   refused: RefusalReport[];
   notices: { at: string | null; kind: string; to: string[] }[];
 }

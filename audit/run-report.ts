@@ -310,7 +310,9 @@ function approvalReport(gateStatus: JsonObject): ApprovalReport {
         modelVersion: text(d['modelVersion']) ?? '',
         metricsDigest: text(d['metricsDigest']) ?? '',
         channel: text(d['channel']) ?? '',
+        signedWith: text(field(d['signature'], 'keyId')),
       })),
+    signed: policy['signed'] === true,
     refused: list(gateStatus['refused']).filter(isObject).map(refusal),
     notices: list(gateStatus['notices'])
       .filter(isObject)

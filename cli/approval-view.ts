@@ -36,6 +36,12 @@ export function describeOpenGate(runId: string, status: DagStatus, gate: Approva
   const card = status.steps.find((s) => s.activity === 'renderModelCard' && s.state === 'succeeded');
   const html = asRecord(asRecord(card?.output)['html']);
   if (typeof html['uri'] === 'string') lines.push(`  model card: ${fileURLToPath(html['uri'])}`);
+  if (gate.policy.signed) {
+    lines.push(
+      `  signed decisions only (metrics digest ${gate.metricsDigest}): sluice approve signs with ~/.sluice/keys/<id>.pem; ` +
+        `for temporal workflow signal, npx sluice sign ${runId} --as <id> prints the --input`,
+    );
+  }
   lines.push(`  approve: npx sluice approve ${runId} --as <id> [--comment <why>]`);
   lines.push(`  reject:  npx sluice reject ${runId} --as <id> --reason <why>`);
   return lines;

@@ -6,6 +6,7 @@ import { registerContract } from './commands/contract.js';
 import { registerCore } from './commands/core.js';
 import { registerDrift } from './commands/drift.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerKeys } from './commands/keys.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerRegistry } from './commands/registry.js';
 import { registerServe } from './commands/serve.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerMonitor(program);
   registerCluster(program);
+  registerKeys(program);
   return program;
 }
 

@@ -27,6 +27,8 @@ import {
 import type { PipelineSpec } from '../pipelines/spec.js';
 import type { SluiceConfig } from '../lib/config.js';
 import { loadRoles } from './roles.js';
+import { loadKeys } from '../lib/keys.js';
+import { eligibleApprovers } from '../pipelines/approval.js';
 import type { DagInput, DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
 import type { SearchAttributePair } from '@temporalio/common';
 
@@ -148,7 +150,12 @@ export async function runStart(
     }
   }
   const trigger = options.trigger ?? 'manual';
-  const roles = spec.steps.some((step) => step.approval) ? await loadRoles(config) : {};
+  const gates = spec.steps.flatMap((step) => (step.approval ? [step.approval] : []));
+  const roles = gates.length > 0 ? await loadRoles(config) : {};
+  // Approvers' public keys, recorded like role membership: a key registered later does not count.
+  const approvers = new Set(gates.flatMap((policy) => eligibleApprovers(policy, roles)));
+  const approverKeys =
+    gates.length > 0 ? (await loadKeys(config.keys.file)).filter((key) => approvers.has(key.identity)) : [];
   return {
     input: {
       spec,
@@ -157,6 +164,7 @@ export async function runStart(
       startedBy: options.startedBy ?? userInfo().username,
       taskQueues: config.taskQueues,
       roles,
+      ...(gates.length > 0 ? { approverKeys } : {}),
       codeVersion: sluiceVersion,
       ...(options.rerun ? { rerun: options.rerun } : {}),
       ...(options.event ? { event: options.event } : {}),

@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../pipelines/errors.js';
 import { parsePayloadKeys, type PayloadKeys } from './payload-keys.js';
@@ -32,6 +33,10 @@ const envSchema = z.object({
     .optional(),
   /** JSON file mapping roles to ids (`{"roles": {"risk": ["alice"]}}`); default `<SLUICE_HOME>/roles.json`. */
   SLUICE_ROLES_FILE: z.string().optional(),
+  /** Approvers' and operators' public keys (`sluice keys`); default `keys.json` beside the roles file. */
+  SLUICE_KEYS_FILE: z.string().optional(),
+  /** Where `sluice keys create` writes private keys and `sluice approve` finds them; default `~/.sluice/keys`. */
+  SLUICE_KEYS_DIR: z.string().optional(),
   /**
    * Payload encryption keys, `id:key[,id:key…]` (32 bytes each, hex or base64); the first encrypts,
    * all decrypt. Unset: payloads are stored as plain JSON.
@@ -91,6 +96,8 @@ export interface SluiceConfig {
   searchPath: string;
   /** Where role membership is read from, and whether the user named it (then it must exist). */
   roles: { file: string; explicit: boolean };
+  /** The public keys file (registered keys), and the directory of this user's private keys. */
+  keys: { file: string; dir: string };
   /** `SLUICE_PII_KEY`: the HMAC key for pii columns, when set. Never logged. */
   piiKey: string | undefined;
   /** `SLUICE_PAYLOAD_KEYS`: payload encryption keys, when set. Never logged. */
@@ -157,6 +164,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     roles: e.SLUICE_ROLES_FILE
       ? { file: resolve(cwd, e.SLUICE_ROLES_FILE), explicit: true }
       : { file: resolve(home, 'roles.json'), explicit: false },
+    keys: {
+      file: e.SLUICE_KEYS_FILE
+        ? resolve(cwd, e.SLUICE_KEYS_FILE)
+        : join(
+            dirname(e.SLUICE_ROLES_FILE ? resolve(cwd, e.SLUICE_ROLES_FILE) : resolve(home, 'roles.json')),
+            'keys.json',
+          ),
+      dir: e.SLUICE_KEYS_DIR ? resolve(cwd, e.SLUICE_KEYS_DIR) : join(homedir(), '.sluice', 'keys'),
+    },
     piiKey: e.SLUICE_PII_KEY,
     payloadKeys: e.SLUICE_PAYLOAD_KEYS === undefined ? undefined : parsePayloadKeys(e.SLUICE_PAYLOAD_KEYS),
     serve: {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationPattern } from './duration.js';
+import type { ApprovalSignature } from './signing.js';
 
 /**
  * Approval policy and the decisions about it (docs/architecture.md decision 5). Everything here is pure and
@@ -37,6 +38,12 @@ export const approvalPolicySchema = z.strictObject({
     .describe(
       "The step whose output holds what is approved (a model); default: the gate's first dependency.",
     ),
+  signed: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Require every decision to carry an Ed25519 signature by a key of the approver registered before the run started (`sluice keys create`); an unsigned or badly signed decision is refused and recorded.',
+    ),
 });
 export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
 
@@ -47,6 +54,8 @@ export interface ApprovalRequest {
   /** The model version the approver has looked at; must match what the gate asks about. */
   modelVersion: string;
   comment?: string;
+  /** Ed25519 signature over the decision (`sluice approve` / `sluice sign` make it); see `signing.ts`. */
+  signature?: ApprovalSignature;
 }
 
 export type ApprovalChannel = 'signal' | 'update';
@@ -60,6 +69,8 @@ export interface ApprovalDecision {
   modelVersion: string;
   metricsDigest: string;
   channel: ApprovalChannel;
+  /** The verified signature, kept so `sluice audit verify` can re-check it offline. */
+  signature?: ApprovalSignature;
 }
 
 /** A refused attempt: recorded too, with why. */
@@ -70,6 +81,8 @@ export interface RefusedApproval {
   at: string;
   channel: ApprovalChannel;
   reason: string;
+  /** The key the attempt claimed to be signed with, when it carried a signature. */
+  keyId?: string;
 }
 
 export type GateState = 'awaiting' | 'approved' | 'rejected' | 'expired';

@@ -1,4 +1,5 @@
 import {
+  blessSchema,
   fairnessMetricNames,
   lowerIsBetter,
   metricNames,
@@ -9,6 +10,7 @@ import {
   type Estimate,
   type EvaluationSummary,
 } from './evaluation.js';
+import type { JsonValue } from './json.js';
 
 /**
  * Decide whether a model is blessed, listing every check with the numbers behind it. Pure and
@@ -137,4 +139,47 @@ function checkBounds(
 function format(value: number | null | undefined): string {
   if (value === null || value === undefined) return 'n/a';
   return Number(value.toFixed(4)).toString();
+}
+
+/**
+ * The blessing of an evaluation step, derived in workflow code: the step's `bless` params (its spec, so
+ * in history) applied to the metrics, production comparison, fairness and slices the activity measured.
+ * Any `blessing` the output carries is ignored: an activity measures, the workflow decides (DESIGN.md
+ * decision 4). Returns the reason in words when it cannot be derived (no metrics; invalid `bless`).
+ */
+export function deriveBlessing(
+  step: string,
+  params: JsonValue | undefined,
+  output: JsonValue | undefined,
+): Blessing | { error: string } {
+  const value = isRecord(output) ? output : {};
+  if (!isRecord(value['metrics'])) {
+    return {
+      error: `step "${step}" returned no metrics: an evaluation gate needs an evaluateModel step (or a step returning { metrics, production, fairness, slices })`,
+    };
+  }
+  const config = isRecord(params) && params['bless'] !== undefined ? params['bless'] : {};
+  const spec = blessSchema.safeParse(config);
+  if (!spec.success) {
+    const issue = spec.error.issues[0];
+    return {
+      error: `step "${step}" params.bless is not valid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    };
+  }
+  const evaluation = value as unknown as Partial<
+    Pick<EvaluationSummary, 'metrics' | 'production' | 'fairness' | 'slices'>
+  >;
+  return blessModel(
+    {
+      metrics: evaluation.metrics ?? {},
+      production: evaluation.production ?? null,
+      fairness: Array.isArray(evaluation.fairness) ? evaluation.fairness : [],
+      slices: Array.isArray(evaluation.slices) ? evaluation.slices : [],
+    },
+    spec.data,
+  );
+}
+
+function isRecord(value: unknown): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

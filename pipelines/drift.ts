@@ -113,6 +113,49 @@ export interface DriftSide {
   rows: number;
 }
 
+/** What was measured for one feature: the statistics, no verdict (the verdict is {@link judgeDrift}'s). */
+export interface FeatureStatistics {
+  column: string;
+  psi: number;
+  js: number;
+  /** Numeric features only. */
+  ks?: { statistic: number; pValue: number };
+}
+
+/** A feature's verdict against its thresholds, with the crossed lines in words (`psi 0.31 > 0.2`). */
+export interface DriftJudgement {
+  verdict: DriftVerdict;
+  reasons: string[];
+}
+
+/** The thresholds for every feature with one feature's own overrides on top. */
+export function thresholdsFor(
+  thresholds: DriftThresholds,
+  perColumn: Readonly<Record<string, { [K in keyof DriftThresholds]?: number | undefined } | undefined>>,
+  column: string,
+): DriftThresholds {
+  const own = Object.entries(perColumn[column] ?? {}).filter(([, value]) => value !== undefined);
+  return { ...thresholds, ...(Object.fromEntries(own) as Partial<DriftThresholds>) };
+}
+
+/**
+ * Whether a feature drifted: any crossed line makes the verdict `drift`. Pure and sandbox-safe, so the
+ * monitor workflow applies the thresholds itself and a replay re-derives every verdict from the
+ * recorded statistics (DESIGN.md decision 4); the data-plane report (`sluice drift`, the `detectDrift`
+ * step) words its verdicts with the same function.
+ */
+export function judgeDrift(stats: FeatureStatistics, thresholds: DriftThresholds): DriftJudgement {
+  const reasons: string[] = [];
+  if (stats.psi > thresholds.psi) reasons.push(`psi ${stats.psi.toFixed(3)} > ${thresholds.psi}`);
+  if (stats.js > thresholds.js) reasons.push(`js ${stats.js.toFixed(3)} > ${thresholds.js}`);
+  if (stats.ks && stats.ks.pValue < thresholds.ksPValue && stats.ks.statistic >= thresholds.ksStatistic) {
+    reasons.push(
+      `ks ${stats.ks.statistic.toFixed(3)} (p ${stats.ks.pValue.toExponential(1)}) >= ${thresholds.ksStatistic}`,
+    );
+  }
+  return { verdict: reasons.length > 0 ? 'drift' : 'ok', reasons };
+}
+
 export interface FeatureDrift {
   column: string;
   kind: 'numeric' | 'categorical';

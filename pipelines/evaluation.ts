@@ -151,7 +151,10 @@ export interface Blessing {
   reasons: BlessReason[];
 }
 
-/** The small result of `evaluateModel` that travels through Temporal; details are in `evaluation`. */
+/**
+ * The small result of `evaluateModel` that travels through Temporal; details are in `evaluation`.
+ * Measurements only: the blessing is the workflow's ({@link BlessedEvaluation}).
+ */
 export interface EvaluationSummary {
   model: ModelRef;
   task: TaskKind;
@@ -167,7 +170,9 @@ export interface EvaluationSummary {
   fairness: FairnessReport[];
   /** Every slice group's rows and metrics (each sliced column keeps its most frequent values). */
   slices: GroupRow[];
-  blessing: Blessing;
   /** The full evaluation (curves, confusion matrix, per-slice tables) in the artifact store. */
   evaluation: ArtifactRef;
 }
+
+/** An evaluation as the workflow passes it on: the activity's measurements plus the workflow's blessing. */
+export type BlessedEvaluation = EvaluationSummary & { blessing: Blessing };

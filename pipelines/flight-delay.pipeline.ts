@@ -51,5 +51,12 @@ export const flightDelay = mlLifecycle({
     slices: ['origin'],
     bless: { auc: { min: 0.55 } },
   },
-  approval: { approvers: ['role:risk'], quorum: 1, expiresIn: '72h', escalateTo: ['head-of-risk'] },
+  // Signed: a decision counts only with an Ed25519 signature by a key registered before the run started.
+  approval: {
+    approvers: ['role:risk'],
+    quorum: 1,
+    expiresIn: '72h',
+    escalateTo: ['head-of-risk'],
+    signed: true,
+  },
 });

@@ -1,3 +1,5 @@
+import { deriveBlessing } from './blessing.js';
+import type { Blessing } from './evaluation.js';
 import type { JsonValue } from './json.js';
 
 /**
@@ -19,8 +21,17 @@ export interface GateDecision {
 
 const shownReasons = 5;
 
-/** Decide a gate from the output of the step it guards. Pure and sandbox-safe. */
-export function decideGate(gate: GateKind, step: string, output: JsonValue | undefined): GateDecision {
+/**
+ * Decide a gate from the output of the step it guards and that step's params (its spec). Pure and
+ * sandbox-safe. An evaluation gate re-derives the blessing from the measured metrics with the step's
+ * `bless` thresholds ({@link deriveBlessing}); a `blessed` flag in the output is not trusted.
+ */
+export function decideGate(
+  gate: GateKind,
+  step: string,
+  output: JsonValue | undefined,
+  params?: JsonValue,
+): GateDecision {
   const value = isObject(output) ? output : {};
   switch (gate) {
     case 'validation': {
@@ -62,28 +73,24 @@ export function decideGate(gate: GateKind, step: string, output: JsonValue | und
       };
     }
     case 'evaluation': {
-      // evaluateModel returns { …, blessing: { blessed, reasons } }; a bare { blessed, reasons } also works.
-      const blessing = isObject(value['blessing']) ? value['blessing'] : value;
-      const blessed = blessing['blessed'];
-      if (typeof blessed !== 'boolean') {
-        return refuse(
-          step,
-          gate,
-          `step "${step}" returned no blessed flag: an evaluation gate needs an evaluateModel step`,
-        );
-      }
-      // Blessed: every check, as evidence. Not blessed: the checks that failed.
-      const reasons = (Array.isArray(blessing['reasons']) ? blessing['reasons'].filter(isObject) : [])
-        .filter((r) => blessed || r['passed'] === false)
-        .map((r) => text(r['message'] ?? r['check']));
-      return {
-        step,
-        gate,
-        passed: blessed,
-        reasons: reasons.length ? reasons : [blessed ? 'blessed' : 'not blessed'],
-      };
+      const blessing = deriveBlessing(step, params, output);
+      if ('error' in blessing) return refuse(step, gate, blessing.error);
+      return blessingDecision(step, blessing);
     }
   }
+}
+
+/** An evaluation gate's decision from a blessing: blessed lists every check as evidence, else the failed ones. */
+export function blessingDecision(step: string, blessing: Blessing): GateDecision {
+  const reasons = blessing.reasons
+    .filter((r) => blessing.blessed || !r.passed)
+    .map((r) => r.message || r.check);
+  return {
+    step,
+    gate: 'evaluation',
+    passed: blessing.blessed,
+    reasons: reasons.length ? reasons : [blessing.blessed ? 'blessed' : 'not blessed'],
+  };
 }
 
 function refuse(step: string, gate: GateKind, reason: string): GateDecision {

@@ -1,4 +1,11 @@
-import type { DriftThresholds, DriftVerdict } from './drift.js';
+import {
+  driftThresholdsSchema,
+  judgeDrift,
+  thresholdsFor,
+  type DriftThresholds,
+  type DriftVerdict,
+  type FeatureStatistics,
+} from './drift.js';
 import type { PipelineSpec } from './spec.js';
 
 /**
@@ -34,30 +41,29 @@ export interface MonitorInput {
   policy: MonitorPolicy;
 }
 
-/** One feature's verdict, without its bins: small enough for history. */
-export interface FeatureVerdict {
-  column: string;
+/** One feature's statistics and the verdict the workflow gave them, without bins: small enough for history. */
+export interface FeatureVerdict extends FeatureStatistics {
   verdict: DriftVerdict;
   reasons: string[];
-  psi: number;
-  js: number;
-  ks?: { statistic: number; pValue: number };
 }
 
-/** What the measuring activity saw: the compared data, the verdicts and live performance. */
+/**
+ * What the measuring activity saw: the compared data, drift statistics per feature and live
+ * performance. Measurements only: the verdicts are the workflow's ({@link decideBreach}).
+ */
 export interface MonitorMeasurement {
   model: string;
   /** The registry version watched (production, else the latest registered). */
   version: number;
   reference: { sha256: string; rows: number };
   current: { name: string; sha256: string; rows: number; source: string | null };
-  features: FeatureVerdict[];
+  features: FeatureStatistics[];
   skipped: { column: string; reason: string }[];
   /**
    * Prediction drift (prediction log only): the classes (or values) the model gave live against the
    * labels of its training data. Optional, so monitor runs recorded before it existed still replay.
    */
-  prediction?: FeatureVerdict | null;
+  prediction?: FeatureStatistics | null;
   /** Accuracy on labelled logged predictions, when any have labels. */
   performance: { labeled: number; accuracy: number } | null;
 }
@@ -65,20 +71,45 @@ export interface MonitorMeasurement {
 export interface MonitorDecision {
   breach: boolean;
   reasons: string[];
+  /**
+   * Every feature's verdict under the monitor's thresholds, decided here rather than by the activity.
+   * Optional only because monitor runs recorded before issue 15 returned verdicts in the measurement.
+   */
+  features?: FeatureVerdict[];
+  prediction?: FeatureVerdict | null;
 }
 
+/** The monitor's drift thresholds: for every feature (defaults as in `pipelines/drift.ts`) and per feature. */
+export type MonitorThresholds = Pick<MonitorInput, 'thresholds' | 'perColumn'>;
+
 /**
- * Decide a breach from the verdicts: drifted features (at least `minDriftedFeatures`), drifted
- * predictions, or live accuracy under `minAccuracy` on enough labels. Pure, so it runs in the workflow.
+ * Decide a breach from the measured statistics: judge every feature against the monitor's thresholds,
+ * then breach on drifted features (at least `minDriftedFeatures`), drifted predictions, or live
+ * accuracy under `minAccuracy` on enough labels. Pure, so it runs in the workflow and a replay
+ * re-derives every verdict from the recorded statistics and the recorded thresholds.
+ *
+ * @throws Error when the thresholds are not valid (the zod issue, naming the field).
  */
-export function decideBreach(measurement: MonitorMeasurement, policy: MonitorPolicy): MonitorDecision {
+export function decideBreach(
+  measurement: MonitorMeasurement,
+  policy: MonitorPolicy,
+  limits: MonitorThresholds = {},
+): MonitorDecision {
+  const base = driftThresholdsSchema.parse(limits.thresholds ?? {});
+  const judge = (stats: FeatureStatistics): FeatureVerdict => {
+    const { column, psi, js, ks } = stats;
+    const own = { column, psi, js, ...(ks ? { ks } : {}) };
+    return { ...own, ...judgeDrift(own, thresholdsFor(base, limits.perColumn ?? {}, column)) };
+  };
+  const features = measurement.features.map(judge);
+  const prediction = measurement.prediction ? judge(measurement.prediction) : null;
   const reasons: string[] = [];
-  const drifted = measurement.features.filter((f) => f.verdict === 'drift');
+  const drifted = features.filter((f) => f.verdict === 'drift');
   if (drifted.length > 0 && drifted.length >= (policy.minDriftedFeatures ?? 1)) {
     for (const feature of drifted) reasons.push(`feature ${feature.column}: ${feature.reasons.join(', ')}`);
   }
-  if (measurement.prediction?.verdict === 'drift') {
-    reasons.push(`predictions: ${measurement.prediction.reasons.join(', ')}`);
+  if (prediction?.verdict === 'drift') {
+    reasons.push(`predictions: ${prediction.reasons.join(', ')}`);
   }
   const perf = measurement.performance;
   if (
@@ -91,7 +122,7 @@ export function decideBreach(measurement: MonitorMeasurement, policy: MonitorPol
       `accuracy ${perf.accuracy.toFixed(3)} < ${policy.minAccuracy} on ${perf.labeled} labelled predictions`,
     );
   }
-  return { breach: reasons.length > 0, reasons };
+  return { breach: reasons.length > 0, reasons, features, prediction };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { submitDecision } from '../client/approvals.js';
+import type { ApprovalSignature } from '../pipelines/signing.js';
 import { answered, promoteModel, RegistryRefusedError, rollbackModel } from '../client/registry.js';
 import { triggerOnData } from '../client/runs.js';
 import { DependencyUnavailableError, PermissionDeniedError, SluiceError } from '../pipelines/errors.js';
@@ -40,6 +41,17 @@ const approvalBody = z.strictObject({
   modelVersion: text(200).optional(),
   comment: z.string().max(2000).optional(),
   signal: z.boolean().optional(),
+  /** Made by the approver's own key (a browser, `sluice sign`); the server never sees a private key. */
+  signature: z
+    .strictObject({
+      keyId: text(100),
+      at: text(100),
+      value: text(200),
+      workflowId: text(300).optional(),
+      runId: text(100).optional(),
+      metricsDigest: text(100).optional(),
+    })
+    .optional(),
 });
 
 const promoteBody = z.strictObject({
@@ -112,6 +124,7 @@ export function registerControlRoutes(
         ...(body.modelVersion ? { modelVersion: body.modelVersion } : {}),
         ...(body.comment ? { comment: body.comment } : {}),
         ...(body.signal ? { signal: true } : {}),
+        ...(body.signature ? { signature: definedOnly(body.signature) } : {}),
       }),
     );
     log.info(
@@ -196,4 +209,18 @@ async function mapped<T>(call: () => Promise<T>): Promise<T> {
           : 400;
     throw new ServingRequestError(status, error.code, error.message, { cause: error });
   }
+}
+
+/** A parsed signature without the optional fields it left out (exact optional property types). */
+function definedOnly(signature: {
+  keyId: string;
+  at: string;
+  value: string;
+  workflowId?: string | undefined;
+  runId?: string | undefined;
+  metricsDigest?: string | undefined;
+}): ApprovalSignature {
+  return Object.fromEntries(
+    Object.entries(signature).filter(([, value]) => value !== undefined),
+  ) as ApprovalSignature;
 }

@@ -14,6 +14,7 @@ import { digestJson } from '../pipelines/digest.js';
 import { parseDuration } from '../pipelines/duration.js';
 import type { JsonValue } from '../pipelines/json.js';
 import { SluiceApproval } from '../pipelines/search-attributes.js';
+import { asSignature, signatureRefusal, type ApproverKey } from '../pipelines/signing.js';
 import type { NotifyApprovers } from '../activities/notify.js';
 
 /** Any Temporal client can send it, even while no worker runs (docs/architecture.md contract). */
@@ -26,6 +27,8 @@ export interface ApprovalContext {
   owner: string | undefined;
   /** Role membership recorded at run start, so the decision replays the same way. */
   roles: Record<string, string[]>;
+  /** Approvers' public keys recorded at run start: signatures are verified against these only. */
+  keys: ApproverKey[];
   taskQueue: string;
   /** Every gate of the run, in order (the status query shows them). */
   gates: ApprovalGateStatus[];
@@ -44,6 +47,7 @@ export interface ApprovalContext {
  */
 export function approvalGates(ctx: ApprovalContext) {
   const current = () => ctx.gates.find((gate) => gate.state === 'awaiting');
+  const info = wf.workflowInfo();
   const notify = wf.proxyActivities<NotifyApprovers>({
     taskQueue: ctx.taskQueue,
     startToCloseTimeout: '1m',
@@ -53,6 +57,7 @@ export function approvalGates(ctx: ApprovalContext) {
   const decide = (request: ApprovalRequest, channel: ApprovalChannel): ApprovalDecision | RefusedApproval => {
     const at = new Date().toISOString();
     const gate = current() ?? ctx.gates[ctx.gates.length - 1];
+    const claimedKey = asSignature(request?.signature)?.keyId;
     const refused = (reason: string): RefusedApproval => ({
       approver: String(request?.approver ?? ''),
       decision: String(request?.decision ?? ''),
@@ -60,13 +65,28 @@ export function approvalGates(ctx: ApprovalContext) {
       at,
       channel,
       reason,
+      ...(claimedKey ? { keyId: claimedKey } : {}),
     });
     if (!gate) {
       const refusal = refused('this run is not waiting for approval');
       ctx.refusedOutsideGate.push(refusal);
       return refusal;
     }
-    const reason = refusalReason(gate, request, Date.parse(at), ctx);
+    const reason =
+      refusalReason(gate, request, Date.parse(at), ctx) ??
+      signatureRefusal(
+        {
+          workflowId: info.workflowId,
+          runId: info.runId,
+          step: gate.step,
+          modelVersion: gate.modelVersion,
+          metricsDigest: gate.metricsDigest,
+          required: gate.policy.signed === true,
+        },
+        request,
+        ctx.keys,
+        Date.parse(at),
+      );
     if (reason) {
       const refusal = refused(reason);
       gate.refused.push(refusal);
@@ -82,6 +102,8 @@ export function approvalGates(ctx: ApprovalContext) {
       metricsDigest: gate.metricsDigest,
       channel,
     };
+    const signature = asSignature(request.signature);
+    if (signature) decision.signature = signature;
     gate.decisions.push(decision);
     gate.state = gateOutcome(gate.decisions, gate.policy.quorum);
     wf.log.info('approval recorded', { ...decision, gate: gate.step, state: gate.state });

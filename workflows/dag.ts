@@ -1,5 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import type { ApprovalGateStatus, RefusedApproval } from '../pipelines/approval.js';
+import { deriveBlessing } from '../pipelines/blessing.js';
 import { decideGate, type GateDecision } from '../pipelines/gates.js';
 import { deployGate } from '../pipelines/deploy-rules.js';
 import type { JsonValue } from '../pipelines/json.js';
@@ -13,6 +14,7 @@ import {
   SluiceStage,
   type TriggerKind,
 } from '../pipelines/search-attributes.js';
+import type { ApproverKey } from '../pipelines/signing.js';
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
 import type { StepInput } from '../pipelines/step.js';
 import { runActivityStep, stepsFrom, type ActivityStepContext } from './activity-step.js';
@@ -31,6 +33,8 @@ export interface DagInput {
   taskQueues: { orchestration: string; train: string };
   /** Role membership at run start (from the roles file), for approval gates; recorded in history. */
   roles?: Record<string, string[]>;
+  /** Approvers' public keys at run start (from the keys file), for signed approvals; recorded in history. */
+  approverKeys?: ApproverKey[];
   /** The Sluice version that started the run; part of every step cache key. */
   codeVersion?: string;
   /** When this run reruns another: which, and from which step the cache is bypassed. */
@@ -124,6 +128,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     startedBy: input.startedBy,
     owner: spec.owner,
     roles: input.roles ?? {},
+    keys: input.approverKeys ?? [],
     taskQueue: input.taskQueues.orchestration,
     gates: status.approvals,
     refusedOutsideGate: status.refusedApprovals,
@@ -204,8 +209,11 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
               }),
             }
           : await runActivityStep(step, stepInput, stepContext);
-      outputs[step.id] = result.output;
-      state.output = result.output;
+      // An evaluation carries the blessing derived here from its metrics and the spec's thresholds, so
+      // the approval gate, the model card and the registry see the workflow's verdict, not an activity's.
+      const output = withBlessing(step, stepInput.params, result.output);
+      outputs[step.id] = output;
+      state.output = output;
       if (result.attempt !== undefined) state.attempt = result.attempt;
       if (result.cache) state.cache = result.cache;
       state.state = 'succeeded';
@@ -215,7 +223,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
         if (!decision.passed) status.stoppedBy ??= decision;
       }
       if (step.gate) {
-        const decision = decideGate(step.gate, step.id, result.output);
+        const decision = decideGate(step.gate, step.id, output, stepInput.params);
         status.gates.push(decision);
         if (!decision.passed) status.stoppedBy ??= decision;
       }
@@ -279,6 +287,15 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
   status.state = 'succeeded';
   wf.upsertSearchAttributes([{ key: SluiceStage, value: 'done' }]);
   return status;
+}
+
+/** An evaluation step's output with the workflow's blessing in place of any the activity sent. */
+function withBlessing(step: StepSpec, params: JsonValue, output: JsonValue): JsonValue {
+  if (step.gate !== 'evaluation' && step.activity !== 'evaluateModel') return output;
+  if (typeof output !== 'object' || output === null || Array.isArray(output)) return output;
+  const blessing = deriveBlessing(step.id, params, output);
+  if ('error' in blessing) return output;
+  return { ...output, blessing: blessing as unknown as JsonValue };
 }
 
 /** The model a pipeline registers (its registerModel step's `params.model`), for `SluiceModel`. */

@@ -2,6 +2,7 @@ import * as wf from '@temporalio/workflow';
 import {
   decideBreach,
   retrainWorkflowId,
+  type MonitorDecision,
   type MonitorInput,
   type MonitorResult,
 } from '../pipelines/monitor.js';
@@ -22,21 +23,25 @@ const { sendMonitorAlert } = wf.proxyActivities<MonitorActivities>({
 });
 
 /**
- * One look at a deployed model, run by a Temporal Schedule: an activity measures feature drift (and,
- * from the prediction log, prediction drift and live accuracy) against the training reference; this
- * code decides the breach, so replaying the history re-derives it; on a breach it alerts and, under
+ * One look at a deployed model, run by a Temporal Schedule: an activity measures feature drift statistics
+ * (and, from the prediction log, prediction drift and live accuracy) against the training reference;
+ * this code applies the drift thresholds and decides the breach, so replaying the history re-derives
+ * every verdict; on a breach it alerts and, under
  * the `retrain` policy, starts the pipeline with trigger `drift` under a workflow id derived from the
  * data — ten breaches on the same data start one retraining, which then waits at its approval gate
  * like any other run.
  */
 export async function monitorWorkflow(input: MonitorInput): Promise<MonitorResult> {
-  const measurement = await measureModelDrift({
-    model: input.model,
-    current: input.current,
-    ...(input.thresholds ? { thresholds: input.thresholds } : {}),
-    ...(input.perColumn ? { perColumn: input.perColumn } : {}),
-  });
-  const decision = decideBreach(measurement, input.policy);
+  const measurement = await measureModelDrift({ model: input.model, current: input.current });
+  let decision: MonitorDecision;
+  try {
+    decision = decideBreach(measurement, input.policy, input);
+  } catch (error) {
+    throw wf.ApplicationFailure.nonRetryable(
+      `monitor of "${input.model}": its drift thresholds are not valid (${String(error)}): fix them with \`sluice monitor create\``,
+      'InvalidInputError',
+    );
+  }
   if (!decision.breach) {
     wf.log.info('no breach', { model: input.model, version: measurement.version });
     return { measurement, decision, alert: null, retraining: null };

@@ -1,10 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type {
-  DriftOptions,
-  DriftReport,
-  DriftSide,
-  DriftThresholds,
-  FeatureDrift,
+import {
+  judgeDrift,
+  thresholdsFor,
+  type DriftOptions,
+  type DriftReport,
+  type DriftSide,
+  type FeatureDrift,
 } from '../../pipelines/drift.js';
 import type { DatasetFormat } from '../dataset-reader.js';
 import { datasetReader } from '../dataset-reader.js';
@@ -181,30 +182,26 @@ async function compare(
     const kept = order.map((b) => labels[b] ?? '');
     const ref = order.map((b) => refAll[b] ?? 0);
     const cur = order.map((b) => curAll[b] ?? 0);
-    const thresholds = thresholdsFor(options, feature.column);
+    const thresholds = thresholdsFor(options.thresholds, options.perColumn, feature.column);
     const psi = populationStabilityIndex(ref, cur);
     const js = jensenShannonDistance(ref, cur);
-    const reasons: string[] = [];
-    if (psi > thresholds.psi) reasons.push(`psi ${psi.toFixed(3)} > ${thresholds.psi}`);
-    if (js > thresholds.js) reasons.push(`js ${js.toFixed(3)} > ${thresholds.js}`);
     let ks: FeatureDrift['ks'];
     if (feature.kind === 'numeric') {
       const row = await readOneRow(db, ksSql(views.reference, views.current, feature));
       const statistic = toNumber(row['d']) ?? 0;
       const pValue = ksPValue(statistic, toNumber(row['nr']) ?? 0, toNumber(row['nc']) ?? 0);
       ks = { statistic, pValue };
-      if (pValue < thresholds.ksPValue && statistic >= thresholds.ksStatistic) {
-        reasons.push(
-          `ks ${statistic.toFixed(3)} (p ${pValue.toExponential(1)}) >= ${thresholds.ksStatistic}`,
-        );
-      }
     }
+    const { verdict, reasons } = judgeDrift(
+      { column: feature.column, psi, js, ...(ks ? { ks } : {}) },
+      thresholds,
+    );
     const refShares = proportions(ref);
     const curShares = proportions(cur);
     results.push({
       column: feature.column,
       kind: feature.kind,
-      verdict: reasons.length > 0 ? 'drift' : 'ok',
+      verdict,
       reasons,
       psi,
       js,
@@ -232,12 +229,6 @@ async function compare(
       ks: 'two-sample statistic exact (computed in DuckDB); p-value asymptotic with Stephens’ correction',
     },
   };
-}
-
-/** The default thresholds with a feature's own overrides on top. */
-function thresholdsFor(options: DriftOptions, column: string): DriftThresholds {
-  const own = Object.entries(options.perColumn[column] ?? {}).filter(([, value]) => value !== undefined);
-  return { ...options.thresholds, ...(Object.fromEntries(own) as Partial<DriftThresholds>) };
 }
 
 /** Counts per bin for every feature on one side, in {@link binLabels} order. */

@@ -1,6 +1,5 @@
 import { extname } from 'node:path';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
-import { blessModel } from '../../pipelines/blessing.js';
 import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
 import { artifactRefSchema as refSchema, evaluateStepSchema } from '../../pipelines/evaluate-params.js';
 import type { EvaluationSummary } from '../../pipelines/evaluation.js';
@@ -25,9 +24,11 @@ export interface EvaluateModelDeps {
 
 /**
  * The `evaluateModel` step: evaluate a model on its held-out split (or a given file), compare it with
- * the production model on the same rows, check fairness, and bless it or not with every reason listed.
- * Stores the full evaluation as an artifact and returns the small {@link EvaluationSummary}; the
- * workflow can re-derive `blessing` from it with `blessModel`.
+ * the production model on the same rows and measure fairness: measurements only, every metric with its
+ * interval. Stores the full evaluation (with the `bless` thresholds it was asked about) as an artifact
+ * and returns the small {@link EvaluationSummary}. Whether the model is blessed is not decided here: the
+ * workflow derives it from this result and the spec (`deriveBlessing`, DESIGN.md decision 4), so a
+ * replay re-derives it.
  */
 export async function evaluateModelStep(
   deps: EvaluateModelDeps,
@@ -63,19 +64,15 @@ export async function evaluateModelStep(
     origin: params.source ?? trainedOn(input),
   };
   const report = await evaluateOnDataset(store, request);
-  const blessing = blessModel(report, params.bless);
   const producer: ArtifactProducer = {
     workflowId: input.run.workflowId,
     runId: input.run.runId,
     step: input.step,
   };
-  const evaluation = await store.putJson(
-    { ...report, blessing, bless: params.bless } as unknown as JsonValue,
-    {
-      kind: 'evaluation',
-      producer,
-    },
-  );
+  const evaluation = await store.putJson({ ...report, bless: params.bless } as unknown as JsonValue, {
+    kind: 'evaluation',
+    producer,
+  });
   return {
     model,
     task: report.task,
@@ -89,7 +86,6 @@ export async function evaluateModelStep(
     },
     fairness: report.fairness,
     slices: report.slices,
-    blessing,
     evaluation,
   };
 }

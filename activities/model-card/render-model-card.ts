@@ -37,8 +37,16 @@ export async function renderModelCardStep(home: string, input: StepInput): Promi
     );
   }
   const report = (await store.readJson<JsonValue>(evaluationRef)) as unknown as EvaluationReport & {
-    blessing: Blessing;
+    blessing?: Blessing;
   };
+  // The verdict shown is the workflow's (it derives the blessing from the metrics and the spec and
+  // passes it on with the evaluation); evaluations stored before that carried their own.
+  const blessing = blessingFromInputs(input, evaluationRef.sha256) ?? report.blessing;
+  if (!blessing) {
+    throw new InvalidInputError(
+      `step "${input.step}" has no blessing to show: depend on the evaluateModel step, whose blessing the workflow derives from its metrics`,
+    );
+  }
   const manifest = await readModelManifest(store, report.model);
   const card = buildCardData(
     {
@@ -53,7 +61,7 @@ export async function renderModelCardStep(home: string, input: StepInput): Promi
     report.model,
     manifest,
     report,
-    report.blessing,
+    blessing,
     evaluationRef,
   );
   const charts = await renderCharts(chartSpecs(report, manifest.metadata.training.history));
@@ -79,6 +87,20 @@ export async function renderModelCardStep(home: string, input: StepInput): Promi
     blessed: card.verdict.blessed,
     charts: charts.filter((c) => c.svg !== null).length,
   };
+}
+
+/** The blessing the workflow passed on with this evaluation (an evaluateModel step's output). */
+function blessingFromInputs(input: StepInput, sha256: string): Blessing | undefined {
+  for (const value of Object.values(input.inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const ref = value['evaluation'];
+    const blessing = value['blessing'];
+    if (typeof ref !== 'object' || ref === null || Array.isArray(ref) || ref['sha256'] !== sha256) continue;
+    if (typeof blessing === 'object' && blessing !== null && !Array.isArray(blessing)) {
+      return blessing as unknown as Blessing;
+    }
+  }
+  return undefined;
 }
 
 function evaluationFromInputs(input: StepInput): ArtifactRef | undefined {

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
 import { ensureNamespaceReady, probeTemporal } from '../../infra/temporal/cluster.js';
 import { startDevServer } from '../../infra/temporal/dev-server.js';
+import { createKey, loadKeys } from '../../lib/keys.js';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { ConfigurationError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
@@ -23,6 +24,24 @@ import { context } from '../commands/shared.js';
 
 /** Roles for the shipped demo pipeline (its approval policy asks for role:risk). */
 const demoRoles = { roles: { risk: ['risk-officer'], promoter: ['release-manager'] } };
+
+/**
+ * The demo asks for signed approvals: give its sample approver a key (before the run starts, so the
+ * run records it) unless one is registered or a private key is already in place.
+ */
+async function ensureDemoKey(config: SluiceConfig, out: Output): Promise<void> {
+  const identity = demoRoles.roles.risk[0] ?? 'risk-officer';
+  const registered = (await loadKeys(config.keys.file)).some((k) => k.identity === identity && !k.revoked);
+  if (registered || existsSync(join(config.keys.dir, `${identity}.pem`))) return;
+  const { key, privateKeyFile } = await createKey({
+    identity,
+    keysFile: config.keys.file,
+    keysDir: config.keys.dir,
+  });
+  out.status(
+    `● the demo requires signed approvals: created key ${key.keyId} for ${identity} (private key ${privateKeyFile}, public key in ${config.keys.file})`,
+  );
+}
 
 export interface DevOptions {
   run?: string;
@@ -60,6 +79,7 @@ async function dev(
       `● wrote sample roles to ${config.roles.file} (risk: risk-officer; promoter: release-manager) — edit it`,
     );
   }
+  if (spec?.steps.some((step) => step.approval?.signed)) await ensureDemoKey(config, out);
   const logDir = join(config.home, 'logs');
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, 'sluice.log');

@@ -25,13 +25,20 @@ export function registerAudit(program: Command): void {
     )
     .requiredOption('--out <dir>', 'the directory to write (must be empty or absent)')
     .option('--force', 'replace a non-empty --out')
+    .option(
+      '--sign-key <pem>',
+      "sign the manifest with this operator's Ed25519 private key (sluice keys create); verify checks it against the keys file",
+    )
     .action(async (runs: string[], options: ExportOptions, command: Command) =>
       (await import('../actions/audit.js')).exportAction(runs, options, command),
     );
 
   audit
     .command('verify')
-    .description('re-hash an export against its manifest: any changed, missing or added file fails')
+    .description(
+      "check an export: the manifest's signature against the keys file, every file's sha256 against the " +
+        'manifest, and every signed approval in its histories; any failure is named and exits non-zero',
+    )
     .argument('<dir>', 'an export directory written by sluice audit export')
     .action(async (dir: string, _options, command: Command) =>
       (await import('../actions/audit.js')).verifyAction(dir, command),

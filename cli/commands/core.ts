@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DevOptions } from '../actions/dev.js';
-import type { DecisionOptions } from '../actions/approve.js';
+import type { DecisionOptions, SignOptions } from '../actions/approve.js';
 import type { RerunOptions } from '../actions/rerun.js';
 import type { ScheduleVerb } from '../../client/schedules.js';
 import type { ScheduleCreateOptions, TriggerOptions } from '../actions/triggers.js';
@@ -96,6 +96,12 @@ export function registerCore(program: Command): void {
       '--signal',
       'send as the durable approval signal instead (no immediate answer; works with no worker)',
     )
+    .option('--key <path>', 'your private key (default ~/.sluice/keys/<id>.pem, from sluice keys create)')
+    .option('--gate <step>', 'with no worker answering: the gate step to sign for (from sluice status)')
+    .option(
+      '--metrics-digest <digest>',
+      'with no worker answering: the metrics digest to sign (from sluice status)',
+    )
     .action(async (runId: string, options: DecisionOptions, command: Command) =>
       (await import('../actions/approve.js')).decisionAction(runId, 'approve', options, command),
     );
@@ -108,8 +114,38 @@ export function registerCore(program: Command): void {
     .requiredOption('--reason <text>', 'why (recorded)')
     .option('--model-version <version>', 'the model version you looked at (default: the one the gate shows)')
     .option('--signal', 'send as the durable approval signal instead')
+    .option('--key <path>', 'your private key (default ~/.sluice/keys/<id>.pem, from sluice keys create)')
+    .option('--gate <step>', 'with no worker answering: the gate step to sign for (from sluice status)')
+    .option(
+      '--metrics-digest <digest>',
+      'with no worker answering: the metrics digest to sign (from sluice status)',
+    )
     .action(async (runId: string, options: DecisionOptions, command: Command) =>
       (await import('../actions/approve.js')).decisionAction(runId, 'reject', options, command),
+    );
+
+  program
+    .command('sign')
+    .description(
+      'sign a decision with your key and print the --input JSON for `temporal workflow signal --name approval` ' +
+        '(for approvers who send the signal from any Temporal client)',
+    )
+    .argument('<run>', 'the run (workflow id)')
+    .requiredOption(
+      '--as <id>',
+      'who decides (the key must be registered for this id before the run started)',
+    )
+    .option('--decision <decision>', 'approve or reject', 'approve')
+    .option('--comment <text>', 'why (signed and recorded)')
+    .option('--model-version <version>', 'the model version you looked at (default: the one the gate shows)')
+    .option('--key <path>', 'your private key (default ~/.sluice/keys/<id>.pem, from sluice keys create)')
+    .option('--gate <step>', 'with no worker answering: the gate step to sign for (from sluice status)')
+    .option(
+      '--metrics-digest <digest>',
+      'with no worker answering: the metrics digest to sign (from sluice status)',
+    )
+    .action(async (runId: string, options: SignOptions, command: Command) =>
+      (await import('../actions/approve.js')).signAction(runId, options, command),
     );
 
   program

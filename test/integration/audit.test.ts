@@ -128,7 +128,7 @@ describe('audit a lifecycle run with approvals on a real Temporal server', () =>
     const verify = await sluice(['audit', 'verify', exportDir], t.env);
     expect(verify.code).toBe(1);
     expect(verify.stderr).toBe(
-      `sluice: export ${exportDir} does not match its manifest: 1 changed (${manifest.histories[0]!.file})\n`,
+      `sluice: export ${exportDir} fails verification: 1 changed (${manifest.histories[0]!.file})\n`,
     );
     const refused = await sluice(['audit', 'replay', exportDir], t.env, 120_000);
     expect(refused.code).toBe(1);

@@ -72,10 +72,10 @@ beforeAll(async () => {
 describe('the monitor workflow', () => {
   it('data like the training data: no breach, no alert, no retraining', async () => {
     const result = await monitor(flights, 'monitor-calm');
-    expect(result.decision).toEqual({ breach: false, reasons: [] });
+    expect(result.decision).toMatchObject({ breach: false, reasons: [] });
     expect(result.measurement.version).toBe(1);
     // Compared as the model sees them: `hour` is derived from `date` by the fitted transform.
-    expect(result.measurement.features.map((f) => `${f.column}:${f.verdict}`)).toEqual([
+    expect(result.decision.features?.map((f) => `${f.column}:${f.verdict}`)).toEqual([
       'hour:ok',
       'distance:ok',
       'origin:ok',
@@ -236,7 +236,7 @@ describe('monitor alerts through a webhook, and live accuracy from the predictio
     expect(result.decision.breach).toBe(true);
     expect(result.decision.reasons).toContain('accuracy 0.000 < 0.6 on 150 labelled predictions');
     // The model said "delayed" to every flight; far fewer were delayed in its training data.
-    expect(result.measurement.prediction).toMatchObject({ column: 'prediction', verdict: 'drift' });
+    expect(result.decision.prediction).toMatchObject({ column: 'prediction', verdict: 'drift' });
     expect(result.decision.reasons).toContainEqual(expect.stringMatching(/^predictions: psi \d/));
     expect(result.measurement.features.map((f) => f.column)).toEqual(['hour', 'distance', 'origin']);
     expect(result.retraining).toBeNull(); // policy: alert only

@@ -5,7 +5,7 @@ import { withDuckDB } from '../../lib/duckdb.js';
 import type { TrainModelOutput } from '../../activities/train/train-model.js';
 import { followRun, startRun } from '../../client/runs.js';
 import { buildPipeline } from '../../pipelines/define.js';
-import type { EvaluationSummary } from '../../pipelines/evaluation.js';
+import type { BlessedEvaluation } from '../../pipelines/evaluation.js';
 import type { JsonObject } from '../../pipelines/json.js';
 import type { SluiceConfig } from '../../lib/config.js';
 import type { RunningWorker } from '../../worker/run.js';
@@ -77,7 +77,7 @@ describe('train → evaluate → bless on a real Temporal server', () => {
     );
     expect(first.state).toBe('succeeded');
     const trained = first.steps[0]!.output as unknown as TrainModelOutput;
-    const evaluated = first.steps[1]!.output as unknown as EvaluationSummary;
+    const evaluated = first.steps[1]!.output as unknown as BlessedEvaluation; // blessed by the workflow
     expect(trained).toMatchObject({ engine: 'tfjs', backend: 'wasm', task: 'binary' });
     expect(evaluated.model).toEqual(trained.model);
     expect(evaluated.blessing.blessed).toBe(true);
@@ -104,7 +104,7 @@ describe('train → evaluate → bless on a real Temporal server', () => {
       ),
       () => undefined,
     );
-    const verdict = challenger.steps[1]!.output as unknown as EvaluationSummary;
+    const verdict = challenger.steps[1]!.output as unknown as BlessedEvaluation;
     expect(challenger.state).toBe('succeeded'); // a refusal is a result, not a failure
     expect(verdict.blessing.blessed).toBe(false);
     expect(verdict.production?.model).toEqual(trained.model);

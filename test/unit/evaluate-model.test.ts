@@ -7,7 +7,9 @@ import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { withDuckDB } from '../../lib/duckdb.js';
 import { evaluateModelStep } from '../../activities/evaluate/evaluate-model.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
+import { deriveBlessing } from '../../pipelines/blessing.js';
 import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
+import type { Blessing, EvaluationSummary } from '../../pipelines/evaluation.js';
 import type { JsonObject } from '../../pipelines/json.js';
 import type { StepInput } from '../../pipelines/step.js';
 import { dataDir, projectRoot } from '../support/paths.js';
@@ -117,15 +119,18 @@ describe('evaluateModel', () => {
       Math.max(...rates) - Math.min(...rates),
       10,
     );
-    // Blessing: every check listed; the stored evaluation has the curves and the verdict.
-    expect(summary.blessing.reasons.map((r) => r.check)).toEqual([
+    // Measurements only: the blessing is the workflow's, derived from them and the spec's thresholds.
+    expect(summary).not.toHaveProperty('blessing');
+    const blessing = blessingOf(evaluate, summary);
+    expect(blessing.reasons.map((r) => r.check)).toEqual([
       'auc min',
       'auc vs production',
       'demographicParityDifference across weekend max',
     ]);
-    expect(summary.blessing.blessed).toBe(summary.blessing.reasons.every((r) => r.passed));
+    expect(blessing.blessed).toBe(blessing.reasons.every((r) => r.passed));
     const stored = await createArtifactStore(home).readJson<JsonObject>(summary.evaluation);
-    expect(stored).toMatchObject({ format: 'sluice-evaluation/1', blessing: summary.blessing });
+    expect(stored).toMatchObject({ format: 'sluice-evaluation/1', bless: { auc: { min: 0.55 } } });
+    expect(stored).not.toHaveProperty('blessing');
     expect((stored['details'] as { roc: unknown[] }).roc.length).toBeGreaterThan(10);
 
     // Seeded: the same evaluation again is the same artifact.
@@ -137,12 +142,11 @@ describe('evaluateModel', () => {
   });
 
   it('refuses a model that misses its bar, listing why', async () => {
-    const summary = await evaluateModelStep(
-      deps,
-      step({ model: mlp.model, bless: { auc: { min: 0.99 }, logLoss: { max: 0.01 } } }),
-    );
-    expect(summary.blessing.blessed).toBe(false);
-    expect(summary.blessing.reasons.map((r) => r.message)).toEqual([
+    const bless = { auc: { min: 0.99 }, logLoss: { max: 0.01 } };
+    const summary = await evaluateModelStep(deps, step({ model: mlp.model, bless }));
+    const blessing = blessingOf({ bless }, summary);
+    expect(blessing.blessed).toBe(false);
+    expect(blessing.reasons.map((r) => r.message)).toEqual([
       expect.stringMatching(/^auc 0\.\d+ < minimum 0\.99$/),
       expect.stringMatching(/^logLoss 0\.\d+ > maximum 0\.01$/),
     ]);
@@ -225,8 +229,16 @@ describe('evaluateModel', () => {
       deps,
       step({ model: weather.model, bless: { r2: { min: 0.7 } } }),
     );
+    const blessing = blessingOf({ bless: { r2: { min: 0.7 } } }, summary);
     expect(summary.metrics.r2!.value!).toBeGreaterThan(0.7);
     expect(summary.metrics.rmse!.value!).toBeLessThan(4);
-    expect(summary.blessing.blessed).toBe(true);
+    expect(blessing.blessed).toBe(true);
   });
 });
+
+/** The blessing the workflow derives from an evaluation and its step's params. */
+function blessingOf(params: object, summary: EvaluationSummary): Blessing {
+  const blessing = deriveBlessing('evaluate', params as JsonObject, summary as unknown as JsonObject);
+  if ('error' in blessing) throw new Error(blessing.error);
+  return blessing;
+}

@@ -42,24 +42,55 @@ describe('decideGate', () => {
     });
   });
 
-  it('evaluation: blessed lists every check as evidence; not blessed lists the failed ones', () => {
-    const reasons = [
-      { check: 'auc', passed: true, message: 'auc 0.71 >= 0.62' },
-      { check: 'vsProduction.auc', passed: false, message: 'auc 0.71 is 0.02 below production' },
-    ];
-    expect(decideGate('evaluation', 'e', { blessed: false, reasons })).toEqual({
+  const measured = (auc: number, production?: number) => ({
+    rows: 500,
+    metrics: { auc: { value: auc, lo: auc - 0.03, hi: auc + 0.03 } },
+    production:
+      production === undefined
+        ? null
+        : {
+            model: { sha256: 'p' },
+            metrics: { auc: { value: production, lo: null, hi: null } },
+            delta: { auc: { value: auc - production, lo: null, hi: null } },
+          },
+    fairness: [],
+    slices: [],
+  });
+  const bless = { auc: { min: 0.62 }, vsProduction: { auc: { minDelta: 0 } } };
+
+  it('evaluation: derived from the measured metrics and the step spec, every check as evidence when blessed', () => {
+    expect(decideGate('evaluation', 'e', measured(0.71, 0.7), { bless })).toEqual({
+      step: 'e',
+      gate: 'evaluation',
+      passed: true,
+      reasons: ['auc 0.71 ≥ minimum 0.62', 'auc 0.71 vs production 0.7: improvement 0.01 ≥ required 0'],
+    });
+    // Not blessed: only the failed checks.
+    expect(decideGate('evaluation', 'e', measured(0.71, 0.73), { bless }).reasons).toEqual([
+      'auc 0.71 vs production 0.73: improvement -0.02 < required 0',
+    ]);
+    // The spec's thresholds decide, so a changed threshold changes the verdict on the same metrics.
+    expect(decideGate('evaluation', 'e', measured(0.71), { bless: { auc: { min: 0.75 } } }).passed).toBe(
+      false,
+    );
+  });
+
+  it('evaluation: a blessed flag sent by the step is not trusted; no metrics, or bad thresholds, refuse', () => {
+    const claimed = { ...measured(0.5), blessing: { blessed: true, reasons: [] } };
+    expect(decideGate('evaluation', 'e', claimed, { bless }).passed).toBe(false);
+    expect(decideGate('evaluation', 'e', { blessed: true, reasons: [] }, { bless })).toEqual({
       step: 'e',
       gate: 'evaluation',
       passed: false,
-      reasons: ['auc 0.71 is 0.02 below production'],
+      reasons: [
+        expect.stringMatching(
+          /^step "e" returned no metrics: an evaluation gate needs an evaluateModel step/,
+        ),
+      ],
     });
-    expect(decideGate('evaluation', 'e', { blessed: true, reasons: [reasons[0]!] }).reasons).toEqual([
-      'auc 0.71 >= 0.62',
-    ]);
     expect(decideGate('evaluation', 'e', null).passed).toBe(false);
-    // evaluateModel's own shape: the blessing nested in the evaluation summary.
-    expect(
-      decideGate('evaluation', 'e', { rows: 10, blessing: { blessed: false, reasons } }).reasons,
-    ).toEqual(['auc 0.71 is 0.02 below production']);
+    expect(decideGate('evaluation', 'e', measured(0.7), { bless: { auc: { min: 'high' } } }).reasons).toEqual(
+      [expect.stringMatching(/^step "e" params\.bless is not valid at auc\.min/)],
+    );
   });
 });

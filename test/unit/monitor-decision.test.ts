@@ -23,8 +23,6 @@ const measurement = (verdicts: ('ok' | 'drift')[], performance: MonitorMeasureme
     current: { name: 'c', sha256: 'b', rows: 10, source: 'c.parquet' },
     features: verdicts.map((verdict, i) => ({
       column: `f${i}`,
-      verdict,
-      reasons: verdict === 'drift' ? ['psi 0.5 > 0.2'] : [],
       psi: verdict === 'drift' ? 0.5 : 0.01,
       js: 0,
     })),
@@ -34,11 +32,23 @@ const measurement = (verdicts: ('ok' | 'drift')[], performance: MonitorMeasureme
 
 describe('the monitor decision', () => {
   it('one drifted feature is a breach by default, naming the feature and the crossed line', () => {
-    expect(decideBreach(measurement(['ok', 'drift']), { onBreach: 'retrain' })).toEqual({
+    expect(decideBreach(measurement(['ok', 'drift']), { onBreach: 'retrain' })).toMatchObject({
       breach: true,
-      reasons: ['feature f1: psi 0.5 > 0.2'],
+      reasons: ['feature f1: psi 0.500 > 0.2'],
+      features: [
+        { column: 'f0', verdict: 'ok', reasons: [] },
+        { column: 'f1', verdict: 'drift', reasons: ['psi 0.500 > 0.2'] },
+      ],
     });
     expect(decideBreach(measurement(['ok', 'ok']), { onBreach: 'retrain' }).breach).toBe(false);
+  });
+
+  it('applies the monitor thresholds itself, per feature too: the measurement carries no verdicts', () => {
+    const drifted = measurement(['drift', 'drift']);
+    expect(decideBreach(drifted, { onBreach: 'alert' }, { thresholds: { psi: 0.6 } }).breach).toBe(false);
+    const perColumn = decideBreach(drifted, { onBreach: 'alert' }, { perColumn: { f0: { psi: 0.6 } } });
+    expect(perColumn.reasons).toEqual(['feature f1: psi 0.500 > 0.2']);
+    expect(() => decideBreach(drifted, { onBreach: 'alert' }, { thresholds: { psi: -1 } })).toThrow(/psi/);
   });
 
   it('minDriftedFeatures raises the bar; accuracy counts only with enough labels', () => {
