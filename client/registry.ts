@@ -26,6 +26,8 @@ import {
   type RegistryMemo,
   type RollbackInput,
   type RollbackResult,
+  type SetTrafficInput,
+  type SetTrafficResult,
 } from '../pipelines/registry.js';
 import { SluiceModel } from '../pipelines/search-attributes.js';
 import type { SluiceConfig } from '../lib/config.js';
@@ -36,6 +38,7 @@ import {
   registerVersionUpdate,
   registryWorkflow,
   rollbackUpdate,
+  setTrafficUpdate,
 } from '../workflows/registry.js';
 
 /**
@@ -131,6 +134,20 @@ export async function rollbackModel(
   request: RollbackInput,
 ): Promise<RollbackResult> {
   return translate(model, () => handle(client, model).executeUpdate(rollbackUpdate, { args: [request] }));
+}
+
+/**
+ * Set the candidate's canary share and shadow switch; every `sluice serve` replica applies it on its
+ * next registry poll (unless started with a manual `--canary` / `--shadow`).
+ *
+ * @throws RegistryRefusedError when the version is not the candidate or the person holds no authority.
+ */
+export async function setModelTraffic(
+  client: Client,
+  model: string,
+  request: SetTrafficInput,
+): Promise<SetTrafficResult> {
+  return translate(model, () => handle(client, model).executeUpdate(setTrafficUpdate, { args: [request] }));
 }
 
 /** Versions with lineage, and aliases (a query: needs a worker). */

@@ -1,3 +1,4 @@
+import { deployStagesProblem } from './deploy.js';
 import { PipelineDefinitionError } from './errors.js';
 import { lintSteps, type LintIssue } from './lint.js';
 import type { TypedPipelineConfig } from './pipeline-config.js';
@@ -56,6 +57,8 @@ export function buildPipeline(config: PipelineConfig): PipelineSpec {
         message: `deploy step "${step.id}" deploys the version a registerModel step registered: add that step to its needs`,
       });
     }
+    const stagesProblem = step.deploy ? deployStagesProblem(step.deploy) : undefined;
+    if (stagesProblem) lint.push({ step: step.id, message: `deploy step "${step.id}": ${stagesProblem}` });
     for (const ref of paramRefs(step.params)) {
       if (!Object.hasOwn(parsed.data.params, ref)) {
         lint.push({

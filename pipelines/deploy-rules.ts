@@ -251,3 +251,23 @@ export function deployGate(step: string, output: JsonValue): GateDecision {
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
+
+/** The canary stages a deploy walks through: `stages`, or one stage of `percent` for `observe`. */
+export function deployStages(spec: DeploySpec): { percent: number; observe: string }[] {
+  if (spec.strategy !== 'canary') return [{ percent: 0, observe: spec.observe }];
+  return spec.stages ?? [{ percent: spec.percent, observe: spec.observe }];
+}
+
+/** What one serving replica reported running after a traffic change (its `GET /v1/models/<model>`). */
+export interface ReplicaTraffic {
+  url: string;
+  /** Whether it runs the requested split for the candidate. */
+  applied: boolean;
+  candidate: number | null;
+  canaryPercent: number | null;
+  shadow: boolean | null;
+  /** `registry` or `override` (started with `--canary` / `--shadow`), or null when it did not answer. */
+  source: string | null;
+  /** One line for the deploy's reasons when it did not apply the split. */
+  note: string;
+}

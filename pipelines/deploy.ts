@@ -30,6 +30,25 @@ export const deploySchema = z.strictObject({
   observe: duration
     .default('15m')
     .describe('Canary / shadow: the durable observation window before the comparison.'),
+  stages: z
+    .array(
+      z.strictObject({
+        percent: z.number().int().min(1).max(100).describe('The canary share during this stage.'),
+        observe: duration.describe("This stage's observation window."),
+      }),
+    )
+    .min(1)
+    .max(10)
+    .optional()
+    .describe(
+      'Canary: a staged rollout (e.g. 10 % → 50 % → 100 %), each stage observed and compared before the next; replaces `percent` and `observe`. Shares must rise.',
+    ),
+  steer: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Canary / shadow: the deploy sets the candidate's traffic in the registry, which every `sluice serve` replica applies on its next poll, and sets it back to none on rollback. `false`: the operator routes with `sluice serve --canary` / `--shadow`.",
+    ),
   /**
    * Canary / shadow: the Prometheus `/metrics` endpoints of the serving replicas. When given, the
    * window's request errors and p95 latency per version come from them (read at the window's start and
@@ -102,6 +121,21 @@ export const deploySchema = z.strictObject({
       "Canary / shadow: what the candidate's window must show, against production's, to be promoted.",
     ),
 });
+
+/** Why a deploy's `stages` cannot be walked, or `undefined` when they can (or there are none). */
+export function deployStagesProblem(spec: DeploySpec): string | undefined {
+  if (!spec.stages) return undefined;
+  if (spec.strategy !== 'canary') {
+    return `stages are a canary rollout; strategy "${spec.strategy}" takes \`observe\` only: remove stages or use strategy "canary"`;
+  }
+  for (let i = 1; i < spec.stages.length; i++) {
+    const [before, now] = [spec.stages[i - 1]!.percent, spec.stages[i]!.percent];
+    if (now <= before) {
+      return `stages[${i}].percent is ${now}, not more than stages[${i - 1}]'s ${before}: each stage must send the candidate more traffic`;
+    }
+  }
+  return undefined;
+}
 
 /** What a pipeline author writes in a `deploy` step. */
 export type DeployConfig = z.input<typeof deploySchema>;

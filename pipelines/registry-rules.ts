@@ -13,6 +13,7 @@ import {
   type RegistryDescription,
   type RegistryEvent,
   type RegistryMemo,
+  type RegistryTraffic,
   type RegistryState,
   type RollbackInput,
   type RollbackResult,
@@ -118,6 +119,7 @@ export function applyRegister(
     registeredBy: input.registeredBy,
   });
   state.aliases.candidate = version;
+  resetTraffic(state);
   append(state, {
     type: 'registered',
     at,
@@ -144,6 +146,28 @@ export function promoteRequestProblem(model: string, input: PromoteInput): strin
   return undefined;
 }
 
+/**
+ * Why the version's own run does not authorise this action (another run named, or the run not
+ * approved), or `undefined` when it does.
+ */
+export function approvedRunRefusal(
+  model: string,
+  action: string,
+  target: ModelVersion,
+  input: { by: string; version: number; approvedRun?: string | undefined },
+  fix: string,
+): string | undefined {
+  const run = target.workflowId;
+  if (input.approvedRun !== undefined && input.approvedRun !== run && input.approvedRun !== target.runId) {
+    return `${input.by} cannot ${action} model "${model}" v${input.version} on the strength of run ${input.approvedRun}: v${input.version} came from run ${run}`;
+  }
+  const shortfall = approvalShortfall(target);
+  if (shortfall) {
+    return `${input.by} cannot ${action} model "${model}" v${input.version} without approval: its run ${run} ${shortfall}; ${fix}`;
+  }
+  return undefined;
+}
+
 /** Why the registry refuses this promotion, or `undefined` when it is allowed. */
 export function promoteRefusal(state: RegistryState, input: PromoteInput): string | undefined {
   const { model } = state;
@@ -153,15 +177,13 @@ export function promoteRefusal(state: RegistryState, input: PromoteInput): strin
     return `${input.by} cannot promote model "${model}" v${input.version}: there is no such version (${known}); pick one from \`sluice models ${model}\``;
   }
   if (input.authorisedBy === 'approved-run') {
-    const run = target.workflowId;
-    if (input.approvedRun !== undefined && input.approvedRun !== run && input.approvedRun !== target.runId) {
-      return `${input.by} cannot promote model "${model}" v${input.version} on the strength of run ${input.approvedRun}: v${input.version} came from run ${run}`;
-    }
-    const shortfall = approvalShortfall(target);
-    if (shortfall) {
-      return `${input.by} cannot promote model "${model}" v${input.version} without approval: its run ${run} ${shortfall}; get the run approved, or have a holder of role ${promoterRole} promote it`;
-    }
-    return undefined;
+    return approvedRunRefusal(
+      model,
+      'promote',
+      target,
+      input,
+      `get the run approved, or have a holder of role ${promoterRole} promote it`,
+    );
   }
   return roleRefusal(model, 'promote', `v${input.version}`, input);
 }
@@ -191,6 +213,7 @@ export function applyPromote(state: RegistryState, input: PromoteInput, at: stri
   });
   if (state.aliases.candidate === input.version) state.aliases.candidate = null;
   syncProduction(state);
+  resetTraffic(state);
   return { outcome: 'promoted', version: input.version, aliases: aliases(state) };
 }
 
@@ -242,6 +265,7 @@ export function applyRollback(
     authorisedBy: input.authorisedBy,
   });
   syncProduction(state);
+  resetTraffic(state);
   return { from, version, aliases: aliases(state) };
 }
 
@@ -276,7 +300,23 @@ export function describeRegistry(state: RegistryState): RegistryDescription {
     versions: state.versions,
     aliases: aliases(state),
     eventCount: state.events.length,
+    traffic: { ...(state.traffic ?? noTraffic) },
   };
+}
+
+/** No split: production answers everything, nothing in the shadow. */
+export const noTraffic: RegistryTraffic = {
+  version: null,
+  canaryPercent: 0,
+  shadow: false,
+  at: null,
+  by: null,
+  reason: null,
+};
+
+/** Back to no split, when the candidate or production changes (state without traffic stays so). */
+function resetTraffic(state: RegistryState): void {
+  if (state.traffic) state.traffic = { ...noTraffic };
 }
 
 /** The memo kept on the workflow for listing without a worker. */
@@ -294,9 +334,9 @@ function syncProduction(state: RegistryState): void {
   state.aliases.previous = stack[stack.length - 2] ?? null;
 }
 
-function roleRefusal(
+export function roleRefusal(
   model: string,
-  action: 'promote' | 'roll back',
+  action: 'promote' | 'roll back' | 'steer traffic to',
   what: string,
   input: { by: string; authorisedBy: Authority; roleMembers?: string[] },
 ): string | undefined {
@@ -314,7 +354,7 @@ function roleRefusal(
   return undefined;
 }
 
-function actorProblem(
+export function actorProblem(
   model: string,
   action: string,
   input: { by: unknown; reason: unknown; authorisedBy: unknown; roleMembers?: unknown },
@@ -338,7 +378,7 @@ function actorProblem(
   return undefined;
 }
 
-function refuse(
+export function refuse(
   state: RegistryState,
   action: RefusedEvent['action'],
   version: number | null,
@@ -361,7 +401,7 @@ function refuse(
 
 type NewEvent<E> = E extends RegistryEvent ? Omit<E, 'seq'> : never;
 
-function append(state: RegistryState, event: NewEvent<RegistryEvent>): void {
+export function append(state: RegistryState, event: NewEvent<RegistryEvent>): void {
   state.events.push({ seq: state.events.length + 1, ...event });
 }
 
@@ -373,7 +413,7 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isText(value: unknown): value is string {
+export function isText(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== '';
 }
 

@@ -129,9 +129,19 @@ export type RolledBackEvent = EventBase & {
   authorisedBy: Authority;
 };
 
+/** The desired traffic for a candidate changed: what every serving replica applies on its next poll. */
+export type TrafficEvent = EventBase & {
+  type: 'traffic';
+  version: number;
+  canaryPercent: number;
+  shadow: boolean;
+  reason: string;
+  authorisedBy: Authority;
+};
+
 export type RefusedEvent = EventBase & {
   type: 'refused';
-  action: 'promote' | 'rollback';
+  action: 'promote' | 'rollback' | 'traffic';
   version: number | null;
   reason: string;
   authorisedBy: string;
@@ -140,7 +150,24 @@ export type RefusedEvent = EventBase & {
 };
 
 /** The append-only log: every change and every refused attempt, with who, when and why. */
-export type RegistryEvent = RegisteredEvent | PromotedEvent | RolledBackEvent | RefusedEvent;
+export type RegistryEvent = RegisteredEvent | PromotedEvent | RolledBackEvent | TrafficEvent | RefusedEvent;
+
+/**
+ * The traffic the candidate should get on every serving replica (docs/deploy.md): a share of requests
+ * answered by the candidate (canary) and whether it scores every request beside production (shadow).
+ * It belongs to one candidate version: registering a new candidate, promoting it or rolling production
+ * back sets it back to none, so a stale split never reaches another version.
+ */
+export type RegistryTraffic = {
+  /** The candidate version the split is for; null when no split is set. */
+  version: number | null;
+  canaryPercent: number;
+  shadow: boolean;
+  /** When, by whom and why it was last set (null when never set since the last reset). */
+  at: string | null;
+  by: string | null;
+  reason: string | null;
+};
 
 /** The registry's whole state: plain JSON, carried across continue-as-new unchanged. */
 export type RegistryState = {
@@ -148,6 +175,8 @@ export type RegistryState = {
   versions: ModelVersion[];
   aliases: RegistryAliases;
   events: RegistryEvent[];
+  /** Absent in state carried over from before traffic steering: read as no split. */
+  traffic?: RegistryTraffic;
 };
 
 /** The `registryWorkflow` argument. */
@@ -203,12 +232,35 @@ export type RollbackResult = {
   aliases: RegistryAliases;
 };
 
+/** `setTraffic` update argument: the candidate's canary share and shadow switch. */
+export type SetTrafficInput = {
+  version: number;
+  /** Whole percent 0–100 of requests the candidate answers. */
+  canaryPercent: number;
+  shadow: boolean;
+  by: string;
+  reason: string;
+  authorisedBy: Authority;
+  /** With `approved-run`: the run the caller relies on; must be the version's own, approved run. */
+  approvedRun?: string;
+  /** With `role:<name>`: the role's members from configuration. */
+  roleMembers?: string[];
+};
+
+export type SetTrafficResult = {
+  /** `unchanged` when the traffic already was this. */
+  outcome: 'set' | 'unchanged';
+  traffic: RegistryTraffic;
+};
+
 /** The `describe` query's answer. */
 export type RegistryDescription = {
   model: string;
   versions: ModelVersion[];
   aliases: RegistryAliases;
   eventCount: number;
+  /** The candidate's desired traffic (optional only for answers from registries older than steering). */
+  traffic?: RegistryTraffic;
 };
 
 /** What the registry keeps in its memo, so `sluice models` can list models without a worker. */
@@ -226,6 +278,7 @@ export const registryMessages = {
   registerVersion: 'registerVersion',
   promote: 'promote',
   rollback: 'rollback',
+  setTraffic: 'setTraffic',
   describe: 'describe',
   history: 'history',
 } as const;

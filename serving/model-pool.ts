@@ -11,13 +11,24 @@ import type { ServingMetrics } from './metrics.js';
 /** Reads a model's registry entry: `describeModel` against Temporal in production, a fixed in-memory entry in the serving bench. */
 export type RegistryReader = (model: string) => Promise<RegistryDescription>;
 
-/** How one model is served: production always; the candidate too when canary or shadow is set. */
+/**
+ * How one model is served: production always; the candidate too when canary or shadow is set. Without
+ * `canaryPercent` and `shadow` the split follows the registry's traffic, which a deploy step sets
+ * (docs/deploy.md); either one given is a manual override that the registry does not change.
+ */
 export interface DeploymentOptions {
   model: string;
-  /** Share of requests (0–100) the candidate answers instead of production. Default 0. */
+  /** Share of requests (0–100) the candidate answers instead of production. */
   canaryPercent?: number;
-  /** The candidate scores every request beside production, whose answer is returned. Default false. */
+  /** The candidate scores every request beside production, whose answer is returned. */
   shadow?: boolean;
+}
+
+/** The split a replica applies: from the registry, or the operator's override. */
+export interface Split {
+  canaryPercent: number;
+  shadow: boolean;
+  source: 'registry' | 'override';
 }
 
 /** Which loaded version answers a request, and which (if any) scores it in the shadow. */
@@ -28,7 +39,11 @@ export interface Route {
 }
 
 interface Slot {
-  options: Required<DeploymentOptions>;
+  model: string;
+  /** The operator's `--canary` / `--shadow`, which wins over the registry; null to follow it. */
+  override: { canaryPercent: number; shadow: boolean } | null;
+  /** What this replica applies now (refreshed from the registry on every poll). */
+  split: Split;
   production: LoadedModel | null;
   candidate: LoadedModel | null;
   description: RegistryDescription | null;
@@ -59,8 +74,18 @@ export class ModelPool {
       if (!(percent >= 0 && percent <= 100)) {
         throw new RangeError(`canary percent for ${d.model} is ${percent}; give 0 to 100`);
       }
+      const override =
+        d.canaryPercent === undefined && d.shadow === undefined
+          ? null
+          : { canaryPercent: percent, shadow: d.shadow ?? false };
       this.slots.set(d.model, {
-        options: { model: d.model, canaryPercent: percent, shadow: d.shadow ?? false },
+        model: d.model,
+        override,
+        split: {
+          canaryPercent: percent,
+          shadow: d.shadow ?? false,
+          source: override ? 'override' : 'registry',
+        },
         production: null,
         candidate: null,
         description: null,
@@ -114,10 +139,10 @@ export class ModelPool {
     }
     const canary =
       candidate !== null &&
-      slot.options.canaryPercent > 0 &&
-      hash32(requestId) % 100 < slot.options.canaryPercent;
+      slot.split.canaryPercent > 0 &&
+      hash32(requestId) % 100 < slot.split.canaryPercent;
     const primary = canary ? candidate : production;
-    const shadow = !canary && slot.options.shadow && candidate !== null ? candidate : null;
+    const shadow = !canary && slot.split.shadow && candidate !== null ? candidate : null;
     primary.acquire();
     shadow?.acquire();
     return { primary, role: canary ? 'canary' : 'production', shadow };
@@ -128,7 +153,7 @@ export class ModelPool {
     const slot = this.slot(model);
     const loaded = (m: LoadedModel | null) =>
       m && { version: m.version, sha256: m.sha256, loadedAt: m.loadedAt, inFlight: m.active };
-    const canary = slot.candidate && slot.options.canaryPercent > 0 ? slot.options.canaryPercent : 0;
+    const canary = slot.candidate && slot.split.canaryPercent > 0 ? slot.split.canaryPercent : 0;
     return {
       model,
       aliases: slot.description?.aliases ?? null,
@@ -143,7 +168,9 @@ export class ModelPool {
       traffic: {
         production: slot.production ? 100 - canary : 0,
         canary,
-        shadow: slot.options.shadow && slot.candidate !== null,
+        shadow: slot.split.shadow && slot.candidate !== null,
+        candidate: slot.candidate?.version ?? null,
+        source: slot.split.source,
       },
       features: slot.production?.manifest.metadata.features ?? null,
       task: slot.production?.manifest.metadata.task ?? null,
@@ -179,20 +206,23 @@ export class ModelPool {
     const known = slot.description?.versions.some((v) => v.version === version) ?? false;
     const fix = known
       ? `it is registered but not loaded; promote it, or serve it as the candidate with --canary or --shadow`
-      : `${slot.options.model} has versions ${slot.description?.versions.map((v) => v.version).join(', ') || 'none'}`;
+      : `${slot.model} has versions ${slot.description?.versions.map((v) => v.version).join(', ') || 'none'}`;
     return new ServingRequestError(
       404,
       'UNKNOWN_VERSION',
-      `${slot.options.model} v${version} is not loaded (loaded: ${loaded.join(', ') || 'none'}); ${fix}`,
+      `${slot.model} v${version} is not loaded (loaded: ${loaded.join(', ') || 'none'}); ${fix}`,
     );
   }
 
   private async doRefresh(slot: Slot): Promise<void> {
-    const { model } = slot.options;
+    const { model } = slot;
     const description = await this.registry(model);
     slot.description = description;
     const { production, candidate } = description.aliases;
-    const wantCandidate = slot.options.canaryPercent > 0 || slot.options.shadow;
+    const split = slot.override
+      ? { ...slot.override, source: 'override' as const }
+      : registrySplit(description);
+    const wantCandidate = split.canaryPercent > 0 || split.shadow;
     const nextProduction = await this.resolve(slot, production);
     const nextCandidate =
       wantCandidate && candidate !== null && candidate !== production
@@ -204,6 +234,13 @@ export class ModelPool {
     const newCandidate = nextCandidate === undefined ? slot.candidate : nextCandidate;
     slot.production = newProduction;
     slot.candidate = newCandidate;
+    if (split.canaryPercent !== slot.split.canaryPercent || split.shadow !== slot.split.shadow) {
+      this.log.info(
+        { model, candidate: newCandidate?.version ?? null, ...split },
+        `traffic for ${model} now canary ${split.canaryPercent}%${split.shadow ? ', shadow on' : ''} (from the ${split.source})`,
+      );
+    }
+    slot.split = split;
     for (const old of before) {
       if (old && old !== newProduction && old !== newCandidate) old.retire();
     }
@@ -211,12 +248,12 @@ export class ModelPool {
     for (const s of this.slots.values()) {
       if (s.production)
         this.metrics.loaded.set(
-          { model: s.options.model, version: String(s.production.version), alias: 'production' },
+          { model: s.model, version: String(s.production.version), alias: 'production' },
           1,
         );
       if (s.candidate)
         this.metrics.loaded.set(
-          { model: s.options.model, version: String(s.candidate.version), alias: 'candidate' },
+          { model: s.model, version: String(s.candidate.version), alias: 'candidate' },
           1,
         );
     }
@@ -242,7 +279,7 @@ export class ModelPool {
   }
 
   private async load(slot: Slot, entry: ModelVersion): Promise<LoadedModel | undefined> {
-    const { model } = slot.options;
+    const { model } = slot;
     try {
       const loaded = await loadModelVersion(this.tf, this.store, model, entry);
       slot.refused.delete(entry.version);
@@ -269,4 +306,13 @@ export class ModelPool {
       return undefined;
     }
   }
+}
+
+/** The registry's split for its current candidate; none when it names another version (or none). */
+export function registrySplit(description: RegistryDescription): Split {
+  const traffic = description.traffic;
+  if (!traffic || traffic.version === null || traffic.version !== description.aliases.candidate) {
+    return { canaryPercent: 0, shadow: false, source: 'registry' };
+  }
+  return { canaryPercent: traffic.canaryPercent, shadow: traffic.shadow, source: 'registry' };
 }

@@ -1,9 +1,12 @@
 import * as wf from '@temporalio/workflow';
 import type { DeployActivities } from '../activities/deploy/index.js';
 import type { DeploySpec } from '../pipelines/deploy.js';
+import type { RegistryTraffic } from '../pipelines/registry.js';
 import {
   decideInfra,
   decideObservation,
+  deployStages,
+  type ReplicaTraffic,
   type DeployDecision,
   type DeployObservation,
   type InfraReport,
@@ -46,6 +49,16 @@ export interface DeployResult {
   /** The canary / shadow decision (null for `direct`, or when infra validation refused). */
   decision: DeployDecision | null;
   reasons: string[];
+  /** Each observed stage of a steered canary or shadow (one for an unstaged one), in order. */
+  stages: { percent: number; observe: string; decision: DeployDecision }[];
+  /** Every traffic split the deploy set in the registry, in order (the last is what serving runs). */
+  traffic: RegistryTraffic[];
+  /** With `metricsUrls`: what each replica reported running after the last traffic change. */
+  replicas: ReplicaTraffic[] | null;
+}
+
+function failureMessage(error: wf.ActivityFailure): string {
+  return error.cause?.message ?? error.message;
 }
 
 /** Where the deploy is now, for `sluice status` on the child. */
@@ -87,6 +100,9 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
     serving: null,
     decision: null,
     reasons: [...infra.decision.reasons],
+    stages: [],
+    traffic: [],
+    replicas: null,
   };
   if (!infra.decision.passed) {
     wf.log.warn('deploy refused by infra validation', { model, version, reasons: infra.decision.reasons });
@@ -94,38 +110,85 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
   }
 
   if (spec.strategy !== 'direct') {
-    phase = 'observing';
-    const from = Date.now();
-    const windowMs = parseDuration(spec.observe, `step "${input.step}" deploy.observe`);
-    observeUntil = new Date(from + windowMs).toISOString();
-    const scrape = { urls: spec.metricsUrls, model };
-    const before = spec.metricsUrls.length > 0 ? await acts.snapshotServingMetrics(scrape) : null;
-    await wf.sleep(windowMs);
-    phase = 'comparing';
-    const after = before ? await acts.snapshotServingMetrics(scrape) : null;
-    const observation = await acts.observeDeployment({
-      model,
-      candidateVersion: version,
-      productionVersion: productionBefore,
-      from,
-      to: Date.now(),
-    });
-    const serving =
-      before && after
-        ? {
-            candidate: servingWindow(before, after, version),
-            production: productionBefore === null ? null : servingWindow(before, after, productionBefore),
-          }
-        : null;
-    const decision = decideObservation(observation, spec, serving);
-    result.observation = observation;
-    if (before && after && serving) result.serving = { before, after, ...serving };
-    result.decision = decision;
-    result.reasons.push(...decision.reasons);
-    if (!decision.passed) {
-      result.outcome = 'rolled-back';
-      wf.log.warn('deploy rolled back', { model, version, reasons: decision.reasons });
-      return done(result);
+    // Histories from before traffic steering replay without it (no marker); new deploys steer.
+    const steer = spec.steer !== false && wf.patched('deploy-steers-traffic');
+    const stages = steer ? deployStages(spec) : [{ percent: spec.percent, observe: spec.observe }];
+    const steerTo = async (canaryPercent: number, shadow: boolean, why: string): Promise<boolean> => {
+      phase = 'steering';
+      try {
+        const set = await acts.setDeploymentTraffic({
+          model,
+          version,
+          canaryPercent,
+          shadow,
+          approvedRun: input.stepInput.run.workflowId,
+          by: `run:${input.stepInput.run.workflowId}`,
+          reason: `${spec.strategy} deploy by step "${input.step}": ${why}`,
+        });
+        result.traffic.push(set.traffic);
+      } catch (error) {
+        if (!(error instanceof wf.ActivityFailure)) throw error;
+        result.reasons.push(`the registry refused the traffic change: ${failureMessage(error)}`);
+        return false;
+      }
+      if (spec.metricsUrls.length > 0) {
+        const replicas = await acts.awaitReplicaTraffic({
+          urls: spec.metricsUrls,
+          model,
+          version,
+          canaryPercent,
+          shadow,
+        });
+        result.replicas = replicas;
+        for (const r of replicas.filter((r) => !r.applied)) result.reasons.push(r.note);
+      }
+      return true;
+    };
+    for (const [index, stage] of stages.entries()) {
+      const canaryPercent = spec.strategy === 'canary' ? stage.percent : 0;
+      const label = stages.length > 1 ? `stage ${index + 1} of ${stages.length} (${canaryPercent} %)` : null;
+      if (steer) {
+        const why = spec.strategy === 'shadow' ? 'shadow on' : `canary ${canaryPercent} %`;
+        if (!(await steerTo(canaryPercent, spec.strategy === 'shadow', label ?? why))) {
+          result.outcome = 'refused';
+          return done(result);
+        }
+      }
+      phase = label ? `observing ${label}` : 'observing';
+      const from = Date.now();
+      const windowMs = parseDuration(stage.observe, `step "${input.step}" deploy.observe`);
+      observeUntil = new Date(from + windowMs).toISOString();
+      const scrape = { urls: spec.metricsUrls, model };
+      const before = spec.metricsUrls.length > 0 ? await acts.snapshotServingMetrics(scrape) : null;
+      await wf.sleep(windowMs);
+      phase = 'comparing';
+      const after = before ? await acts.snapshotServingMetrics(scrape) : null;
+      const observation = await acts.observeDeployment({
+        model,
+        candidateVersion: version,
+        productionVersion: productionBefore,
+        from,
+        to: Date.now(),
+      });
+      const serving =
+        before && after
+          ? {
+              candidate: servingWindow(before, after, version),
+              production: productionBefore === null ? null : servingWindow(before, after, productionBefore),
+            }
+          : null;
+      const decision = decideObservation(observation, spec, serving);
+      result.observation = observation;
+      result.serving = before && after && serving ? { before, after, ...serving } : null;
+      result.decision = decision;
+      result.reasons.push(...decision.reasons.map((r) => (label ? `${label}: ${r}` : r)));
+      if (steer) result.stages.push({ percent: canaryPercent, observe: stage.observe, decision });
+      if (!decision.passed) {
+        result.outcome = 'rolled-back';
+        wf.log.warn('deploy rolled back', { model, version, stage: index + 1, reasons: decision.reasons });
+        if (steer) await steerTo(0, false, `rolled back: ${decision.reasons.join('; ')}`);
+        return done(result);
+      }
     }
   }
 

@@ -13,7 +13,10 @@ import {
   type RegistryInput,
   type RollbackInput,
   type RollbackResult,
+  type SetTrafficInput,
+  type SetTrafficResult,
 } from '../pipelines/registry.js';
+import { applySetTraffic, setTrafficRequestProblem } from '../pipelines/registry-traffic.js';
 import {
   applyPromote,
   applyRegister,
@@ -39,6 +42,11 @@ export const promoteUpdate = wf.defineUpdate<PromoteResult, [PromoteInput]>(regi
 
 /** Put the previous production version back. */
 export const rollbackUpdate = wf.defineUpdate<RollbackResult, [RollbackInput]>(registryMessages.rollback);
+
+/** Set the candidate's canary share and shadow switch, which every serving replica follows. */
+export const setTrafficUpdate = wf.defineUpdate<SetTrafficResult, [SetTrafficInput]>(
+  registryMessages.setTraffic,
+);
 
 /** Versions with lineage, and the aliases. */
 export const describeQuery = wf.defineQuery<RegistryDescription>(registryMessages.describe);
@@ -127,6 +135,15 @@ export async function registryWorkflow(input: RegistryInput): Promise<never> {
       return settle(outcome);
     },
     { validator: (request: RollbackInput) => reject(rollbackRequestProblem(model, request)) },
+  );
+  wf.setHandler(
+    setTrafficUpdate,
+    (request: SetTrafficInput) => {
+      const outcome = applySetTraffic(state, request, now());
+      if (isRefused(outcome) || outcome.outcome === 'set') changed();
+      return settle(outcome);
+    },
+    { validator: (request: SetTrafficInput) => reject(setTrafficRequestProblem(model, request)) },
   );
 
   if (wf.workflowInfo().typedSearchAttributes.get(SluiceModel) !== model) {

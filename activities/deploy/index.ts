@@ -1,12 +1,13 @@
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { describeModel, promoteModel } from '../../client/registry.js';
+import { describeModel, promoteModel, setModelTraffic } from '../../client/registry.js';
 import type { DeployObservation, InfraReport, ServingSnapshot } from '../../pipelines/deploy-rules.js';
 import { DependencyUnavailableError } from '../../pipelines/errors.js';
-import type { PromoteResult } from '../../pipelines/registry.js';
+import type { PromoteResult, SetTrafficResult } from '../../pipelines/registry.js';
 import { withFailureBoundary } from '../boundary.js';
 import { validateModelInfra, type InfraValidationRequest } from './infra-validation.js';
 import { observeDeployment, type ObserveRequest } from './observe-deployment.js';
+import { awaitReplicaTraffic, type ReplicaTrafficRequest } from './replica-traffic.js';
 import { snapshotServingMetrics, type SnapshotRequest } from './serving-metrics.js';
 
 /** What the deploy activities need from the composition root. */
@@ -24,6 +25,17 @@ export interface PromoteDeploymentRequest {
   model: string;
   version: number;
   /** The approved run's workflow id: the registry checks the version came from it. */
+  approvedRun: string;
+  by: string;
+  reason: string;
+}
+
+/** Set the candidate's traffic on the strength of the run that approved it. */
+export interface DeploymentTrafficRequest {
+  model: string;
+  version: number;
+  canaryPercent: number;
+  shadow: boolean;
   approvedRun: string;
   by: string;
   reason: string;
@@ -66,6 +78,24 @@ export function createDeployActivities(deps: DeployActivityDeps) {
     snapshotServingMetrics: boundary((request: SnapshotRequest): Promise<ServingSnapshot> =>
       snapshotServingMetrics(request),
     ),
+
+    /** Set the candidate's split in the registry, which every serving replica applies on its next poll. */
+    setDeploymentTraffic: boundary(async (request: DeploymentTrafficRequest): Promise<SetTrafficResult> => {
+      const result = await setModelTraffic(client('setDeploymentTraffic'), request.model, {
+        version: request.version,
+        canaryPercent: request.canaryPercent,
+        shadow: request.shadow,
+        by: request.by,
+        reason: request.reason,
+        authorisedBy: 'approved-run',
+        approvedRun: request.approvedRun,
+      });
+      log.info('deploy traffic set', { model: request.model, ...result.traffic });
+      return result;
+    }),
+
+    /** What each serving replica runs once the split is set; see {@link awaitReplicaTraffic}. */
+    awaitReplicaTraffic: boundary((request: ReplicaTrafficRequest) => awaitReplicaTraffic(request)),
 
     /** Promote through the registry, authorised by the approved run (`authorisedBy: 'approved-run'`). */
     promoteDeployment: boundary(async (request: PromoteDeploymentRequest): Promise<PromoteResult> => {

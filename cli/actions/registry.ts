@@ -68,7 +68,12 @@ export async function modelsAction(name: string | undefined, options: ModelsOpti
         ['version', 'aliases', 'model', 'run', 'approval', 'metrics', 'registered'],
         ...description.versions.map((v) => versionRow(v, description.aliases)),
       ];
-      const head = `model ${name}: ${description.versions.length} version(s); production ${show(description.aliases.production)}, candidate ${show(description.aliases.candidate)}, previous ${show(description.aliases.previous)}`;
+      const traffic = description.traffic;
+      const split =
+        traffic && traffic.version !== null
+          ? `; traffic: v${traffic.version} canary ${traffic.canaryPercent} %, shadow ${traffic.shadow ? 'on' : 'off'} (set by ${traffic.by ?? '?'} at ${traffic.at ?? '?'})`
+          : '; traffic: production answers everything';
+      const head = `model ${name}: ${description.versions.length} version(s); production ${show(description.aliases.production)}, candidate ${show(description.aliases.candidate)}, previous ${show(description.aliases.previous)}${split}`;
       return [head, table(rows), ...(events ? ['', ...events.map(describeEvent)] : [])].join('\n');
     });
   } finally {
@@ -161,6 +166,8 @@ export function describeEvent(event: RegistryEvent): string {
       return `${head} promoted v${event.version} (was ${show(event.from)}) by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
     case 'rolled-back':
       return `${head} rolled back v${event.from} to v${event.version} by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
+    case 'traffic':
+      return `${head} traffic for v${event.version}: canary ${event.canaryPercent}%, shadow ${event.shadow ? 'on' : 'off'} by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
     case 'refused':
       return `${head} REFUSED ${event.action}${event.version === null ? '' : ` v${event.version}`} by ${event.by}: ${event.refusal} (reason given: ${event.reason})`;
   }

@@ -17,7 +17,7 @@ import { untilShutdownSignal } from './lifecycle.js';
 export interface ServeOptions {
   model: string[];
   pipeline: string[];
-  canary: string;
+  canary?: string;
   shadow?: boolean;
   poll: string;
 }
@@ -34,8 +34,8 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
     const problem = modelNameProblem(model);
     if (problem) throw new InvalidInputError(`--model ${model}: ${problem}`);
   }
-  const canary = Number(options.canary);
-  if (!Number.isFinite(canary) || canary < 0 || canary > 100) {
+  const canary = options.canary === undefined ? undefined : Number(options.canary);
+  if (canary !== undefined && !(Number.isFinite(canary) && canary >= 0 && canary <= 100)) {
     throw new InvalidInputError(`--canary ${options.canary}: give a percent from 0 to 100`);
   }
   const pollMs = Number(options.poll);
@@ -59,11 +59,12 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
     guard,
     predictAuth: config.serve.predictAuth,
     control: { client, config, pipelines },
-    deployments: options.model.map((model) => ({
-      model,
-      canaryPercent: canary,
-      shadow: options.shadow ?? false,
-    })),
+    // Neither flag: follow the registry's traffic (set by deploy steps); either one: a manual override.
+    deployments: options.model.map((model) =>
+      canary === undefined && options.shadow === undefined
+        ? { model }
+        : { model, canaryPercent: canary ?? 0, shadow: options.shadow ?? false },
+    ),
     bodyLimit: config.serve.bodyLimit,
     predictionLog: { dir: config.serve.predictionLogDir },
     pollMs,

@@ -20,8 +20,11 @@ export function registerServe(program: Command): void {
       collect,
       [],
     )
-    .option('--canary <percent>', 'send this percent of requests to the candidate version', '0')
-    .option('--shadow', 'the candidate scores every request too; production answers')
+    .option(
+      '--canary <percent>',
+      'override: send this percent of requests to the candidate (default: the split a deploy step set in the registry)',
+    )
+    .option('--shadow', 'override: the candidate scores every request too; production answers')
     .option('--poll <ms>', 'how often to re-read the registry for new versions (0: never)', '5000')
     .action(async (options: ServeOptions, command: Command) =>
       (await import('../actions/serve.js')).serveAction(options, command),

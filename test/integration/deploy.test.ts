@@ -200,6 +200,77 @@ describe('the deploy step', () => {
     expect((await describeModel(t.client, MODEL)).aliases).toMatchObject({ production: 5, previous: 4 });
   }, 300_000);
 
+  it('a staged canary steers the replica through the registry (25 % then 50 %), and promotion clears the split', async () => {
+    const replica = await steeredServer();
+    const { deploy } = await deployRun(
+      t.client,
+      t.config,
+      'deploy-steered-good',
+      {
+        train: { model: 'logistic', epochs: 3, seed: 17 },
+        deploy: steered(replica.url, [25, 50]),
+      },
+      steeredTraffic(replica, 6),
+    );
+    expect(deploy.outcome, deploy.reasons.join('; ')).toBe('promoted');
+    expect(deploy).toMatchObject({ version: 6, productionBefore: 5 });
+    expect(deploy.stages.map((s) => [s.percent, s.decision.passed])).toEqual([
+      [25, true],
+      [50, true],
+    ]);
+    expect(deploy.traffic.map((x) => [x.version, x.canaryPercent, x.shadow])).toEqual([
+      [6, 25, false],
+      [6, 50, false],
+    ]);
+    // The replica followed the registry (it was started without --canary) and said so.
+    expect(deploy.replicas).toEqual([
+      expect.objectContaining({ applied: true, candidate: 6, canaryPercent: 50, source: 'registry' }),
+    ]);
+    expect(deploy.observation?.candidate.predictions).toBeGreaterThanOrEqual(100);
+    const registry = await describeModel(t.client, MODEL);
+    expect(registry.aliases).toMatchObject({ production: 6, candidate: null });
+    expect(registry.traffic).toMatchObject({ version: null, canaryPercent: 0, shadow: false });
+    const steering = (await modelHistory(t.client, MODEL)).filter(
+      (e) => e.type === 'traffic' && e.version === 6,
+    );
+    expect(steering.map((e) => e.type === 'traffic' && [e.version, e.canaryPercent, e.authorisedBy])).toEqual(
+      [
+        [6, 25, 'approved-run'],
+        [6, 50, 'approved-run'],
+      ],
+    );
+    await replica.server.pool.refresh(MODEL);
+    expect(replica.server.pool.describe(MODEL)['traffic']).toMatchObject({ canary: 0, candidate: null });
+  }, 300_000);
+
+  it('a steered canary that fails its first stage is rolled back and its traffic set back to none', async () => {
+    const replica = await steeredServer();
+    const { deploy } = await deployRun(
+      t.client,
+      t.config,
+      'deploy-steered-worse',
+      {
+        train: { model: 'logistic', epochs: 1, learningRate: 0.000001, seed: 19 },
+        evaluate: { bless: { auc: { min: 0 } } },
+        deploy: steered(replica.url, [25, 50]),
+      },
+      steeredTraffic(replica, 7),
+    );
+    expect(deploy.outcome).toBe('rolled-back');
+    expect(deploy.stages.map((s) => [s.percent, s.decision.passed])).toEqual([[25, false]]);
+    expect(deploy.traffic.map((x) => [x.version, x.canaryPercent])).toEqual([
+      [7, 25],
+      [null, 0],
+    ]);
+    expect(deploy.reasons.join(' ')).toMatch(
+      /stage 1 of 2 \(25 %\): .*score PSI [\d.]+ against production v6 is over 0\.2/,
+    );
+    expect(deploy.replicas).toEqual([expect.objectContaining({ applied: true, canaryPercent: 0 })]);
+    const registry = await describeModel(t.client, MODEL);
+    expect(registry.aliases).toMatchObject({ production: 6, candidate: 7 });
+    expect(registry.traffic).toMatchObject({ version: null, canaryPercent: 0 });
+  }, 300_000);
+
   it('infra validation reports a candidate whose bytes no longer match the registry, and the deploy is refused', async () => {
     const restore = await tamperWeights(t.client, t.config, MODEL, 2);
     try {
@@ -286,4 +357,49 @@ function shuffle<T>(items: T[]): T[] {
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;
+}
+
+let steeredReplica: { server: ServingServer; url: string } | undefined;
+
+/** A replica started without --canary or --shadow: it follows the registry's split, polling often. */
+async function steeredServer(): Promise<{ server: ServingServer; url: string }> {
+  if (!steeredReplica) {
+    steeredReplica = await startTestServer(t.client, t.config, [{ model: MODEL }], { pollMs: 200 });
+    servers.push(steeredReplica.server);
+  }
+  return steeredReplica;
+}
+
+/** A staged canary the deploy steers through the registry, judged on the replica and the log. */
+function steered(url: string, percents: number[]): NonNullable<LifecycleConfig['deploy']> {
+  return {
+    strategy: 'canary',
+    stages: percents.map((percent) => ({ percent, observe: '3s' })),
+    metricsUrls: [`${url}/metrics`],
+    thresholds: { maxLatencyRatio: 4, minPredictions: 100 },
+  };
+}
+
+/** Once the replica has loaded the candidate (when the deploy sets its traffic), traffic until the end. */
+function steeredTraffic(
+  replica: { server: ServingServer; url: string },
+  candidate: number,
+): (done: () => boolean) => Promise<void> {
+  return async (done) => {
+    const rows = shuffle(await flightRows(2000));
+    const loaded = () =>
+      (replica.server.pool.describe(MODEL)['loaded'] as { candidate: { version: number } | null }).candidate
+        ?.version === candidate;
+    while (!loaded() && !done()) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; !done(); i = (i + 50) % rows.length) {
+      const response = await fetch(`${replica.url}/v1/models/${MODEL}:predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: rows.slice(i, i + 50) }),
+      });
+      expect(response.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await replica.server.predictionLog.flush();
+  };
 }

@@ -288,6 +288,8 @@ function summarise(event: RegistryEvent): string {
     case 'promoted':
     case 'rolled-back':
       return `${event.type} v${event.version} by ${event.by} (${event.authorisedBy}): ${event.reason}`;
+    case 'traffic':
+      return `traffic v${event.version} ${event.canaryPercent}% by ${event.by} (${event.authorisedBy}): ${event.reason}`;
     case 'refused':
       return `refused ${event.action} v${event.version} by ${event.by} (${event.authorisedBy}): ${event.reason}`;
   }
@@ -430,7 +432,9 @@ describe('sluice models / promote / rollback against the server', () => {
     const one = await sluice(['models', model, '--history'], env);
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(
-      new RegExp(`^model ${model}: 2 version\\(s\\); production v1, candidate -, previous -\n`),
+      new RegExp(
+        `^model ${model}: 2 version\\(s\\); production v1, candidate -, previous -; traffic: production answers everything\n`,
+      ),
     );
     expect(one.stdout).toMatch(
       new RegExp(

@@ -73,7 +73,13 @@ describe('sluice serve on a registered flights model', () => {
 
     const info = (await (await fetch(`${url}/v1/models/${MODEL}`)).json()) as Record<string, unknown>;
     expect(info['aliases']).toMatchObject({ production: 1, candidate: 2 });
-    expect(info['traffic']).toEqual({ production: 100, canary: 0, shadow: false });
+    expect(info['traffic']).toEqual({
+      production: 100,
+      canary: 0,
+      shadow: false,
+      candidate: null,
+      source: 'registry',
+    });
     expect(info['versions']).toHaveLength(2);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -162,7 +168,13 @@ describe('sluice serve on a registered flights model', () => {
       await restore();
     }
     await server.pool.refresh(MODEL);
-    expect(server.pool.describe(MODEL)['traffic']).toEqual({ production: 50, canary: 50, shadow: false });
+    expect(server.pool.describe(MODEL)['traffic']).toEqual({
+      production: 50,
+      canary: 50,
+      shadow: false,
+      candidate: 2,
+      source: 'override',
+    });
     const versions = new Set<unknown>();
     for (let i = 0; i < 40; i++) {
       versions.add(
