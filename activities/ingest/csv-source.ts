@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { CsvOptions } from '../../pipelines/ingest-params.js';
 import { sqlString } from '../../lib/duckdb.js';
+import { checkCsvHeader } from './csv-header.js';
 import { delimiterName, firstLineDelimiters, scanCsvShape, type CsvShape } from './csv-shape.js';
 import { firstLine } from './read-errors.js';
 import { cellText } from './sql.js';
@@ -65,6 +66,13 @@ export async function sniffCsv(db: DuckDBConnection, csv: CsvSource): Promise<Cs
     }
   }
   const dialect = sniffed;
+  if (dialect.header) {
+    await checkCsvHeader(csv.source, csv.path, {
+      delimiter: dialect.delimiter,
+      quote: dialect.quote,
+      skip: dialect.skip,
+    });
+  }
   return {
     columns: dialect.columns,
     reader: (types) => {
@@ -78,6 +86,9 @@ export async function sniffCsv(db: DuckDBConnection, csv: CsvSource): Promise<Cs
 
 interface Sniffed {
   delimiter: string;
+  quote: string;
+  skip: number;
+  header: boolean;
   columns: { name: string; type: string }[];
   /** The detected dialect as `read_csv` options. */
   options: string[];
@@ -108,6 +119,9 @@ async function sniff(db: DuckDBConnection, path: string, declared: CsvOptions): 
   const list = (columns ?? []) as { name: unknown; type: unknown }[];
   return {
     delimiter: text(delimiter),
+    quote: text(quote),
+    skip: Number(skip ?? 0),
+    header: header === true,
     columns: list.map((c) => ({ name: cellText(c.name), type: cellText(c.type) })),
     options,
   };

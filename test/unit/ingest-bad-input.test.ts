@@ -58,6 +58,26 @@ const cases: BadCase[] = [
     message: /empty\.csv is empty \(0 bytes\)/,
   },
   {
+    name: 'a CSV header naming a column twice (DuckDB would rename it a_1)',
+    file: ['dup-header.csv', 'a,a,b\n1,2,3\n4,5,6\n'],
+    error: InvalidInputError,
+    message:
+      /dup-header\.csv line 1 \(the header\) names "a" twice \(columns 1 and 2; SQL names ignore case\), and DuckDB would silently rename the second: give each column its own name in the file/,
+  },
+  {
+    name: 'a CSV header whose names differ only in case',
+    file: ['case-header.csv', 'Delay,delay,b\n1,2,3\n'],
+    error: InvalidInputError,
+    message: /case-header\.csv line 1 \(the header\) names "Delay" and "delay" \(columns 1 and 2/,
+  },
+  {
+    name: 'a CSV header with a quote that never closes',
+    file: ['open-quote.csv', '"a","b\n1,2\n3,4\n'],
+    error: InvalidInputError,
+    message:
+      /open-quote\.csv line 1 \(the header\): the quote that opens column 2 \("\\"b"\) never closes on that line/,
+  },
+  {
     name: 'a file of blank lines',
     file: ['blank.ndjson', '\n  \n\n'],
     error: InvalidInputError,
