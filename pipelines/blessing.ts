@@ -144,7 +144,7 @@ function format(value: number | null | undefined): string {
 /**
  * The blessing of an evaluation step, derived in workflow code: the step's `bless` params (its spec, so
  * in history) applied to the metrics, production comparison, fairness and slices the activity measured.
- * Any `blessing` the output carries is ignored: an activity measures, the workflow decides (DESIGN.md
+ * Any `blessing` the output carries is ignored: an activity measures, the workflow decides (docs/architecture.md
  * decision 4). Returns the reason in words when it cannot be derived (no metrics; invalid `bless`).
  */
 export function deriveBlessing(

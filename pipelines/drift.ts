@@ -141,7 +141,7 @@ export function thresholdsFor(
 /**
  * Whether a feature drifted: any crossed line makes the verdict `drift`. Pure and sandbox-safe, so the
  * monitor workflow applies the thresholds itself and a replay re-derives every verdict from the
- * recorded statistics (DESIGN.md decision 4); the data-plane report (`sluice drift`, the `detectDrift`
+ * recorded statistics (docs/architecture.md decision 4); the data-plane report (`sluice drift`, the `detectDrift`
  * step) words its verdicts with the same function.
  */
 export function judgeDrift(stats: FeatureStatistics, thresholds: DriftThresholds): DriftJudgement {

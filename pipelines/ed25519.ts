@@ -3,7 +3,7 @@ import { sha512 } from './sha512.js';
 /**
  * Ed25519 signature verification (RFC 8032, section 5.1.7) in plain TypeScript, sandbox-safe: the
  * approval gate verifies signed decisions in workflow code, deterministically, so a replay re-checks
- * every signature (DESIGN.md decision 12). The workflow sandbox has no Node crypto, and WebCrypto's
+ * every signature (docs/architecture.md decision 12). The workflow sandbox has no Node crypto, and WebCrypto's
  * promise-based `verify` does not belong in workflow code. Verification only: signing stays with the
  * key holder (Node's crypto in `lib/keys.ts`, WebCrypto in a browser).
  *

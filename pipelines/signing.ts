@@ -1,7 +1,7 @@
 import { ed25519Verify } from './ed25519.js';
 
 /**
- * Signed approvals and signed audit manifests (issue 15; DESIGN.md decision 12): the canonical bytes a
+ * Signed approvals and signed audit manifests (issue 15; docs/architecture.md decision 12): the canonical bytes a
  * person or an operator signs, and the checks the approval gate makes on a signed decision. Pure and
  * sandbox-safe, so workflow code verifies signatures and a replay re-derives every acceptance and
  * refusal; a browser can build the same payload and sign it with WebCrypto. Keys are Ed25519; public

@@ -27,7 +27,7 @@ export interface EvaluateModelDeps {
  * the production model on the same rows and measure fairness: measurements only, every metric with its
  * interval. Stores the full evaluation (with the `bless` thresholds it was asked about) as an artifact
  * and returns the small {@link EvaluationSummary}. Whether the model is blessed is not decided here: the
- * workflow derives it from this result and the spec (`deriveBlessing`, DESIGN.md decision 4), so a
+ * workflow derives it from this result and the spec (`deriveBlessing`, docs/architecture.md decision 4), so a
  * replay re-derives it.
  */
 export async function evaluateModelStep(
