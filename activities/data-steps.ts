@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../lib/artifacts/location.js';
 import type { ArtifactProducer, ArtifactRef } from '../pipelines/artifact.js';
 import { parseContract } from '../pipelines/contract.js';
 import { driftOptionsSchema } from '../pipelines/drift.js';
@@ -19,6 +20,8 @@ import { validate } from './validation/validate-dataset.js';
 /** What the data steps need from the composition root. */
 export interface DataStepDeps {
   home: string;
+  /** `SLUICE_ARTIFACTS`: where the artifact store is; absent: `<home>/artifacts`. */
+  artifacts?: ArtifactLocation | undefined;
   dataRoots: readonly string[];
 }
 
@@ -28,7 +31,7 @@ export interface DataStepDeps {
  * anomalies or verdicts) — never rows.
  */
 export function createDataActivities(deps: DataStepDeps) {
-  const store = createArtifactStore(deps.home);
+  const store = createArtifactStore(deps.home, deps.artifacts);
   const dataset = (value: unknown, what: string): Promise<ResolvedDataset> =>
     resolveDataset(value, { store, dataRoots: deps.dataRoots, what });
 

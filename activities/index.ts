@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../lib/artifacts/location.js';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Client } from '@temporalio/client';
@@ -21,6 +22,8 @@ import { trainModelStep } from './train/train-model.js';
 export interface ActivityDeps {
   /** Absolute `SLUICE_HOME`. */
   home: string;
+  /** `SLUICE_ARTIFACTS`: where the artifact store is; absent: `<home>/artifacts`. */
+  artifacts?: ArtifactLocation | undefined;
   /** Directories data sources must resolve inside. */
   dataRoots: readonly string[];
   /** `SLUICE_PII_KEY`, for columns marked `pii: 'hash'`; ingest refuses such columns without it. */
@@ -53,7 +56,7 @@ export function createActivities(deps: ActivityDeps) {
      */
     ingestDataset: stepActivity(async ({ params, run, step }) =>
       ingestDataset(params, {
-        store: createArtifactStore(deps.home),
+        store: createArtifactStore(deps.home, deps.artifacts),
         dataRoots: deps.dataRoots,
         piiKey: deps.piiKey,
         producer: { workflowId: run.workflowId, runId: run.runId, step },
@@ -98,7 +101,7 @@ export function createActivities(deps: ActivityDeps) {
      * Render the model card (HTML for approvers, JSON for machines) from an evaluation: the verdict with
      * every reason, metrics with intervals, production comparison, fairness, slices, SVG charts.
      */
-    renderModelCard: stepActivity((input) => renderModelCardStep(deps.home, input)),
+    renderModelCard: stepActivity((input) => renderModelCardStep(deps.home, input, deps.artifacts)),
 
     /** The registry's production model (`{ production: ModelRef | null }`), to evaluate a candidate against. */
     productionModel: stepActivity((input) => productionModelStep(deps, input)),

@@ -50,7 +50,7 @@ export interface RetrainInput {
  * retraining run, alert. Each returns small JSON; decisions stay in the workflow.
  */
 export function createMonitorActivities(deps: MonitorDeps) {
-  const store = createArtifactStore(deps.config.home);
+  const store = createArtifactStore(deps.config.home, deps.config.artifacts);
   const guard = withFailureBoundary;
 
   return {

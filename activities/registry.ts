@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../lib/artifacts/location.js';
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { z } from 'zod';
@@ -23,6 +24,8 @@ export type RegisterModelParams = z.output<typeof registerModelParamsSchema>;
 /** What the step needs from the composition root. */
 export interface RegistryStepDeps {
   home: string;
+  /** `SLUICE_ARTIFACTS`: where the artifact store is; absent: `<home>/artifacts`. */
+  artifacts?: ArtifactLocation | undefined;
   /** A client of the worker's namespace; without it the step fails saying so. */
   client?: Client | undefined;
   /** The task queue registry workflows run on (the orchestration queue). */
@@ -65,7 +68,7 @@ export async function registerModelStep(
     );
   }
   const found = lineageFromInputs(input, params);
-  const manifest = await readModelManifest(createArtifactStore(deps.home), found.model);
+  const manifest = await readModelManifest(createArtifactStore(deps.home, deps.artifacts), found.model);
   const dataSha256s = [...new Set([manifest.metadata.data.dataset.sha256, ...found.dataSha256s])];
   const lineage: RegisterVersionInput = {
     requestId: `${input.run.workflowId}/${input.run.runId}/${input.step}`,

@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../lib/artifacts/location.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonValue } from '../pipelines/json.js';
@@ -25,9 +26,12 @@ export interface StepCacheActivities {
  * step's resolved spec, its inputs — artifact hashes included — and the code version, computed in
  * workflow code). A hit is only a hit when every artifact its output refers to is still in the store.
  */
-export function createStepCacheActivities(home: string): StepCacheActivities {
+export function createStepCacheActivities(
+  home: string,
+  artifacts?: ArtifactLocation,
+): StepCacheActivities {
   const dir = join(home, 'cache');
-  const store = createArtifactStore(home);
+  const store = createArtifactStore(home, artifacts);
   const pathOf = (key: string) => join(dir, `${key}.json`);
   return {
     async lookupStepCache(key) {

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import type { ApprovalGateStatus } from '../pipelines/approval.js';
 import type { DagStatus } from '../workflows/index.js';
 
@@ -35,7 +34,7 @@ export function describeOpenGate(runId: string, status: DagStatus, gate: Approva
   );
   const card = status.steps.find((s) => s.activity === 'renderModelCard' && s.state === 'succeeded');
   const html = asRecord(asRecord(card?.output)['html']);
-  if (typeof html['uri'] === 'string') lines.push(`  model card: ${fileURLToPath(html['uri'])}`);
+  if (typeof html['uri'] === 'string') lines.push(`  model card: ${html['uri']}`);
   if (gate.policy.signed) {
     lines.push(
       `  signed decisions only (metrics digest ${gate.metricsDigest}): sluice approve signs with ~/.sluice/keys/<id>.pem; ` +

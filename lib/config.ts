@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../pipelines/errors.js';
+import { parseArtifactLocation, type ArtifactLocation } from './artifacts/location.js';
 import { parsePayloadKeys, type PayloadKeys } from './payload-keys.js';
 
 const hostPort = z
@@ -20,6 +21,14 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).max(255).default('default'),
   TEMPORAL_CLI_PATH: z.string().optional(),
   SLUICE_HOME: z.string().min(1).default('.sluice'),
+  /** Where artifacts live: a directory (default `<SLUICE_HOME>/artifacts`) or `s3://bucket/prefix`. */
+  SLUICE_ARTIFACTS: z.string().min(1).optional(),
+  /** An S3-compatible endpoint (MinIO: `http://127.0.0.1:9000`); unset: AWS S3. */
+  SLUICE_S3_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   SLUICE_TASK_QUEUE: z.string().min(1).default('sluice'),
   SLUICE_TRAIN_TASK_QUEUE: z.string().min(1).default('sluice-train'),
   SLUICE_UI_PORT: port.default(8233),
@@ -75,7 +84,13 @@ const envSchema = z.object({
 });
 
 /** Variables whose values never appear in an error message. */
-const secretVariables = new Set(['SLUICE_PII_KEY', 'SLUICE_PAYLOAD_KEYS', 'SLUICE_ALERT_WEBHOOK']);
+const secretVariables = new Set([
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'SLUICE_PII_KEY',
+  'SLUICE_PAYLOAD_KEYS',
+  'SLUICE_ALERT_WEBHOOK',
+]);
 
 export interface SluiceConfig {
   temporal: {
@@ -87,6 +102,8 @@ export interface SluiceConfig {
   };
   /** Absolute `SLUICE_HOME`: artifacts, the dev server's SQLite file, logs, the CLI cache. */
   home: string;
+  /** `SLUICE_ARTIFACTS` and the S3 variables: where the artifact store is. Credentials: never logged. */
+  artifacts: ArtifactLocation;
   taskQueues: { orchestration: string; train: string };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** Absolute directories that data sources must resolve inside. */
@@ -152,6 +169,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       uiPort: e.SLUICE_UI_PORT,
     },
     home,
+    artifacts: parseArtifactLocation(
+      {
+        artifacts: e.SLUICE_ARTIFACTS,
+        endpoint: e.SLUICE_S3_ENDPOINT,
+        region: e.AWS_REGION,
+        accessKeyId: e.AWS_ACCESS_KEY_ID,
+        secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+        sessionToken: e.AWS_SESSION_TOKEN,
+      },
+      home,
+      cwd,
+    ),
     taskQueues: { orchestration: e.SLUICE_TASK_QUEUE, train: e.SLUICE_TRAIN_TASK_QUEUE },
     logLevel: e.SLUICE_LOG_LEVEL,
     dataRoots: roots,

@@ -7,7 +7,10 @@
  * return refs inside their JSON output without casts.
  */
 export type ArtifactRef = {
-  /** Where the bytes are, e.g. `file:///…/.sluice/artifacts/ab/abcd….parquet`. */
+  /**
+   * The store-neutral address `sluice://sha256/<hash>`: names the bytes, never a host path or bucket,
+   * so a history is portable between machines and stores. Resolve it through the artifact store.
+   */
   uri: string;
   /** Hex sha256 of the bytes; every read verifies it. */
   sha256: string;

@@ -57,6 +57,7 @@ export async function startWorker(
   const activities = {
     ...createActivities({
       home: config.home,
+      artifacts: config.artifacts,
       dataRoots: config.dataRoots,
       piiKey: config.piiKey,
       client,
@@ -65,12 +66,13 @@ export async function startWorker(
     ...createNotifyActivities(),
     ...createDeployActivities({
       home: config.home,
+      artifacts: config.artifacts,
       dataRoots: config.dataRoots,
       client,
       predictionLogDir: config.serve.predictionLogDir,
     }),
     ...createMonitorActivities({ config, client, alertWebhook: config.alertWebhook }),
-    ...createStepCacheActivities(config.home),
+    ...createStepCacheActivities(config.home, config.artifacts),
   };
   const common = {
     connection,

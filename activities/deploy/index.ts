@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../../lib/artifacts/location.js';
 import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { describeModel, promoteModel, setModelTraffic } from '../../client/registry.js';
@@ -13,6 +14,8 @@ import { snapshotServingMetrics, type SnapshotRequest } from './serving-metrics.
 /** What the deploy activities need from the composition root. */
 export interface DeployActivityDeps {
   home: string;
+  /** `SLUICE_ARTIFACTS`: where the artifact store is; absent: `<home>/artifacts`. */
+  artifacts?: ArtifactLocation | undefined;
   dataRoots: readonly string[];
   /** Reaches the model registry; absent only in unit tests, where the activities say so. */
   client?: Client | undefined;

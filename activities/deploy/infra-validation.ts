@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../../lib/artifacts/location.js';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { describeModel } from '../../client/registry.js';
@@ -16,6 +17,8 @@ import { featureInputsSql } from '../train/transform-sql.js';
 /** What infra validation needs from the composition root. */
 export interface InfraValidationDeps {
   home: string;
+  /** `SLUICE_ARTIFACTS`: where the artifact store is; absent: `<home>/artifacts`. */
+  artifacts?: ArtifactLocation | undefined;
   dataRoots: readonly string[];
   client: Client;
 }
@@ -47,7 +50,7 @@ export async function validateModelInfra(
     );
   }
   const empty = { model, version, rows: 0, errors: 0, p50Ms: 0, p95Ms: 0 };
-  const store = createArtifactStore(deps.home);
+  const store = createArtifactStore(deps.home, deps.artifacts);
   await selectTfBackend();
   const tf = await import('@tensorflow/tfjs');
   let loaded: LoadedModel;

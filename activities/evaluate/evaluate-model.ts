@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../../lib/artifacts/location.js';
 import { extname } from 'node:path';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
@@ -19,6 +20,8 @@ export { evaluateStepSchema } from '../../pipelines/evaluate-params.js';
 
 export interface EvaluateModelDeps {
   home: string;
+  /** `SLUICE_ARTIFACTS`: where the artifact store is; absent: `<home>/artifacts`. */
+  artifacts?: ArtifactLocation | undefined;
   dataRoots: readonly string[];
 }
 
@@ -35,7 +38,7 @@ export async function evaluateModelStep(
   input: StepInput,
 ): Promise<EvaluationSummary> {
   const params = parseOrThrow(evaluateStepSchema, input.params, `step "${input.step}" params`);
-  const store = createArtifactStore(deps.home);
+  const store = createArtifactStore(deps.home, deps.artifacts);
   const model = (params.model ?? fromInputs(input, 'model')) as ModelRef | undefined;
   if (!model) {
     throw new InvalidInputError(

@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../../lib/artifacts/location.js';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { Blessing } from '../../pipelines/evaluation.js';
@@ -27,9 +28,13 @@ export interface ModelCardOutput extends JsonObject {
  * rendered to SVG on the server) and in JSON (the same content for machines), both stored as
  * artifacts. A chart that cannot be drawn is noted on the card rather than failing the step.
  */
-export async function renderModelCardStep(home: string, input: StepInput): Promise<ModelCardOutput> {
+export async function renderModelCardStep(
+  home: string,
+  input: StepInput,
+  artifacts?: ArtifactLocation,
+): Promise<ModelCardOutput> {
   const params = parseOrThrow(cardStepSchema, input.params, `step "${input.step}" params`);
-  const store = createArtifactStore(home);
+  const store = createArtifactStore(home, artifacts);
   const evaluationRef = (params.evaluation ?? evaluationFromInputs(input)) as ArtifactRef | undefined;
   if (!evaluationRef) {
     throw new InvalidInputError(

@@ -1,3 +1,4 @@
+import type { ArtifactLocation } from '../../lib/artifacts/location.js';
 import { Context } from '@temporalio/activity';
 import type { ArtifactProducer, ArtifactRef } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
@@ -19,6 +20,8 @@ export { trainStepSchema } from '../../pipelines/step-params.js';
 
 export interface TrainModelDeps {
   home: string;
+  /** `SLUICE_ARTIFACTS`: where the artifact store is; absent: `<home>/artifacts`. */
+  artifacts?: ArtifactLocation | undefined;
   dataRoots: readonly string[];
 }
 
@@ -48,7 +51,7 @@ export interface TrainModelOutput extends JsonObject {
  */
 export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Promise<TrainModelOutput> {
   const params = parseOrThrow(trainStepSchema, input.params, `step "${input.step}" params`);
-  const store = createArtifactStore(deps.home);
+  const store = createArtifactStore(deps.home, deps.artifacts);
   const dataset = await resolveDataset(store, deps, input, params);
   const producer: ArtifactProducer = {
     workflowId: input.run.workflowId,

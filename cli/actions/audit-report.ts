@@ -144,7 +144,7 @@ async function fromServer(
 
 /** Ask the artifact store which artifacts it still holds (cheap: no hashing). */
 async function withArtifactPresence(report: AuditReport, config: SluiceConfig): Promise<AuditReport> {
-  const store = createArtifactStore(config.home);
+  const store = createArtifactStore(config.home, config.artifacts);
   const present = new Map<string, boolean>();
   for (const sha of new Set(report.runs.flatMap((r) => r.artifacts.map((a) => a.sha256)))) {
     present.set(sha, await store.has(sha));

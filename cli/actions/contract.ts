@@ -28,7 +28,7 @@ export async function contractInferAction(
   if (!Number.isInteger(maxAllowed) || maxAllowed < 0) {
     throw new InvalidInputError(`--max-allowed ${options.maxAllowed} must be a whole number >= 0`);
   }
-  const store = createArtifactStore(config.home);
+  const store = createArtifactStore(config.home, config.artifacts);
   const data = await resolveDataset(target, {
     store,
     dataRoots: config.dataRoots,

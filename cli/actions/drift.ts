@@ -27,7 +27,7 @@ export async function driftAction(
 ): Promise<void> {
   const { config, out } = context(command);
   const options = driftOptions(flags);
-  const store = createArtifactStore(config.home);
+  const store = createArtifactStore(config.home, config.artifacts);
   const ctx = { store, dataRoots: config.dataRoots };
   const reference = await resolveDataset(referenceArg, { ...ctx, what: 'sluice drift <reference>' });
   const current = await resolveDataset(currentArg, { ...ctx, what: 'sluice drift <current>' });

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { ingestDataset, type IngestParams } from '../../activities/ingest/index.js';
@@ -29,7 +28,7 @@ export async function ingestAction(path: string, flags: IngestFlags, command: Co
   const params = toParams(path, flags);
   const started = performance.now();
   const result = await ingestDataset(params, {
-    store: createArtifactStore(config.home),
+    store: createArtifactStore(config.home, config.artifacts),
     dataRoots: config.dataRoots,
     piiKey: config.piiKey,
   });
@@ -43,7 +42,7 @@ export async function ingestAction(path: string, flags: IngestFlags, command: Co
         ['rows', String(dataset.rows ?? 0)],
         ['columns', `${schema.length}: ${schema.map((c) => `${c.name} ${c.type}`).join(', ')}`],
         ['bytes', `${dataset.bytes} (zstd Parquet)`],
-        ['artifact', fileURLToPath(dataset.uri)],
+        ['artifact', dataset.uri],
         ['sha256', dataset.sha256],
         ['source sha256', source.sha256],
       ]),

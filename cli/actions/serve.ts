@@ -53,7 +53,7 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
   const client = await connectClient(config);
   const server = await createServingServer({
     tf,
-    store: createArtifactStore(config.home),
+    store: createArtifactStore(config.home, config.artifacts),
     registry: (model) => describeModel(client, model),
     log,
     guard,

@@ -9,7 +9,7 @@ import { context } from '../commands/shared.js';
 /** `sluice stats <dataset>`: compute, store and print statistics (or show stored ones by sha256). */
 export async function statsAction(target: string, command: Command): Promise<void> {
   const { config, out } = context(command);
-  const store = createArtifactStore(config.home);
+  const store = createArtifactStore(config.home, config.artifacts);
   // A stored statistics artifact is shown as it is; anything else is a dataset to compute them for.
   if (/^[0-9a-f]{64}$/.test(target)) {
     const ref = await refFromSha(store, target);

@@ -34,7 +34,7 @@ export async function validateAction(
       );
     }
   }
-  const store = createArtifactStore(config.home);
+  const store = createArtifactStore(config.home, config.artifacts);
   const data = await resolveDataset(target, {
     store,
     dataRoots: config.dataRoots,

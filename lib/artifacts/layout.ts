@@ -64,3 +64,22 @@ export function checkedSha(sha256: string): string {
   }
   return sha256;
 }
+
+/** The scheme of store-neutral artifact addresses. */
+const addressPrefix = 'sluice://sha256/';
+
+/**
+ * The store-neutral address of an artifact, `sluice://sha256/<hash>`: what refs carry in histories,
+ * the registry and audit reports, so they name the bytes and not a disk or bucket of one machine.
+ * Resolve it through the store ({@link ArtifactStorage.open}).
+ */
+export function artifactAddress(sha256: string): string {
+  return `${addressPrefix}${checkedSha(sha256)}`;
+}
+
+/** The sha256 an address names, or undefined when `uri` is not a `sluice://sha256/` address. */
+export function shaOfAddress(uri: string): string | undefined {
+  if (!uri.startsWith(addressPrefix)) return undefined;
+  const sha = uri.slice(addressPrefix.length);
+  return /^[0-9a-f]{64}$/.test(sha) ? sha : undefined;
+}

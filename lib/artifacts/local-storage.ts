@@ -1,14 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ArtifactFormat, ArtifactRef, ArtifactSidecar } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { JsonValue } from '../../pipelines/json.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { sha256File } from '../hash.js';
 import { ArtifactIntegrityError } from './integrity-error.js';
-import { StoreLayout, checkedSha, extensionOf } from './layout.js';
+import { StoreLayout, artifactAddress, checkedSha, extensionOf } from './layout.js';
 import type { ArtifactMeta, ArtifactStorage } from './storage.js';
 
 /**
@@ -201,7 +200,7 @@ export class LocalArtifactStorage implements ArtifactStorage {
     }
     await this.ensureSidecar(sha256, bytes, meta);
     return {
-      uri: pathToFileURL(target).href,
+      uri: artifactAddress(sha256),
       sha256,
       kind: meta.kind,
       format: meta.format,
