@@ -1,6 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactStore } from '../../lib/artifacts/index.js';
@@ -83,7 +82,7 @@ describe('ingestDataset on a real Temporal server', () => {
     // The snapshot is in this worker's store, verifies, and names the run and step that made it.
     const store = createArtifactStore(config.home);
     const path = await store.open(output.dataset);
-    expect(path).toBe(fileURLToPath(output.dataset.uri));
+    expect(output.dataset.uri).toBe(`sluice://sha256/${output.dataset.sha256}`);
     expect((await sha256File(path)).sha256).toBe(output.dataset.sha256);
     const sidecar = await store.describe(output.dataset);
     expect(sidecar.producer).toMatchObject({ workflowId: handle.workflowId, step: 'ingest' });

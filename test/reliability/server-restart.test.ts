@@ -123,7 +123,7 @@ describe('the dev server stopped and restarted mid-run (same SQLite file, same p
     expect(train?.output).toMatchObject({ metrics: { epochsRun: 6 } });
     expect(server?.pid).not.toBe(firstPid);
     expect(status.approvals[0]).toMatchObject({ state: 'approved', modelVersion: gate.modelVersion });
-    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    expect(await verifyOutputs(status, config.home)).toBeGreaterThanOrEqual(5);
     const registry = await registryOf(MODEL, env);
     const version = expectOneVersionPerRun(registry, handle.workflowId, true);
     expect(registry.aliases.production).toBe(version);

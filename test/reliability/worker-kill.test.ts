@@ -79,7 +79,7 @@ describe('a SIGKILLed worker, restarted', () => {
     const completed = await completionTimes(handle, 'ingestDataset');
     expect(completed).toHaveLength(1);
     expect(completed[0]).toBeGreaterThan(killedAt);
-    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    expect(await verifyOutputs(status, config.home)).toBeGreaterThanOrEqual(5);
     const registry = await registryOf(MODEL, env);
     expectOneVersionPerRun(registry, handle.workflowId, true);
     await verifyHome(config.home);
@@ -110,7 +110,7 @@ describe('a SIGKILLed worker, restarted', () => {
     expect(train?.attempt).toBeGreaterThan(seen.attempt);
     expect(output.resumedFromEpoch).toBeGreaterThanOrEqual(epochOf(seen.heartbeat));
     expect(output.metrics.epochsRun).toBe(EPOCHS);
-    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    expect(await verifyOutputs(status, config.home)).toBeGreaterThanOrEqual(5);
     const registry = await registryOf(MODEL, env);
     expectOneVersionPerRun(registry, handle.workflowId, true);
     await verifyHome(config.home);
@@ -151,7 +151,7 @@ describe('a SIGKILLed worker, restarted', () => {
     expect(status.approvals[0]?.decisions).toMatchObject([
       { approver: 'rita', decision: 'approve', modelVersion: gate.modelVersion, channel: 'signal' },
     ]);
-    expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+    expect(await verifyOutputs(status, config.home)).toBeGreaterThanOrEqual(5);
     const registry = await registryOf(MODEL, env);
     const version = expectOneVersionPerRun(registry, handle.workflowId, false);
     expect(registry.versions.find((v) => v.version === version)?.approvals).toMatchObject([
@@ -190,7 +190,7 @@ describe('a SIGKILLed worker, restarted', () => {
       expect(status.state).toBe('succeeded');
       const register = status.steps.find((s) => s.id === 'register');
       if (seen) expect(register?.attempt).toBeGreaterThan(seen.attempt);
-      expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+      expect(await verifyOutputs(status, config.home)).toBeGreaterThanOrEqual(5);
       const registry = await registryOf(MODEL, env);
       const version = expectOneVersionPerRun(registry, handle.workflowId, false);
       expect(register?.output).toMatchObject({ model: MODEL, version });
@@ -239,7 +239,7 @@ describe('a SIGKILLed worker, restarted', () => {
       const result = status.steps.find((s) => s.id === 'deploy')?.output as unknown as DeployResult;
       expect(result.outcome, result.reasons.join('; ')).toBe('promoted');
       expect(result.observation?.candidate.predictions).toBeGreaterThanOrEqual(100);
-      expect(await verifyOutputs(status)).toBeGreaterThanOrEqual(5);
+      expect(await verifyOutputs(status, config.home)).toBeGreaterThanOrEqual(5);
       const registry = await registryOf(MODEL, env);
       const version = expectOneVersionPerRun(registry, handle.workflowId, true);
       expect(result.version).toBe(version);

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ArtifactIntegrityError,
@@ -43,7 +42,8 @@ describe('the local artifact store', () => {
     const ref = await store.putJson({ hello: 'world' }, { kind: 'statistics', producer });
     const text = `${JSON.stringify({ hello: 'world' }, null, 2)}\n`;
     expect(ref).toMatchObject({ sha256: sha(text), kind: 'statistics', format: 'json', bytes: text.length });
-    const path = fileURLToPath(ref.uri);
+    expect(ref.uri).toBe(`sluice://sha256/${ref.sha256}`);
+    const path = await store.open(ref);
     expect(relative(artifactsRoot(home), path)).toBe(join(ref.sha256.slice(0, 2), `${ref.sha256}.json`));
     expect(await readFile(path, 'utf8')).toBe(text);
     expect(await store.readJson(ref)).toEqual({ hello: 'world' });
@@ -116,7 +116,7 @@ describe('the local artifact store', () => {
     let path: string;
     beforeEach(async () => {
       ref = await store.putJson({ rows: [1, 2, 3] }, { kind: 'statistics', producer });
-      path = fileURLToPath(ref.uri);
+      path = await store.open(ref);
     });
 
     it('a flipped byte', async () => {
@@ -149,6 +149,17 @@ describe('the local artifact store', () => {
       expect(healed).toEqual(ref);
       await store.verify(ref);
     });
+  });
+
+  it('resolves refs of older histories, whose uri was a file:// path on the worker that wrote them', async () => {
+    const ref = await store.putJson({ old: true }, { kind: 'statistics', producer });
+    const old: ArtifactRef = {
+      ...ref,
+      uri: `file:///srv/another-machine/.sluice/artifacts/${ref.sha256.slice(0, 2)}/${ref.sha256}.json`,
+    };
+    expect(await store.open(old)).toBe(await store.open(ref));
+    expect(await store.readJson(old)).toEqual({ old: true });
+    expect(await store.has(old)).toBe(true);
   });
 
   it('refuses refs whose sha256 could escape the store', async () => {

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { List, Field, Int32, Table, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlString } from '../../lib/duckdb.js';
@@ -40,7 +39,7 @@ describe('ingest: one canonical zstd Parquet snapshot from every format', () => 
     expect(result.source).toEqual({ path: source, format: 'csv', ...(await sha256File(source)) });
     expect(result.warnings).toEqual([]);
 
-    const path = fileURLToPath(result.dataset.uri);
+    const path = await ws.store.open(result.dataset);
     expect((await sha256File(path)).sha256).toBe(result.dataset.sha256);
     const [meta] = await querySnapshot(
       ws.store,

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { expect } from 'vitest';
+import { createArtifactStore } from '../../../lib/artifacts/index.js';
 import { sha256File } from '../../../lib/hash.js';
+import type { ArtifactRef } from '../../../pipelines/artifact.js';
 import { buildPipeline } from '../../../pipelines/define.js';
 import type { LifecycleConfig } from '../../../pipelines/lifecycle.js';
 import type { RegistryDescription, RegistryEvent } from '../../../pipelines/registry.js';
@@ -149,7 +150,7 @@ function isRef(value: unknown): value is ArtifactRefLike {
   const v = value as Record<string, unknown>;
   return (
     typeof v['uri'] === 'string' &&
-    v['uri'].startsWith('file:') &&
+    /^(sluice|file|s3):/.test(v['uri']) &&
     typeof v['sha256'] === 'string' &&
     /^[0-9a-f]{64}$/.test(v['sha256']) &&
     typeof v['bytes'] === 'number'
@@ -169,7 +170,8 @@ function collectRefs(value: unknown, into: Map<string, ArtifactRefLike>): void {
  * manifest names its weights): re-hashed from disk, independently of the store's own checks.
  * Returns how many files were verified.
  */
-export async function verifyOutputs(status: DagStatus): Promise<number> {
+export async function verifyOutputs(status: DagStatus, home: string): Promise<number> {
+  const store = createArtifactStore(home);
   const refs = new Map<string, ArtifactRefLike>();
   for (const step of status.steps) collectRefs(step.output, refs);
   const checked = new Set<string>();
@@ -178,7 +180,7 @@ export async function verifyOutputs(status: DagStatus): Promise<number> {
     const ref = queue.shift() as ArtifactRefLike;
     if (checked.has(ref.sha256)) continue;
     checked.add(ref.sha256);
-    const path = fileURLToPath(ref.uri);
+    const path = await store.open(ref as ArtifactRef);
     const actual = await sha256File(path);
     expect(actual, `${path} re-hashes to its ArtifactRef`).toEqual({ sha256: ref.sha256, bytes: ref.bytes });
     if (ref.format === 'json') {
