@@ -1,7 +1,7 @@
 import type { ArtifactKind, ArtifactRef } from '../pipelines/artifact.js';
 import { InvalidInputError } from '../pipelines/errors.js';
 import type { JsonValue } from '../pipelines/json.js';
-import type { ArtifactStorage } from '../lib/artifacts/index.js';
+import { artifactAddress, type ArtifactStorage } from '../lib/artifacts/index.js';
 import { datasetFormat } from './dataset-reader.js';
 import { sha256File } from '../lib/hash.js';
 import { resolveSource } from '../lib/paths.js';
@@ -56,7 +56,7 @@ export async function resolveDataset(
 export async function refFromSha(store: ArtifactStorage, sha256: string): Promise<ArtifactRef> {
   const sidecar = await store.describe(sha256);
   return {
-    uri: `sha256:${sidecar.sha256}`,
+    uri: artifactAddress(sidecar.sha256),
     sha256: sidecar.sha256,
     kind: sidecar.kind,
     format: sidecar.format,

@@ -63,8 +63,10 @@ export function s3Failure(error: unknown, location: S3Location, action: string):
     );
   }
   if (credentialCodes.has(name) || status === 403) {
+    // A HEAD request's 403 has no body, so no error code: say what the service said.
+    const said = credentialCodes.has(name) ? name : 'HTTP 403 Forbidden';
     return new ConfigurationError(
-      `the S3 store ${store} refused the credentials while ${action} (${name}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+      `the S3 store ${store} refused the credentials while ${action} (${said}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
       { cause: error, details },
     );
   }
