@@ -13,6 +13,7 @@ import type { PipelineSpec } from '../pipelines/spec.js';
 import type { SluiceConfig } from '../lib/config.js';
 import { describeQuery } from '../workflows/registry.js';
 import { readLabeledPredictions } from '../lib/feedback-log.js';
+import { mirrorPredictionLog, sharedLogsFor } from '../lib/shared-logs.js';
 import { createArtifactStore } from '../lib/artifacts/index.js';
 import { withFailureBoundary } from './boundary.js';
 import { resolveDataset } from './data-inputs.js';
@@ -202,10 +203,15 @@ export function createMonitorActivities(deps: MonitorDeps) {
         source: input.current.source,
       };
     }
-    const rows = await readLabeledPredictions(deps.config.serve.predictionLogDir, input.model);
+    // With an S3 store the serving replicas publish their logs there; otherwise they are local files.
+    const shared = sharedLogsFor(deps.config.artifacts);
+    const logDir = shared
+      ? await mirrorPredictionLog(shared, deps.config.home, input.model)
+      : deps.config.serve.predictionLogDir;
+    const rows = await readLabeledPredictions(logDir, input.model);
     if (rows.length === 0) {
       throw new DependencyUnavailableError(
-        `the prediction log of "${input.model}" under ${deps.config.serve.predictionLogDir} is empty: serve the model with \`sluice serve\` first, or monitor a --data file`,
+        `the prediction log of "${input.model}" ${shared ? `in ${shared.where}prediction-log/` : `under ${logDir}`} is empty: serve the model with \`sluice serve\` first, or monitor a --data file`,
       );
     }
     // The logged inputs and what the model said, as one NDJSON file the same drift code reads.

@@ -2,6 +2,7 @@ import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sqlString, withDuckDB } from './duckdb.js';
 import { ServingRequestError } from './http-error.js';
+import type { SharedLogs } from './shared-logs.js';
 
 /** Feedback lives beside the per-model prediction logs; model names cannot start with `_`. */
 export const feedbackDirName = '_feedback';
@@ -52,7 +53,15 @@ export function parseFeedback(body: unknown): Omit<FeedbackRecord, 'receivedAt'>
 export class FeedbackLog {
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly logDir: string) {}
+  /**
+   * With `shared` (an S3 store), each day's file is published after every append as
+   * `prediction-log/_feedback/<day>-<replica>.ndjson`, so the monitor on any worker joins it.
+   */
+  constructor(
+    private readonly logDir: string,
+    private readonly shared?: SharedLogs,
+    private readonly replica = 'local',
+  ) {}
 
   /** Append one label; resolves once it is written (the caller answers 202 only then). */
   append(feedback: Omit<FeedbackRecord, 'receivedAt'>): Promise<void> {
@@ -60,9 +69,11 @@ export class FeedbackLog {
     const dir = join(this.logDir, feedbackDirName);
     const file = join(dir, `${record.receivedAt.slice(0, 10)}.ndjson`);
     const line = `${JSON.stringify({ ...record, label: JSON.stringify(record.label) })}\n`;
+    const day = record.receivedAt.slice(0, 10);
     const write = this.chain.then(async () => {
       await mkdir(dir, { recursive: true });
       await appendFile(file, line);
+      await this.shared?.publish(`prediction-log/${feedbackDirName}/${day}-${this.replica}.ndjson`, file);
     });
     this.chain = write.catch(() => undefined);
     return write;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from './duckdb.js';
 import type { Logger as Log } from 'pino';
+import type { SharedLogs } from './shared-logs.js';
 
 /** The counters the log keeps (serving's Prometheus registry provides them). */
 export interface PredictionLogMetrics {
@@ -38,6 +39,13 @@ export interface PredictionLogOptions {
   flushRows?: number;
   /** …or this long after the oldest buffered row (rotation by time). Default 5 000 ms. */
   flushIntervalMs?: number;
+  /**
+   * The S3 store's shared logs (`SLUICE_ARTIFACTS=s3://…`): each finished file is also published there
+   * as `prediction-log/<model>/<file>`, so the monitor on any worker reads it. Absent: local files only.
+   */
+  shared?: SharedLogs | undefined;
+  /** This replica's name in shared feedback files ({@link replicaName}); default `local`. */
+  replica?: string | undefined;
 }
 
 const TABLE = 'sluice_prediction_batch';
@@ -60,6 +68,8 @@ export class PredictionLog {
   private timer: NodeJS.Timeout | null = null;
   private db: { instance: DuckDBInstance; connection: DuckDBConnection } | null = null;
   private sequence = 0;
+  /** Finished files not yet published to the shared logs (the store was down): retried on each flush. */
+  private unpublished: { path: string; file: string; model: string }[] = [];
   /** Model directories already swept of a dead writer's temp files by this process. */
   private readonly swept = new Set<string>();
   private readonly maxBufferedRows: number;
@@ -163,9 +173,35 @@ export class PredictionLog {
         await rename(temp, join(dir, name));
         await fsync(dir);
         this.metrics.logWritten.inc({ model }, rows.length);
+        if (this.options.shared) {
+          this.unpublished.push({ path: `prediction-log/${model}/${name}`, file: join(dir, name), model });
+        }
       } catch (error) {
         await rm(temp, { force: true }).catch(() => undefined);
         this.dropped(rows, 'write-failed', error);
+      }
+    }
+    await this.publish();
+  }
+
+  /**
+   * Publish finished files to the shared logs. A failure keeps them local and queued for the next flush:
+   * nothing is lost, the monitor on other machines sees them later; it is logged as an alert.
+   */
+  private async publish(): Promise<void> {
+    const shared = this.options.shared;
+    if (!shared) return;
+    while (this.unpublished.length > 0) {
+      const next = this.unpublished[0] as { path: string; file: string; model: string };
+      try {
+        await shared.publish(next.path, next.file);
+        this.unpublished.shift();
+      } catch (error) {
+        this.log.error(
+          { alert: 'prediction-log-unpublished', model: next.model, file: next.file, err: error },
+          `prediction log file ${next.file} is not yet published to ${shared.where} (${(error as Error).message}); kept on this machine and retried on the next flush`,
+        );
+        return;
       }
     }
   }

@@ -58,7 +58,11 @@ export async function createServingServer(options: ServingServerOptions): Promis
   const metrics = createServingMetrics(options.processMetrics ?? true);
   const pool = new ModelPool(options.tf, options.store, options.registry, log, metrics, options.deployments);
   const predictionLog = new PredictionLog(options.predictionLog, log, metrics);
-  const feedback = new FeedbackLog(options.predictionLog.dir);
+  const feedback = new FeedbackLog(
+    options.predictionLog.dir,
+    options.predictionLog.shared,
+    options.predictionLog.replica,
+  );
   const app = Fastify({
     bodyLimit: options.bodyLimit,
     genReqId: (req) => {

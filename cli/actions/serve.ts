@@ -13,6 +13,7 @@ import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
 import { describeModel } from '../../client/registry.js';
 import { untilShutdownSignal } from './lifecycle.js';
+import { replicaName, sharedLogsFor } from '../../lib/shared-logs.js';
 
 export interface ServeOptions {
   model: string[];
@@ -66,7 +67,11 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
         : { model, canaryPercent: canary ?? 0, shadow: options.shadow ?? false },
     ),
     bodyLimit: config.serve.bodyLimit,
-    predictionLog: { dir: config.serve.predictionLogDir },
+    predictionLog: {
+      dir: config.serve.predictionLogDir,
+      shared: sharedLogsFor(config.artifacts),
+      replica: replicaName(config.home),
+    },
     pollMs,
   });
   const url = await server.listen(config.serve.host, config.serve.port);

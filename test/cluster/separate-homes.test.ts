@@ -1,13 +1,17 @@
 // Nothing assumes a shared disk: on the local cluster (PostgreSQL, the Temporal server, MinIO), one
 // worker runs the flights lifecycle up to its approval gate and stops; a second worker with another
 // SLUICE_HOME takes the run on after approval; `sluice serve` on a third home loads the promoted model
-// from the store and answers. The homes share nothing; the history names no host path.
+// from the store and answers; the monitor on a fourth home reads its prediction log and feedback from
+// the store. The homes share nothing; the history names no host path.
 import { mkdtemp, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../infra/cluster/processes.js';
+import { loadConfig } from '../../lib/config.js';
+import { readLabeledPredictions } from '../../lib/feedback-log.js';
+import { mirrorPredictionLog, sharedLogsFor } from '../../lib/shared-logs.js';
 import { flightRows } from '../integration/fixtures/serving.js';
 import { lifecycleRoles } from '../integration/fixtures/lifecycle.js';
 import { sluice, startSluice, type LiveSluice } from '../support/cli.js';
@@ -115,7 +119,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 describe('workers and serving on separate homes, sharing only Temporal and the store', () => {
-  it('one worker trains, another registers after approval, serving on a third home loads the promoted model', async () => {
+  it('one worker trains, another registers after approval, serving on a third home loads the promoted model, a fourth reads its logs', async () => {
     const a = await machine('worker-a');
     const b = await machine('worker-b');
     const serving = await machine('serving');
@@ -164,11 +168,43 @@ describe('workers and serving on separate homes, sharing only Temporal and the s
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ instances: rows }),
     });
-    const answer = (await response.json()) as { predictions?: unknown[]; model?: { version?: number } };
+    const answer = (await response.json()) as { predictions?: unknown[]; requestId?: string };
     expect(response.status, JSON.stringify(answer)).toBe(200);
     expect(answer.predictions).toHaveLength(5);
     expect(JSON.stringify(answer)).toContain('"version":1');
     expect(await exists(join(serving.home, 'artifacts'))).toBe(false);
+
+    // Ground truth for the first instance, then serving stops (its last log file is flushed and published).
+    const token = await sluice(
+      ['token', 'create', '--identity', 'carl', '--role', 'feedback', '--json'],
+      serving.env,
+    );
+    expect(token.code, token.stderr).toBe(0);
+    const feedback = await fetch(`http://127.0.0.1:${port}/v1/feedback`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${(JSON.parse(token.stdout) as { token: string }).token}`,
+      },
+      body: JSON.stringify({ requestId: answer.requestId, instance: 0, label: true }),
+    });
+    expect(feedback.status).toBe(202);
+    expect(await serve.stop('SIGTERM')).toBe(0);
+
+    // The monitor on another machine reads what serving logged, through the store.
+    const monitor = await machine('monitor');
+    const config = loadConfig(monitor.env, monitor.home);
+    const shared = sharedLogsFor(config.artifacts);
+    if (!shared) throw new Error('the cluster env should choose the S3 store');
+    const logged = await readLabeledPredictions(
+      await mirrorPredictionLog(shared, monitor.home, 'delay-cluster'),
+      'delay-cluster',
+    );
+    expect(logged).toHaveLength(5);
+    expect(logged.filter((row) => row.label === true).map((row) => [row.requestId, row.instance])).toEqual([
+      [answer.requestId, 0],
+    ]);
+    expect(new Set(logged.map((row) => row.version))).toEqual(new Set([1]));
 
     // The history is portable: artifacts are named by hash, never by a path on one of the machines.
     const history = await historyText(workflowId);
