@@ -26,10 +26,7 @@ export interface StepCacheActivities {
  * step's resolved spec, its inputs — artifact hashes included — and the code version, computed in
  * workflow code). A hit is only a hit when every artifact its output refers to is still in the store.
  */
-export function createStepCacheActivities(
-  home: string,
-  artifacts?: ArtifactLocation,
-): StepCacheActivities {
+export function createStepCacheActivities(home: string, artifacts?: ArtifactLocation): StepCacheActivities {
   const dir = join(home, 'cache');
   const store = createArtifactStore(home, artifacts);
   const pathOf = (key: string) => join(dir, `${key}.json`);
