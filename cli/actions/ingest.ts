@@ -27,14 +27,17 @@ export async function ingestAction(path: string, flags: IngestFlags, command: Co
   const { config, out } = context(command);
   const params = toParams(path, flags);
   const started = performance.now();
+  const store = createArtifactStore(config.home, config.artifacts);
   const result = await ingestDataset(params, {
-    store: createArtifactStore(config.home, config.artifacts),
+    store,
     dataRoots: config.dataRoots,
     piiKey: config.piiKey,
   });
   const elapsedMs = Math.round(performance.now() - started);
   const { dataset, source, warnings } = result;
   const schema = dataset.schema ?? [];
+  // The address names the bytes on every machine; the file is this machine's verified copy (for DuckDB).
+  const file = await store.open(dataset);
   out.result({ ...result, elapsedMs }, () =>
     [
       `ingested ${source.path} (${source.format}, ${source.bytes} bytes) in ${(elapsedMs / 1000).toFixed(2)} s`,
@@ -43,6 +46,7 @@ export async function ingestAction(path: string, flags: IngestFlags, command: Co
         ['columns', `${schema.length}: ${schema.map((c) => `${c.name} ${c.type}`).join(', ')}`],
         ['bytes', `${dataset.bytes} (zstd Parquet)`],
         ['artifact', dataset.uri],
+        ['file', file],
         ['sha256', dataset.sha256],
         ['source sha256', source.sha256],
       ]),

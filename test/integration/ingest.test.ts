@@ -162,8 +162,9 @@ describe('sluice ingest', () => {
     expect(result.stdout).toMatch(/^ingested .*unemployment\.tsv \(tsv, \d+ bytes\)/);
     expect(result.stdout).toMatch(/^rows +3218$/m);
     expect(result.stdout).toMatch(/^columns +2: id VARCHAR, percent DOUBLE$/m);
+    expect(result.stdout).toMatch(/^artifact +sluice:\/\/sha256\/[0-9a-f]{64}$/m);
     expect(result.stdout).toMatch(
-      new RegExp(`^artifact +${config.home}/artifacts/[0-9a-f]{2}/[0-9a-f]{64}\\.parquet$`, 'm'),
+      new RegExp(`^file +${config.home}/artifacts/[0-9a-f]{2}/[0-9a-f]{64}\\.parquet$`, 'm'),
     );
   });
 
