@@ -14,6 +14,7 @@ import { readLabeledPredictions } from '../../lib/feedback-log.js';
 import { mirrorPredictionLog, sharedLogsFor } from '../../lib/shared-logs.js';
 import { flightRows } from '../integration/fixtures/serving.js';
 import { lifecycleRoles } from '../integration/fixtures/lifecycle.js';
+import { waitForActivity } from '../reliability/support/faults.js';
 import { sluice, startSluice, type LiveSluice } from '../support/cli.js';
 import { dataDir, freePort, projectRoot } from '../support/paths.js';
 import { cluster, clusterHome, envFile, freePortBlock } from './support.js';
@@ -69,7 +70,11 @@ async function startWorker(env: Record<string, string>): Promise<LiveSluice> {
 
 interface StatusDoc {
   temporalState: string;
-  status?: { state: string; approvals?: { state: string }[]; steps: { id: string; state: string }[] } | null;
+  status?: {
+    state: string;
+    approvals?: { state: string }[];
+    steps: { id: string; state: string; attempt?: number; output?: unknown }[];
+  } | null;
 }
 
 async function untilStatus(
@@ -126,7 +131,11 @@ describe('workers and serving on separate homes, sharing only Temporal and the s
     const cli = await machine('cli');
 
     const workerA = await startWorker(a.env);
-    const started = await sluice(['run', pipelineFile, '--json', '--as', 'dana'], cli.env, 120_000);
+    const started = await sluice(
+      ['run', `${pipelineFile}#delay-cluster`, '--json', '--as', 'dana'],
+      cli.env,
+      120_000,
+    );
     expect(started.code, started.stderr).toBe(0);
     const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
     const atGate = await untilStatus(cli.env, workflowId, (doc) =>
@@ -139,7 +148,7 @@ describe('workers and serving on separate homes, sharing only Temporal and the s
     expect(await workerA.stop('SIGTERM')).toBe(0);
     expect(await exists(join(a.home, 'artifacts'))).toBe(false);
 
-    await startWorker(b.env);
+    const workerB = await startWorker(b.env);
     const approved = await sluice(['approve', workflowId, '--as', 'rita', '--json'], cli.env, 120_000);
     expect(approved.code, approved.stderr).toBe(0);
     const done = await untilStatus(cli.env, workflowId, (doc) => doc.temporalState !== 'RUNNING');
@@ -205,6 +214,7 @@ describe('workers and serving on separate homes, sharing only Temporal and the s
       [answer.requestId, 0],
     ]);
     expect(new Set(logged.map((row) => row.version))).toEqual(new Set([1]));
+    expect(await workerB.stop('SIGTERM')).toBe(0); // the next test's workers must be the only ones polling
 
     // The history is portable: artifacts are named by hash, never by a path on one of the machines.
     const history = await historyText(workflowId);
@@ -212,4 +222,53 @@ describe('workers and serving on separate homes, sharing only Temporal and the s
     expect(history).not.toContain('file://');
     for (const dir of [a.home, b.home, serving.home, cli.home]) expect(history).not.toContain(dir);
   });
+
+  it('a worker SIGKILLed mid-training is replaced by one on another home, which resumes from the checkpoint in the store', async () => {
+    const a = await machine('trainer-a');
+    const b = await machine('trainer-b');
+    const cli = await machine('cli-resume');
+    const workerA = await startWorker(a.env);
+    const started = await sluice(
+      ['run', `${pipelineFile}#delay-resume`, '--json', '--as', 'dana'],
+      cli.env,
+      120_000,
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
+
+    const connection = await Connection.connect({ address: clusterEnv['TEMPORAL_ADDRESS'] ?? '' });
+    try {
+      const client = new Client({ connection, namespace: clusterEnv['TEMPORAL_NAMESPACE'] ?? 'default' });
+      const handle = client.workflow.getHandle(workflowId);
+      const seen = await waitForActivity(
+        handle,
+        'trainModel',
+        (activity) => epochOf(activity.heartbeat) >= 1,
+        300_000,
+      );
+      await workerA.stop('SIGKILL');
+      await startWorker(b.env);
+      const atGate = await untilStatus(cli.env, workflowId, (doc) =>
+        Boolean(doc.status?.approvals?.some((g) => g.state === 'awaiting')),
+      );
+      const train = atGate.status?.steps.find((s) => s.id === 'train') as
+        | { attempt: number; output: { resumedFromEpoch: number | null; metrics: { epochsRun: number } } }
+        | undefined;
+      expect(train?.attempt).toBeGreaterThan(seen.attempt);
+      expect(train?.output.resumedFromEpoch).toBeGreaterThanOrEqual(epochOf(seen.heartbeat));
+      expect(train?.output.metrics.epochsRun).toBe(6);
+      // B read A's checkpoint from the bucket: neither home holds a local store.
+      expect(await exists(join(a.home, 'artifacts'))).toBe(false);
+      expect(await exists(join(b.home, 'artifacts'))).toBe(false);
+      await handle.terminate('the resume test ends at the approval gate');
+    } finally {
+      await connection.close();
+    }
+  });
 });
+
+/** The epoch a training heartbeat reports (0 before the first epoch ends). */
+function epochOf(heartbeat: unknown): number {
+  const epoch = (heartbeat as { epoch?: unknown } | undefined)?.epoch;
+  return typeof epoch === 'number' ? epoch : 0;
+}
