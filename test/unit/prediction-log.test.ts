@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createServingMetrics } from '../../serving/metrics.js';
-import { PredictionLog, staleTempMs } from '../../lib/prediction-log.js';
+import { PredictionLog, staleTempMs, type PredictionRecord } from '../../lib/prediction-log.js';
+import type { SharedLogs } from '../../lib/shared-logs.js';
 
 describe('prediction log', () => {
   it("sweeps a killed writer's stale temp files on its first write to a model, and keeps fresh ones", async () => {
@@ -39,5 +40,44 @@ describe('prediction log', () => {
     expect(left).toContain('.20261124T020000000Z-000002-abcdef.parquet.tmp');
     expect(left).toContain('notes.tmp');
     expect(left.filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+  });
+
+  it('publishes each finished file to the shared store; a file the store refuses stays local and goes with the next flush', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const published: string[] = [];
+    let down = true;
+    const shared: SharedLogs = {
+      where: 's3://bucket/logs/',
+      publish: (path) => {
+        if (down) return Promise.reject(new Error('the S3 store at http://127.0.0.1:1 is unreachable'));
+        published.push(path);
+        return Promise.resolve();
+      },
+      mirror: () => Promise.resolve(0),
+    };
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const log = new PredictionLog({ dir, shared }, logger, createServingMetrics(false));
+    const row = (requestId: string): PredictionRecord => ({
+      requestId,
+      instance: 0,
+      model: 'churn',
+      version: 1,
+      role: 'production',
+      timeMs: Date.now(),
+      features: '{}',
+      prediction: '0.5',
+      score: 0.5,
+    });
+    log.append([row('r1')]);
+    await log.flush();
+    expect(published).toEqual([]);
+    expect(lines.join('')).toContain('is not yet published to s3://bucket/logs/');
+    down = false;
+    log.append([row('r2')]);
+    await log.close();
+    const files = (await readdir(join(dir, 'churn'))).filter((f) => f.endsWith('.parquet')).sort();
+    expect(files).toHaveLength(2);
+    expect(published).toEqual(files.map((f) => `prediction-log/churn/${f}`));
   });
 });
