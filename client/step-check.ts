@@ -24,6 +24,7 @@ export function checkStepActivities(
   const builtin = new Set<string>(builtinStepNames);
   const codes: Record<string, string> = {};
   const where = spec.file ? ` (${spec.file})` : '';
+  const of = spec.file ? ` of ${spec.file}` : '';
   for (const step of spec.steps) {
     const name = step.activity;
     if (name === undefined || builtin.has(name)) continue;
@@ -39,7 +40,7 @@ export function checkStepActivities(
     const builtinPool = step.queue === 'orchestration' || step.queue === 'train';
     if (!builtinPool && step.queue !== definition.queue) {
       throw new InvalidInputError(
-        `step "${step.id}"${where} runs "${name}" on queue "${step.queue}", but ${module} serves it on ${definition.queue ? `"${definition.queue}"` : "Sluice's pools only"}: ` +
+        `step "${step.id}"${of} runs "${name}" on queue "${step.queue}", but ${module} serves it on ${definition.queue ? `"${definition.queue}"` : "Sluice's pools only"}: ` +
           `set the step's queue to ${definition.queue ? `"${definition.queue}" or ` : ''}"orchestration"`,
       );
     }
@@ -48,7 +49,7 @@ export function checkStepActivities(
       const [issue] = parsed.error.issues;
       const at = issue?.path.length ? `params.${issue.path.join('.')}` : 'params';
       throw new InvalidInputError(
-        `step "${step.id}"${where} (${name} from ${module}): ${at}: ${issue?.message ?? 'invalid'}`,
+        `step "${step.id}"${of} (${name} from ${module}): ${at}: ${issue?.message ?? 'invalid'}`,
         { details: { step: step.id, activity: name, issues: parsed.error.issues } },
       );
     }
