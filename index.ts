@@ -1,6 +1,6 @@
 /**
  * The `sluice` package: what a data engineer imports to define pipelines and steps and to drive runs
- * from a script (`import { definePipeline, mlLifecycle, createClient } from 'sluice'`).
+ * from a script (`import { definePipeline, mlLifecycle, defineStep, createClient } from 'sluice'`).
  */
 import { loadConfig, type SluiceConfig } from './lib/config.js';
 import { openClient, type SluiceClient } from './client/index.js';
@@ -8,6 +8,16 @@ import { openClient, type SluiceClient } from './client/index.js';
 export { definePipeline } from './pipelines/define.js';
 export { mlLifecycle, type LifecycleConfig } from './pipelines/lifecycle.js';
 export type { PipelineSpec } from './pipelines/spec.js';
+export { defineStep } from './pipelines/custom-step.js';
+export type {
+  StepDefinition,
+  StepConfig,
+  StepContext,
+  StepArtifacts,
+  StepArtifactMeta,
+  StepDatabase,
+  StepLog,
+} from './pipelines/custom-step.js';
 export type { ArtifactRef } from './pipelines/artifact.js';
 export {
   SluiceError,

@@ -11,7 +11,8 @@ import {
 } from '@temporalio/client';
 import { TemporalFailure } from '@temporalio/common';
 import { sha256File } from '../lib/hash.js';
-import { builtinStepNames } from '../pipelines/builtin-steps.js';
+import { loadStepModules, type LoadedSteps } from '../pipelines/step-modules.js';
+import { checkStepActivities } from './step-check.js';
 import { resolveSource } from '../lib/paths.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import type { ApprovalGateStatus } from '../pipelines/approval.js';
@@ -48,6 +49,8 @@ export interface StartRunOptions {
   workflowId?: string;
   /** With trigger `event`: the event's name, recorded in the run's input for audit. */
   event?: string;
+  /** The user's steps, to check params against; default: the modules in `config.steps` (`SLUICE_STEPS`). */
+  steps?: LoadedSteps;
 }
 
 /** A workflow id that sorts by time and names its pipeline: `first-dag-20261123-231500-a1b2c3d4`. */
@@ -141,14 +144,9 @@ export async function runStart(
   spec: PipelineSpec,
   options: StartRunOptions,
 ): Promise<{ input: DagInput; searchAttributes: SearchAttributePair[] }> {
-  const known = new Set<string>(builtinStepNames);
-  for (const step of spec.steps) {
-    if (step.activity !== undefined && !known.has(step.activity)) {
-      throw new InvalidInputError(
-        `step "${step.id}" of pipeline "${spec.id}" names activity "${step.activity}", which Sluice does not register: use one of ${[...known].join(', ')}`,
-      );
-    }
-  }
+  const steps = options.steps ?? (await loadStepModules(config.steps));
+  const runParams = withParamDefaults(spec, options.runParams);
+  const stepCodes = checkStepActivities(spec, steps, runParams);
   const trigger = options.trigger ?? 'manual';
   const gates = spec.steps.flatMap((step) => (step.approval ? [step.approval] : []));
   const roles = gates.length > 0 ? await loadRoles(config) : {};
@@ -159,13 +157,14 @@ export async function runStart(
   return {
     input: {
       spec,
-      runParams: withParamDefaults(spec, options.runParams),
+      runParams,
       trigger,
       startedBy: options.startedBy ?? userInfo().username,
       taskQueues: config.taskQueues,
       roles,
       ...(gates.length > 0 ? { approverKeys } : {}),
       codeVersion: sluiceVersion,
+      ...(Object.keys(stepCodes).length > 0 ? { stepCodes } : {}),
       ...(options.rerun ? { rerun: options.rerun } : {}),
       ...(options.event ? { event: options.event } : {}),
     },
@@ -323,7 +322,7 @@ export async function startRerun(
   client: Client,
   config: SluiceConfig,
   runId: string,
-  options: { from?: string; startedBy?: string } = {},
+  options: { from?: string; startedBy?: string; steps?: LoadedSteps } = {},
 ): Promise<WorkflowHandle<typeof dagWorkflow>> {
   const handle = client.workflow.getHandle(runId);
   const description = await describeRun(handle, runId, config.temporal.namespace);
@@ -346,5 +345,6 @@ export async function startRerun(
     runParams: original.runParams,
     rerun: { of: runId, ...(options.from ? { from: options.from } : {}) },
     ...(options.startedBy ? { startedBy: options.startedBy } : {}),
+    ...(options.steps ? { steps: options.steps } : {}),
   });
 }

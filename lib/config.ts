@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../pipelines/errors.js';
 import { parseArtifactLocation, type ArtifactLocation } from './artifacts/location.js';
@@ -80,6 +80,8 @@ const envSchema = z.object({
   SLUICE_SERVE_PREDICT_AUTH: z.enum(['true', 'false', '1', '0']).default('false'),
   /** The monitor POSTs breaches here as JSON; unset: alerts go to the log only. */
   SLUICE_ALERT_WEBHOOK: z.string().url().optional(),
+  /** Step modules every worker and `sluice run` load (`defineStep`), separated by `,` or the path delimiter. */
+  SLUICE_STEPS: z.string().optional(),
   PATH: z.string().default(''),
 });
 
@@ -134,6 +136,8 @@ export interface SluiceConfig {
   };
   /** `SLUICE_ALERT_WEBHOOK`: where monitor breaches are POSTed, when set. May hold a token: never logged. */
   alertWebhook: string | undefined;
+  /** `SLUICE_STEPS`: absolute paths of the user's step modules, loaded beside `--steps`. */
+  steps: string[];
 }
 
 /**
@@ -214,6 +218,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       predictAuth: e.SLUICE_SERVE_PREDICT_AUTH === 'true' || e.SLUICE_SERVE_PREDICT_AUTH === '1',
     },
     alertWebhook: e.SLUICE_ALERT_WEBHOOK,
+    steps: (e.SLUICE_STEPS ?? '')
+      .split(delimiter === ';' ? /[,;]/ : /[,:]/)
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((module) => resolve(cwd, module)),
   };
 }
 

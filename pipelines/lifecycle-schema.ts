@@ -7,9 +7,24 @@ import { sourceFormatSchema } from './ingest-params.js';
 import type { WithParamRefs } from './refs.js';
 import { modelNamePattern } from './registry.js';
 import { searchSchema } from './search.js';
-import { pipelineSchema } from './spec.js';
+import { pipelineSchema, stepSchema } from './spec.js';
 import { cardStepSchema } from './step-params.js';
 import { featuresSchema, labelSchema, splitSchema, trainerSchema } from './train-spec.js';
+
+const step = stepSchema.shape;
+
+/** A user's step (`defineStep`, docs/steps.md) at one of the lifecycle's seams. */
+export const lifecycleStepSchema = z.strictObject({
+  id: step.id,
+  activity: step.activity.unwrap().describe('The step to run: its `defineStep` name (or a built-in step).'),
+  params: step.params,
+  queue: step.queue,
+  timeout: step.timeout,
+  heartbeat: step.heartbeat,
+  retry: step.retry.optional().describe('How a failed attempt is retried. Default: 3 attempts.'),
+  cache: step.cache,
+  description: step.description,
+});
 
 /**
  * What `mlLifecycle` takes, as one zod schema built from the schemas of the steps each field feeds, so
@@ -51,6 +66,13 @@ export const lifecycleSchema = z.strictObject({
   features: featuresSchema.describe('The model inputs: numeric and categorical columns or SQL expressions.'),
   label: labelSchema.describe('What the model predicts: a column or SQL, and the task.'),
   split: splitSchema.describe('How rows are split into train, validation and test (stable on every rerun).'),
+  prepare: z
+    .array(lifecycleStepSchema)
+    .max(20)
+    .optional()
+    .describe(
+      'Your own feature steps, run in order after validation and before training; each gets the previous dataset and returns `{ dataset: ArtifactRef }`, and training reads the last one (docs/steps.md).',
+    ),
   train: trainerSchema.describe('The model and its hyperparameters.'),
   search: searchSchema
     .optional()
@@ -59,6 +81,13 @@ export const lifecycleSchema = z.strictObject({
     .omit({ model: true, production: true })
     .optional()
     .describe('Evaluation on the held-out split: slices, fairness and the bar the model must meet.'),
+  checks: z
+    .array(lifecycleStepSchema)
+    .max(20)
+    .optional()
+    .describe(
+      'Your own checks after evaluation and before the approval gate (they get the `train` and `evaluate` outputs); a check that throws stops the run before anyone is asked to approve.',
+    ),
   approval: approvalPolicySchema
     .omit({ subject: true })
     .describe('Who signs off before the model is registered (a durable gate).'),

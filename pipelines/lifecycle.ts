@@ -51,18 +51,33 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       description: 'Check the data contract; error anomalies stop the run',
     });
   }
+  // The user's feature steps: a chain from the checked snapshot; training reads the last one's dataset.
+  let trainInput = 'ingest';
+  for (const [index, prepare] of (config.prepare ?? []).entries()) {
+    steps.push({
+      ...prepare,
+      needs: index === 0 ? ['ingest', dataReady] : [trainInput],
+      description: prepare.description ?? `Your feature step ${prepare.activity}`,
+    });
+    trainInput = prepare.id;
+  }
+  const checks = (config.checks ?? []).map((check) => ({
+    ...check,
+    needs: ['train', 'evaluate'],
+    description: check.description ?? `Your check ${check.activity}, before sign-off`,
+  }));
   steps.push(
     {
       id: 'train',
       activity: 'trainModel',
-      needs: ['ingest', dataReady],
+      needs: trainInput === 'ingest' ? ['ingest', dataReady] : [trainInput],
       queue: 'train',
       timeout: '2h',
       heartbeat: '5m',
       cache: config.search === undefined,
       ...(config.search ? { search: config.search } : {}),
       params: {
-        input: 'ingest',
+        input: trainInput,
         features: json(config.features),
         label: json(config.label),
         split: json(config.split),
@@ -93,9 +108,10 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       params: { ...(config.card ?? {}), ...(config.owner ? { owner: config.owner } : {}) },
       description: 'The model card an approver reads',
     },
+    ...checks,
     {
       id: 'approve',
-      needs: ['evaluate', 'card'],
+      needs: ['evaluate', 'card', ...checks.map((check) => check.id)],
       approval: { ...config.approval, subject: 'evaluate' },
       description: 'Sign-off under the approval policy',
     },

@@ -19,9 +19,15 @@ const identifier = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter');
 
-/** Which worker pool runs a step: light I/O and orchestration, or CPU-heavy training. */
+/**
+ * Which worker pool runs a step: Sluice's `orchestration` (light I/O) or `train` (CPU heavy), or any
+ * other task queue, served by a worker started with `--steps` or by another team's (or language's) worker.
+ */
 export const stepQueues = ['orchestration', 'train'] as const;
-export type StepQueue = (typeof stepQueues)[number];
+export type StepQueue = (typeof stepQueues)[number] | (string & {});
+const queueName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'a task queue name: letters, digits, ".", "_" and "-"');
 
 export const retrySchema = z.strictObject({
   /** Attempts in total, including the first. */
@@ -70,9 +76,11 @@ export const stepSchema = z
       .default({})
       .describe('Static, JSON-serialisable arguments for the activity.'),
     queue: z
-      .enum(stepQueues)
+      .union([z.enum(stepQueues), queueName])
       .default('orchestration')
-      .describe('Which worker pool runs the step: `orchestration` (light I/O) or `train` (CPU heavy).'),
+      .describe(
+        'Which worker pool runs the step: `orchestration` (light I/O), `train` (CPU heavy), or any other task queue name (a worker serving your own steps, docs/steps.md).',
+      ),
     /** Longest a single attempt may run (start-to-close). */
     timeout: duration.default('10m').describe('Longest a single attempt may run (start-to-close).'),
     /**

@@ -7,7 +7,9 @@ import { createMonitorActivities } from '../activities/monitor.js';
 import { createNotifyActivities } from '../activities/notify.js';
 import { createDeployActivities } from '../activities/deploy/index.js';
 import { createStepCacheActivities } from '../activities/step-cache.js';
-import { DependencyUnavailableError } from '../pipelines/errors.js';
+import { customStepActivity } from '../activities/custom-step.js';
+import { DependencyUnavailableError, PipelineDefinitionError } from '../pipelines/errors.js';
+import type { LoadedStep, LoadedSteps } from '../pipelines/step-modules.js';
 import type { SluiceConfig } from '../lib/config.js';
 import { payloadConverter } from '../client/codec.js';
 import { installRuntime, type Log } from './logging.js';
@@ -17,6 +19,8 @@ export interface StartWorkerOptions {
   connection?: NativeConnection;
   /** A pre-built workflow bundle (tests, container images); otherwise `workflows/` is bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The user's steps (`--steps`, `SLUICE_STEPS`): registered beside Sluice's, their queues polled too. */
+  steps?: LoadedSteps;
 }
 
 /** The Sluice worker pools of one process; `shutdown()` drains them and resolves when both stopped. */
@@ -74,6 +78,25 @@ export async function startWorker(
     ...createMonitorActivities({ config, client, alertWebhook: config.alertWebhook }),
     ...createStepCacheActivities(config.home, config.artifacts),
   };
+  const steps: LoadedSteps = options.steps ?? new Map<string, LoadedStep>();
+  for (const [name, step] of steps) {
+    if (name in activities) {
+      throw new PipelineDefinitionError(
+        `step module ${step.module}: step "${name}" has the name of a Sluice activity: rename it`,
+      );
+    }
+  }
+  const custom = Object.fromEntries(
+    [...steps].map(([name, step]) => [
+      name,
+      customStepActivity(step, { home: config.home, dataRoots: config.dataRoots }),
+    ]),
+  );
+  Object.assign(activities, custom);
+  const builtinQueues = new Set([config.taskQueues.orchestration, config.taskQueues.train]);
+  const extraQueues = [
+    ...new Set([...steps.values()].flatMap(({ definition }) => (definition.queue ? [definition.queue] : []))),
+  ].filter((queue) => !builtinQueues.has(queue));
   const common = {
     connection,
     namespace: config.temporal.namespace,
@@ -95,14 +118,27 @@ export async function startWorker(
     taskQueue: config.taskQueues.train,
     maxConcurrentActivityTaskExecutions: config.concurrency.training,
   });
+  // A step's own queue serves only the user's steps: another pool (or another language) may share it.
+  const own = await Promise.all(
+    extraQueues.map((taskQueue) =>
+      Worker.create({
+        ...common,
+        activities: custom,
+        taskQueue,
+        maxConcurrentActivityTaskExecutions: config.concurrency.activities,
+      }),
+    ),
+  );
+  const pools = [orchestration, train, ...own];
   log.info(
     {
-      queues: [config.taskQueues.orchestration, config.taskQueues.train],
+      queues: [config.taskQueues.orchestration, config.taskQueues.train, ...extraQueues],
+      steps: [...steps.keys()],
       namespace: config.temporal.namespace,
     },
     'worker started',
   );
-  const done = Promise.all([orchestration.run(), train.run()])
+  const done = Promise.all(pools.map((pool) => pool.run()))
     .then(async () => {
       if (ownsConnection) await connection.close();
       log.info('worker stopped');
@@ -111,7 +147,7 @@ export async function startWorker(
   return {
     done,
     async shutdown() {
-      for (const worker of [orchestration, train]) {
+      for (const worker of pools) {
         if (worker.getState() === 'RUNNING') worker.shutdown();
       }
       await done;

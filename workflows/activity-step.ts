@@ -12,6 +12,8 @@ export interface ActivityStepContext {
   codeVersion: string;
   /** Steps that must run even when cached (a rerun `--from` a step, and everything after it). */
   forced: ReadonlySet<string>;
+  /** sha256 of each user step's module, by step name (from `--steps`): part of that step's cache key. */
+  stepCodes?: Readonly<Record<string, string>>;
 }
 
 export interface ActivityStepResult {
@@ -41,6 +43,9 @@ export async function runActivityStep(
         inputs: input.inputs,
         runParams: input.runParams,
         code: ctx.codeVersion,
+        ...(step.activity && ctx.stepCodes?.[step.activity]
+          ? { stepCode: ctx.stepCodes[step.activity] }
+          : {}),
       })
     : undefined;
   if (key && !ctx.forced.has(step.id)) {
@@ -63,7 +68,8 @@ export async function runActivityStep(
 /** The step's activity, with its queue, timeout and retry policy. */
 export function activityFor(step: StepSpec, queues: ActivityStepContext['taskQueues']): StepActivity {
   const activities = wf.proxyActivities<Record<string, StepActivity>>({
-    taskQueue: queues[step.queue],
+    // Sluice's two pools by role; any other name is a task queue as it stands (the user's own workers).
+    taskQueue: step.queue === 'orchestration' || step.queue === 'train' ? queues[step.queue] : step.queue,
     startToCloseTimeout: parseDuration(step.timeout),
     ...(step.heartbeat ? { heartbeatTimeout: parseDuration(step.heartbeat) } : {}),
     retry: {

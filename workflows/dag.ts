@@ -37,6 +37,8 @@ export interface DagInput {
   approverKeys?: ApproverKey[];
   /** The Sluice version that started the run; part of every step cache key. */
   codeVersion?: string;
+  /** sha256 of each user step's module, by step name (`--steps`): part of that step's cache key. */
+  stepCodes?: Record<string, string>;
   /** When this run reruns another: which, and from which step the cache is bypassed. */
   rerun?: { of: string; from?: string };
   /** With trigger `event`: the event's name, as it was announced (`sluice trigger`, `POST /v1/events`). */
@@ -144,6 +146,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     taskQueues: input.taskQueues,
     codeVersion: input.codeVersion ?? '',
     forced: input.rerun?.from ? stepsFrom(spec.steps, input.rerun.from) : new Set(),
+    ...(input.stepCodes ? { stepCodes: input.stepCodes } : {}),
   };
   const byId = (id: string): StepStatus => status.steps.find((s) => s.id === id) as StepStatus;
   const outputs: Record<string, JsonValue> = {};

@@ -16,6 +16,7 @@ import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger, installRuntime } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { connectClient } from '../../client/connect.js';
+import { loadStepModules } from '../../pipelines/step-modules.js';
 import type { Output } from '../output.js';
 import { describeOpenGate } from '../approval-view.js';
 import { describeStep, describeStop, followRun, startRun } from '../../client/runs.js';
@@ -47,6 +48,7 @@ export interface DevOptions {
   run?: string;
   param: string[];
   exit?: boolean;
+  steps: string[];
 }
 
 /** `sluice dev`: see the command's help in `cli/commands/dev.ts`. */
@@ -71,6 +73,7 @@ async function dev(
   // Check everything that could refuse before starting anything, so nothing is left half-started.
   const spec = options.run ? await loadPipeline(options.run) : undefined;
   const runParams = spec ? resolveRunParams(spec, parseParamFlags(options.param)) : {};
+  const steps = await loadStepModules([...config.steps, ...options.steps]);
   await ensureHomeWritable(config.home);
   if (!config.roles.explicit && !existsSync(config.roles.file)) {
     // The embedded default should be usable at once: sample roles for the demo's approval policy.
@@ -139,7 +142,7 @@ async function dev(
     summary['server'] = { reused: false, cli, dbFile, uiUrl: server.uiUrl };
   }
 
-  const worker = await startWorker(config, log);
+  const worker = await startWorker(config, log, { steps });
   cleanup.add('the worker', async () => {
     out.status('● stopping the worker (finishing running tasks)');
     await worker.shutdown();
@@ -151,7 +154,7 @@ async function dev(
   if (spec) {
     const client = await connectClient(config);
     try {
-      const handle = await startRun(client, config, spec, { runParams });
+      const handle = await startRun(client, config, spec, { runParams, steps });
       out.status(`● run ${handle.workflowId} of ${spec.id} started`);
       const status = await followRun(
         handle,

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
+import { loadStepModules } from '../../pipelines/step-modules.js';
 import { describeStep, describeStop, followRun, RunStoppedError, startRerun } from '../../client/runs.js';
 
 export interface RerunOptions {
   from?: string;
   wait?: boolean;
   as?: string;
+  steps: string[];
 }
 
 /**
@@ -16,9 +18,11 @@ export interface RerunOptions {
  */
 export async function rerunAction(runId: string, options: RerunOptions, command: Command): Promise<void> {
   const { config, out } = context(command);
+  const steps = await loadStepModules([...config.steps, ...options.steps]);
   const client = await connectClient(config);
   try {
     const rerun = await startRerun(client, config, runId, {
+      steps,
       ...(options.from ? { from: options.from } : {}),
       ...(options.as ? { startedBy: options.as } : {}),
     });

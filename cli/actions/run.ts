@@ -3,6 +3,7 @@ import { loadPipeline } from '../../pipelines/catalog.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
 import { connectClient } from '../../client/connect.js';
+import { loadStepModules } from '../../pipelines/step-modules.js';
 import { describeOpenGate } from '../approval-view.js';
 import { table } from '../output.js';
 import { cancelRun, listRuns, runReport, runsQuery } from '../../client/run-queries.js';
@@ -13,16 +14,19 @@ export interface RunOptions {
   param: string[];
   wait?: boolean;
   as?: string;
+  steps: string[];
 }
 
 export async function runAction(ref: string, options: RunOptions, command: Command): Promise<void> {
   const { config, out } = context(command);
   const spec = await loadPipeline(ref);
   const runParams = resolveRunParams(spec, parseParamFlags(options.param));
+  const steps = await loadStepModules([...config.steps, ...options.steps]);
   const client = await connectClient(config);
   try {
     const handle = await startRun(client, config, spec, {
       runParams,
+      steps,
       ...(options.as ? { startedBy: options.as } : {}),
     });
     if (!options.wait) {

@@ -5,11 +5,14 @@ import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { connectClient } from '../../client/connect.js';
+import { loadStepModules } from '../../pipelines/step-modules.js';
 import { context } from '../commands/shared.js';
 import { untilShutdownSignal } from './lifecycle.js';
 
-export async function workerAction(command: Command): Promise<void> {
+export async function workerAction(options: { steps: string[] }, command: Command): Promise<void> {
   const { config, out } = context(command);
+  // Refuse a bad step module before connecting to anything: nothing half-registered.
+  const steps = await loadStepModules([...config.steps, ...options.steps]);
   await ensureHomeWritable(config.home);
   // Containers collect stdout: the JSON log lines go there (to stderr under --json).
   const log = createLogger(config, pino.destination({ dest: out.json ? 2 : 1, sync: false }));
@@ -26,7 +29,7 @@ export async function workerAction(command: Command): Promise<void> {
   } finally {
     await client.connection.close();
   }
-  const worker = await startWorker(config, log);
+  const worker = await startWorker(config, log, { steps });
   const signal = await Promise.race([untilShutdownSignal(), worker.done.then(() => undefined)]);
   if (signal) log.info({ signal }, 'shutting down');
   await worker.shutdown();

@@ -21,6 +21,12 @@ export function registerCore(program: Command): void {
     .option('--run <pipeline>', 'once everything is up, run this pipeline and show its progress')
     .option('--param <name=value>', 'a run parameter for --run (repeatable)', collect, [])
     .option('--exit', 'stop everything after the --run finishes instead of staying up')
+    .option(
+      '--steps <module>',
+      'a module of your own steps (defineStep) to register (repeatable)',
+      collect,
+      [],
+    )
     .action(async (options: DevOptions, command: Command) =>
       (await import('../actions/dev.js')).devAction(options, command),
     );
@@ -28,8 +34,14 @@ export function registerCore(program: Command): void {
   program
     .command('worker')
     .description('run a Sluice worker (task queues sluice and sluice-train) against TEMPORAL_ADDRESS')
-    .action(async (_options, command: Command) =>
-      (await import('../actions/worker.js')).workerAction(command),
+    .option(
+      '--steps <module>',
+      'a module of your own steps (defineStep) to register; their queues are polled too (repeatable)',
+      collect,
+      [],
+    )
+    .action(async (options: { steps: string[] }, command: Command) =>
+      (await import('../actions/worker.js')).workerAction(options, command),
     );
 
   program
@@ -62,6 +74,12 @@ export function registerCore(program: Command): void {
     )
     .option('--wait', 'follow the run step by step until it ends')
     .option('--as <user>', 'who starts the run (recorded in history); default: your login name')
+    .option(
+      '--steps <module>',
+      'a module of your own steps, to check their params before starting (repeatable)',
+      collect,
+      [],
+    )
     .action(async (ref: string, options: RunOptions, command: Command) =>
       (await import('../actions/run.js')).runAction(ref, options, command),
     );
@@ -163,6 +181,7 @@ export function registerCore(program: Command): void {
     .option('--from <step>', 'run this step and everything after it again, even when cached')
     .option('--wait', 'follow the new run until it ends')
     .option('--as <user>', 'who starts the rerun (recorded); default: your login name')
+    .option('--steps <module>', 'a module of your own steps the run uses (repeatable)', collect, [])
     .action(async (runId: string, options: RerunOptions, command: Command) =>
       (await import('../actions/rerun.js')).rerunAction(runId, options, command),
     );

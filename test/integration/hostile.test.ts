@@ -142,7 +142,7 @@ describe('hostile inputs through the sluice command and a real worker', () => {
     const run = await sluice(['run', 'test/fixtures/hostile/unknown-activity.pipeline.ts', '--wait'], t.env);
     expect(run.code).toBe(1);
     expect(failure(run.stderr)).toMatch(
-      /^sluice: step "profile" of pipeline "hostile-unknown-activity" names activity "profileDatset", which Sluice does not register: use one of profileDataset, /,
+      /^sluice: step "profile" of pipeline "hostile-unknown-activity" \(test\/fixtures\/hostile\/unknown-activity\.pipeline\.ts\) names activity "profileDatset", which Sluice does not register and no step module loaded here defines: use one of profileDataset, /,
     );
   });
 
