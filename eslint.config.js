@@ -89,7 +89,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'cli/bin.js'] },
+        projectService: { allowDefaultProject: ['*.js', 'cli/bin.js', 'cli/source-stamp.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { distIsCurrent, packageRoot } from './source-stamp.js';
 
-const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const compiled = new globalThis.URL('../dist/cli/main.js', import.meta.url);
 if (existsSync(compiled) && distIsCurrent(packageRoot)) {
   await import(compiled.href);
 } else {
