@@ -1,3 +1,4 @@
+/* global process, console, URL */
 // The fingerprint of the TypeScript sources that `npm run build` compiled into dist/. `cli/bin.js`
 // runs dist/ only when the sources still match it, so an edited checkout never runs stale code.
 // Plain JavaScript: it runs before TypeScript can be loaded. `node cli/source-stamp.js --write`
@@ -42,6 +43,11 @@ export function sourceFingerprint(root = packageRoot) {
   return hash.digest('hex');
 }
 
+/**
+ * @param {string} dir
+ * @param {string} root
+ * @param {string[]} into
+ */
 function collect(dir, root, into) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -54,9 +60,12 @@ function collect(dir, root, into) {
 
 /** True when dist/ was built from exactly the sources on disk now. */
 export function distIsCurrent(root = packageRoot) {
+  /** @type {{ sources?: string }} */
   let recorded;
   try {
-    recorded = JSON.parse(readFileSync(join(root, 'dist', 'source-stamp.json'), 'utf8'));
+    recorded = /** @type {{ sources?: string }} */ (
+      JSON.parse(readFileSync(join(root, 'dist', 'source-stamp.json'), 'utf8'))
+    );
   } catch {
     return false; // never built, or the build did not finish
   }
