@@ -63,6 +63,7 @@ export function distIsCurrent(root = packageRoot) {
   /** @type {{ sources?: string }} */
   let recorded;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- plain JS: JSON.parse is untyped here
     recorded = /** @type {{ sources?: string }} */ (
       JSON.parse(readFileSync(join(root, 'dist', 'source-stamp.json'), 'utf8'))
     );
