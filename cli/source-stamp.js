@@ -4,7 +4,7 @@
 // Plain JavaScript: it runs before TypeScript can be loaded. `node cli/source-stamp.js --write`
 // (the last step of `npm run build`) records the fingerprint in dist/source-stamp.json.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,6 +49,7 @@ export function sourceFingerprint(root = packageRoot) {
  * @param {string[]} into
  */
 function collect(dir, root, into) {
+  if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) collect(path, root, into);
@@ -73,7 +74,13 @@ export function distIsCurrent(root = packageRoot) {
   return recorded.sources === sourceFingerprint(root);
 }
 
+/** Record that dist/ under `root` was built from the sources on disk now (the build's last step). */
+export function writeStamp(root = packageRoot) {
+  const path = join(root, 'dist', 'source-stamp.json');
+  writeFileSync(path, `${JSON.stringify({ sources: sourceFingerprint(root) }, null, 2)}\n`);
+  return path;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--write') {
-  writeFileSync(stampPath, `${JSON.stringify({ sources: sourceFingerprint() }, null, 2)}\n`);
-  console.log(`wrote ${relative(packageRoot, stampPath)}`);
+  console.log(`wrote ${relative(packageRoot, writeStamp())}`);
 }
