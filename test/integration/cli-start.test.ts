@@ -60,7 +60,7 @@ beforeAll(async () => {
 describe('control commands start light', () => {
   it.each([
     { args: ['--help'], code: 0, output: /Usage: sluice/ },
-    { args: ['runs'], code: 0, output: /no runs match|WorkflowType/ },
+    { args: ['runs'], code: 0, output: /no runs match|^run +pipeline +status/m },
     { args: ['status', 'no-such-run'], code: 1, output: /no run "no-such-run"/ },
     { args: ['models'], code: 0, output: /no models registered yet/ },
     { args: ['approve', 'no-such-run', '--as', 'ada'], code: 1, output: /no run "no-such-run"/ },
