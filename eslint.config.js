@@ -89,7 +89,15 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'cli/bin.js'] },
+        projectService: {
+          allowDefaultProject: [
+            '*.js',
+            'cli/bin.js',
+            'cli/source-stamp.js',
+            'test/support/module-trace.js',
+            'test/support/module-trace-hooks.js',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

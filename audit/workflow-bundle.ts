@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { loadPrebuiltBundle } from '../worker/prebuilt-bundle.js';
 import { workflowsPath } from '../worker/run.js';
 
 /** The workflow code Sluice runs today, and its sha256 (the hash an export records). */
@@ -17,11 +18,19 @@ let pending: Promise<CurrentWorkflowCode> | undefined;
  * can be compared with the build ids recorded in a history's workflow tasks.
  */
 export function currentWorkflowCode(): Promise<CurrentWorkflowCode> {
-  pending ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: silent }).then((bundle) => ({
-    bundle,
-    sha256: createHash('sha256').update(bundle.code).digest('hex'),
-  }));
+  pending ??= prebuiltOrBundle();
   return pending;
+}
+
+/** The bundle `npm run build` wrote when it matches the workflow sources (as the worker uses), else a fresh one. */
+async function prebuiltOrBundle(): Promise<CurrentWorkflowCode> {
+  const prebuilt = loadPrebuiltBundle();
+  // Source maps are inline in the code; the separate field is deprecated and unused.
+  if ('code' in prebuilt) {
+    return { bundle: { code: prebuilt.code, sourceMap: '' }, sha256: prebuilt.sha256 };
+  }
+  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: silent });
+  return { bundle, sha256: createHash('sha256').update(bundle.code).digest('hex') };
 }
 
 /**

@@ -15,6 +15,8 @@ export interface BenchResult {
   description: string;
   rows: Record<string, string | number>[];
   notes?: string[];
+  /** The headline ratios (figure ÷ its baseline), written as a top-level `ratios` object in the JSON. */
+  ratios?: Record<string, number>;
   extra?: Record<string, unknown>;
 }
 
@@ -50,6 +52,9 @@ export async function report(result: BenchResult): Promise<string> {
     `\n${result.name}: ${result.description}\n${machine.cpu} · ${machine.cores} cores · ${machine.node}\n\n`,
   );
   process.stdout.write(`${table(cells)}\n`);
+  for (const [name, ratio] of Object.entries(result.ratios ?? {})) {
+    process.stdout.write(`\n${name}: ${ratio.toFixed(2)}`);
+  }
   for (const note of result.notes ?? []) process.stdout.write(`\n${note}`);
   await mkdir(resultsDir, { recursive: true });
   const path = `${resultsDir}${result.name}.json`;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerCluster } from './commands/cluster.js';
@@ -12,17 +11,14 @@ import { registerRegistry } from './commands/registry.js';
 import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
 import { registerValidate } from './commands/validate.js';
+import { sluiceVersion } from '../lib/package-info.js';
 import { fail } from './output.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
 
 /** Build the `sluice` command tree (exported for tests of the argument handling). */
 export function buildProgram(): Command {
   const program = new Command('sluice')
     .description('Durable machine-learning pipelines on Temporal.')
-    .version(pkg.version, '-V, --version', 'print the Sluice version')
+    .version(sluiceVersion(), '-V, --version', 'print the Sluice version')
     .option('--json', 'print one JSON document on stdout (status lines go to stderr)')
     .showSuggestionAfterError(true)
     .exitOverride()

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import {
   WorkflowExecutionAlreadyStartedError,
@@ -27,6 +26,7 @@ import {
 } from '../pipelines/search-attributes.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
 import type { SluiceConfig } from '../lib/config.js';
+import { sluiceVersion as packageVersion } from '../lib/package-info.js';
 import { loadRoles } from './roles.js';
 import { loadKeys } from '../lib/keys.js';
 import { eligibleApprovers } from '../pipelines/approval.js';
@@ -34,9 +34,7 @@ import type { DagInput, DagStatus, dagWorkflow, StepStatus } from '../workflows/
 import type { SearchAttributePair } from '@temporalio/common';
 
 /** The Sluice version, part of every step cache key. */
-export const sluiceVersion = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const sluiceVersion = packageVersion();
 
 export interface StartRunOptions {
   runParams: Record<string, ParamValue>;

@@ -32,7 +32,7 @@ export async function loadPipeline(ref: string, cwd = process.cwd()): Promise<Pi
     );
   }
   // Importing runs definePipeline, which throws PipelineDefinitionError with the lint findings.
-  const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const module = await importPipelineFile(path);
   const specs = Object.values(module).filter(
     (value) => pipelineSchema.safeParse(value).success,
   ) as PipelineSpec[];
@@ -49,4 +49,20 @@ export async function loadPipeline(ref: string, cwd = process.cwd()): Promise<Pi
     );
   }
   return withFile(spec, file);
+}
+
+/**
+ * Import a pipeline file. From the compiled CLI (dist/), Node cannot load TypeScript by itself, so a
+ * `.ts` file is loaded through tsx, registered on first need only (the CLI starts without it).
+ */
+async function importPipelineFile(path: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(path).href;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    const { register } = await import('tsx/esm/api');
+    register();
+    return (await import(url)) as Record<string, unknown>;
+  }
 }

@@ -13,6 +13,7 @@ import type { LoadedStep, LoadedSteps } from '../pipelines/step-modules.js';
 import type { SluiceConfig } from '../lib/config.js';
 import { payloadConverter } from '../client/codec.js';
 import { installRuntime, type Log } from './logging.js';
+import { loadPrebuiltBundle } from './prebuilt-bundle.js';
 
 export interface StartWorkerOptions {
   /** Reuse a connection (the dev server's); otherwise one is opened to `config.temporal.address`. */
@@ -107,9 +108,7 @@ export async function startWorker(
   const orchestration = await Worker.create({
     ...common,
     taskQueue: config.taskQueues.orchestration,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: workflowsPath() }),
+    ...workflowCode(options, log),
     maxConcurrentActivityTaskExecutions: config.concurrency.activities,
     maxCachedWorkflows: config.concurrency.cachedRuns,
   });
@@ -153,6 +152,21 @@ export async function startWorker(
       await done;
     },
   };
+}
+
+/**
+ * The workflow code to run: the caller's bundle, else the one `npm run build` wrote to dist/ when the
+ * workflow sources still match it, else `workflows/` bundled now (seconds of webpack; logged, with why).
+ */
+function workflowCode(
+  options: StartWorkerOptions,
+  log: Log,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  const prebuilt = loadPrebuiltBundle();
+  if ('code' in prebuilt) return { workflowBundle: { code: prebuilt.code } };
+  log.info(`bundling workflows/ now: ${prebuilt.reason}`);
+  return { workflowsPath: workflowsPath() };
 }
 
 async function connect(config: SluiceConfig): Promise<NativeConnection> {

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { sluiceVersion } from '../../lib/package-info.js';
 import {
   ExportTamperedError,
   checkApprovalSignatures,
@@ -32,10 +32,7 @@ export interface ExportOptions {
 }
 
 /** The Sluice version recorded in exports and reports (the package's own). */
-export function sluiceVersion(): string {
-  const url = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-}
+export { sluiceVersion };
 
 /** `sluice audit export <run…> | --query <q> --out <dir>`. */
 export async function exportAction(runs: string[], options: ExportOptions, command: Command): Promise<void> {

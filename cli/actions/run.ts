@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadPipeline } from '../../pipelines/catalog.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
 import { connectClient } from '../../client/connect.js';
@@ -19,6 +18,8 @@ export interface RunOptions {
 
 export async function runAction(ref: string, options: RunOptions, command: Command): Promise<void> {
   const { config, out } = context(command);
+  // Imported here, not at the top: `runs`, `status` and `cancel` (same module) never read the catalog.
+  const { loadPipeline } = await import('../../pipelines/catalog.js');
   const spec = await loadPipeline(ref);
   const runParams = resolveRunParams(spec, parseParamFlags(options.param));
   const steps = await loadStepModules([...config.steps, ...options.steps]);

@@ -4,6 +4,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startScratchDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
 import { loadConfig } from '../../lib/config.js';
+import { loadPrebuiltBundle } from '../../worker/prebuilt-bundle.js';
 import { workflowsPath } from '../../worker/run.js';
 import { freePort, projectRoot } from './paths.js';
 
@@ -33,7 +34,13 @@ export async function setup(project: TestProject): Promise<void> {
   });
   server = started.server;
   const { cli } = started;
-  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger });
+  // The bundle `npm run build` wrote, as a worker uses it, when it matches the sources; else bundle now.
+  const prebuilt = loadPrebuiltBundle();
+  if (!('code' in prebuilt)) console.log(`[test setup] bundling workflows/ now: ${prebuilt.reason}`);
+  const { code } =
+    'code' in prebuilt
+      ? prebuilt
+      : await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger });
   const bundlePath = join(logDir, 'workflow-bundle.js');
   await writeFile(bundlePath, code);
   project.provide('temporalAddress', address);
