@@ -15,6 +15,8 @@ export interface BenchResult {
   description: string;
   rows: Record<string, string | number>[];
   notes?: string[];
+  /** The headline ratios against the baselines, e.g. `linearVsPlainLoop`; written at the JSON's top level. */
+  ratios?: Record<string, number>;
   extra?: Record<string, unknown>;
 }
 
@@ -51,6 +53,8 @@ export async function report(result: BenchResult): Promise<string> {
   );
   process.stdout.write(`${table(cells)}\n`);
   for (const note of result.notes ?? []) process.stdout.write(`\n${note}`);
+  for (const [key, value] of Object.entries(result.ratios ?? {}))
+    process.stdout.write(`\nratio ${key}: ${value.toFixed(3)}`);
   await mkdir(resultsDir, { recursive: true });
   const path = `${resultsDir}${result.name}.json`;
   await writeFile(path, `${JSON.stringify({ ...result, machine }, null, 2)}\n`);

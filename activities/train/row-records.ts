@@ -91,3 +91,44 @@ export function layOutEpoch(
     for (let q = 0, from = at * stride; q < stride; q++) into[to + q] = staged[from + q] as number;
   }
 }
+
+/** The non-zeros of a row-major matrix, row by row (CSR): what `logits` multiplies instead of every input. */
+export interface SparseRows {
+  rows: number;
+  offsets: Uint32Array;
+  index: Int32Array;
+  value: Float32Array;
+}
+
+const sparseCache = new WeakMap<Float32Array, SparseRows>();
+
+/**
+ * The non-zeros of `x` (`rows × width`), built once per matrix and cached by its identity, like
+ * `rowRecords`: the validation split is scored every epoch, and a one-hot row has a handful of
+ * non-zeros among its `width` inputs. NaN is kept (it is not 0), as in `rowRecords`.
+ */
+export function sparseRows(x: Float32Array, rows: number, width: number): SparseRows {
+  const cached = sparseCache.get(x);
+  if (cached && cached.rows === rows && cached.offsets.length === rows + 1) return cached;
+  const end = rows * width;
+  let nnz = 0;
+  for (let i = 0; i < end; i++) if (x[i] !== 0) nnz++;
+  const offsets = new Uint32Array(rows + 1);
+  const index = new Int32Array(nnz);
+  const value = new Float32Array(nnz);
+  let at = 0;
+  for (let r = 0, base = 0; r < rows; r++, base += width) {
+    offsets[r] = at;
+    for (let j = 0; j < width; j++) {
+      const v = x[base + j] as number;
+      if (v === 0) continue;
+      index[at] = j;
+      value[at] = v;
+      at++;
+    }
+  }
+  offsets[rows] = at;
+  const sparse = { rows, offsets, index, value };
+  sparseCache.set(x, sparse);
+  return sparse;
+}

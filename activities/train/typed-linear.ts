@@ -1,6 +1,6 @@
 import { adamStep, rowLoss, type Trainer, type TrainerOptions, type TrainerState } from './trainer.js';
 import { cloneDense, type DenseParams } from './dense-params.js';
-import { layOutEpoch, RECORD, rowRecords, type RowRecords } from './row-records.js';
+import { layOutEpoch, RECORD, rowRecords, sparseRows, type RowRecords } from './row-records.js';
 
 /**
  * Logistic, softmax and linear regression in plain typed arrays: no tensors, no backend, no copies.
@@ -163,11 +163,15 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       const W = params.kernels[0] as Float32Array;
       const b = params.biases[0] as Float32Array;
       const out = new Float32Array(rows * units);
+      // Only the non-zero inputs are multiplied (a zero adds exactly 0 to the sum), in column order.
+      const { offsets, index, value } = sparseRows(x, rows, width);
       for (let i = 0; i < rows; i++) {
-        const base = i * width;
+        const from = offsets[i] as number;
+        const to = offsets[i + 1] as number;
         for (let k = 0; k < units; k++) {
           let s = b[k] as number;
-          for (let j = 0; j < width; j++) s += (x[base + j] as number) * (W[j * units + k] as number);
+          for (let p = from; p < to; p++)
+            s += (value[p] as number) * (W[(index[p] as number) * units + k] as number);
           out[i * units + k] = s;
         }
       }

@@ -77,4 +77,32 @@ describe('linear trainer reading rows in place', () => {
     // and it learned: the validation loss fell
     expect(fast.history.at(-1)?.validationLoss).toBeLessThan(fast.history[0]?.validationLoss ?? 0);
   });
+
+  it.each<[OutputKind, number]>([
+    ['sigmoid', 1],
+    ['softmax', 3],
+  ])('%s: scores rows (validation, test) exactly as the dense sum over every input', (output, units) => {
+    const data = encoded(400, output, 4);
+    const params = initDense([data.width, units], mulberry32(5));
+    const trainer = createTypedLinearTrainer(params, {
+      output,
+      learningRate: 0.02,
+      l2: 0,
+      dropout: 0,
+      activation: 'relu',
+    });
+    const W = params.kernels[0] as Float32Array;
+    const b = params.biases[0] as Float32Array;
+    const dense = new Float32Array(data.rows * units);
+    for (let i = 0; i < data.rows; i++)
+      for (let k = 0; k < units; k++) {
+        let s = b[k] as number;
+        for (let j = 0; j < data.width; j++)
+          s += (data.x[i * data.width + j] as number) * (W[j * units + k] as number);
+        dense[i * units + k] = s;
+      }
+    expect(Array.from(trainer.logits(data.x, data.rows))).toEqual(Array.from(dense));
+    // scored twice (the validation split every epoch): the same numbers
+    expect(Array.from(trainer.logits(data.x, data.rows))).toEqual(Array.from(dense));
+  });
 });
