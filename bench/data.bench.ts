@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../test/support/paths.js';
 import type { BenchResult } from './harness.js';
@@ -27,9 +28,10 @@ interface Measured {
  * process (so peak RSS is its own), rounds alternate between the two, and medians are reported, with
  * CPU time beside wall time because CPU time holds steady when other work shares the machine.
  */
-export async function run(): Promise<BenchResult> {
+export async function run(args: string[] = []): Promise<BenchResult> {
+  const rounds = args.includes('--quick') ? 1 : ROUNDS;
   const runs: Measured[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     runs.push(await measure('reference'));
     runs.push(await measure('sluice'));
   }
@@ -66,7 +68,7 @@ export async function run(): Promise<BenchResult> {
   const stats = line('sluice statistics (2 passes + JSON/MD/HTML artifacts)', phases.statistics, '–');
   return {
     name: 'data',
-    description: `ingest + statistics + validation of flights-3m.parquet (${rows.toLocaleString('en-US')} rows), median of ${ROUNDS}`,
+    description: `ingest + statistics + validation of flights-3m.parquet (${rows.toLocaleString('en-US')} rows), median of ${rounds}`,
     rows: [
       line('reference: one DuckDB SQL statement, same statistics', phases.reference, rss(reference)),
       line('sluice ingest (zstd Parquet snapshot into the store)', phases.ingest, '–'),
@@ -80,7 +82,12 @@ export async function run(): Promise<BenchResult> {
       'The reference reads the source file once per statement scan; Sluice reads it to ingest, then its own snapshot.',
       'Peak RSS is each child process’s maxRSS (process.resourceUsage): Node and DuckDB together.',
     ],
-    extra: { runs },
+    ratios: {
+      dataVsDuckdbPass: Number(total['x ref (wall)']),
+      dataVsDuckdbPassCpu: Number(total['x ref (cpu)']),
+      statisticsVsDuckdbPass: Number(stats['x ref (wall)']),
+    },
+    extra: { runs, loadAverage: loadavg() },
   };
 }
 

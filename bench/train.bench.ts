@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createArtifactStore } from '../lib/artifacts/index.js';
@@ -27,9 +27,11 @@ import {
 } from '../pipelines/train-spec.js';
 import { dataDir } from '../test/support/paths.js';
 import type { BenchResult } from './harness.js';
+import { plainLogits, plainLoop } from './plain-loop.js';
 
 /** Flights sampled from flights-3m.parquet (by hash, so the sample spans the whole half-year). */
 const FLIGHT_ROWS = 1_000_000;
+const QUICK_ROWS = 300_000;
 const EPOCHS = 3;
 const BATCH = 256;
 
@@ -40,14 +42,16 @@ const BATCH = 256;
  * logistic regression on the same matrix in the same process, each with its test AUC. Then macro AUC
  * on penguins (species) and seattle-weather (weather), through the real train → store → evaluate path.
  */
-export async function run(): Promise<BenchResult> {
+export async function run(args: string[] = []): Promise<BenchResult> {
+  const quick = args.includes('--quick');
+  const FLIGHT_ROWS_RUN = quick ? QUICK_ROWS : FLIGHT_ROWS;
   const backend = await selectTfBackend();
   const home = await mkdtemp(join(tmpdir(), 'sluice-bench-train-'));
   try {
     const flights = join(home, 'flights.parquet');
     await withDuckDB((db) =>
       db.run(
-        `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination || delay::VARCHAR) LIMIT ${FLIGHT_ROWS}) TO '${flights}' (FORMAT parquet)`,
+        `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination || delay::VARCHAR) LIMIT ${FLIGHT_ROWS_RUN}) TO '${flights}' (FORMAT parquet)`,
       ),
     );
     const spec = {
@@ -82,8 +86,8 @@ export async function run(): Promise<BenchResult> {
         step: 'prepare: read Parquet, hash split, fit transform on train',
         engine: 'duckdb',
         backend: '-',
-        rows: FLIGHT_ROWS,
-        'rows/s': Math.round(FLIGHT_ROWS / prepareSeconds),
+        rows: FLIGHT_ROWS_RUN,
+        'rows/s': Math.round(FLIGHT_ROWS_RUN / prepareSeconds),
         'test AUC': '-',
       },
       {
@@ -101,6 +105,9 @@ export async function run(): Promise<BenchResult> {
       { name: 'logistic regression', hidden: [], engine: 'tfjs', epochs: EPOCHS },
       { name: 'MLP 64-32, dropout 0.1', hidden: [64, 32], engine: 'tfjs', epochs: EPOCHS },
     ];
+    const perEpochOf: Record<string, number> = {};
+    const perCpuOf: Record<string, number> = {};
+    const aucOf: Record<string, number> = {};
     for (const config of configs) {
       const sizes = [train.width, ...config.hidden, 1];
       const initial = initDense(sizes, mulberry32(deriveSeed(7, SEED_PURPOSE.init)));
@@ -115,16 +122,27 @@ export async function run(): Promise<BenchResult> {
         config.engine === 'typed-array'
           ? createTypedLinearTrainer(initial, options)
           : createTfjsDenseTrainer(tf, initial, options);
+      const perCpu: number[] = [];
+      let cpu = process.cpuUsage();
       const result = await runTrainingLoop(trainer, train, validation, {
         epochs: config.epochs,
         batchSize: BATCH,
         seed: 7,
         output: 'sigmoid',
         earlyStopping: { patience: 100, minDelta: 0 },
+        onEpoch: () => {
+          const used = process.cpuUsage(cpu);
+          perCpu.push(train.rows / ((used.user + used.system) / 1e6));
+          cpu = process.cpuUsage();
+          return Promise.resolve();
+        },
       });
       const auc = testAuc(trainer, test);
       trainer.dispose();
       const perEpoch = result.history.map((h) => train.rows / (h.ms / 1000));
+      perEpochOf[`${config.engine} ${config.name}`] = median(perEpoch);
+      perCpuOf[`${config.engine} ${config.name}`] = median(perCpu);
+      aucOf[`${config.engine} ${config.name}`] = auc;
       rows.push({
         dataset: 'flights',
         step: `train ${config.name}, ${config.epochs} epochs of ${train.rows.toLocaleString('en')} rows`,
@@ -132,9 +150,54 @@ export async function run(): Promise<BenchResult> {
         backend: config.engine === 'tfjs' ? backend.name : '-',
         rows: train.rows,
         'rows/s': Math.round(median(perEpoch)),
+        'rows/CPU-s': Math.round(median(perCpu)),
         'test AUC': auc.toFixed(4),
       });
     }
+
+    // The baseline: the same logistic regression as the plainest loop over the same arrays.
+    const initial = initDense([train.width, 1], mulberry32(deriveSeed(7, SEED_PURPOSE.init)));
+    const plain = plainLoop(
+      train,
+      { kernel: initial.kernels[0] as Float32Array, bias: (initial.biases[0] as Float32Array)[0] as number },
+      { epochs: EPOCHS, batchSize: BATCH, learningRate: 0.005, seed: 7, shuffle: true },
+    );
+    const sequential = plainLoop(
+      train,
+      { kernel: initial.kernels[0] as Float32Array, bias: (initial.biases[0] as Float32Array)[0] as number },
+      { epochs: EPOCHS, batchSize: BATCH, learningRate: 0.005, seed: 7, shuffle: false },
+    );
+    const plainRate = median(plain.rowsPerSecond);
+    const plainAuc = aucOfLogits(plainLogits(plain, test), test);
+    rows.push({
+      dataset: 'flights',
+      step: `baseline: plain-JS sparse loop (CSR, same order, batch, Adam), ${EPOCHS} epochs`,
+      engine: 'plain loop',
+      backend: '-',
+      rows: train.rows,
+      'rows/s': Math.round(plainRate),
+      'rows/CPU-s': Math.round(median(plain.rowsPerCpuSecond)),
+      'test AUC': plainAuc.toFixed(4),
+    });
+    rows.push({
+      dataset: 'flights',
+      step: `ceiling: the same plain loop in storage order (no shuffle: not the same training)`,
+      engine: 'plain loop',
+      backend: '-',
+      rows: train.rows,
+      'rows/s': Math.round(median(sequential.rowsPerSecond)),
+      'rows/CPU-s': Math.round(median(sequential.rowsPerCpuSecond)),
+      'test AUC': aucOfLogits(plainLogits(sequential, test), test).toFixed(4),
+    });
+    const linearRate = perEpochOf['typed-array logistic regression'] ?? NaN;
+    const ratios = {
+      linearVsPlainLoop: linearRate / plainRate,
+      linearVsPlainLoopCpu:
+        (perCpuOf['typed-array logistic regression'] ?? NaN) / median(plain.rowsPerCpuSecond),
+      linearVsPlainLoopInStorageOrder: linearRate / median(sequential.rowsPerSecond),
+      tfjsLinearVsPlainLoop: (perEpochOf['tfjs logistic regression'] ?? NaN) / plainRate,
+      linearAucMinusPlainLoopAuc: (aucOf['typed-array logistic regression'] ?? NaN) - plainAuc,
+    };
 
     const store = createArtifactStore(home);
     const small: {
@@ -189,7 +252,7 @@ export async function run(): Promise<BenchResult> {
         ],
       },
     ];
-    for (const d of small) {
+    for (const d of quick ? [] : small) {
       const path = join(dataDir, d.file);
       const { sha256, bytes } = await sha256File(path);
       for (const trainer of d.trainers) {
@@ -231,14 +294,29 @@ export async function run(): Promise<BenchResult> {
     const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
     return {
       name: 'train',
-      description: `training throughput and test AUC (TF.js backend ${backend.name}; flights sample of ${FLIGHT_ROWS.toLocaleString('en')} rows, ${train.width} encoded inputs, batch ${BATCH})`,
+      description: `training throughput and test AUC (TF.js backend ${backend.name}; flights sample of ${FLIGHT_ROWS_RUN.toLocaleString('en')} rows, ${train.width} encoded inputs, batch ${BATCH}${quick ? '; --quick: no penguins/seattle' : ''})`,
       rows,
+      ratios,
       notes: [
+        `Linear trainer ÷ plain loop: ${ratios.linearVsPlainLoop.toFixed(2)}x rows/s per epoch; test AUC ${(aucOf['typed-array logistic regression'] ?? NaN).toFixed(4)} vs ${plainAuc.toFixed(4)}. The trainer's epoch includes its validation loss, shuffle and checkpointable state; the plain loop's is the train pass only.`,
         `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
         `Backends passed over: ${backend.skipped.join('; ') || 'none'}.`,
         'Flights rows/s per epoch is the median over epochs; penguins/seattle rows/s covers the whole train call (load, fit, export) and AUC is macro one-vs-rest with a 95% bootstrap interval.',
       ],
-      extra: { peakRssMiB, backend, prepareSeconds, loadSeconds, inputs: train.width },
+      extra: {
+        peakRssMiB,
+        backend,
+        prepareSeconds,
+        loadSeconds,
+        inputs: train.width,
+        quick,
+        perEpoch: perEpochOf,
+        perCpuSecond: perCpuOf,
+        plainLoopPerEpoch: plain.rowsPerSecond,
+        plainLoopPerCpuSecond: plain.rowsPerCpuSecond,
+        auc: { ...aucOf, plainLoop: plainAuc },
+        loadAverage: loadavg(),
+      },
     };
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -246,7 +324,10 @@ export async function run(): Promise<BenchResult> {
 }
 
 function testAuc(trainer: Trainer, test: Matrix): number {
-  const z = trainer.logits(test.x, test.rows);
+  return aucOfLogits(trainer.logits(test.x, test.rows), test);
+}
+
+function aucOfLogits(z: Float32Array, test: Matrix): number {
   const p = z.map((v) => 1 / (1 + Math.exp(-v)));
   return binaryMetrics(test.y, p, sortByScore(p), 0.5).auc ?? NaN;
 }

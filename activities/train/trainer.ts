@@ -49,6 +49,12 @@ export interface Trainer {
     size: number,
     dropoutSeed: number,
   ): number;
+  /**
+   * Optional: the same step on rows `order[start … start+size)` of `data`, read in place instead of
+   * copied into a batch. Must give exactly what `step` gives on those rows gathered in that order.
+   * `data` must not change during training (a trainer may index it once).
+   */
+  stepRows?(data: TrainingData, order: Uint32Array, start: number, size: number, dropoutSeed: number): number;
   /** Raw outputs (before sigmoid/softmax) for `rows` rows, `rows × units`, computed in batches. */
   logits(x: Float32Array, rows: number): Float32Array;
   state(): TrainerState;

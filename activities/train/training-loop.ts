@@ -65,9 +65,11 @@ export async function runTrainingLoop(
 ): Promise<LoopResult> {
   const units = trainer.state().params.sizes.at(-1) ?? 1;
   const width = train.width;
-  const xb = new Float32Array(options.batchSize * width);
-  const yb = new Float32Array(options.batchSize);
-  const wb = train.w ? new Float32Array(options.batchSize) : undefined;
+  // The batch buffers are for trainers that take a copied batch; `stepRows` reads rows in place.
+  const copies = trainer.stepRows === undefined;
+  const xb = new Float32Array(copies ? options.batchSize * width : 0);
+  const yb = new Float32Array(copies ? options.batchSize : 0);
+  const wb = copies && train.w ? new Float32Array(options.batchSize) : undefined;
 
   let checkpoint: LoopCheckpoint;
   if (options.resume) {
@@ -96,14 +98,20 @@ export async function runTrainingLoop(
     for (let start = 0, batch = 0; start < train.rows; start += options.batchSize, batch++) {
       options.signal?.throwIfAborted();
       const size = Math.min(options.batchSize, train.rows - start);
-      for (let i = 0; i < size; i++) {
-        const row = order[start + i] as number;
-        xb.set(train.x.subarray(row * width, (row + 1) * width), i * width);
-        yb[i] = train.y[row] as number;
-        if (wb && train.w) wb[i] = train.w[row] as number;
+      const dropoutSeed = deriveSeed(options.seed, SEED_PURPOSE.dropout, epoch, batch);
+      if (trainer.stepRows) {
+        lossSum += trainer.stepRows(train, order, start, size, dropoutSeed);
+        weightSum += train.w ? batchWeight(train.w, order, start, size) : size;
+      } else {
+        for (let i = 0; i < size; i++) {
+          const row = order[start + i] as number;
+          xb.set(train.x.subarray(row * width, (row + 1) * width), i * width);
+          yb[i] = train.y[row] as number;
+          if (wb && train.w) wb[i] = train.w[row] as number;
+        }
+        lossSum += trainer.step(xb, yb, wb, size, dropoutSeed);
+        weightSum += wb ? wb.subarray(0, size).reduce((a, b) => a + b, 0) : size;
       }
-      lossSum += trainer.step(xb, yb, wb, size, deriveSeed(options.seed, SEED_PURPOSE.dropout, epoch, batch));
-      weightSum += wb ? wb.subarray(0, size).reduce((a, b) => a + b, 0) : size;
       if (performance.now() - lastYield > YIELD_EVERY_MS) {
         options.onBatch?.();
         await new Promise((resolve) => setImmediate(resolve));
@@ -141,4 +149,11 @@ export async function runTrainingLoop(
     history: checkpoint.history,
     ...(resumedFrom === undefined ? {} : { resumedFrom }),
   };
+}
+
+/** The summed weights of rows `order[start … start+size)`, added in the order a copied batch adds them. */
+function batchWeight(w: Float32Array, order: Uint32Array, start: number, size: number): number {
+  let sum = 0;
+  for (let i = 0; i < size; i++) sum += w[order[start + i] as number] as number;
+  return sum;
 }

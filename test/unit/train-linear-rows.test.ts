@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { initDense } from '../../activities/train/dense-params.js';
+import type { OutputKind, Trainer, TrainingData } from '../../activities/train/trainer.js';
+import { runTrainingLoop } from '../../activities/train/training-loop.js';
+import { createTypedLinearTrainer } from '../../activities/train/typed-linear.js';
+import { mulberry32 } from '../../pipelines/prng.js';
+
+/** Two numeric inputs and two one-hot groups (mostly zeros), like an encoded table; some rows all zero. */
+function encoded(rows: number, output: OutputKind, seed: number): TrainingData {
+  const width = 2 + 4 + 6;
+  const random = mulberry32(seed);
+  const x = new Float32Array(rows * width);
+  const y = new Float32Array(rows);
+  const w = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const at = r * width;
+    if (r % 17 !== 0) {
+      x[at] = random() * 2 - 1;
+      x[at + 1] = random() < 0.3 ? 0 : random();
+      x[at + 2 + Math.floor(random() * 4)] = 1;
+      x[at + 6 + Math.floor(random() * 6)] = 1;
+    }
+    const logit = (x[at] as number) * 2 - (x[at + 3] as number) + (x[at + 7] as number);
+    y[r] =
+      output === 'softmax'
+        ? logit > 0.5
+          ? 2
+          : logit > -0.5
+            ? 1
+            : 0
+        : output === 'linear'
+          ? logit + random() - 0.5
+          : random() < 1 / (1 + Math.exp(-logit))
+            ? 1
+            : 0;
+    w[r] = y[r] === 1 ? 2.5 : 1;
+  }
+  return { x, y, w, rows, width };
+}
+
+/** The same trainer seen only through `step`: the training loop copies each batch, as for TF.js. */
+function copyingOnly(trainer: Trainer): Trainer {
+  return {
+    engine: trainer.engine,
+    step: (x, y, w, size, seed) => trainer.step(x, y, w, size, seed),
+    logits: (x, rows) => trainer.logits(x, rows),
+    state: () => trainer.state(),
+    restore: (state) => trainer.restore(state),
+    dispose: () => trainer.dispose(),
+  };
+}
+
+describe('linear trainer reading rows in place', () => {
+  it.each<[OutputKind, number]>([
+    ['sigmoid', 1],
+    ['softmax', 3],
+    ['linear', 1],
+  ])('%s: gives bit-identical weights, history and loss to the copied-batch step', async (output, units) => {
+    const train = encoded(1500, output, 1);
+    const validation = encoded(300, output, 2);
+    const options = { output, learningRate: 0.02, l2: 0.001, dropout: 0, activation: 'relu' as const };
+    const loop = { epochs: 4, batchSize: 64, seed: 9, output, earlyStopping: { patience: 10, minDelta: 0 } };
+    const run = (wrap: (t: Trainer) => Trainer) =>
+      runTrainingLoop(
+        wrap(createTypedLinearTrainer(initDense([train.width, units], mulberry32(3)), options)),
+        train,
+        validation,
+        loop,
+      );
+    const fast = await run((t) => t);
+    const copied = await run(copyingOnly);
+    expect(fast.history.map(({ ms: _, ...h }) => h)).toEqual(copied.history.map(({ ms: _, ...h }) => h));
+    expect(Buffer.from(fast.params.kernels[0]?.buffer ?? new ArrayBuffer(0))).toEqual(
+      Buffer.from(copied.params.kernels[0]?.buffer ?? new ArrayBuffer(0)),
+    );
+    expect(Array.from(fast.params.biases[0] ?? [])).toEqual(Array.from(copied.params.biases[0] ?? []));
+    // and it learned: the validation loss fell
+    expect(fast.history.at(-1)?.validationLoss).toBeLessThan(fast.history[0]?.validationLoss ?? 0);
+  });
+
+  it.each<[OutputKind, number]>([
+    ['sigmoid', 1],
+    ['softmax', 3],
+  ])('%s: scores rows (validation, test) exactly as the dense sum over every input', (output, units) => {
+    const data = encoded(400, output, 4);
+    const params = initDense([data.width, units], mulberry32(5));
+    const trainer = createTypedLinearTrainer(params, {
+      output,
+      learningRate: 0.02,
+      l2: 0,
+      dropout: 0,
+      activation: 'relu',
+    });
+    const W = params.kernels[0] as Float32Array;
+    const b = params.biases[0] as Float32Array;
+    const dense = new Float32Array(data.rows * units);
+    for (let i = 0; i < data.rows; i++)
+      for (let k = 0; k < units; k++) {
+        let s = b[k] as number;
+        for (let j = 0; j < data.width; j++)
+          s += (data.x[i * data.width + j] as number) * (W[j * units + k] as number);
+        dense[i * units + k] = s;
+      }
+    expect(Array.from(trainer.logits(data.x, data.rows))).toEqual(Array.from(dense));
+    // scored twice (the validation split every epoch): the same numbers
+    expect(Array.from(trainer.logits(data.x, data.rows))).toEqual(Array.from(dense));
+  });
+});
