@@ -135,7 +135,7 @@ describe('legitimate but awkward CSV is ingested exactly', () => {
       { id: 1n, n: 20_000_000n },
       { id: 2n, n: 5n },
     ]);
-  });
+  }, 120_000);
 
   it('a huge JSON array (300 000 records, ~17 MB) is ingested in full', async () => {
     const path = join(ws.data, 'huge.json');
