@@ -1,6 +1,6 @@
+import { importModuleFile } from './import-module.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { InvalidInputError, PipelineDefinitionError } from './errors.js';
 import { firstDag } from './first-dag.pipeline.js';
 import { flightDelay } from './flight-delay.pipeline.js';
@@ -51,18 +51,6 @@ export async function loadPipeline(ref: string, cwd = process.cwd()): Promise<Pi
   return withFile(spec, file);
 }
 
-/**
- * Import a pipeline file. From the compiled CLI (dist/), Node cannot load TypeScript by itself, so a
- * `.ts` file is loaded through tsx, registered on first need only (the CLI starts without it).
- */
 async function importPipelineFile(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(path).href;
-  try {
-    return (await import(url)) as Record<string, unknown>;
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
-    const { register } = await import('tsx/esm/api');
-    register();
-    return (await import(url)) as Record<string, unknown>;
-  }
+  return importModuleFile(path);
 }

@@ -1,8 +1,8 @@
+import { importModuleFile } from './import-module.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { builtinStepNames } from './builtin-steps.js';
 import { isStepDefinition, type StepDefinition } from './custom-step.js';
 import { PipelineDefinitionError } from './errors.js';
@@ -44,7 +44,7 @@ export async function loadStepModules(
     }
     let exported: Record<string, unknown>;
     try {
-      exported = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+      exported = await importModuleFile(path);
     } catch (error) {
       throw new PipelineDefinitionError(
         `step module ${shown} failed to import: ${(error as Error).message.split('\n')[0]}; fix the module and start again`,
