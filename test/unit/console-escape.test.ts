@@ -14,11 +14,10 @@ describe('the console escapes everything people write', () => {
 
   it('html`` escapes every interpolated value, in content and in attributes, but not its own markup', () => {
     const comment = '<img src=x onerror=alert(1)>';
-    const out = html`<p title="${'" onmouseover="x'}">${comment}</p>
-      ${[html`<b>${'<i>'}</b>`, '<u>']}`.text;
-    expect(out).toBe(
-      '<p title="&quot; onmouseover=&quot;x">&lt;img src=x onerror=alert(1)&gt;</p><b>&lt;i&gt;</b>&lt;u&gt;',
-    );
+    const attr = html`<p title="${'" onmouseover="x'}">${comment}</p>`.text;
+    expect(attr).toBe('<p title="&quot; onmouseover=&quot;x">&lt;img src=x onerror=alert(1)&gt;</p>');
+    const nested = html`${[html`<b>${'<i>'}</b>`, '<u>']}`.text;
+    expect(nested).toBe('<b>&lt;i&gt;</b>&lt;u&gt;');
   });
 
   it('renders a gate subject (a pipeline description, params) as text, never markup', () => {
