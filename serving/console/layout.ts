@@ -38,7 +38,7 @@ export function page(title: string, viewer: Viewer | null, body: HtmlPart, scrip
           </ul>
         </nav>
         <form method="post" action="/console/logout">
-          <span>${viewer.identity} (${viewer.roles.join(', ')})</span>
+          <span>${viewer.identity}${viewer.roles.length ? ` (${viewer.roles.join(', ')})` : ''}</span>
           <input type="hidden" name="csrf" value="${viewer.csrf}" />
           <button type="submit">Log out</button>
         </form>`

@@ -57,8 +57,10 @@ export async function comparePage(ctx: ConsoleContext, query: Query): Promise<st
     Object.fromEntries(Object.entries(r.status?.runParams ?? {}).map(([k, v]) => [k, String(v)])),
   );
   const metrics = sideBySide(reports, (r) => metricsOf(r));
-  const differing = metrics.filter((row) => row.differs).map((row) => row.name);
-  const chosen = list(query['metric'])[0] ?? differing[0] ?? metrics[0]?.name;
+  // Default chart: a metric every run has, one that differs if there is one.
+  const inAll = metrics.filter((row) => row.values.every((v) => typeof v === 'number'));
+  const chosen =
+    list(query['metric'])[0] ?? (inAll.find((row) => row.differs) ?? inAll[0] ?? metrics[0])?.name;
   return page(
     'Compare runs',
     ctx.viewer,
