@@ -158,6 +158,8 @@ function describeEvent(e: Awaited<ReturnType<typeof modelHistory>>[number]): str
       return `promoted ${e.version} (from ${e.from ?? 'none'}) by ${e.authorisedBy}: ${e.reason}`;
     case 'rolled-back':
       return `rolled back from ${e.from} to ${e.version}: ${e.reason}`;
+    case 'traffic':
+      return `traffic for version ${e.version}: ${e.canaryPercent}% canary${e.shadow ? ', shadow' : ''}: ${e.reason}`;
     case 'refused':
       return `refused ${e.action}${e.version !== null ? ` of ${e.version}` : ''}: ${e.refusal}`;
   }
