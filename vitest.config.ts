@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * killed and restarted: workers, the dev server, serving; on the same kind of server as `integration`).
  * A fifth, `cluster`, runs against the production-shaped local cluster (`sluice cluster up`: PostgreSQL,
  * the Temporal server, MinIO) that each of its files brings up itself; `npm run test:cluster`.
+ * A sixth, `browser`, drives the console in the system's Chromium (`npm run test:browser`).
  */
 export default defineConfig({
   test: {
@@ -44,6 +45,19 @@ export default defineConfig({
           // Faults are timed against real processes: one file at a time, so they don't starve each other.
           maxWorkers: 1,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          pool: 'forks',
+          // The console in the system's Chromium (Debian's `chromium`), on the same kind of dev server.
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 5 },
         },
       },
       {

@@ -78,6 +78,21 @@ export class Guard {
     return caller;
   }
 
+  /**
+   * The caller a token belongs to, whatever its roles (console login and every console request, so a
+   * revoked token ends its sessions); a failure counts toward the address's guessing limit.
+   *
+   * @throws ServingRequestError 429 when the address keeps failing.
+   */
+  async identify(request: FastifyRequest, token: string): Promise<Caller | undefined> {
+    const caller = await this.options.tokens.verify(token);
+    if (!caller) {
+      const wait = this.failures.take(request.ip);
+      if (wait > 0) throw limited(wait, `too many failed authentications from ${request.ip}`);
+    }
+    return caller;
+  }
+
   /** Rate limit an open route (predict without tokens) by client address. */
   limitAddress(request: FastifyRequest): void {
     const wait = this.perClient.take(request.ip);

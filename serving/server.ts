@@ -3,6 +3,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ArtifactStorage } from '../lib/artifacts/index.js';
 import type { Log } from '../worker/logging.js';
+import { registerConsole } from './console/routes.js';
 import { registerControlRoutes, type ControlOptions, type ModelActions } from './control.js';
 import { FeedbackLog, parseFeedback } from '../lib/feedback-log.js';
 import type { Guard } from './guard.js';
@@ -106,7 +107,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
     reply.code(404).send({
       error: {
         code: 'NOT_FOUND',
-        message: `no route ${request.method} ${request.url}; use POST /v1/models/<model>:predict, GET /v1/models/<model>, POST /v1/feedback, POST /v1/events, POST /v1/runs/<run>/approvals, POST /v1/models/<model>:promote|:rollback, /healthz, /readyz, /metrics`,
+        message: `no route ${request.method} ${request.url}; use POST /v1/models/<model>:predict, GET /v1/models/<model>, POST /v1/feedback, POST /v1/events, POST /v1/runs/<run>/approvals, POST /v1/models/<model>:promote|:rollback, /console/, /healthz, /readyz, /metrics`,
       },
     }),
   );
@@ -159,6 +160,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
   const actions: ModelActions | undefined = options.control
     ? registerControlRoutes(app, guard, options.control, log)
     : undefined;
+  // The console (docs/console.md): pages under /console on this app, with the same tokens and roles.
+  if (options.control) registerConsole(app, guard, options.control, log);
   const admit = async (request: FastifyRequest) => {
     if (options.predictAuth) await guard.require(request, 'predict', 'predict', 'predict');
     else guard.limitAddress(request);

@@ -21,14 +21,16 @@ export interface ServeOptions {
   canary?: string;
   shadow?: boolean;
   poll: string;
+  /** `sluice console`: no model needed; print the console's URL. */
+  console?: boolean;
 }
 
 /** Run the prediction server in the foreground until SIGINT/SIGTERM, then drain and flush the log. */
 export async function serveAction(options: ServeOptions, command: Command): Promise<void> {
   const { config, out } = context(command);
-  if (options.model.length === 0 && options.pipeline.length === 0) {
+  if (!options.console && options.model.length === 0 && options.pipeline.length === 0) {
     throw new InvalidInputError(
-      'give at least one --model <name> to serve (or --pipeline <id> to take events for)',
+      'give at least one --model <name> to serve (or --pipeline <id> to take events for; or run `sluice console`)',
     );
   }
   for (const model of options.model) {
@@ -86,6 +88,11 @@ export async function serveAction(options: ServeOptions, command: Command): Prom
     },
     'serving',
   );
+  if (options.console) {
+    process.stderr.write(
+      `sluice console: open ${url}/console/ and log in with a token (\`sluice token create --identity <you> --role approver\`); Ctrl-C stops it\n`,
+    );
+  }
   const signal = await untilShutdownSignal();
   log.info({ signal }, 'shutting down: draining requests and flushing the prediction log');
   await server.close();

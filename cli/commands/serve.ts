@@ -10,7 +10,8 @@ export function registerServe(program: Command): void {
     .description(
       'serve registered models over HTTP (POST /v1/models/<model>:predict, /metrics, /healthz, /readyz) by ' +
         'registry alias, hash-verified, with a Parquet prediction log, plus the token-guarded routes ' +
-        'POST /v1/feedback, /v1/events, /v1/runs/<run>/approvals, /v1/models/<model>:promote|:rollback; ' +
+        'POST /v1/feedback, /v1/events, /v1/runs/<run>/approvals, /v1/models/<model>:promote|:rollback, and the ' +
+        'web console under /console/; ' +
         'listens on SLUICE_SERVE_HOST:SLUICE_SERVE_PORT',
     )
     .option('--model <name>', 'a registered model to serve (repeatable)', collect, [])
@@ -28,6 +29,19 @@ export function registerServe(program: Command): void {
     .option('--poll <ms>', 'how often to re-read the registry for new versions (0: never)', '5000')
     .action(async (options: ServeOptions, command: Command) =>
       (await import('../actions/serve.js')).serveAction(options, command),
+    );
+
+  program
+    .command('console')
+    .description(
+      'the web console for approvers and auditors: `sluice serve` with no model, printing the console URL ' +
+        '(<url>/console/); log in with a token from `sluice token create` (see docs/console.md)',
+    )
+    .option('--model <name>', 'also serve this registered model (repeatable)', collect, [])
+    .option('--pipeline <id|file>', 'a pipeline POST /v1/events may start (repeatable)', collect, [])
+    .option('--poll <ms>', 'how often to re-read the registry for new versions (0: never)', '5000')
+    .action(async (options: ServeOptions, command: Command) =>
+      (await import('../actions/serve.js')).serveAction({ ...options, canary: '0', console: true }, command),
     );
 
   const token = program
