@@ -21,7 +21,7 @@ import {
 import { gradients, initialScores, meanLoss } from './objective.js';
 
 /** Every knob of the learner, resolved (defaults applied by the trainer schema). */
-export interface GbdtParams extends Omit<TreeLimits, 'catSmooth' | 'catL2'> {
+export interface GbdtParams extends TreeLimits {
   objective: GbdtObjective;
   /** Class count for multi-class (ignored otherwise). */
   classes: number;
@@ -37,8 +37,6 @@ export interface GbdtParams extends Omit<TreeLimits, 'catSmooth' | 'catL2'> {
   earlyStoppingRounds: number;
   /** Smallest validation-loss improvement that counts as better. */
   minDelta: number;
-  catSmooth: number;
-  catL2: number;
   seed: number;
   /** Checkpoint every this many rounds (and at the end). */
   checkpointEvery: number;

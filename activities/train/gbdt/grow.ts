@@ -15,6 +15,10 @@ export interface TreeLimits {
   catSmooth: number;
   /** Extra L2 on categorical splits, which fit more freely than numeric ones (LightGBM's cat_l2). */
   catL2: number;
+  /** Categories with fewer rows in a leaf take no part in its split (they go right). */
+  minDataPerCategory: number;
+  /** At most this many categories go left in one split. */
+  maxCatThreshold: number;
 }
 
 /**
@@ -301,39 +305,40 @@ function bestSplit(data: GrowData, leaf: Leaf, featureMask: Uint8Array, limits: 
       continue;
     }
     const used: number[] = [];
-    for (let b = 0; b <= mapper.missingBin; b++) if (hist[base + b * 3 + 2]! > 0) used.push(b);
+    for (let b = 0; b <= mapper.missingBin; b++) {
+      if (hist[base + b * 3 + 2]! >= limits.minDataPerCategory) used.push(b);
+    }
     if (used.length < 2) continue;
     const ratio = (b: number) => hist[base + b * 3]! / (hist[base + b * 3 + 1]! + limits.catSmooth);
     used.sort((a, b) => ratio(a) - ratio(b) || a - b);
     const cl2 = l2 + limits.catL2;
     const catParent = (G * G) / (H + cl2);
-    let lg = 0;
-    let lh = 0;
-    let lc = 0;
-    let bestPrefix = -1;
-    let bestCat: Omit<Split, 'cats' | 'bin' | 'feature' | 'defaultLeft'> | null = null;
-    for (let k = 0; k < used.length - 1; k++) {
-      const s = base + used[k]! * 3;
-      lg += hist[s]!;
-      lh += hist[s + 1]!;
-      lc += hist[s + 2]!;
-      const RC = C - lc;
-      const RH = H - lh;
-      if (lc < minC || RC < minC || lh < minH || RH < minH) continue;
-      const RG = G - lg;
-      const gain = (lg * lg) / (lh + cl2) + (RG * RG) / (RH + cl2) - catParent;
-      if (bestCat === null || gain > bestCat.gain) {
-        bestCat = { gain, leftG: lg, leftH: lh, leftC: lc };
-        bestPrefix = k;
+    const maxPrefix = Math.min(limits.maxCatThreshold, used.length - 1);
+    // Left takes the lowest-ratio categories, or the highest (both ends, as LightGBM scans them).
+    for (const direction of [1, -1]) {
+      let lg = 0;
+      let lh = 0;
+      let lc = 0;
+      for (let k = 0; k < maxPrefix; k++) {
+        const b = used[direction === 1 ? k : used.length - 1 - k]!;
+        const s = base + b * 3;
+        lg += hist[s]!;
+        lh += hist[s + 1]!;
+        lc += hist[s + 2]!;
+        const RC = C - lc;
+        const RH = H - lh;
+        if (lc < minC || RC < minC || lh < minH || RH < minH) continue;
+        const RG = G - lg;
+        const gain = (lg * lg) / (lh + cl2) + (RG * RG) / (RH + cl2) - catParent;
+        if (best === null || gain > best.gain) {
+          const cats = new Uint32Array(8);
+          for (let j = 0; j <= k; j++) {
+            const c = used[direction === 1 ? j : used.length - 1 - j]!;
+            cats[c >>> 5] = (cats[c >>> 5]! | (1 << (c & 31))) >>> 0;
+          }
+          best = { gain, leftG: lg, leftH: lh, leftC: lc, feature: f, bin: -1, defaultLeft: false, cats };
+        }
       }
-    }
-    if (bestCat && (best === null || bestCat.gain > best.gain)) {
-      const cats = new Uint32Array(8);
-      for (let k = 0; k <= bestPrefix; k++) {
-        const b = used[k]!;
-        cats[b >>> 5] = (cats[b >>> 5]! | (1 << (b & 31))) >>> 0;
-      }
-      best = { ...bestCat, feature: f, bin: -1, defaultLeft: false, cats };
     }
   }
   return best;
