@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { withDuckDB } from '../activities/duckdb.js';
+import { withDuckDB } from '../lib/duckdb.js';
 import { prepareDataset, ROWS_VIEW } from '../activities/train/prepare.js';
 import type { GbdtFeature } from '../activities/train/gbdt/binning.js';
 import type { GbdtData } from '../activities/train/gbdt/boost.js';

@@ -10,7 +10,7 @@ import { sha256File } from '../lib/hash.js';
 import { selectTfBackend } from '../activities/tf-backend.js';
 import { initDense } from '../activities/train/dense-params.js';
 import { loadMatrix, type Matrix } from '../activities/train/load-matrix.js';
-import { saveModel } from '../lib/model/model-artifact.js';
+import { modelBody, saveModel } from '../lib/model/model-artifact.js';
 import { prepareDataset, ROWS_VIEW } from '../activities/train/prepare.js';
 import { createTfjsDenseTrainer } from '../activities/train/tfjs-dense.js';
 import { trainOnDataset } from '../activities/train/train-core.js';
@@ -201,7 +201,7 @@ export async function run(): Promise<BenchResult> {
           split: splitSchema.parse({ kind: 'hash', key: d.key, seed: 1, validation: 0.15, test: 0.25 }),
           trainer: trainerSchema.parse(trainer),
         });
-        const model = await saveModel(store, outcome.files, outcome.transform, outcome.metadata);
+        const model = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata);
         const report = await evaluateOnDataset(store, {
           model,
           production: null,

@@ -163,14 +163,19 @@ export const splitSchema = z
     'validation + test must leave at least 10% to train',
   );
 
-export const trainerModels = ['logistic', 'softmax', 'mlp', 'linear'] as const;
+export const trainerModels = ['logistic', 'softmax', 'mlp', 'linear', 'gbdt'] as const;
 export type TrainerModel = (typeof trainerModels)[number];
 
-/** Hyperparameters shared by every trainer; `mlp` adds layers and dropout. */
-export const trainerSchema = z.strictObject({
+const classWeightSchema = z
+  .union([z.literal('none'), z.literal('balanced'), z.record(z.string(), z.number().positive())])
+  .default('none')
+  .describe('`balanced` weighs each class by n / (classes × count); or a weight per class label.');
+
+/** Hyperparameters shared by the dense trainers; `mlp` adds layers and dropout. */
+export const denseTrainerSchema = z.strictObject({
   model: z
-    .enum(trainerModels)
-    .describe('logistic (binary), softmax (multiclass), linear (regression) or mlp (any task).'),
+    .enum(['logistic', 'softmax', 'mlp', 'linear'])
+    .describe('logistic (binary), softmax (multiclass), linear (regression), mlp (any task) or gbdt (any task).'),
   /** `typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster). */
   engine: z
     .enum(['auto', 'tfjs', 'typed-array'])
@@ -204,10 +209,7 @@ export const trainerSchema = z.strictObject({
   dropout: z.number().min(0).max(0.9).default(0).describe('Dropout after each hidden layer (mlp only).'),
   activation: z.enum(['relu', 'tanh']).default('relu').describe('Hidden layer activation (mlp only).'),
   /** `balanced` weighs each class by n / (classes × count); or weights by class label. */
-  classWeight: z
-    .union([z.literal('none'), z.literal('balanced'), z.record(z.string(), z.number().positive())])
-    .default('none')
-    .describe('`balanced` weighs each class by n / (classes × count); or a weight per class label.'),
+  classWeight: classWeightSchema,
   /** Stop when validation loss has not improved by `minDelta` for `patience` epochs; keep the best. */
   earlyStopping: z
     .strictObject({
@@ -222,12 +224,65 @@ export const trainerSchema = z.strictObject({
     .describe('Stop when validation loss stops improving; keep the best epoch.'),
 });
 
+const fractionOfRows = z.number().gt(0).max(1);
+
+/**
+ * Gradient-boosted trees (docs/training.md, "GBDT"): histogram-based, leaf-wise, LightGBM's defaults.
+ * Every field is checked here, at definition time, so a bad value names its field before data is read.
+ */
+export const gbdtTrainerSchema = z.strictObject({
+  model: z.literal('gbdt'),
+  seed: z.number().int().default(42),
+  /** Boosting rounds at most (one tree per round, one per class for multi-class). */
+  rounds: z.number().int().min(1).max(10_000).default(100),
+  /** Shrinkage applied to every tree's leaf values. */
+  learningRate: z.number().positive().max(1).default(0.1),
+  numLeaves: z.number().int().min(2).max(4096).default(31),
+  /** Deepest a leaf may be; 0: no limit beyond numLeaves. */
+  maxDepth: z.number().int().min(0).max(64).default(0),
+  minDataInLeaf: z.number().int().min(1).max(1_000_000).default(20),
+  minSumHessian: z.number().min(0).max(1e6).default(1e-3),
+  /** L2 penalty on leaf values (LightGBM's lambda_l2). */
+  l2: z.number().min(0).max(1e4).default(0),
+  /** Smallest gain a split must bring. */
+  minSplitGain: z.number().min(0).max(1e6).default(0),
+  /** Fraction of training rows each round's trees see, drawn anew every round (1: all). */
+  baggingFraction: fractionOfRows.default(1),
+  /** Fraction of features each tree may split on (1: all). */
+  featureFraction: fractionOfRows.default(1),
+  /** Quantile bins per numeric feature (plus one for missing). */
+  maxBins: z.number().int().min(2).max(255).default(255),
+  /** Categories kept apart per categorical feature; rarer ones share one bin, with a warning. */
+  maxCategories: z.number().int().min(1).max(254).default(254),
+  minDataPerCategory: z.number().int().min(1).max(1_000_000).default(100),
+  maxCatThreshold: z.number().int().min(1).max(254).default(32),
+  catSmooth: z.number().min(0).max(1e4).default(10),
+  catL2: z.number().min(0).max(1e4).default(10),
+  classWeight: classWeightSchema,
+  /** Stop after `patience` rounds without a validation-loss improvement of `minDelta`; keep the best. */
+  earlyStopping: z
+    .strictObject({ patience: z.number().int().min(1).default(20), minDelta: z.number().min(0).default(0) })
+    .default({ patience: 20, minDelta: 0 }),
+  /** Store a checkpoint (the trees so far) every this many rounds, so a killed worker resumes. */
+  checkpointEvery: z.number().int().min(1).max(10_000).default(10),
+});
+
+/** Every trainer, chosen by `model`: an issue names the field of the chosen model's schema. */
+export const trainerSchema = z.discriminatedUnion('model', [denseTrainerSchema, gbdtTrainerSchema]);
+
+/** The hyperparameters a model accepts (what a search space may name). */
+export function trainerKeys(model: unknown): string[] {
+  return Object.keys(model === 'gbdt' ? gbdtTrainerSchema.shape : denseTrainerSchema.shape);
+}
+
 export type FeaturesSpec = z.output<typeof featuresSchema>;
 export type NumericFeatureSpec = z.output<typeof numericFeatureSchema>;
 export type CategoricalFeatureSpec = z.output<typeof categoricalFeatureSchema>;
 export type LabelSpec = z.output<typeof labelSchema>;
 export type SplitSpec = z.output<typeof splitSchema>;
 export type TrainerSpec = z.output<typeof trainerSchema>;
+export type DenseTrainerSpec = z.output<typeof denseTrainerSchema>;
+export type GbdtTrainerSpec = z.output<typeof gbdtTrainerSchema>;
 export type TrainerConfig = z.input<typeof trainerSchema>;
 
 /** Which trainers can learn which task; anything else is refused before data is read. */
@@ -236,6 +291,7 @@ export const modelTasks: Record<TrainerModel, readonly TaskKind[]> = {
   softmax: ['multiclass'],
   mlp: ['binary', 'multiclass', 'regression'],
   linear: ['regression'],
+  gbdt: ['binary', 'multiclass', 'regression'],
 };
 
 /**

@@ -8,7 +8,7 @@ import {
   type Forest,
   type GbdtObjective,
   type TreeNodes,
-} from './forest.js';
+} from '../../../lib/model/gbdt/forest.js';
 import {
   growTree,
   type GrownTree,
@@ -52,6 +52,7 @@ export interface GbdtData {
 
 export interface RoundRecord {
   round: number;
+  trainLoss: number;
   /** Mean loss on the validation split (on the training split when there is none). */
   validationLoss: number;
 }
@@ -184,11 +185,12 @@ export async function fitGbdt(
     if (validation && validScores) step.accumulate(validation.x, validation.rows, 0, K, validScores);
     trees.push(...roundTrees);
     round++;
+    const trainLoss = meanLoss(params.objective, trainScores, train.y, train.w, train.rows, K);
     const validationLoss =
       validation && validScores
         ? meanLoss(params.objective, validScores, validation.y, validation.w, validation.rows, K)
-        : meanLoss(params.objective, trainScores, train.y, train.w, train.rows, K);
-    history.push({ round, validationLoss });
+        : trainLoss;
+    history.push({ round, trainLoss, validationLoss });
     if (validationLoss < best.validationLoss - params.minDelta) {
       best = { round, validationLoss };
       sinceBest = 0;

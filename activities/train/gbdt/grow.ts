@@ -1,5 +1,5 @@
 import type { FeatureBins } from './binning.js';
-import type { TreeNodes } from './forest.js';
+import type { TreeNodes } from '../../../lib/model/gbdt/forest.js';
 
 /** The limits and penalties one tree is grown under (resolved GBDT params). */
 export interface TreeLimits {

@@ -1,4 +1,4 @@
-import type { GbdtObjective } from './forest.js';
+import type { GbdtObjective } from '../../../lib/model/gbdt/forest.js';
 
 /**
  * The three losses the learner boosts, as gradient/hessian per row and a mean loss for early stopping:

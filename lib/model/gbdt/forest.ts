@@ -1,4 +1,4 @@
-import type { FeatureBins, GbdtFeature } from './binning.js';
+import type { FeatureBins, GbdtFeature } from './features.js';
 
 /**
  * A trained tree ensemble as flat arrays: no object per node, so it serialises as a handful of
