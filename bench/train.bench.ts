@@ -26,6 +26,7 @@ import {
   type TrainerConfig,
 } from '../pipelines/train-spec.js';
 import { dataDir } from '../test/support/paths.js';
+import { benchGbdtFlights } from './gbdt-flights.js';
 import type { BenchResult } from './harness.js';
 
 /** Flights sampled from flights-3m.parquet (by hash, so the sample spans the whole half-year). */
@@ -40,10 +41,26 @@ const BATCH = 256;
  * logistic regression on the same matrix in the same process, each with its test AUC. Then macro AUC
  * on penguins (species) and seattle-weather (weather), through the real train → store → evaluate path.
  */
-export async function run(): Promise<BenchResult> {
+export async function run(args: string[] = []): Promise<BenchResult> {
   const backend = await selectTfBackend();
   const home = await mkdtemp(join(tmpdir(), 'sluice-bench-train-'));
   try {
+    // Gradient-boosted trees beside LightGBM (issue 14): the pipeline's sample, and all 3M with --full.
+    const gbdt = await benchGbdtFlights(home, false);
+    const gbdtFull = args.includes('--full') ? await benchGbdtFlights(home, true) : undefined;
+    const gbdtRows = [...gbdt.rows, ...(gbdtFull?.rows ?? [])];
+    const ratios = { ...gbdt.ratios, ...gbdtFull?.ratios };
+    const gbdtNotes = [...gbdt.notes, ...(gbdtFull?.notes ?? [])];
+    if (args.includes('--gbdt')) {
+      return {
+        name: 'train',
+        description:
+          'gradient-boosted trees against LightGBM on the flight-delay task (--gbdt: only these rows)',
+        rows: gbdtRows,
+        notes: gbdtNotes,
+        ratios,
+      };
+    }
     const flights = join(home, 'flights.parquet');
     await withDuckDB((db) =>
       db.run(
@@ -228,6 +245,7 @@ export async function run(): Promise<BenchResult> {
         });
       }
     }
+    rows.push(...gbdtRows);
     const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
     return {
       name: 'train',
@@ -237,7 +255,10 @@ export async function run(): Promise<BenchResult> {
         `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
         `Backends passed over: ${backend.skipped.join('; ') || 'none'}.`,
         'Flights rows/s per epoch is the median over epochs; penguins/seattle rows/s covers the whole train call (load, fit, export) and AUC is macro one-vs-rest with a 95% bootstrap interval.',
+        'GBDT rows: fit time excludes loading (both learners get the same in-memory splits); rows/s is training rows × rounds per second.',
+        ...gbdtNotes,
       ],
+      ratios,
       extra: { peakRssMiB, backend, prepareSeconds, loadSeconds, inputs: train.width },
     };
   } finally {

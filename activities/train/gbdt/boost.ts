@@ -74,7 +74,7 @@ export interface GbdtFitOptions {
   onTree?: () => void;
   signal?: AbortSignal;
   /** Replace the single-threaded histogram builder (the thread pool does). */
-  histograms?: (data: GrowData, g: Float64Array, h: Float64Array) => HistogramBuilder;
+  histograms?: (data: GrowData, gh: Float64Array) => HistogramBuilder;
 }
 
 export interface GbdtFit {
@@ -133,7 +133,9 @@ export async function fitGbdt(
   const h = new Float64Array(train.rows);
   const gs = K > 1 ? Array.from({ length: K }, () => new Float64Array(train.rows)) : [];
   const hs = K > 1 ? Array.from({ length: K }, () => new Float64Array(train.rows)) : [];
-  const build = (options.histograms ?? histogramBuilder)(data, g, h);
+  const gh = new Float64Array(train.rows * 2);
+  const lossRows = lossSample(train.rows);
+  const build = (options.histograms ?? histogramBuilder)(data, gh);
   const order = new Uint32Array(train.rows);
   const bag = new Uint32Array(train.rows);
   const featureMask = new Uint8Array(F);
@@ -166,6 +168,10 @@ export async function fitGbdt(
         g.set(gs[k]!);
         h.set(hs[k]!);
       } else gradients(params.objective, trainScores, train.y, train.w, train.rows, K, k, g, h);
+      for (let i = 0; i < train.rows; i++) {
+        gh[2 * i] = g[i]!;
+        gh[2 * i + 1] = h[i]!;
+      }
       drawFeatures(featureMask, params.featureFraction, deriveSeed(params.seed, PURPOSE.features, round, k));
       order.set(bag.subarray(0, bagSize));
       const grown = growTree(data, g, h, order, bagSize, featureMask, limits, build, pool);
@@ -185,7 +191,7 @@ export async function fitGbdt(
     if (validation && validScores) step.accumulate(validation.x, validation.rows, 0, K, validScores);
     trees.push(...roundTrees);
     round++;
-    const trainLoss = meanLoss(params.objective, trainScores, train.y, train.w, train.rows, K);
+    const trainLoss = sampledLoss(params.objective, trainScores, train, K, lossRows);
     const validationLoss =
       validation && validScores
         ? meanLoss(params.objective, validScores, validation.y, validation.w, validation.rows, K)
@@ -258,4 +264,31 @@ function drawFeatures(mask: Uint8Array, fraction: number, seed: number): void {
   }
   mask.fill(0);
   for (let i = 0; i < take; i++) mask[order[i]!] = 1;
+}
+
+/** At most this many evenly spaced training rows measure the training loss each round. */
+const TRAIN_LOSS_ROWS = 10_000;
+
+function lossSample(rows: number): Uint32Array {
+  const n = Math.min(rows, TRAIN_LOSS_ROWS);
+  return Uint32Array.from({ length: n }, (_, i) => Math.floor((i * rows) / n));
+}
+
+/** Mean training loss over the fixed sample (the full split costs as much as a tree on large data). */
+function sampledLoss(
+  objective: GbdtParams['objective'],
+  scores: Float64Array,
+  train: GbdtData,
+  K: number,
+  rows: Uint32Array,
+): number {
+  const s = new Float64Array(rows.length * K);
+  const y = new Float32Array(rows.length);
+  const w = train.w ? new Float32Array(rows.length) : undefined;
+  rows.forEach((r, i) => {
+    s.set(scores.subarray(r * K, r * K + K), i * K);
+    y[i] = train.y[r]!;
+    if (w) w[i] = train.w![r]!;
+  });
+  return meanLoss(objective, s, y, w, rows.length, K);
 }

@@ -48,16 +48,19 @@ export function histogramLayout(mappers: readonly FeatureBins[]): { offset: Int3
   return { offset, totalSlots: total };
 }
 
-/** The single-threaded histogram builder over the whole binned matrix. */
-export function histogramBuilder(data: GrowData, g: Float64Array, h: Float64Array): HistogramBuilder {
+/**
+ * The single-threaded histogram builder over the whole binned matrix. `gh` holds each row's gradient
+ * and hessian side by side (`gh[2r]`, `gh[2r+1]`): one memory read per row instead of two.
+ */
+export function histogramBuilder(data: GrowData, gh: Float64Array): HistogramBuilder {
   const { bins, features: F, offset } = data;
   return (order, begin, count, out) => {
     out.fill(0);
     const end = begin + count;
     for (let p = begin; p < end; p++) {
       const r = order[p]!;
-      const gr = g[r]!;
-      const hr = h[r]!;
+      const gr = gh[2 * r]!;
+      const hr = gh[2 * r + 1]!;
       const base = r * F;
       for (let f = 0; f < F; f++) {
         const s = (offset[f]! + bins[base + f]!) * 3;
