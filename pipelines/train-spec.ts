@@ -267,8 +267,35 @@ export const gbdtTrainerSchema = z.strictObject({
   checkpointEvery: z.number().int().min(1).max(10_000).default(10),
 });
 
-/** Every trainer, chosen by `model`: an issue names the field of the chosen model's schema. */
-export const trainerSchema = z.discriminatedUnion('model', [denseTrainerSchema, gbdtTrainerSchema]);
+type AnyTrainerOutput = z.output<typeof denseTrainerSchema> | z.output<typeof gbdtTrainerSchema>;
+type AnyTrainerInput = z.input<typeof denseTrainerSchema> | z.input<typeof gbdtTrainerSchema>;
+
+/**
+ * Every trainer, chosen by `model`. Not a plain discriminated union: with an unknown `model` that would
+ * stop at the discriminator, and the data engineer would not hear about their other mistakes
+ * (a misspelt key). So the dense schema checks everything else, and each issue keeps its path.
+ */
+export const trainerSchema: z.ZodType<AnyTrainerOutput, AnyTrainerInput> = z
+  .custom<AnyTrainerInput>(() => true)
+  .transform((value, ctx): AnyTrainerOutput => {
+    const model =
+      typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['model'] : undefined;
+    const known = (trainerModels as readonly unknown[]).includes(model);
+    const parsed = (model === 'gbdt' ? gbdtTrainerSchema : denseTrainerSchema).safeParse(value);
+    if (!known) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: `Invalid option: expected one of ${trainerModels.map((m) => `"${m}"`).join('|')}`,
+      });
+    }
+    if (parsed.success && known) return parsed.data;
+    for (const issue of parsed.error?.issues ?? []) {
+      if (!known && issue.path[0] === 'model') continue;
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    }
+    return z.NEVER;
+  });
 
 /** The hyperparameters a model accepts (what a search space may name). */
 export function trainerKeys(model: unknown): string[] {
@@ -280,10 +307,10 @@ export type NumericFeatureSpec = z.output<typeof numericFeatureSchema>;
 export type CategoricalFeatureSpec = z.output<typeof categoricalFeatureSchema>;
 export type LabelSpec = z.output<typeof labelSchema>;
 export type SplitSpec = z.output<typeof splitSchema>;
-export type TrainerSpec = z.output<typeof trainerSchema>;
+export type TrainerSpec = AnyTrainerOutput;
 export type DenseTrainerSpec = z.output<typeof denseTrainerSchema>;
 export type GbdtTrainerSpec = z.output<typeof gbdtTrainerSchema>;
-export type TrainerConfig = z.input<typeof trainerSchema>;
+export type TrainerConfig = AnyTrainerInput;
 
 /** Which trainers can learn which task; anything else is refused before data is read. */
 export const modelTasks: Record<TrainerModel, readonly TaskKind[]> = {
