@@ -71,8 +71,8 @@ export class LoadedModel {
     const { label } = this.manifest.transform;
     return rows.map((_, i) => {
       if (label.task === 'multiclass') return Array.from(output.subarray(i * units, (i + 1) * units));
-      const value = output[i * units] ?? Number.NaN;
-      return label.task === 'regression' && label.scale ? value * label.scale.std + label.scale.mean : value;
+      // Stored models already predict in the label's units (the scale is folded in when saving).
+      return output[i * units] ?? Number.NaN;
     });
   }
 

@@ -8,14 +8,27 @@ import { createArtifactStore } from '../../activities/artifacts/index.js';
 import { withDuckDB } from '../../activities/duckdb.js';
 import { evaluateModelStep } from '../../activities/evaluate/evaluate-model.js';
 import { renderModelCardStep } from '../../activities/model-card/render-model-card.js';
-import { readModelManifest } from '../../activities/train/model-artifact.js';
+import {
+  loadScoringModel,
+  modelBody,
+  readModelManifest,
+  saveModel,
+} from '../../activities/train/model-artifact.js';
+import { trainOnDataset } from '../../activities/train/train-core.js';
+import { transformRowInto } from '../../activities/train/transform-online.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
 import type { EvaluationSummary } from '../../pipelines/evaluation.js';
 import type { JsonObject } from '../../pipelines/json.js';
 import type { ModelVersion } from '../../pipelines/registry.js';
 import { searchTrials, searchSchema } from '../../pipelines/search.js';
 import type { StepInput } from '../../pipelines/step.js';
-import { parseOrThrow, trainerSchema } from '../../pipelines/train-spec.js';
+import {
+  featuresSchema,
+  labelSchema,
+  parseOrThrow,
+  splitSchema,
+  trainerSchema,
+} from '../../pipelines/train-spec.js';
 import { loadModelVersion } from '../../serving/loaded-model.js';
 import { dataDir, projectRoot } from '../support/paths.js';
 
@@ -112,6 +125,40 @@ describe("model: 'gbdt' through the product", () => {
     expect(late).toBeLessThan(1);
     // Evening flights are later than early-morning ones in 2001 as today.
     expect(late!).toBeGreaterThan(early!);
+  });
+
+  it("serves a regression forest in the label's own units, as evaluation scores it", async () => {
+    const path = join(dataDir, 'cars.json');
+    const outcome = await trainOnDataset({
+      dataset: { path, uri: 'cars.json', sha256: 'test', bytes: 0 },
+      features: featuresSchema.parse({ numeric: ['Horsepower', 'Weight_in_lbs'], categorical: ['Origin'] }),
+      label: labelSchema.parse({ column: 'Miles_per_Gallon', task: 'regression' }),
+      split: splitSchema.parse({ kind: 'hash', key: 'Name', seed: 1 }),
+      trainer: trainerSchema.parse({ model: 'gbdt', rounds: 30, minDataInLeaf: 5, minDataPerCategory: 5 }),
+    });
+    const store = createArtifactStore(home);
+    const ref = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata);
+    const version = {
+      version: 1,
+      model: { uri: ref.uri, sha256: ref.sha256, format: 'json', bytes: ref.bytes },
+    } as unknown as ModelVersion;
+    const served = (await loadModelVersion(tf, store, 'mpg', version)).predict([
+      { Horsepower: 70, Weight_in_lbs: 2000, Origin: 'Japan' },
+      { Horsepower: 200, Weight_in_lbs: 4500, Origin: 'USA' },
+    ]) as number[];
+    const scoring = await loadScoringModel(store, ref, () => Promise.reject(new Error('no TF.js')));
+    const x = new Float32Array(2 * outcome.metadata.inputs.length);
+    transformRowInto(outcome.transform, { Horsepower: 70, Weight_in_lbs: 2000, Origin: 'Japan' }, x, 0);
+    transformRowInto(
+      outcome.transform,
+      { Horsepower: 200, Weight_in_lbs: 4500, Origin: 'USA' },
+      x,
+      x.length / 2,
+    );
+    expect(served).toEqual(Array.from(scoring.predict(x, 2)));
+    // Miles per gallon, not standardised units: a light car does far better than a heavy one.
+    expect(served[0]).toBeGreaterThan(25);
+    expect(served[1]).toBeLessThan(20);
   });
 
   it('refuses out-of-range params at definition, naming the field', () => {
