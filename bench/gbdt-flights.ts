@@ -6,7 +6,7 @@ import { withDuckDB } from '../lib/duckdb.js';
 import { prepareDataset, ROWS_VIEW } from '../activities/train/prepare.js';
 import type { GbdtFeature } from '../activities/train/gbdt/binning.js';
 import { fitGbdt, type GbdtData } from '../activities/train/gbdt/boost.js';
-import { createPredictor } from '../activities/train/gbdt/forest.js';
+import { createPredictor } from '../lib/model/gbdt/forest.js';
 import { gbdtParams } from '../activities/train/gbdt/train-gbdt.js';
 import { binaryMetrics, sortByScore } from '../activities/evaluate/binary-metrics.js';
 import { flightDelay } from '../pipelines/flight-delay.pipeline.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaVariants } from './schema-variants.js';
 import { InvalidInputError } from './errors.js';
 
 /**
@@ -175,7 +176,9 @@ const classWeightSchema = z
 export const denseTrainerSchema = z.strictObject({
   model: z
     .enum(['logistic', 'softmax', 'mlp', 'linear'])
-    .describe('logistic (binary), softmax (multiclass), linear (regression), mlp (any task) or gbdt (any task).'),
+    .describe(
+      'logistic (binary), softmax (multiclass), linear (regression) or mlp (any task); `gbdt` for trees.',
+    ),
   /** `typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster). */
   engine: z
     .enum(['auto', 'tfjs', 'typed-array'])
@@ -231,40 +234,102 @@ const fractionOfRows = z.number().gt(0).max(1);
  * Every field is checked here, at definition time, so a bad value names its field before data is read.
  */
 export const gbdtTrainerSchema = z.strictObject({
-  model: z.literal('gbdt'),
-  seed: z.number().int().default(42),
-  /** Boosting rounds at most (one tree per round, one per class for multi-class). */
-  rounds: z.number().int().min(1).max(10_000).default(100),
-  /** Shrinkage applied to every tree's leaf values. */
-  learningRate: z.number().positive().max(1).default(0.1),
-  numLeaves: z.number().int().min(2).max(4096).default(31),
-  /** Deepest a leaf may be; 0: no limit beyond numLeaves. */
-  maxDepth: z.number().int().min(0).max(64).default(0),
-  minDataInLeaf: z.number().int().min(1).max(1_000_000).default(20),
-  minSumHessian: z.number().min(0).max(1e6).default(1e-3),
-  /** L2 penalty on leaf values (LightGBM's lambda_l2). */
-  l2: z.number().min(0).max(1e4).default(0),
-  /** Smallest gain a split must bring. */
-  minSplitGain: z.number().min(0).max(1e6).default(0),
-  /** Fraction of training rows each round's trees see, drawn anew every round (1: all). */
-  baggingFraction: fractionOfRows.default(1),
-  /** Fraction of features each tree may split on (1: all). */
-  featureFraction: fractionOfRows.default(1),
-  /** Quantile bins per numeric feature (plus one for missing). */
-  maxBins: z.number().int().min(2).max(255).default(255),
-  /** Categories kept apart per categorical feature; rarer ones share one bin, with a warning. */
-  maxCategories: z.number().int().min(1).max(254).default(254),
-  minDataPerCategory: z.number().int().min(1).max(1_000_000).default(100),
-  maxCatThreshold: z.number().int().min(1).max(254).default(32),
-  catSmooth: z.number().min(0).max(1e4).default(10),
-  catL2: z.number().min(0).max(1e4).default(10),
+  model: z.literal('gbdt').describe('Gradient-boosted decision trees (binary, multiclass or regression).'),
+  seed: z.number().int().default(42).describe('Seed of row and feature sampling: same seed, same trees.'),
+  rounds: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(100)
+    .describe('Boosting rounds at most (one tree per round, one per class for multiclass).'),
+  learningRate: z
+    .number()
+    .positive()
+    .max(1)
+    .default(0.1)
+    .describe("Shrinkage applied to every tree's leaf values."),
+  numLeaves: z.number().int().min(2).max(4096).default(31).describe('Leaves per tree at most.'),
+  maxDepth: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe('Deepest a leaf may be; 0: no limit beyond `numLeaves`.'),
+  minDataInLeaf: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(20)
+    .describe('Fewest training rows a leaf may hold.'),
+  minSumHessian: z
+    .number()
+    .min(0)
+    .max(1e6)
+    .default(1e-3)
+    .describe('Smallest sum of second derivatives a leaf may hold.'),
+  l2: z.number().min(0).max(1e4).default(0).describe("L2 penalty on leaf values (LightGBM's lambda_l2)."),
+  minSplitGain: z.number().min(0).max(1e6).default(0).describe('Smallest gain a split must bring.'),
+  baggingFraction: fractionOfRows
+    .default(1)
+    .describe("Share of training rows each round's trees see, drawn anew every round (1: all)."),
+  featureFraction: fractionOfRows.default(1).describe('Share of features each tree may split on (1: all).'),
+  maxBins: z
+    .number()
+    .int()
+    .min(2)
+    .max(255)
+    .default(255)
+    .describe('Quantile bins per numeric feature (plus one for missing values).'),
+  maxCategories: z
+    .number()
+    .int()
+    .min(1)
+    .max(254)
+    .default(254)
+    .describe('Categories kept apart per categorical feature; rarer ones share one bin, with a warning.'),
+  minDataPerCategory: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(100)
+    .describe('Rows a category needs to be split on by itself.'),
+  maxCatThreshold: z
+    .number()
+    .int()
+    .min(1)
+    .max(254)
+    .default(32)
+    .describe('Categories at most on the left side of a categorical split.'),
+  catSmooth: z
+    .number()
+    .min(0)
+    .max(1e4)
+    .default(10)
+    .describe('Smoothing of category statistics when ordering categories for a split.'),
+  catL2: z.number().min(0).max(1e4).default(10).describe('L2 penalty added on categorical splits.'),
   classWeight: classWeightSchema,
-  /** Stop after `patience` rounds without a validation-loss improvement of `minDelta`; keep the best. */
   earlyStopping: z
-    .strictObject({ patience: z.number().int().min(1).default(20), minDelta: z.number().min(0).default(0) })
-    .default({ patience: 20, minDelta: 0 }),
-  /** Store a checkpoint (the trees so far) every this many rounds, so a killed worker resumes. */
-  checkpointEvery: z.number().int().min(1).max(10_000).default(10),
+    .strictObject({
+      patience: z.number().int().min(1).default(20).describe('Rounds without improvement before stopping.'),
+      minDelta: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe('Smallest decrease of validation loss that counts as improvement.'),
+    })
+    .default({ patience: 20, minDelta: 0 })
+    .describe('Stop when validation loss stops improving; keep the best round.'),
+  checkpointEvery: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(10)
+    .describe('Store the trees so far every this many rounds, so a killed worker resumes.'),
 });
 
 type AnyTrainerOutput = z.output<typeof denseTrainerSchema> | z.output<typeof gbdtTrainerSchema>;
@@ -296,6 +361,8 @@ export const trainerSchema: z.ZodType<AnyTrainerOutput, AnyTrainerInput> = z
     }
     return z.NEVER;
   });
+
+schemaVariants.add(trainerSchema, { variants: [denseTrainerSchema, gbdtTrainerSchema] });
 
 /** The hyperparameters a model accepts (what a search space may name). */
 export function trainerKeys(model: unknown): string[] {

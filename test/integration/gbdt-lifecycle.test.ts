@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
-import { readModelManifest } from '../../activities/train/model-artifact.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
+import { readModelManifest } from '../../lib/model/model-artifact.js';
 import type { TrainModelOutput } from '../../activities/train/train-model.js';
-import { describeModel, promoteModel } from '../../cli/registry.js';
-import { followRun, startRun } from '../../cli/runs.js';
+import { describeModel, promoteModel } from '../../client/registry.js';
+import { followRun, startRun } from '../../client/runs.js';
 import type { ApprovalGateStatus } from '../../pipelines/approval.js';
 import type { ModelRef } from '../../pipelines/model.js';
 import type { DagStatus } from '../../workflows/index.js';

@@ -9,8 +9,8 @@ import {
   type GbdtData,
   type GbdtParams,
 } from '../../activities/train/gbdt/boost.js';
-import { forestFromJson, forestToJson } from '../../activities/train/gbdt/forest-json.js';
-import { createPredictor } from '../../activities/train/gbdt/forest.js';
+import { forestFromJson, forestToJson } from '../../lib/model/gbdt/forest-json.js';
+import { createPredictor } from '../../lib/model/gbdt/forest.js';
 import { mulberry32 } from '../../pipelines/prng.js';
 import { dataDir } from '../support/paths.js';
 

@@ -4,20 +4,16 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createArtifactStore } from '../../activities/artifacts/index.js';
-import { withDuckDB } from '../../activities/duckdb.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
+import { withDuckDB } from '../../lib/duckdb.js';
 import { evaluateModelStep } from '../../activities/evaluate/evaluate-model.js';
 import { renderModelCardStep } from '../../activities/model-card/render-model-card.js';
-import {
-  loadScoringModel,
-  modelBody,
-  readModelManifest,
-  saveModel,
-} from '../../activities/train/model-artifact.js';
+import { loadScoringModel, modelBody, readModelManifest, saveModel } from '../../lib/model/model-artifact.js';
 import { trainOnDataset } from '../../activities/train/train-core.js';
-import { transformRowInto } from '../../activities/train/transform-online.js';
+import { transformRowInto } from '../../lib/model/transform-online.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
-import type { EvaluationSummary } from '../../pipelines/evaluation.js';
+import { deriveBlessing } from '../../pipelines/blessing.js';
+import type { Blessing, EvaluationSummary } from '../../pipelines/evaluation.js';
 import type { JsonObject } from '../../pipelines/json.js';
 import type { ModelVersion } from '../../pipelines/registry.js';
 import { searchTrials, searchSchema } from '../../pipelines/search.js';
@@ -29,12 +25,13 @@ import {
   splitSchema,
   trainerSchema,
 } from '../../pipelines/train-spec.js';
-import { loadModelVersion } from '../../serving/loaded-model.js';
+import { loadModelVersion } from '../../lib/model/loaded-model.js';
 import { dataDir, projectRoot } from '../support/paths.js';
 
 let home: string;
 let trained: TrainModelOutput;
 let evaluated: EvaluationSummary;
+const blessSpec = { auc: { min: 0.55 } };
 
 const params = {
   source: 'flights.parquet',
@@ -77,9 +74,16 @@ beforeAll(async () => {
   trained = await new MockActivityEnvironment().run(() => trainModelStep(deps, step('train', params)));
   evaluated = await evaluateModelStep(
     deps,
-    step('evaluate', { bless: { auc: { min: 0.55 } } }, { train: trained as unknown as JsonObject }),
+    step('evaluate', { bless: blessSpec }, { train: trained as unknown as JsonObject }),
   );
 }, 120_000);
+
+/** What the workflow passes on to the card: the evaluation with the blessing it derives. */
+function blessingOf(evaluation: EvaluationSummary): Blessing {
+  const derived = deriveBlessing('evaluate', { bless: blessSpec }, evaluation as unknown as JsonObject);
+  if ('error' in derived) throw new Error(derived.error);
+  return derived;
+}
 
 describe("model: 'gbdt' through the product", () => {
   it('trains, stores a forest (no TF.js weights), and evaluates above chance', async () => {
@@ -97,7 +101,7 @@ describe("model: 'gbdt' through the product", () => {
       step(
         'card',
         { purpose: 'Plan gates.', intendedUse: 'Operations.', limitations: [], owner: 'ops' },
-        { evaluate: evaluated as unknown as JsonObject },
+        { evaluate: { ...evaluated, blessing: blessingOf(evaluated) } as unknown as JsonObject },
       ),
     );
     const html = (await createArtifactStore(home).readBytes(card.html)).toString('utf8');
