@@ -9,7 +9,7 @@ import { createArtifactStore } from '../lib/artifacts/index.js';
 import { sqlString, withDuckDB } from '../lib/duckdb.js';
 import { sha256File } from '../lib/hash.js';
 import { selectTfBackend } from '../activities/tf-backend.js';
-import { saveModel } from '../lib/model/model-artifact.js';
+import { modelBody, saveModel } from '../lib/model/model-artifact.js';
 import { trainOnDataset } from '../activities/train/train-core.js';
 import type { ModelVersion, RegistryDescription } from '../pipelines/registry.js';
 import { featuresSchema, labelSchema, splitSchema, trainerSchema } from '../pipelines/train-spec.js';
@@ -70,7 +70,7 @@ export async function run(): Promise<BenchResult> {
         split: splitSchema.parse({ kind: 'hash', key: 'concat(date, origin)', seed: 1 }),
         trainer: trainerSchema.parse({ model: 'mlp', layers: [32, 16], epochs: 2, seed }),
       });
-      const ref = await saveModel(store, outcome.files, outcome.transform, outcome.metadata);
+      const ref = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata);
       versions.push({
         version: seed,
         registeredAt: new Date().toISOString(),

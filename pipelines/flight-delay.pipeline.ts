@@ -39,13 +39,15 @@ export const flightDelay = mlLifecycle({
   },
   label: { sql: 'delay > 15', task: 'binary' },
   split: { kind: 'hash', key: 'concat(date, origin, destination)', seed: 7, validation: 0.1, test: 0.2 },
-  train: { model: 'logistic', epochs: 8, learningRate: 0.05, seed: 42, classWeight: 'balanced' },
+  // Gradient-boosted trees: test AUC 0.679 against the logistic's 0.630 on this split, and calibrated
+  // probabilities without class weights (ECE 0.008 against 0.28); docs/training.md has the figures.
+  train: { model: 'gbdt', rounds: 100, seed: 42 },
   search: {
     strategy: 'random',
     trials: 4,
     maxParallel: 2,
     seed: 7,
-    space: { learningRate: { min: 0.01, max: 0.3, scale: 'log' }, l2: [0, 0.0001, 0.001] },
+    space: { numLeaves: [15, 31, 63], learningRate: { min: 0.05, max: 0.2, scale: 'log' } },
   },
   evaluate: {
     slices: ['origin'],

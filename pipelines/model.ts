@@ -14,8 +14,8 @@ export type ModelRef = ArtifactRef & { kind: 'model' };
 export interface ModelMetadata {
   task: TaskKind;
   model: TrainerSpec['model'];
-  /** Which implementation trained it: the plain-TypedArray trainer or TF.js. */
-  engine: 'typed-array' | 'tfjs';
+  /** Which implementation trained it: the plain-TypedArray trainer, TF.js, or the tree learner. */
+  engine: 'typed-array' | 'tfjs' | 'gbdt';
   /** The TF.js backend in this process, and why faster ones were passed over. */
   backend: { name: string; skipped: string[] };
   /** Input features as declared (before encoding), and the encoded columns the network sees. */
@@ -38,18 +38,23 @@ export interface ModelMetadata {
     history: { epoch: number; trainLoss: number; validationLoss: number }[];
   };
   metrics: { validationLoss: number };
+  /** Tree models only: trees kept (after early stopping) and leaves across them. */
+  trees?: { trees: number; leaves: number; rounds: number };
 }
 
 /** The model manifest stored as JSON: its sha256 is the model's identity. */
 export interface ModelManifest {
   format: 'sluice-model/1';
-  tfjs: {
+  /** Absent for tree models, which carry `gbdt` instead. */
+  tfjs?: {
     /** `model.json`'s topology and weight specs, as TF.js writes them. */
     modelTopology: JsonObject;
     weightSpecs: JsonObject[];
     /** `weights.bin`, stored as its own artifact and verified on load. */
     weights: ArtifactRef;
   };
+  /** Tree models: the forest as flat arrays (`activities/train/gbdt/forest-json.ts`), stored as its own artifact. */
+  gbdt?: { forest: ArtifactRef };
   transform: FittedTransform;
   metadata: ModelMetadata;
 }

@@ -3,7 +3,7 @@ import { jsonValueSchema } from './json-schema.js';
 import { InvalidInputError } from './errors.js';
 import type { JsonValue } from './json.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from './prng.js';
-import { trainerSchema, type TrainerConfig } from './train-spec.js';
+import { trainerKeys, trainerSchema, type TrainerConfig } from './train-spec.js';
 
 /**
  * Hyperparameter search as pure, seeded functions (docs/architecture.md decision 4): the search workflow calls
@@ -87,7 +87,7 @@ export interface Trial {
  * @throws InvalidInputError naming the hyperparameter, with the zod issues.
  */
 export function searchTrials(base: TrainerConfig, search: SearchSpec): Trial[] {
-  const known = Object.keys(trainerSchema.shape);
+  const known = trainerKeys(base.model);
   const unknown = Object.keys(search.space).filter((name) => !known.includes(name));
   if (unknown.length > 0) {
     throw new InvalidInputError(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaVariants } from './schema-variants.js';
 import { InvalidInputError } from './errors.js';
 
 /**
@@ -163,14 +164,21 @@ export const splitSchema = z
     'validation + test must leave at least 10% to train',
   );
 
-export const trainerModels = ['logistic', 'softmax', 'mlp', 'linear'] as const;
+export const trainerModels = ['logistic', 'softmax', 'mlp', 'linear', 'gbdt'] as const;
 export type TrainerModel = (typeof trainerModels)[number];
 
-/** Hyperparameters shared by every trainer; `mlp` adds layers and dropout. */
-export const trainerSchema = z.strictObject({
+const classWeightSchema = z
+  .union([z.literal('none'), z.literal('balanced'), z.record(z.string(), z.number().positive())])
+  .default('none')
+  .describe('`balanced` weighs each class by n / (classes × count); or a weight per class label.');
+
+/** Hyperparameters shared by the dense trainers; `mlp` adds layers and dropout. */
+export const denseTrainerSchema = z.strictObject({
   model: z
-    .enum(trainerModels)
-    .describe('logistic (binary), softmax (multiclass), linear (regression) or mlp (any task).'),
+    .enum(['logistic', 'softmax', 'mlp', 'linear'])
+    .describe(
+      'logistic (binary), softmax (multiclass), linear (regression) or mlp (any task); `gbdt` for trees.',
+    ),
   /** `typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster). */
   engine: z
     .enum(['auto', 'tfjs', 'typed-array'])
@@ -204,10 +212,7 @@ export const trainerSchema = z.strictObject({
   dropout: z.number().min(0).max(0.9).default(0).describe('Dropout after each hidden layer (mlp only).'),
   activation: z.enum(['relu', 'tanh']).default('relu').describe('Hidden layer activation (mlp only).'),
   /** `balanced` weighs each class by n / (classes × count); or weights by class label. */
-  classWeight: z
-    .union([z.literal('none'), z.literal('balanced'), z.record(z.string(), z.number().positive())])
-    .default('none')
-    .describe('`balanced` weighs each class by n / (classes × count); or a weight per class label.'),
+  classWeight: classWeightSchema,
   /** Stop when validation loss has not improved by `minDelta` for `patience` epochs; keep the best. */
   earlyStopping: z
     .strictObject({
@@ -222,13 +227,157 @@ export const trainerSchema = z.strictObject({
     .describe('Stop when validation loss stops improving; keep the best epoch.'),
 });
 
+const fractionOfRows = z.number().gt(0).max(1);
+
+/**
+ * Gradient-boosted trees (docs/training.md, "GBDT"): histogram-based, leaf-wise, LightGBM's defaults.
+ * Every field is checked here, at definition time, so a bad value names its field before data is read.
+ */
+export const gbdtTrainerSchema = z.strictObject({
+  model: z.literal('gbdt').describe('Gradient-boosted decision trees (binary, multiclass or regression).'),
+  seed: z.number().int().default(42).describe('Seed of row and feature sampling: same seed, same trees.'),
+  rounds: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(100)
+    .describe('Boosting rounds at most (one tree per round, one per class for multiclass).'),
+  learningRate: z
+    .number()
+    .positive()
+    .max(1)
+    .default(0.1)
+    .describe("Shrinkage applied to every tree's leaf values."),
+  numLeaves: z.number().int().min(2).max(4096).default(31).describe('Leaves per tree at most.'),
+  maxDepth: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe('Deepest a leaf may be; 0: no limit beyond `numLeaves`.'),
+  minDataInLeaf: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(20)
+    .describe('Fewest training rows a leaf may hold.'),
+  minSumHessian: z
+    .number()
+    .min(0)
+    .max(1e6)
+    .default(1e-3)
+    .describe('Smallest sum of second derivatives a leaf may hold.'),
+  l2: z.number().min(0).max(1e4).default(0).describe("L2 penalty on leaf values (LightGBM's lambda_l2)."),
+  minSplitGain: z.number().min(0).max(1e6).default(0).describe('Smallest gain a split must bring.'),
+  baggingFraction: fractionOfRows
+    .default(1)
+    .describe("Share of training rows each round's trees see, drawn anew every round (1: all)."),
+  featureFraction: fractionOfRows.default(1).describe('Share of features each tree may split on (1: all).'),
+  maxBins: z
+    .number()
+    .int()
+    .min(2)
+    .max(255)
+    .default(255)
+    .describe('Quantile bins per numeric feature (plus one for missing values).'),
+  maxCategories: z
+    .number()
+    .int()
+    .min(1)
+    .max(254)
+    .default(254)
+    .describe('Categories kept apart per categorical feature; rarer ones share one bin, with a warning.'),
+  minDataPerCategory: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(100)
+    .describe('Rows a category needs to be split on by itself.'),
+  maxCatThreshold: z
+    .number()
+    .int()
+    .min(1)
+    .max(254)
+    .default(32)
+    .describe('Categories at most on the left side of a categorical split.'),
+  catSmooth: z
+    .number()
+    .min(0)
+    .max(1e4)
+    .default(10)
+    .describe('Smoothing of category statistics when ordering categories for a split.'),
+  catL2: z.number().min(0).max(1e4).default(10).describe('L2 penalty added on categorical splits.'),
+  classWeight: classWeightSchema,
+  earlyStopping: z
+    .strictObject({
+      patience: z.number().int().min(1).default(20).describe('Rounds without improvement before stopping.'),
+      minDelta: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe('Smallest decrease of validation loss that counts as improvement.'),
+    })
+    .default({ patience: 20, minDelta: 0 })
+    .describe('Stop when validation loss stops improving; keep the best round.'),
+  checkpointEvery: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(10)
+    .describe('Store the trees so far every this many rounds, so a killed worker resumes.'),
+});
+
+type AnyTrainerOutput = z.output<typeof denseTrainerSchema> | z.output<typeof gbdtTrainerSchema>;
+type AnyTrainerInput = z.input<typeof denseTrainerSchema> | z.input<typeof gbdtTrainerSchema>;
+
+/**
+ * Every trainer, chosen by `model`. Not a plain discriminated union: with an unknown `model` that would
+ * stop at the discriminator, and the data engineer would not hear about their other mistakes
+ * (a misspelt key). So the dense schema checks everything else, and each issue keeps its path.
+ */
+export const trainerSchema: z.ZodType<AnyTrainerOutput, AnyTrainerInput> = z
+  .custom<AnyTrainerInput>(() => true)
+  .transform((value, ctx): AnyTrainerOutput => {
+    const model =
+      typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['model'] : undefined;
+    const known = (trainerModels as readonly unknown[]).includes(model);
+    const parsed = (model === 'gbdt' ? gbdtTrainerSchema : denseTrainerSchema).safeParse(value);
+    if (!known) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: `Invalid option: expected one of ${trainerModels.map((m) => `"${m}"`).join('|')}`,
+      });
+    }
+    if (parsed.success && known) return parsed.data;
+    for (const issue of parsed.error?.issues ?? []) {
+      if (!known && issue.path[0] === 'model') continue;
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    }
+    return z.NEVER;
+  });
+
+schemaVariants.add(trainerSchema, { variants: [denseTrainerSchema, gbdtTrainerSchema] });
+
+/** The hyperparameters a model accepts (what a search space may name). */
+export function trainerKeys(model: unknown): string[] {
+  return Object.keys(model === 'gbdt' ? gbdtTrainerSchema.shape : denseTrainerSchema.shape);
+}
+
 export type FeaturesSpec = z.output<typeof featuresSchema>;
 export type NumericFeatureSpec = z.output<typeof numericFeatureSchema>;
 export type CategoricalFeatureSpec = z.output<typeof categoricalFeatureSchema>;
 export type LabelSpec = z.output<typeof labelSchema>;
 export type SplitSpec = z.output<typeof splitSchema>;
-export type TrainerSpec = z.output<typeof trainerSchema>;
-export type TrainerConfig = z.input<typeof trainerSchema>;
+export type TrainerSpec = AnyTrainerOutput;
+export type DenseTrainerSpec = z.output<typeof denseTrainerSchema>;
+export type GbdtTrainerSpec = z.output<typeof gbdtTrainerSchema>;
+export type TrainerConfig = AnyTrainerInput;
 
 /** Which trainers can learn which task; anything else is refused before data is read. */
 export const modelTasks: Record<TrainerModel, readonly TaskKind[]> = {
@@ -236,6 +385,7 @@ export const modelTasks: Record<TrainerModel, readonly TaskKind[]> = {
   softmax: ['multiclass'],
   mlp: ['binary', 'multiclass', 'regression'],
   linear: ['regression'],
+  gbdt: ['binary', 'multiclass', 'regression'],
 };
 
 /**

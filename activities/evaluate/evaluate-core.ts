@@ -18,7 +18,7 @@ import { withDuckDB } from '../../lib/duckdb.js';
 import { featureInputsSql, labelSql } from '../train/transform-sql.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { loadMatrix, type Matrix } from '../train/load-matrix.js';
-import { loadModel } from '../../lib/model/model-artifact.js';
+import { loadNetwork, loadScoringModel, type ScoringModel } from '../../lib/model/model-artifact.js';
 import { datasetName } from '../train/prepare.js';
 import { sourceRelation, sqlIdent } from '../train/source.js';
 import { splitSql } from '../train/split.js';
@@ -84,10 +84,9 @@ export async function evaluateOnDataset(
   store: ArtifactStorage,
   request: EvaluateRequest,
 ): Promise<EvaluationReport> {
-  await selectTfBackend();
-  const tf = await import('@tensorflow/tfjs');
-  const candidate = await loadModel(tf, store, request.model);
-  const production = request.production ? await loadModel(tf, store, request.production) : null;
+  const load = (ref: ModelRef) => loadScoringModel(store, ref, (manifest) => denseModel(store, manifest));
+  const candidate = await load(request.model);
+  const production = request.production ? await load(request.production) : null;
   const { task } = candidate.manifest.metadata;
   const classes = candidate.manifest.transform.label.classes;
   if (production) {
@@ -145,8 +144,8 @@ export async function evaluateOnDataset(
       { details: { split: splitName } },
     );
   }
-  const predictions = predict(tf, candidate.model, matrix);
-  candidate.model.dispose();
+  const predictions = predict(candidate, matrix);
+  candidate.dispose();
   const scorer = createScorer(task, matrix.y, predictions, classes, request.threshold);
   let productionScorer: ReturnType<typeof createScorer> | null = null;
   if (production && productionMatrix) {
@@ -158,11 +157,11 @@ export async function evaluateOnDataset(
     productionScorer = createScorer(
       task,
       matrix.y,
-      predict(tf, production.model, productionMatrix),
+      predict(production, productionMatrix),
       classes,
       request.threshold,
     );
-    production.model.dispose();
+    production.dispose();
   }
   const names = taskMetrics[task];
   const groups = request.fairness.map((s, i) => ({ spec: s, values: matrix.extra[`__group${i}`] ?? [] }));
@@ -241,8 +240,23 @@ export async function evaluateOnDataset(
   };
 }
 
-function predict(tf: typeof tfType, model: tfType.LayersModel, matrix: Matrix): Float32Array {
-  return predictBatched(tf, model, matrix.x, matrix.rows, matrix.width);
+function predict(model: ScoringModel, matrix: Matrix): Float32Array {
+  return model.predict(matrix.x, matrix.rows);
+}
+
+/** A dense model through TF.js (the backend is chosen only when such a model is evaluated). */
+async function denseModel(
+  store: ArtifactStorage,
+  manifest: ModelManifest,
+): Promise<Omit<ScoringModel, 'manifest'>> {
+  await selectTfBackend();
+  const tf: typeof tfType = await import('@tensorflow/tfjs');
+  const network = await loadNetwork(tf, store, manifest);
+  const width = manifest.metadata.inputs.length;
+  return {
+    predict: (x, rows) => predictBatched(tf, network, x, rows, width),
+    dispose: () => network.dispose(),
+  };
 }
 
 /**

@@ -73,10 +73,13 @@ export function buildCardData(
   const { metadata, transform } = manifest;
   const outcome = metadata.task === 'binary' ? `“${metadata.label.sql}” is true` : `“${metadata.label.sql}”`;
   const failed = blessing.reasons.filter((r) => !r.passed);
+  const { hyperparameters: h } = metadata;
   const model =
-    metadata.model === 'mlp'
-      ? `a small neural network (layers ${metadata.hyperparameters.layers.join(' → ')})`
-      : `a ${metadata.model} regression`;
+    h.model === 'gbdt'
+      ? `an ensemble of ${metadata.trees?.trees ?? '?'} gradient-boosted decision trees (${metadata.trees?.leaves ?? '?'} leaves in all, at most ${h.numLeaves} per tree)`
+      : h.model === 'mlp'
+        ? `a small neural network (layers ${h.layers.join(' → ')})`
+        : `a ${h.model} regression`;
   return {
     format: 'sluice-model-card/1',
     ...intent,

@@ -3,6 +3,8 @@ import type { JsonObject, JsonValue } from '../../pipelines/json.js';
 import type { ArtifactStorage } from '../../lib/artifacts/index.js';
 import type { DenseParams } from './dense-params.js';
 import type { LoopCheckpoint } from './training-loop.js';
+import type { GbdtCheckpoint } from './gbdt/boost.js';
+import { forestFromJson, forestToJson, type ForestJson } from '../../lib/model/gbdt/forest-json.js';
 
 /** What a training activity heartbeats: the last completed epoch and where its checkpoint is. */
 export interface TrainingHeartbeat {
@@ -107,4 +109,55 @@ function decode(text: string): Float32Array {
   const out = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(out.buffer).set(bytes);
   return out;
+}
+
+/**
+ * A tree model's checkpoint: the trees so far (the forest, as the model stores it), the round and the
+ * early-stopping state. Stored and heartbeated like a dense checkpoint (`epoch` is the round), so the
+ * activity resumes trees the same way it resumes epochs.
+ */
+export async function saveGbdtCheckpoint(
+  store: ArtifactStorage,
+  job: string,
+  checkpoint: GbdtCheckpoint,
+  producer?: ArtifactProducer,
+): Promise<ArtifactRef> {
+  const json: JsonObject = {
+    format: 'sluice-gbdt-checkpoint/1',
+    job,
+    round: checkpoint.round,
+    sinceBest: checkpoint.sinceBest,
+    best: {
+      round: checkpoint.best.round,
+      validationLoss: Number.isFinite(checkpoint.best.validationLoss) ? checkpoint.best.validationLoss : null,
+    },
+    history: checkpoint.history as unknown as JsonValue[],
+    forest: forestToJson(checkpoint.forest),
+  };
+  return store.putJson(json, { kind: 'checkpoint', ...(producer === undefined ? {} : { producer }) });
+}
+
+/** Read a tree checkpoint back, verified; undefined when it is not one, or belongs to another job. */
+export async function loadGbdtCheckpoint(
+  store: ArtifactStorage,
+  ref: ArtifactRef,
+  job: string,
+): Promise<GbdtCheckpoint | undefined> {
+  const json = (await store.readJson<JsonValue>(ref)) as unknown as {
+    format: string;
+    job: string;
+    round: number;
+    sinceBest: number;
+    best: { round: number; validationLoss: number | null };
+    history: GbdtCheckpoint['history'];
+    forest: ForestJson;
+  };
+  if (json.format !== 'sluice-gbdt-checkpoint/1' || json.job !== job) return undefined;
+  return {
+    round: json.round,
+    sinceBest: json.sinceBest,
+    best: { round: json.best.round, validationLoss: json.best.validationLoss ?? Infinity },
+    history: json.history,
+    forest: forestFromJson(json.forest),
+  };
 }

@@ -92,27 +92,4 @@ function buildModel(
   return model;
 }
 
-/** Probabilities (or predictions) from a loaded model, `rows × units`, in batches of typed arrays. */
-export function predictBatched(
-  tf: Tf,
-  model: tfType.LayersModel,
-  x: Float32Array,
-  rows: number,
-  width: number,
-): Float32Array {
-  const units = (model.outputs[0]?.shape.at(-1) as number | undefined) ?? 1;
-  const out = new Float32Array(rows * units);
-  const batch = 4096;
-  for (let start = 0; start < rows; start += batch) {
-    const n = Math.min(batch, rows - start);
-    const y = tf.tidy(
-      () =>
-        model.predict(
-          tf.tensor2d(x.subarray(start * width, (start + n) * width), [n, width]),
-        ) as tfType.Tensor,
-    );
-    out.set(y.dataSync(), start * units);
-    y.dispose();
-  }
-  return out;
-}
+export { predictBatched } from '../../lib/model/model-artifact.js';

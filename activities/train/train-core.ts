@@ -4,6 +4,7 @@ import {
   modelTasks,
   type FeaturesSpec,
   type LabelSpec,
+  type DenseTrainerSpec,
   type SplitSpec,
   type TrainerSpec,
 } from '../../pipelines/train-spec.js';
@@ -25,6 +26,9 @@ import type { TfjsModelFiles } from '../../lib/model/model-artifact.js';
 import { toTfjsFiles, unscaleRegression } from './tfjs-export.js';
 import type { EngineName, OutputKind, Trainer, TrainingData } from './trainer.js';
 import { runTrainingLoop, type LoopCheckpoint, type LoopResult } from './training-loop.js';
+import type { GbdtCheckpoint } from './gbdt/boost.js';
+import type { Forest } from '../../lib/model/gbdt/forest.js';
+import { trainGbdt } from './gbdt/train-gbdt.js';
 import { createTypedLinearTrainer } from './typed-linear.js';
 
 /** One training job: which data, which features and label, which split, which trainer. */
@@ -46,14 +50,25 @@ export interface TrainHooks {
   onEpoch?: (job: string, checkpoint: LoopCheckpoint, stopping: boolean) => Promise<void>;
   onBatch?: () => void;
   signal?: AbortSignal;
+  /** Tree models: the checkpoint to resume from, and where to put one every `checkpointEvery` rounds. */
+  resumeTrees?: (job: string) => Promise<GbdtCheckpoint | undefined>;
+  onRounds?: (job: string, checkpoint: GbdtCheckpoint, stopping: boolean) => Promise<void>;
 }
+
+/** How training went: for trees, epochs are boosting rounds. */
+export type TrainSummary = Omit<LoopResult, 'params'>;
 
 export interface TrainOutcome {
   job: string;
   transform: FittedTransform;
-  files: TfjsModelFiles;
+  /** Dense models: TF.js files. */
+  files?: TfjsModelFiles;
+  /** Tree models: the forest. */
+  forest?: Forest;
   metadata: ModelMetadata;
-  result: LoopResult;
+  result: TrainSummary;
+  /** Things the data engineer should know (a categorical feature bucketed, …). */
+  warnings: string[];
   timings: { loadMs: number; loadedRows: number; epochMs: number[] };
 }
 
@@ -73,7 +88,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
         .join(' or ')}`,
     );
   }
-  const engine = resolveEngine(spec);
+  const engine = spec.model === 'gbdt' ? 'gbdt' : resolveEngine(spec);
   const backend = await selectTfBackend();
   const tf = await import('@tensorflow/tfjs');
   const jobId = sha256Text(
@@ -106,6 +121,38 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   const perClass = classWeights(spec, transform.label, train);
   const trainData = targets(train, transform.label, rowWeights(perClass, train));
   const validationData = targets(validation, transform.label, rowWeights(perClass, validation));
+  const common = { job, jobId, backend, duckdb, prepared, transform, loadMs };
+  if (spec.model === 'gbdt') {
+    const resume = await hooks.resumeTrees?.(jobId);
+    const fit = await trainGbdt(transform, spec, trainData, validationData, {
+      ...(resume === undefined ? {} : { resume }),
+      ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+      ...(hooks.onBatch === undefined ? {} : { onTree: hooks.onBatch }),
+      onCheckpoint: async (checkpoint, stopping) => hooks.onRounds?.(jobId, checkpoint, stopping),
+    });
+    const result: TrainSummary = {
+      bestEpoch: fit.bestRound,
+      epochsRun: fit.roundsRun,
+      stoppedEarly: fit.stoppedEarly,
+      history: fit.history.map((h) => ({
+        epoch: h.round,
+        trainLoss: h.trainLoss,
+        validationLoss: h.validationLoss,
+        ms: 0,
+      })),
+      ...(fit.resumedFrom === undefined ? {} : { resumedFrom: fit.resumedFrom }),
+    };
+    const trees = {
+      trees: fit.forest.root.length,
+      leaves: fit.forest.leafValue.length,
+      rounds: fit.bestRound,
+    };
+    return {
+      ...outcomeOf(common, 'gbdt', result, trees),
+      forest: fit.forest,
+      warnings: fit.warnings,
+    };
+  }
 
   const hidden = spec.model === 'mlp' ? spec.layers : [];
   const sizes = [train.width, ...hidden, outputUnits(transform.label)];
@@ -148,11 +195,33 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     output,
     spec.activation,
   );
+  return { ...outcomeOf(common, trainer.engine, result), files, warnings: [] };
+}
+
+interface OutcomeParts {
+  job: TrainJob;
+  jobId: string;
+  backend: { name: string; skipped: string[]; tfjsVersion: string };
+  duckdb: string;
+  prepared: { rows: ModelMetadata['data']['rows'] };
+  transform: FittedTransform;
+  loadMs: number;
+}
+
+/** Metadata and timings, the same for every kind of model. */
+function outcomeOf(
+  parts: OutcomeParts,
+  engine: ModelMetadata['engine'],
+  result: TrainSummary,
+  trees?: ModelMetadata['trees'],
+): Omit<TrainOutcome, 'warnings'> {
+  const { job, transform, backend, prepared } = parts;
+  const spec = job.trainer;
   const best = result.history.find((h) => h.epoch === result.bestEpoch);
   const metadata: ModelMetadata = {
     task: job.label.task,
     model: spec.model,
-    engine: trainer.engine,
+    engine,
     backend: { name: backend.name, skipped: backend.skipped },
     features: {
       numeric: job.features.numeric.map((f) => f.name),
@@ -167,7 +236,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     },
     hyperparameters: spec,
     seed: spec.seed,
-    libraries: { tfjs: backend.tfjsVersion, duckdb, node: process.version },
+    libraries: { tfjs: backend.tfjsVersion, duckdb: parts.duckdb, node: process.version },
     training: {
       bestEpoch: result.bestEpoch,
       epochsRun: result.epochsRun,
@@ -179,19 +248,23 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
       })),
     },
     metrics: { validationLoss: best?.validationLoss ?? NaN },
+    ...(trees === undefined ? {} : { trees }),
   };
   return {
-    job: jobId,
+    job: parts.jobId,
     transform,
-    files,
     metadata,
     result,
-    timings: { loadMs, loadedRows: train.rows + validation.rows, epochMs },
+    timings: {
+      loadMs: parts.loadMs,
+      loadedRows: prepared.rows.train + prepared.rows.validation,
+      epochMs: result.history.map((h) => h.ms),
+    },
   };
 }
 
 /** `auto`: the typed-array trainer for linear models (faster on every backend we ship), TF.js for MLPs. */
-export function resolveEngine(spec: TrainerSpec): EngineName {
+export function resolveEngine(spec: DenseTrainerSpec): EngineName {
   if (spec.engine === 'typed-array' && spec.model === 'mlp') {
     throw new InvalidInputError(
       'engine "typed-array" trains linear models only: use engine "tfjs" or "auto" for an MLP',

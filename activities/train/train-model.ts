@@ -12,8 +12,14 @@ import { heartbeat } from '../boundary.js';
 import { sha256File } from '../../lib/hash.js';
 import { resolveSource } from '../../lib/paths.js';
 import { refuseDeepJson } from '../ingest/json-depth.js';
-import { loadCheckpoint, saveCheckpoint, type TrainingHeartbeat } from './checkpoint.js';
-import { saveModel } from '../../lib/model/model-artifact.js';
+import {
+  loadCheckpoint,
+  loadGbdtCheckpoint,
+  saveCheckpoint,
+  saveGbdtCheckpoint,
+  type TrainingHeartbeat,
+} from './checkpoint.js';
+import { modelBody, saveModel } from '../../lib/model/model-artifact.js';
 import { trainOnDataset, type TrainJob } from './train-core.js';
 
 export { trainStepSchema } from '../../pipelines/step-params.js';
@@ -84,14 +90,26 @@ export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Pr
       heartbeat(last);
     },
     onBatch: () => heartbeat(last),
+    resumeTrees: async (jobId) => {
+      if (previous?.job !== jobId) return undefined;
+      const checkpoint = await loadGbdtCheckpoint(store, previous.checkpoint, jobId);
+      if (checkpoint) context.log.info('resuming boosting from a checkpoint', { round: checkpoint.round });
+      return checkpoint;
+    },
+    onRounds: async (jobId, checkpoint) => {
+      const ref = await saveGbdtCheckpoint(store, jobId, checkpoint, producer);
+      last = { epoch: checkpoint.round, checkpoint: ref, job: jobId };
+      heartbeat(last);
+    },
   });
+  for (const warning of outcome.warnings) context.log.warn(warning);
   context.log.info('model trained', {
     engine: outcome.metadata.engine,
     backend: outcome.metadata.backend.name,
     skipped: outcome.metadata.backend.skipped,
     epochs: outcome.result.epochsRun,
   });
-  const model = await saveModel(store, outcome.files, outcome.transform, outcome.metadata, producer);
+  const model = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata, producer);
   return {
     model,
     task: outcome.metadata.task,

@@ -3,7 +3,7 @@ import type { ArtifactFormat } from '../../pipelines/artifact.js';
 import type { ModelManifest, ModelRef } from '../../pipelines/model.js';
 import type { ModelVersion } from '../../pipelines/registry.js';
 import type { ArtifactStorage } from '../artifacts/index.js';
-import { loadModel } from './model-artifact.js';
+import { loadNetwork, loadScoringModel, predictBatched, type ScoringModel } from './model-artifact.js';
 import { transformOutputNames } from '../../pipelines/transform.js';
 import { transformRowInto, type FeatureInputs } from './transform-online.js';
 
@@ -13,7 +13,7 @@ type Tf = typeof tfType;
 export type Prediction = number | number[];
 
 /**
- * One registered model version in memory, ready to score: the TF.js network, the fitted transform
+ * One registered model version in memory, ready to score: the TF.js network or the tree forest, the fitted transform
  * saved with it (docs/architecture.md decision 9) and a count of the requests using it. The count is what makes a
  * hot swap safe: a retired version is disposed only once the requests that picked it have answered.
  */
@@ -29,8 +29,7 @@ export class LoadedModel {
     readonly version: number,
     readonly sha256: string,
     readonly manifest: ModelManifest,
-    private readonly network: tfType.LayersModel,
-    private readonly tf: Tf,
+    private readonly scoring: Pick<ScoringModel, 'predict' | 'dispose'>,
   ) {
     this.inputWidth = transformOutputNames(manifest.transform).length;
   }
@@ -67,23 +66,20 @@ export class LoadedModel {
     const width = this.inputWidth;
     const x = new Float32Array(rows.length * width);
     rows.forEach((row, i) => transformRowInto(this.manifest.transform, row, x, i * width));
-    const output = this.tf.tidy(() => {
-      const y = this.network.predict(this.tf.tensor2d(x, [rows.length, width])) as tfType.Tensor;
-      return y.dataSync();
-    });
+    const output = this.scoring.predict(x, rows.length);
     const units = output.length / rows.length;
     const { label } = this.manifest.transform;
     return rows.map((_, i) => {
       if (label.task === 'multiclass') return Array.from(output.subarray(i * units, (i + 1) * units));
-      const value = output[i * units] ?? Number.NaN;
-      return label.task === 'regression' && label.scale ? value * label.scale.std + label.scale.mean : value;
+      // Stored models already predict in the label's units (the scale is folded in when saving).
+      return output[i * units] ?? Number.NaN;
     });
   }
 
   private dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.network.dispose();
+    this.scoring.dispose();
   }
 }
 
@@ -105,6 +101,13 @@ export async function loadModelVersion(
     format: version.model.format as ArtifactFormat,
     bytes: version.model.bytes,
   };
-  const { manifest, model: network } = await loadModel(tf, store, ref);
-  return new LoadedModel(model, version.version, ref.sha256, manifest, network, tf);
+  const scoring = await loadScoringModel(store, ref, async (manifest) => {
+    const network = await loadNetwork(tf, store, manifest);
+    const width = transformOutputNames(manifest.transform).length;
+    return {
+      predict: (x, rows) => predictBatched(tf, network, x, rows, width),
+      dispose: () => network.dispose(),
+    };
+  });
+  return new LoadedModel(model, version.version, ref.sha256, scoring.manifest, scoring);
 }

@@ -5,6 +5,20 @@ import type { JsonObject, JsonValue } from '../../pipelines/json.js';
 import type { ModelManifest, ModelMetadata, ModelRef } from '../../pipelines/model.js';
 import type { FittedTransform } from '../../pipelines/transform.js';
 import type { ArtifactStorage } from '../artifacts/index.js';
+import type { Forest } from './gbdt/forest.js';
+import { forestFromJson, forestToJson, type ForestJson } from './gbdt/forest-json.js';
+import { createPredictor } from './gbdt/forest.js';
+import { gbdtLayout, toTreeRows } from './gbdt/transform-layout.js';
+
+/** What a trained model is made of: TF.js files (dense models) or a forest (trees). */
+export type ModelBody = TfjsModelFiles | Forest;
+
+/** The body of a training outcome, whichever kind of model it trained. */
+export function modelBody(outcome: { files?: TfjsModelFiles; forest?: Forest }): ModelBody {
+  const body = outcome.files ?? outcome.forest;
+  if (!body) throw new Error('the training outcome holds no model');
+  return body;
+}
 
 type Tf = typeof tfType;
 
@@ -22,19 +36,25 @@ export interface TfjsModelFiles {
  */
 export async function saveModel(
   store: ArtifactStorage,
-  files: TfjsModelFiles,
+  body: ModelBody,
   transform: FittedTransform,
   metadata: ModelMetadata,
   producer?: ArtifactProducer,
 ): Promise<ModelRef> {
   const by = producer === undefined ? {} : { producer };
-  const weights = await store.putBytes(files.weightData, { kind: 'model', format: 'tfjs', ...by });
-  const manifest: ModelManifest = {
-    format: 'sluice-model/1',
-    tfjs: { modelTopology: files.modelTopology, weightSpecs: files.weightSpecs, weights },
-    transform,
-    metadata,
-  };
+  let manifest: ModelManifest;
+  if ('root' in body) {
+    const forest = await store.putJson(forestToJson(body), { kind: 'model', ...by });
+    manifest = { format: 'sluice-model/1', gbdt: { forest }, transform, metadata };
+  } else {
+    const weights = await store.putBytes(body.weightData, { kind: 'model', format: 'tfjs', ...by });
+    manifest = {
+      format: 'sluice-model/1',
+      tfjs: { modelTopology: body.modelTopology, weightSpecs: body.weightSpecs, weights },
+      transform,
+      metadata,
+    };
+  }
   const ref = await store.putJson(manifest as unknown as JsonValue, { kind: 'model', ...by });
   return { ...ref, kind: 'model' };
 }
@@ -56,13 +76,60 @@ export async function readModelManifest(store: ArtifactStorage, ref: ModelRef): 
   return typed;
 }
 
-/** Load a stored model into TF.js, verifying the weights' hash on the way. */
+/**
+ * A stored model ready to score transform rows, whatever it is: `predict` takes the transform's
+ * matrix (`rows × width`) and returns P(positive), class probabilities row-major, or the value.
+ */
+export interface ScoringModel {
+  manifest: ModelManifest;
+  predict(x: Float32Array, rows: number): Float32Array;
+  dispose(): void;
+}
+
+/**
+ * Load any stored model for scoring (hashes verified): trees as a flat-array predictor with no TF.js,
+ * dense models through TF.js (`predictDense` runs the network in batches).
+ */
+export async function loadScoringModel(
+  store: ArtifactStorage,
+  ref: ModelRef,
+  dense: (manifest: ModelManifest) => Promise<Omit<ScoringModel, 'manifest'>>,
+): Promise<ScoringModel> {
+  const manifest = await readModelManifest(store, ref);
+  if (manifest.gbdt) {
+    const forest = forestFromJson(await store.readJson<ForestJson>(manifest.gbdt.forest));
+    const predictor = createPredictor(forest);
+    const layout = gbdtLayout(manifest.transform);
+    return {
+      manifest,
+      predict: (x, rows) => predictor.predict(toTreeRows(layout, x, rows), rows),
+      dispose: () => undefined,
+    };
+  }
+  return { manifest, ...(await dense(manifest)) };
+}
+
+/** Load a stored dense model into TF.js, verifying the weights' hash on the way. */
 export async function loadModel(
   tf: Tf,
   store: ArtifactStorage,
   ref: ModelRef,
 ): Promise<{ manifest: ModelManifest; model: tfType.LayersModel }> {
   const manifest = await readModelManifest(store, ref);
+  return { manifest, model: await loadNetwork(tf, store, manifest) };
+}
+
+/** The TF.js network of a dense model's manifest. */
+export async function loadNetwork(
+  tf: Tf,
+  store: ArtifactStorage,
+  manifest: ModelManifest,
+): Promise<tfType.LayersModel> {
+  if (!manifest.tfjs) {
+    throw new InvalidInputError(
+      `this is a ${manifest.metadata.model} model, which has no TF.js network: load it with loadScoringModel`,
+    );
+  }
   const bytes = await store.readBytes(manifest.tfjs.weights);
   const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const model = await tf.loadLayersModel(
@@ -72,5 +139,30 @@ export async function loadModel(
       weightData,
     }),
   );
-  return { manifest, model };
+  return model;
+}
+
+/** Probabilities (or predictions) from a loaded model, `rows × units`, in batches of typed arrays. */
+export function predictBatched(
+  tf: Tf,
+  model: tfType.LayersModel,
+  x: Float32Array,
+  rows: number,
+  width: number,
+): Float32Array {
+  const units = (model.outputs[0]?.shape.at(-1) as number | undefined) ?? 1;
+  const out = new Float32Array(rows * units);
+  const batch = 4096;
+  for (let start = 0; start < rows; start += batch) {
+    const n = Math.min(batch, rows - start);
+    const y = tf.tidy(
+      () =>
+        model.predict(
+          tf.tensor2d(x.subarray(start * width, (start + n) * width), [n, width]),
+        ) as tfType.Tensor,
+    );
+    out.set(y.dataSync(), start * units);
+    y.dispose();
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaVariants } from '../schema-variants.js';
 
 /**
  * Render the reference of a set of zod schemas as Markdown tables: every field with its type, default
@@ -48,6 +49,13 @@ export function inputJsonSchema(schema: z.ZodType): Node {
     io: 'input',
     unrepresentable: 'any',
     override: (ctx) => {
+      // A hand-parsed union (the trainer) is documented as its variants.
+      const { parent } = ctx.zodSchema._zod;
+      const union = schemaVariants.get(ctx.zodSchema) ?? (parent ? schemaVariants.get(parent) : undefined);
+      if (union) {
+        const variants = union.variants.map((variant) => inputJsonSchema(variant as z.ZodType));
+        ctx.jsonSchema.anyOf = variants as unknown as NonNullable<typeof ctx.jsonSchema.anyOf>;
+      }
       const def = ctx.zodSchema._zod.def;
       if (def.type === 'default' && !('default' in ctx.jsonSchema)) {
         ctx.jsonSchema.default = (def as { defaultValue: unknown }).defaultValue;
@@ -129,7 +137,8 @@ function discriminator(node: Node): string | undefined {
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     if (child.const !== undefined) return `${key}: ${JSON.stringify(child.const)}`;
   }
-  return undefined;
+  const [key, first] = Object.entries(node.properties ?? {})[0] ?? [];
+  return first?.enum ? `${key}: ${first.enum.map((v) => JSON.stringify(v)).join(' | ')}` : undefined;
 }
 
 /** Many fields of one shape (a bound per metric name) become one row: `<auc|prAuc|…>`. */

@@ -130,12 +130,12 @@ describe('training survives a killed worker', () => {
         trainer: parsed.trainer,
       });
       const store = createArtifactStore(config.home);
-      const ref = await saveModel(store, whole.files, whole.transform, whole.metadata);
+      const ref = await saveModel(store, whole.files!, whole.transform, whole.metadata);
       const resumed = await readModelManifest(store, output.model);
       const uninterrupted = await readModelManifest(store, ref);
       expect(resumed.metadata.training).toEqual(uninterrupted.metadata.training);
       expect(resumed.transform).toEqual(uninterrupted.transform);
-      expect(resumed.tfjs.weights.sha256).toBe(uninterrupted.tfjs.weights.sha256);
+      expect(resumed.tfjs!.weights.sha256).toBe(uninterrupted.tfjs!.weights.sha256);
       expect({ ...resumed.metadata, backend: null }).toEqual({ ...uninterrupted.metadata, backend: null });
     } finally {
       train.shutdown();

@@ -22,8 +22,9 @@ describe('docs/pipelines.md is the reference of every pipeline field, generated 
 
   it('lists each mlLifecycle field, each trainer and each built-in step', () => {
     for (const text of [
-      '| `train.model` | "logistic" \\| "softmax" \\| "mlp" \\| "linear" (required) |',
-      '| `train.epochs` | integer ≥ 1, ≤ 1000 | `20` | Passes over the training split',
+      '| `train (model: "logistic" \\| "softmax" \\| "mlp" \\| "linear").model` | "logistic" \\| "softmax" \\| "mlp" \\| "linear" (required) |',
+      '| `train (model: "logistic" \\| "softmax" \\| "mlp" \\| "linear").epochs` | integer ≥ 1, ≤ 1000 | `20` | Passes over the training split',
+      '| `train (model: "gbdt").numLeaves` | integer ≥ 2, ≤ 4096 | `31` | Leaves per tree at most. |',
       '| `split (kind: "kfold").k` | integer ≥ 2, ≤ 20 | `5` |',
       '| `approval.quorum` | integer ≥ 1, ≤ 20 | `1` | Distinct approvers needed. |',
       '### `ingestDataset`',

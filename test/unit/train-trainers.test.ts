@@ -52,9 +52,9 @@ describe('trainers', () => {
       const [a, b, c] = [await run(5), await run(5), await run(6)];
       expect(a.metadata.engine).toBe(engine);
       expect(a.metadata.backend.name).toBe('wasm');
-      expect(Buffer.from(a.files.weightData).equals(Buffer.from(b.files.weightData))).toBe(true);
+      expect(Buffer.from(a.files!.weightData).equals(Buffer.from(b.files!.weightData))).toBe(true);
       expect(a.metadata).toEqual(b.metadata);
-      expect(Buffer.from(a.files.weightData).equals(Buffer.from(c.files.weightData))).toBe(false);
+      expect(Buffer.from(a.files!.weightData).equals(Buffer.from(c.files!.weightData))).toBe(false);
     },
   );
 
@@ -98,7 +98,7 @@ describe('trainers', () => {
     expect(offeredTo).toBe(whole.job);
     expect(resumed.result.resumedFrom).toBe(3);
     expect(resumed.result.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(Buffer.from(resumed.files.weightData).equals(Buffer.from(whole.files.weightData))).toBe(true);
+    expect(Buffer.from(resumed.files!.weightData).equals(Buffer.from(whole.files!.weightData))).toBe(true);
   });
 
   it('early stopping keeps the best epoch; class weights shift predictions towards the rare class', async () => {
@@ -123,7 +123,7 @@ describe('trainers', () => {
     const weighted = await trainOnDataset(
       penguinJob({ model: 'logistic', epochs: 3, classWeight: { '1': 5 } }, gentoo),
     );
-    const bias = (files: typeof plain.files) => new Float32Array(files.weightData.slice().buffer).at(-1)!;
+    const bias = (files: typeof plain.files) => new Float32Array(files!.weightData.slice().buffer).at(-1)!;
     expect(bias(weighted.files)).toBeGreaterThan(bias(plain.files));
   });
 
