@@ -5,7 +5,8 @@ params, runParams, inputs) and expects one JSON result ({"output": ..., "attempt
 SDK can serve that: this worker registers the activity `scoreRoutes` on its own task queue
 (`python-scoring`), and a pipeline names it with `activity: 'scoreRoutes', queue: 'python-scoring'`.
 
-Run it (after examples/python-step/setup.sh):
+Run it (after examples/python-step/setup.sh), with the same SLUICE_HOME / SLUICE_ARTIFACTS as Sluice's
+workers, since it reads datasets from their local artifact store by sha256:
 
     .sluice/venv/bin/python examples/python-step/worker.py --address 127.0.0.1:7233
 """
@@ -14,9 +15,9 @@ import argparse
 import asyncio
 import hashlib
 import os
+import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import unquote, urlparse
 
 import duckdb
 from temporalio import activity
@@ -32,18 +33,47 @@ def invalid(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidInputError", non_retryable=True)
 
 
+def store_root() -> str:
+    """The local artifact store Sluice writes to: SLUICE_ARTIFACTS, else <SLUICE_HOME>/artifacts (as Sluice resolves them)."""
+    location = os.environ.get("SLUICE_ARTIFACTS")
+    if location and location.startswith("s3://"):
+        raise invalid(
+            f"SLUICE_ARTIFACTS={location} is an S3 store; this example worker reads a local store only: "
+            "run it where the store's directory is mounted and set SLUICE_ARTIFACTS to that directory"
+        )
+    if not location:
+        location = os.path.join(os.environ.get("SLUICE_HOME", ".sluice"), "artifacts")
+    return os.path.abspath(location)
+
+
+ADDRESS = re.compile(r"^sluice://sha256/([0-9a-f]{64})$")
+EXTENSIONS = {"parquet": "parquet", "json": "json", "html": "html", "md": "md", "svg": "svg", "tfjs": "tfjs", "tar": "tar"}
+
+
 def open_artifact(ref: dict, step: str) -> str:
     """The local path of an artifact ref, after checking its bytes still hash to ref['sha256']."""
-    uri = urlparse(str(ref.get("uri", "")))
-    if uri.scheme != "file":
-        raise invalid(f'step "{step}": artifact {ref.get("sha256")} is at {ref.get("uri")}; this worker reads file:// artifacts only')
-    path = unquote(uri.path)
+    uri = str(ref.get("uri", ""))
+    match = ADDRESS.match(uri)
+    if not match or match.group(1) != ref.get("sha256"):
+        raise invalid(f'step "{step}": artifact ref {uri!r} is not a sluice://sha256/<hash> address matching its sha256')
+    sha = match.group(1)
+    extension = EXTENSIONS.get(str(ref.get("format")))
+    if extension is None:
+        raise invalid(f'step "{step}": artifact {sha} has format {ref.get("format")!r}, which this worker does not know')
+    root = store_root()
+    # The store's layout (lib/artifacts/layout.ts): <root>/<sha[0:2]>/<sha>.<ext>
+    path = os.path.join(root, sha[:2], f"{sha}.{extension}")
+    if not os.path.isfile(path):
+        raise invalid(
+            f'step "{step}": artifact {sha} is not in the store {root} (no {path}): '
+            "set SLUICE_HOME or SLUICE_ARTIFACTS to the store Sluice's workers write"
+        )
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
-    if digest.hexdigest() != ref.get("sha256"):
-        raise invalid(f'step "{step}": artifact {path} does not hash to {ref.get("sha256")}: the store was changed')
+    if digest.hexdigest() != sha:
+        raise invalid(f'step "{step}": artifact {path} does not hash to {sha}: the store was changed')
     return path
 
 

@@ -20,6 +20,7 @@ let pythonWorker: ChildProcess;
 function startPythonWorker(address: string): Promise<ChildProcess> {
   const child = spawn(python, [join(projectRoot, 'examples/python-step/worker.py'), '--address', address], {
     cwd: projectRoot,
+    env: { ...process.env, ...env }, // the same SLUICE_HOME, so it reads the store Sluice's worker writes
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
