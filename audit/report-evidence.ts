@@ -97,6 +97,15 @@ export function dataBlocks(run: RunReport): Block[] {
   return blocks;
 }
 
+/** Rows training left out, with the reasons, or why the report cannot say. */
+function leftOut(m: RunReport['models'][number]): string {
+  if (m.dropped === null) return 'not recorded (trained before Sluice counted them)';
+  const n = (key: string) => (typeof m.dropped?.[key] === 'number' ? m.dropped[key] : 0);
+  const total = n('noSplit') + n('missingLabel') + n('unusableLabel');
+  if (total === 0) return `none of ${n('source')}`;
+  return `${total} of ${n('source')}: ${n('missingLabel')} with no label, ${n('unusableLabel')} with an unusable label, ${n('noSplit')} in no split`;
+}
+
 /** The model by content hash, how it was trained, and the search that chose it. */
 export function modelBlocks(run: RunReport): Block[] {
   const blocks: Block[] = [{ kind: 'heading', level: 3, text: 'The model' }];
@@ -117,6 +126,7 @@ export function modelBlocks(run: RunReport): Block[] {
           'Rows (train / validation / test)',
           ['train', 'validation', 'test'].map((k) => inline(m.rows[k])).join(' / '),
         ],
+        ['Source rows left out', leftOut(m)],
         [
           'Training',
           Object.entries(m.training)
@@ -130,6 +140,9 @@ export function modelBlocks(run: RunReport): Block[] {
         ['Hyperparameters', describeContent(m.hyperparameters, 600)],
       ],
     });
+    for (const warning of m.warnings) {
+      blocks.push({ kind: 'paragraph', text: `Step ${m.step} warned: ${warning}.` });
+    }
     if (m.search) {
       blocks.push({ kind: 'paragraph', text: `Hyperparameter search: ${m.search.reason}.` });
       blocks.push({

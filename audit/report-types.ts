@@ -164,6 +164,10 @@ export interface ModelReport {
   seed: JsonValue;
   hyperparameters: JsonObject;
   rows: JsonObject;
+  /** Source rows training left out, and why (`source`, `noSplit`, `missingLabel`, `unusableLabel`); null when not recorded. */
+  dropped: JsonObject | null;
+  /** What the step warned about (rows left out, categoricals bucketed). */
+  warnings: string[];
   training: JsonObject;
   resumedFromEpoch: number | null;
   search: {

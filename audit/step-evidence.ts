@@ -157,6 +157,10 @@ export function modelEvidence(steps: readonly StepOutput[]): ModelReport[] {
         seed: hyperparameters['seed'] ?? null,
         hyperparameters,
         rows: object(field(output, 'rows')),
+        dropped: isObject(field(output, 'dropped')) ? object(field(output, 'dropped')) : null,
+        warnings: list(field(output, 'warnings'))
+          .map((w) => text(w))
+          .filter((w): w is string => w !== null),
         training: object(field(output, 'metrics')),
         resumedFromEpoch: count(field(output, 'resumedFromEpoch')),
         search: isObject(search)

@@ -271,7 +271,25 @@ export function describeStep(step: StepStatus): string {
   const took = step.durationMs === undefined ? '' : ` ${step.durationMs} ms`;
   const attempt = step.attempt && step.attempt > 1 ? ` (attempt ${step.attempt})` : '';
   const error = step.error ? `: ${step.error.message}` : '';
-  return `  ${mark} ${step.id} ${step.state}${took}${attempt}${error}`;
+  const warnings = stepWarnings(step).map((w) => `\n    ! ${w}`);
+  return `  ${mark} ${step.id} ${step.state}${took}${attempt}${error}${warnings.join('')}`;
+}
+
+/**
+ * What a step said the user must know though it succeeded (rows left out, a categorical bucketed, a
+ * column that looks like PII…): the `warnings` of its output, strings or anomalies with a `message`. Any step may return them; status and `--wait` show them.
+ */
+export function stepWarnings(step: StepStatus): string[] {
+  const output = step.output;
+  if (output === null || typeof output !== 'object' || Array.isArray(output)) return [];
+  const warnings = output['warnings'];
+  if (!Array.isArray(warnings)) return [];
+  return warnings.flatMap((w) => {
+    if (typeof w === 'string') return [w];
+    // Ingest's PII suspects are anomalies with their words in `message`.
+    const message = w !== null && typeof w === 'object' && !Array.isArray(w) ? w['message'] : undefined;
+    return typeof message === 'string' ? [message] : [];
+  });
 }
 
 /** Describe a run, or say in one line that there is no such run. */

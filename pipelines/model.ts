@@ -11,6 +11,18 @@ import type { FittedTransform } from './transform.js';
 export type ModelRef = ArtifactRef & { kind: 'model' };
 
 /** What a model is and where it came from: enough to audit it and to reproduce it. */
+/** Source rows a training step left out, and why: counted and reported, never dropped in silence. */
+export interface DroppedRows {
+  /** Rows in the source. */
+  source: number;
+  /** The split key (or time column) was NULL: the row belongs to no split. */
+  noSplit: number;
+  /** The label was NULL. */
+  missingLabel: number;
+  /** The label was present but unusable: not a number, or a class the training split does not have. */
+  unusableLabel: number;
+}
+
 export interface ModelMetadata {
   task: TaskKind;
   model: TrainerSpec['model'];
@@ -26,6 +38,8 @@ export interface ModelMetadata {
     dataset: { uri: string; sha256: string; bytes: number };
     split: SplitSpec;
     rows: { train: number; validation: number; test: number };
+    /** Source rows left out, and why (absent on models trained before it was counted). */
+    dropped?: DroppedRows;
   };
   hyperparameters: TrainerSpec;
   seed: number;

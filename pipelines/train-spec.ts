@@ -119,6 +119,14 @@ export const labelSchema = z
       .optional()
       .describe('The label as SQL over the source, e.g. `delay > 15`. Give this or `column`.'),
     task: z.enum(taskKinds).describe('binary (boolean or 0/1 label), multiclass, or regression (a number).'),
+    maxMissingFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'At most this share of source rows may lack a usable label (NULL, not a number, or a class the training split lacks); more fails the step. Unset: no limit, but dropped rows are always counted and reported.',
+      ),
   })
   .refine((l) => (l.column === undefined) !== (l.sql === undefined), 'give exactly one of column or sql');
 

@@ -7,6 +7,7 @@ import {
 } from '../../pipelines/evaluation.js';
 import type { ModelManifest } from '../../pipelines/model.js';
 import type { EvaluationReport } from '../evaluate/evaluate-core.js';
+import { describeDropped, splitSubject } from '../train/dropped-rows.js';
 import { metricWords, num, pct } from './metric-words.js';
 
 /** What the pipeline says the model is for: from the spec, in the owner's words. */
@@ -39,6 +40,8 @@ export interface ModelCardData extends CardIntent {
   data: {
     dataset: { uri: string; sha256: string; bytes: number };
     rows: { train: number; validation: number; test: number };
+    /** Source rows training left out, in words (no label, no split); null when none or not counted. */
+    leftOut: string | null;
     evaluatedOn: { split: string; rows: number; sha256: string };
     features: { name: string; kind: 'number' | 'category'; summary: string }[];
   };
@@ -109,6 +112,15 @@ export function buildCardData(
     data: {
       dataset: metadata.data.dataset,
       rows: metadata.data.rows,
+      leftOut:
+        metadata.data.dropped === undefined
+          ? null
+          : (describeDropped(metadata.data.dropped, {
+              data: 'the training data',
+              label: metadata.label.sql,
+              split: splitSubject(metadata.data.split),
+              task: metadata.task,
+            }) ?? null),
       evaluatedOn: { split: report.dataset.split, rows: report.rows, sha256: report.dataset.sha256 },
       features: [
         ...transform.numeric.map((f) => ({

@@ -66,7 +66,7 @@ ${slices.length > 0 ? renderSlices(slices, card) : ''}
 <section><h2>The data</h2>
 <dl>
 <dt>Dataset</dt><dd><code>${esc(card.data.dataset.uri)}</code>, ${card.data.dataset.bytes.toLocaleString('en')} bytes, fingerprint <code title="${esc(card.data.dataset.sha256)}">${esc(card.data.dataset.sha256.slice(0, 16))}…</code></dd>
-<dt>Rows</dt><dd>${card.data.rows.train.toLocaleString('en')} to learn from, ${card.data.rows.validation.toLocaleString('en')} to decide when to stop, ${card.data.rows.test.toLocaleString('en')} held back for the results above</dd>
+<dt>Rows</dt><dd>${card.data.rows.train.toLocaleString('en')} to learn from, ${card.data.rows.validation.toLocaleString('en')} to decide when to stop, ${card.data.rows.test.toLocaleString('en')} held back for the results above${card.data.leftOut === null ? '' : `. ${esc(card.data.leftOut)}`}</dd>
 </dl>
 <table><thead><tr><th>Input</th><th>Kind</th><th>On the learning data</th></tr></thead><tbody>
 ${card.data.features.map((f) => `<tr><td>${esc(f.name)}</td><td>${f.kind}</td><td>${esc(f.summary)}</td></tr>`).join('\n')}

@@ -2,7 +2,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataValidationError, InvalidInputError } from '../../pipelines/errors.js';
 import { closestName } from '../../pipelines/lint.js';
 import type { FeaturesSpec, LabelSpec, SplitSpec } from '../../pipelines/train-spec.js';
+import type { DroppedRows } from '../../pipelines/model.js';
 import type { FittedTransform } from '../../pipelines/transform.js';
+import { checkMissingLabels, countDropped, describeDropped, splitSubject } from './dropped-rows.js';
 import { sourceRelation, sqlIdent } from './source.js';
 import { splitSql, type SplitName } from './split.js';
 import { fitTransform } from './transform-fit.js';
@@ -15,10 +17,14 @@ export const ROWS_VIEW = 'sluice_rows';
 
 export interface PreparedDataset {
   transform: FittedTransform;
-  /** Rows with a label, per split. */
+  /** Rows with a usable label, per split: the rows the loaders read. */
   rows: Record<SplitName, number>;
   /** Source rows, including unlabelled ones and rows the split dropped. */
   sourceRows: number;
+  /** The rows left out, and why. */
+  dropped: DroppedRows;
+  /** The left-out rows in words, when there are any: for the run status, the card and the audit report. */
+  warnings: string[];
   columns: { name: string; type: string }[];
 }
 
@@ -133,7 +139,26 @@ export async function prepareDataset(
     }
   }
   const transform = await fitTransform(db, ROWS_VIEW, spec.features, spec.label);
-  return { transform, rows, sourceRows: Number(c['total']), columns };
+  const account = await countDropped(db, ROWS_VIEW, labelExpr, transform);
+  checkMissingLabels(account.dropped, spec.label.maxMissingFraction, {
+    data: context.origin ?? path,
+    label: labelExpr,
+    where: context.where,
+  });
+  const described = describeDropped(account.dropped, {
+    data: context.origin ?? path, // not the snapshot's path: a home directory means nothing to a reader
+    label: labelExpr,
+    split: splitSubject(spec.split),
+    task: spec.label.task,
+  });
+  return {
+    transform,
+    rows: account.rows,
+    sourceRows: account.dropped.source,
+    dropped: account.dropped,
+    warnings: described === undefined ? [] : [described],
+    columns,
+  };
 }
 
 function firstLine(error: unknown): string {

@@ -150,7 +150,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     return {
       ...outcomeOf(common, 'gbdt', result, trees),
       forest: fit.forest,
-      warnings: fit.warnings,
+      warnings: [...prepared.warnings, ...fit.warnings],
     };
   }
 
@@ -195,7 +195,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     output,
     spec.activation,
   );
-  return { ...outcomeOf(common, trainer.engine, result), files, warnings: [] };
+  return { ...outcomeOf(common, trainer.engine, result), files, warnings: prepared.warnings };
 }
 
 interface OutcomeParts {
@@ -203,7 +203,7 @@ interface OutcomeParts {
   jobId: string;
   backend: { name: string; skipped: string[]; tfjsVersion: string };
   duckdb: string;
-  prepared: { rows: ModelMetadata['data']['rows'] };
+  prepared: { rows: ModelMetadata['data']['rows']; dropped: NonNullable<ModelMetadata['data']['dropped']> };
   transform: FittedTransform;
   loadMs: number;
 }
@@ -233,6 +233,7 @@ function outcomeOf(
       dataset: { uri: job.dataset.uri, sha256: job.dataset.sha256, bytes: job.dataset.bytes },
       split: job.split,
       rows: prepared.rows,
+      dropped: prepared.dropped,
     },
     hyperparameters: spec,
     seed: spec.seed,

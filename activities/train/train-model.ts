@@ -116,6 +116,8 @@ export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Pr
     engine: outcome.metadata.engine,
     backend: outcome.metadata.backend.name,
     rows: outcome.metadata.data.rows,
+    ...(outcome.metadata.data.dropped === undefined ? {} : { dropped: { ...outcome.metadata.data.dropped } }),
+    warnings: outcome.warnings,
     metrics: {
       validationLoss: outcome.metadata.metrics.validationLoss,
       bestEpoch: outcome.result.bestEpoch,

@@ -6,7 +6,14 @@ import { loadStepModules } from '../../pipelines/step-modules.js';
 import { describeOpenGate } from '../approval-view.js';
 import { table } from '../output.js';
 import { cancelRun, listRuns, runReport, runsQuery } from '../../client/run-queries.js';
-import { describeStep, describeStop, followRun, RunStoppedError, startRun } from '../../client/runs.js';
+import {
+  describeStep,
+  describeStop,
+  followRun,
+  RunStoppedError,
+  startRun,
+  stepWarnings,
+} from '../../client/runs.js';
 import { context } from '../commands/shared.js';
 
 export interface RunOptions {
@@ -81,6 +88,7 @@ export async function statusAction(runId: string, command: Command): Promise<voi
         .flatMap((g) => g.refused)
         .concat(status.refusedApprovals)
         .map((r) => `refused ${r.approver} (${r.decision}, ${r.channel}): ${r.reason}`);
+      const warnings = status.steps.flatMap((s) => stepWarnings(s).map((w) => `warning at ${s.id}: ${w}`));
       const gates = status.gates.map(
         (g) => `gate ${g.gate} at ${g.step}: ${g.passed ? 'passed' : 'REFUSED'} — ${g.reasons.join('; ')}`,
       );
@@ -88,6 +96,7 @@ export async function statusAction(runId: string, command: Command): Promise<voi
         head,
         `pipeline ${status.pipeline} · ${status.state} · started by ${status.startedBy} (${status.trigger})`,
         table(rows),
+        ...warnings,
         ...gates,
         ...awaiting,
         ...refused,
