@@ -67,6 +67,8 @@ export interface EvaluationReport {
     details: ScoreDetails;
   } | null;
   slices: GroupRow[];
+  /** Per slice, the smaller groups beyond `maxGroups` that were not scored: how many, and their cases. */
+  slicesOmitted?: { slice: string; groups: number; rows: number }[];
   fairness: FairnessReport[];
 }
 
@@ -226,7 +228,7 @@ export async function evaluateOnDataset(
             details: productionScorer.details(),
           }
         : null,
-    slices: sliceRows(request, matrix, predictions, task, classes),
+    ...sliceReport(request, matrix, predictions, task, classes),
     fairness: groups.map((g, i) => {
       const summary = fairnessSummary(fairnessPoint[i] ?? []);
       return {
@@ -313,15 +315,16 @@ function groupSql(
   );
 }
 
-function sliceRows(
+function sliceReport(
   request: EvaluateRequest,
   matrix: Matrix,
   predictions: Float32Array,
   task: EvaluationReport['task'],
   classes: string[],
-): GroupRow[] {
+): Pick<EvaluationReport, 'slices' | 'slicesOmitted'> {
   const width = task === 'multiclass' ? classes.length : 1;
   const rows: GroupRow[] = [];
+  const omitted: NonNullable<EvaluationReport['slicesOmitted']> = [];
   request.slices.forEach((s, i) => {
     const values = matrix.extra[`__slice${i}`] ?? [];
     const members = new Map<string, number[]>();
@@ -337,9 +340,12 @@ function sliceRows(
         { details: { slice: s.name } },
       );
     }
-    const largest = [...members.entries()]
-      .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
-      .slice(0, request.maxGroups);
+    const ranked = [...members.entries()].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
+    const largest = ranked.slice(0, request.maxGroups);
+    const rest = ranked.slice(request.maxGroups);
+    if (rest.length > 0) {
+      omitted.push({ slice: s.name, groups: rest.length, rows: rest.reduce((n, [, m]) => n + m.length, 0) });
+    }
     for (const [value, members_] of largest) {
       const scorer = createScorer(
         task,
@@ -351,5 +357,5 @@ function sliceRows(
       rows.push({ slice: s.name, value, rows: members_.length, metrics: scorer.metrics() });
     }
   });
-  return rows;
+  return omitted.length === 0 ? { slices: rows } : { slices: rows, slicesOmitted: omitted };
 }

@@ -8,7 +8,7 @@ import {
 import type { ModelManifest } from '../../pipelines/model.js';
 import type { EvaluationReport } from '../evaluate/evaluate-core.js';
 import { describeDropped, splitSubject } from '../train/dropped-rows.js';
-import { metricWords, num, pct } from './metric-words.js';
+import { metricWords, num, pct, sqlWords } from './metric-words.js';
 
 /** What the pipeline says the model is for: from the spec, in the owner's words. */
 export interface CardIntent {
@@ -74,7 +74,8 @@ export function buildCardData(
   evaluation: ArtifactRef,
 ): ModelCardData {
   const { metadata, transform } = manifest;
-  const outcome = metadata.task === 'binary' ? `“${metadata.label.sql}” is true` : `“${metadata.label.sql}”`;
+  const label = sqlWords(metadata.label.sql);
+  const outcome = metadata.task === 'binary' ? `“${label}” is true` : `“${label}”`;
   const failed = blessing.reasons.filter((r) => !r.passed);
   const { hyperparameters: h } = metadata;
   const model =
@@ -100,7 +101,7 @@ export function buildCardData(
       engine: metadata.engine,
       backend: metadata.backend.name,
       seed: metadata.seed,
-      hyperparameters: metadata.hyperparameters,
+      hyperparameters: usedSettings(metadata.hyperparameters),
       libraries: { ...metadata.libraries },
       training: {
         bestEpoch: metadata.training.bestEpoch,
@@ -108,7 +109,7 @@ export function buildCardData(
         stoppedEarly: metadata.training.stoppedEarly,
       },
     },
-    outcome: { definition: metadata.label.sql, classes: metadata.label.classes },
+    outcome: { definition: label, classes: metadata.label.classes },
     data: {
       dataset: metadata.data.dataset,
       rows: metadata.data.rows,
@@ -154,7 +155,7 @@ export function buildCardData(
         explanation:
           estimate.value === null
             ? 'Not defined on this evaluation set.'
-            : metricWords[name].explain(estimate.value, outcome),
+            : metricWords[name].explain(estimate.value, outcome, metadata.task),
         production,
         change:
           delta === null
@@ -192,4 +193,15 @@ export function plainRequirement(reason: BlessReason): string {
     return `${label} must be ${wanted}: the change is ${reason.observed >= 0 ? '+' : ''}${observed}.`;
   }
   return `${label}${scope} must be at ${kind === 'min' ? 'least' : 'most'} ${threshold}: it is ${observed}.`;
+}
+
+/** Settings of an MLP that a linear model does not have: the card lists only what shaped this model. */
+const mlpOnly = ['layers', 'dropout', 'activation'] as const;
+
+/** The trainer settings that apply to this model (the schema fills MLP defaults in for every dense model). */
+function usedSettings(h: ModelManifest['metadata']['hyperparameters']): Record<string, unknown> {
+  if (h.model === 'mlp' || h.model === 'gbdt') return { ...h };
+  const settings: Record<string, unknown> = { ...h };
+  for (const key of mlpOnly) delete settings[key];
+  return settings;
 }

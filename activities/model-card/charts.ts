@@ -235,7 +235,10 @@ function layered(
         field: 'model',
         type: 'nominal' as const,
         title: null,
-        scale: { domain: ['this model', 'production'], range: [BLUE, '#e07b39'] },
+        // Only the models drawn: no "production" legend entry when there is no production model.
+        scale: values.some((v) => (v as { model?: string }).model === 'production')
+          ? { domain: ['this model', 'production'], range: [BLUE, '#e07b39'] }
+          : { domain: ['this model'], range: [BLUE] },
       },
     },
   };
@@ -291,14 +294,24 @@ function sliceChart(
   rows: GroupRow[],
   metric: 'auc' | 'rmse',
 ): (Omit<Chart, 'svg'> & { spec: TopLevelSpec }) | null {
+  const measured = (r: GroupRow) => r.metrics[metric] !== null && r.metrics[metric] !== undefined;
   const values = rows
-    .filter((r) => r.metrics[metric] !== null && r.metrics[metric] !== undefined)
+    .filter(measured)
     .map((r) => ({ group: `${r.slice} = ${r.value}`, value: r.metrics[metric], rows: r.rows }));
   if (values.length === 0) return null;
+  // A slice the measure is undefined on (too few cases, or one outcome only) is named, not dropped.
+  const unmeasured = rows
+    .filter((r) => !measured(r))
+    .map((r) => `${r.slice} = ${r.value} (${r.rows.toLocaleString('en')} case${r.rows === 1 ? '' : 's'})`);
+  const name = metric === 'auc' ? 'AUC' : 'RMSE';
   return {
     id: 'slices',
-    title: `${metric === 'auc' ? 'AUC' : 'RMSE'} by slice`,
-    caption: `The headline measure computed separately for each slice of the evaluation data (${metric === 'auc' ? 'higher' : 'lower'} is better). Short bars on few cases are less certain.`,
+    title: `${name} by slice`,
+    caption:
+      `The headline measure computed separately for each slice of the evaluation data (${metric === 'auc' ? 'higher' : 'lower'} is better). Short bars on few cases are less certain.` +
+      (unmeasured.length === 0
+        ? ''
+        : ` Too small to measure ${name} on, so not drawn: ${unmeasured.join(', ')}.`),
     spec: {
       width: WIDTH,
       height: Math.max(120, 16 * values.length),

@@ -13,6 +13,7 @@ export function renderCardHtml(
   charts: Chart[],
   fairness: FairnessReport[],
   slices: GroupRow[],
+  omitted: { slice: string; groups: number; rows: number }[] = [],
 ): string {
   const verdictClass = card.verdict.blessed ? 'ok' : 'no';
   return `<!doctype html>
@@ -61,7 +62,7 @@ ${charts.map((c) => `<figure><figcaption><strong>${esc(c.title)}</strong><br>${e
 </div></section>
 
 ${fairness.map(renderFairness).join('\n')}
-${slices.length > 0 ? renderSlices(slices, card) : ''}
+${slices.length > 0 ? renderSlices(slices, card, omitted) : ''}
 
 <section><h2>The data</h2>
 <dl>
@@ -107,7 +108,11 @@ ${row('Equalized-odds difference', s.equalizedOddsDifference, 'Largest differenc
 </tbody></table></section>`;
 }
 
-function renderSlices(slices: GroupRow[], card: ModelCardData): string {
+function renderSlices(
+  slices: GroupRow[],
+  card: ModelCardData,
+  omitted: { slice: string; groups: number; rows: number }[],
+): string {
   const names = card.metrics
     .map((m) => m.name)
     .filter((n) => slices.some((s) => s.metrics[n] !== undefined))
@@ -115,8 +120,8 @@ function renderSlices(slices: GroupRow[], card: ModelCardData): string {
   return `<section><h2>Results by slice</h2>
 <p class="note">The same measures on parts of the evaluation data, to spot groups where the model does worse. Figures on few cases are less certain.</p>
 <table><thead><tr><th>Slice</th><th>Cases</th>${names.map((n) => `<th>${esc(card.metrics.find((m) => m.name === n)?.label ?? n)}</th>`).join('')}</tr></thead><tbody>
-${slices.map((s) => `<tr><td>${esc(s.slice)} = ${esc(s.value)}</td><td class="num">${s.rows.toLocaleString('en')}</td>${names.map((n) => `<td class="num">${s.metrics[n] === null || s.metrics[n] === undefined ? '—' : num(s.metrics[n])}</td>`).join('')}</tr>`).join('\n')}
-</tbody></table></section>`;
+${slices.map((s) => `<tr><td>${esc(s.slice)} = ${esc(s.value)}</td><td class="num">${s.rows.toLocaleString('en')}</td>${names.map((n) => `<td class="num">${s.metrics[n] === null || s.metrics[n] === undefined ? '<span title="not defined on this slice: too few cases, or only one outcome">too small</span>' : num(s.metrics[n])}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>${omitted.map((o) => `<p class="note">${esc(o.slice)}: ${o.groups.toLocaleString('en')} smaller group${o.groups === 1 ? '' : 's'} (${o.rows.toLocaleString('en')} cases in all) not scored one by one; raise <code>maxGroups</code> to see them.</p>`).join('')}</section>`;
 }
 
 function predicts(card: ModelCardData): string {

@@ -70,7 +70,7 @@ export async function renderModelCardStep(
     evaluationRef,
   );
   const charts = await renderCharts(chartSpecs(report, manifest.metadata.training.history));
-  const html = renderCardHtml(card, charts, report.fairness, report.slices);
+  const html = renderCardHtml(card, charts, report.fairness, report.slices, report.slicesOmitted ?? []);
   const producer: ArtifactProducer = {
     workflowId: input.run.workflowId,
     runId: input.run.runId,
@@ -82,6 +82,7 @@ export async function renderModelCardStep(
       ...card,
       fairness: report.fairness,
       slices: report.slices,
+      slicesOmitted: report.slicesOmitted ?? [],
       charts: charts.map(({ svg: _, ...c }) => c),
     } as unknown as JsonValue,
     { kind: 'model-card', producer },

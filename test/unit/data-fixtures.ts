@@ -39,3 +39,18 @@ export const peopleCsv = `id,score,ratio,city,active,day
 4,4,2.6,,true,2024-01-07
 5,10,4.5,oslo,,2024-01-09
 `;
+
+/** A small softmax model of the penguins' species: train params shared by the evaluation and card tests. */
+export function penguinTrainParams(dataDir: string) {
+  return {
+    source: join(dataDir, 'penguins.json'),
+    features: { numeric: ['Beak Length (mm)', 'Flipper Length (mm)'], categorical: ['Island'] },
+    label: { column: 'Species', task: 'multiclass' },
+    split: {
+      kind: 'hash',
+      key: `concat_ws('|', Species, Island, "Beak Length (mm)", "Body Mass (g)")`,
+      test: 0.3,
+    },
+    trainer: { model: 'softmax', epochs: 30, learningRate: 0.05, batchSize: 16 },
+  };
+}

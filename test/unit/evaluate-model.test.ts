@@ -12,6 +12,7 @@ import { DataValidationError, InvalidInputError } from '../../pipelines/errors.j
 import type { Blessing, EvaluationSummary } from '../../pipelines/evaluation.js';
 import type { JsonObject } from '../../pipelines/json.js';
 import type { StepInput } from '../../pipelines/step.js';
+import { penguinTrainParams } from './data-fixtures.js';
 import { dataDir, projectRoot } from '../support/paths.js';
 
 let home: string;
@@ -194,17 +195,7 @@ describe('evaluateModel', () => {
       /^the model cannot read .*penguins\.json: .*distance.*; evaluate on data with the columns it was trained on \(distance, hour, weekday, origin\)$/,
     );
 
-    const penguins = await train({
-      source: join(dataDir, 'penguins.json'),
-      features: { numeric: ['Beak Length (mm)', 'Flipper Length (mm)'], categorical: ['Island'] },
-      label: { column: 'Species', task: 'multiclass' },
-      split: {
-        kind: 'hash',
-        key: `concat_ws('|', Species, Island, "Beak Length (mm)", "Body Mass (g)")`,
-        test: 0.3,
-      },
-      trainer: { model: 'softmax', epochs: 30, learningRate: 0.05, batchSize: 16 },
-    });
+    const penguins = await train(penguinTrainParams(dataDir));
     const multi = await evaluateModelStep(deps, step({ model: penguins.model, slices: ['Island'] }));
     expect(multi.metrics.accuracy!.value!).toBeGreaterThan(0.85);
     expect(multi.metrics.auc!.value!).toBeGreaterThan(0.9);

@@ -15,6 +15,7 @@ import type { Blessing, EvaluationSummary } from '../../pipelines/evaluation.js'
 import type { JsonObject } from '../../pipelines/json.js';
 import type { StepInput } from '../../pipelines/step.js';
 import { dataDir, projectRoot } from '../support/paths.js';
+import { penguinTrainParams } from './data-fixtures.js';
 
 let home: string;
 let evaluated: EvaluationSummary;
@@ -109,6 +110,7 @@ describe('model card', () => {
     expect(html).toContain('Warn passengers when their flight is likely to be more than 15 minutes late.');
     expect(html).toContain('Ranking quality (ROC-AUC)');
     expect(html).toContain('Production model');
+    expect(html).toMatch(/>production</); // the curves' legend
     expect(html).toContain('Fairness across weekend');
     expect(html).toContain('Results by slice');
     expect(html.match(/<svg /g)?.length).toBe(7);
@@ -147,5 +149,69 @@ describe('model card', () => {
     expect(skipped).toMatchObject({ svg: null, error: "skipped: the card's 0 s drawing budget ran out" });
     const [drawn] = await renderCharts([fine]);
     expect(drawn!.svg).toMatch(/^<svg /);
+  });
+
+  it('words a multi-class card as multi-class: averages over classes, no doubled quotes, every slice, only the settings used', async () => {
+    const deps = { home, dataRoots: [home, projectRoot] };
+    const trained: TrainModelOutput = await new MockActivityEnvironment().run(() =>
+      trainModelStep(deps, step('train', penguinTrainParams(dataDir))),
+    );
+    const multiBless = { accuracy: { min: 0.5 } };
+    // Beak depth has dozens of values: beyond maxGroups 5 they are counted, not dropped in silence.
+    const report = await evaluateModelStep(
+      deps,
+      step('evaluate', {
+        model: trained.model,
+        slices: ['Island', { name: 'depth', sql: '"Beak Depth (mm)"' }],
+        maxGroups: 5,
+        bootstrap: { replicates: 20, seed: 1 },
+        bless: multiBless,
+      }),
+    );
+    const derived = deriveBlessing('evaluate', { bless: multiBless }, report as unknown as JsonObject);
+    if ('error' in derived) throw new Error(derived.error);
+    const card = await renderModelCardStep(
+      home,
+      step('card', {}, { evaluate: { ...report, blessing: derived } as unknown as JsonObject }),
+    );
+    const store = createArtifactStore(home);
+    const html = (await store.readBytes(card.html)).toString('utf8');
+    const json = await store.readJson<JsonObject>(card.json);
+    const text = JSON.stringify(json);
+    // Multi-class measures say they average over classes; no binary "threshold" or "where … and one where it does not".
+    expect(html).toContain('For each class in turn, given one case of that class and one of another');
+    expect(html).toContain('get the right class (the one the model finds most likely)');
+    expect(html).not.toContain('at the chosen threshold');
+    expect(html).not.toContain('one where it does not');
+    // The label reads as a name, not SQL in quotes inside quotes.
+    expect(html).toContain('Which “Species” it is');
+    expect(text).not.toMatch(/“\\"|\\"”/);
+    // No production model, so no "production" in any legend or column.
+    expect(html).not.toContain('Production model');
+    expect(html).not.toMatch(/>production</);
+    // A softmax model has no hidden layers, dropout or activation to list.
+    const settings = (json['model'] as JsonObject)['hyperparameters'] as JsonObject;
+    expect(settings).toMatchObject({ model: 'softmax', epochs: 30 });
+    expect(Object.keys(settings)).not.toEqual(expect.arrayContaining(['layers']));
+    expect(settings).not.toHaveProperty('dropout');
+    // Torgersen has Adelie penguins only: AUC is undefined there, and the card says so instead of leaving it out.
+    const torgersen = report.slices.find((r) => r.slice === 'Island' && r.value === 'Torgersen');
+    expect(torgersen?.metrics['auc']).toBeNull();
+    expect(html).toMatch(
+      /Island = Torgersen<\/td><td class="num">\d+<\/td>(<td class="num">[^<]*(<span[^>]*>too small<\/span>)?[^<]*<\/td>)*/,
+    );
+    expect(html).toContain('too small</span>');
+    const sliceChart = (json['charts'] as JsonObject[]).find((c) => c['id'] === 'slices');
+    expect(sliceChart?.['caption']).toMatch(
+      /Too small to measure AUC on, so not drawn: Island = Torgersen \(\d+ cases\)/,
+    );
+    // Groups beyond maxGroups are counted on the card.
+    const omitted = (json['slicesOmitted'] as { slice: string; groups: number; rows: number }[]).find(
+      (o) => o.slice === 'depth',
+    );
+    expect(omitted?.groups).toBeGreaterThan(10);
+    expect(html).toContain(
+      `depth: ${omitted!.groups} smaller groups (${omitted!.rows} cases in all) not scored one by one`,
+    );
   });
 });
