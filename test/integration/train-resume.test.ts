@@ -75,74 +75,115 @@ const params = {
   },
 } as const;
 
+/** The same task trained by gradient-boosted trees: checkpointed every 5 rounds, never stopping early. */
+const gbdtParams = {
+  ...params,
+  trainer: {
+    model: 'gbdt',
+    rounds: 300,
+    learningRate: 0.03,
+    checkpointEvery: 5,
+    earlyStopping: { patience: 1000 },
+  },
+} as const;
+
 describe('training survives a killed worker', () => {
   it('a SIGKILLed training attempt is retried elsewhere and resumes from its last checkpoint', async () => {
-    const child = startTrainWorker();
-    children.push(child);
-    await waitForLine(child, /^ready/);
-    const spec = definePipeline({
-      id: 'train-resume',
-      steps: [
-        {
-          id: 'train',
-          activity: 'trainModel',
-          queue: 'train',
-          timeout: '45s',
-          retry: { maxAttempts: 3, initialInterval: '500ms' },
-          params: { ...params, source: join(config.home, 'flights-6k.parquet') },
-        },
-      ],
-    });
-    const handle = await startRun(client, config, spec, { runParams: {} });
+    const output = await killAndResume('train-resume', params, 2);
+    expect(output.resumedFromEpoch).toBeLessThan(8);
+    expect(output.metrics.epochsRun).toBe(8);
+    expect(output.backend).toBe('wasm');
 
-    // Kill the worker once the server holds a heartbeat for epoch 2 or later: a real crash mid-run.
-    const seen = await waitForHeartbeat(handle, 2);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-
-    // A fresh worker takes the retry (after attempt 1 times out on the server).
-    const train = await Worker.create({
-      connection,
-      taskQueue: config.taskQueues.train,
-      activities: createActivities({ home: config.home, dataRoots: config.dataRoots }),
-    });
-    const trainDone = train.run();
-    try {
-      const status = await followRun(handle, () => undefined);
-      const step = status.steps[0]!;
-      const output = step.output as unknown as TrainModelOutput;
-      expect(status.state).toBe('succeeded');
-      expect(step.attempt).toBe(2);
-      expect(output.resumedFromEpoch).toBeGreaterThanOrEqual(seen.epoch);
-      expect(output.resumedFromEpoch).toBeLessThan(8);
-      expect(output.metrics.epochsRun).toBe(8);
-      expect(output.backend).toBe('wasm');
-
-      // The resumed model is the very model an uninterrupted run produces: the same per-epoch losses
-      // and the same weights (one content address), whichever process trained which epochs.
-      const parsed = trainStepSchema.parse(params);
-      const { sha256, bytes } = await sha256File(source);
-      const whole = await trainOnDataset({
-        dataset: { path: source, uri: join(config.home, 'flights-6k.parquet'), sha256, bytes },
-        features: parsed.features,
-        label: parsed.label,
-        split: parsed.split,
-        trainer: parsed.trainer,
-      });
-      const store = createArtifactStore(config.home);
-      const ref = await saveModel(store, whole.files!, whole.transform, whole.metadata);
-      const resumed = await readModelManifest(store, output.model);
-      const uninterrupted = await readModelManifest(store, ref);
-      expect(resumed.metadata.training).toEqual(uninterrupted.metadata.training);
-      expect(resumed.transform).toEqual(uninterrupted.transform);
-      expect(resumed.tfjs!.weights.sha256).toBe(uninterrupted.tfjs!.weights.sha256);
-      expect({ ...resumed.metadata, backend: null }).toEqual({ ...uninterrupted.metadata, backend: null });
-    } finally {
-      train.shutdown();
-      await trainDone;
-    }
+    // The resumed model is the very model an uninterrupted run produces: the same per-epoch losses
+    // and the same weights (one content address), whichever process trained which epochs.
+    const { resumed, uninterrupted } = await againUninterrupted(params, output);
+    expect(resumed.tfjs!.weights.sha256).toBe(uninterrupted.tfjs!.weights.sha256);
   }, 240_000); // the retry waits for attempt 1's 45 s timeout: the dag sets no heartbeat timeout
+
+  it('a SIGKILLed boosting attempt resumes from its stored trees and grows the same forest', async () => {
+    const output = await killAndResume('gbdt-resume', gbdtParams, 10);
+    expect(output.engine).toBe('gbdt');
+    expect(output.resumedFromEpoch).toBeLessThan(300);
+    expect(output.metrics.epochsRun).toBe(300);
+    // Bit for bit: the trees grown across two processes are the trees one process grows.
+    const { resumed, uninterrupted } = await againUninterrupted(gbdtParams, output);
+    expect(resumed.gbdt!.forest.sha256).toBe(uninterrupted.gbdt!.forest.sha256);
+  }, 240_000);
 });
+
+/**
+ * Train `trainParams` on a child worker, SIGKILL it once the server holds a heartbeat for `atLeast`
+ * (an epoch, or a boosting round), let a fresh worker take the retry, and return the step's output.
+ */
+async function killAndResume(
+  id: string,
+  trainParams: typeof params | typeof gbdtParams,
+  atLeast: number,
+): Promise<TrainModelOutput> {
+  const child = startTrainWorker();
+  children.push(child);
+  await waitForLine(child, /^ready/);
+  const spec = definePipeline({
+    id,
+    steps: [
+      {
+        id: 'train',
+        activity: 'trainModel',
+        queue: 'train',
+        timeout: '45s',
+        retry: { maxAttempts: 3, initialInterval: '500ms' },
+        params: { ...trainParams, source: join(config.home, 'flights-6k.parquet') },
+      },
+    ],
+  });
+  const handle = await startRun(client, config, spec, { runParams: {} });
+
+  // Kill the worker once the server holds a heartbeat that far in: a real crash mid-run.
+  const seen = await waitForHeartbeat(handle, atLeast);
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+
+  // A fresh worker takes the retry (after attempt 1 times out on the server).
+  const train = await Worker.create({
+    connection,
+    taskQueue: config.taskQueues.train,
+    activities: createActivities({ home: config.home, dataRoots: config.dataRoots }),
+  });
+  const trainDone = train.run();
+  try {
+    const status = await followRun(handle, () => undefined);
+    const step = status.steps[0]!;
+    const output = step.output as unknown as TrainModelOutput;
+    expect(status.state).toBe('succeeded');
+    expect(step.attempt).toBe(2);
+    expect(output.resumedFromEpoch).toBeGreaterThanOrEqual(seen.epoch);
+    return output;
+  } finally {
+    train.shutdown();
+    await trainDone;
+  }
+}
+
+/** Train the same params in this process without interruption; both manifests, to compare. */
+async function againUninterrupted(trainParams: object, output: TrainModelOutput) {
+  const parsed = trainStepSchema.parse(trainParams);
+  const { sha256, bytes } = await sha256File(source);
+  const whole = await trainOnDataset({
+    dataset: { path: source, uri: join(config.home, 'flights-6k.parquet'), sha256, bytes },
+    features: parsed.features,
+    label: parsed.label,
+    split: parsed.split,
+    trainer: parsed.trainer,
+  });
+  const store = createArtifactStore(config.home);
+  const ref = await saveModel(store, whole.forest ?? whole.files!, whole.transform, whole.metadata);
+  const resumed = await readModelManifest(store, output.model);
+  const uninterrupted = await readModelManifest(store, ref);
+  expect(resumed.metadata.training).toEqual(uninterrupted.metadata.training);
+  expect(resumed.transform).toEqual(uninterrupted.transform);
+  expect({ ...resumed.metadata, backend: null }).toEqual({ ...uninterrupted.metadata, backend: null });
+  return { resumed, uninterrupted };
+}
 
 function startTrainWorker(): ChildProcess {
   const fixture = fileURLToPath(new URL('./fixtures/train-worker.ts', import.meta.url));
