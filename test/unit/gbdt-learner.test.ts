@@ -90,6 +90,15 @@ describe('GBDT learner', () => {
     expect(JSON.stringify(forestToJson(a.forest))).not.toBe(JSON.stringify(forestToJson(c.forest)));
   });
 
+  it('grows the same trees on one thread or two (large leaves are summed in halves either way)', async () => {
+    // 20,000 rows: the root and its large children pass PARALLEL_MIN_ROWS, so the helper thread sums half.
+    const train = synthetic(20_000, 9, xorish);
+    const params = { ...defaults, baggingFraction: 0.8, rounds: 8 };
+    const one = await fitGbdt(numericFeatures, train, undefined, params, { threads: 1 });
+    const two = await fitGbdt(numericFeatures, train, undefined, params, { threads: 2 });
+    expect(JSON.stringify(forestToJson(two.forest))).toBe(JSON.stringify(forestToJson(one.forest)));
+  });
+
   it('sends missing values to the side that learned them', async () => {
     // Missing means positive here: the learned default direction must carry that.
     const make = (r: () => number): [number[], number] => {

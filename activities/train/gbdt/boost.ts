@@ -1,5 +1,6 @@
 import { deriveSeed, mulberry32 } from '../../../pipelines/prng.js';
 import { applyBins, fitBins, type GbdtFeature } from './binning.js';
+import { histogramPool, sharedBytes, sharedFloat64, sharedUint32 } from './histogram-threads.js';
 import {
   appendTrees,
   createPredictor,
@@ -9,15 +10,7 @@ import {
   type GbdtObjective,
   type TreeNodes,
 } from '../../../lib/model/gbdt/forest.js';
-import {
-  growTree,
-  type GrownTree,
-  histogramBuilder,
-  histogramLayout,
-  type GrowData,
-  type HistogramBuilder,
-  type TreeLimits,
-} from './grow.js';
+import { growTree, type GrownTree, histogramLayout, type GrowData, type TreeLimits } from './grow.js';
 import { gradients, initialScores, meanLoss } from './objective.js';
 
 /** Every knob of the learner, resolved (defaults applied by the trainer schema). */
@@ -73,8 +66,8 @@ export interface GbdtFitOptions {
   /** Called between trees, e.g. to heartbeat. */
   onTree?: () => void;
   signal?: AbortSignal;
-  /** Replace the single-threaded histogram builder (the thread pool does). */
-  histograms?: (data: GrowData, gh: Float64Array) => HistogramBuilder;
+  /** Threads summing histograms (default: the machine's parallelism; the trees are the same either way). */
+  threads?: number;
 }
 
 export interface GbdtFit {
@@ -108,7 +101,8 @@ export async function fitGbdt(
   const { mappers, warnings } = fitBins(train.x, train.rows, features, params);
   const binned = applyBins(train.x, train.rows, mappers);
   const layout = histogramLayout(mappers);
-  const data: GrowData = { bins: binned.bins, features: F, mappers, ...layout };
+  // Shared memory, so a helper thread can sum half of each large leaf's rows.
+  const data: GrowData = { bins: sharedBytes(binned.bins), features: F, mappers, ...layout };
   const init = initialScores(params.objective, train.y, train.w, train.rows, K);
   const limits: TreeLimits = { ...params };
 
@@ -133,91 +127,100 @@ export async function fitGbdt(
   const h = new Float64Array(train.rows);
   const gs = K > 1 ? Array.from({ length: K }, () => new Float64Array(train.rows)) : [];
   const hs = K > 1 ? Array.from({ length: K }, () => new Float64Array(train.rows)) : [];
-  const gh = new Float64Array(train.rows * 2);
+  const gh = sharedFloat64(train.rows * 2);
   const lossRows = lossSample(train.rows);
-  const build = (options.histograms ?? histogramBuilder)(data, gh);
-  const order = new Uint32Array(train.rows);
-  const bag = new Uint32Array(train.rows);
-  const featureMask = new Uint8Array(F);
-  const pool: Float64Array[] = [];
-  let stoppedEarly = false;
-  let round = startRound;
-  const snapshot = (): GbdtCheckpoint => {
-    forest = appendTrees(forest, trees.splice(0));
-    return { round, forest, best: { ...best }, sinceBest, history: [...history] };
-  };
+  const order = sharedUint32(train.rows);
+  const histograms = histogramPool(data, gh, order, options.threads);
+  try {
+    const build = histograms.build;
+    const bag = new Uint32Array(train.rows);
+    const featureMask = new Uint8Array(F);
+    const pool: Float64Array[] = [];
+    let stoppedEarly = false;
+    let round = startRound;
+    const snapshot = (): GbdtCheckpoint => {
+      forest = appendTrees(forest, trees.splice(0));
+      return { round, forest, best: { ...best }, sinceBest, history: [...history] };
+    };
 
-  while (round < params.rounds && !stoppedEarly) {
-    options.signal?.throwIfAborted();
-    const bagSize = drawBag(
-      bag,
-      train.rows,
-      params.baggingFraction,
-      deriveSeed(params.seed, PURPOSE.bagging, round),
-    );
-    const roundTrees: TreeNodes[] = [];
-    // Every class's gradients come from the scores before this round.
-    if (K > 1) {
-      for (let k = 0; k < K; k++) {
-        gradients(params.objective, trainScores, train.y, train.w, train.rows, K, k, gs[k]!, hs[k]!);
-      }
-    }
-    const grownTrees: GrownTree[] = [];
-    for (let k = 0; k < K; k++) {
+    while (round < params.rounds && !stoppedEarly) {
+      options.signal?.throwIfAborted();
+      const bagSize = drawBag(
+        bag,
+        train.rows,
+        params.baggingFraction,
+        deriveSeed(params.seed, PURPOSE.bagging, round),
+      );
+      const roundTrees: TreeNodes[] = [];
+      // Every class's gradients come from the scores before this round.
       if (K > 1) {
-        g.set(gs[k]!);
-        h.set(hs[k]!);
-      } else gradients(params.objective, trainScores, train.y, train.w, train.rows, K, k, g, h);
-      for (let i = 0; i < train.rows; i++) {
-        gh[2 * i] = g[i]!;
-        gh[2 * i + 1] = h[i]!;
+        for (let k = 0; k < K; k++) {
+          gradients(params.objective, trainScores, train.y, train.w, train.rows, K, k, gs[k]!, hs[k]!);
+        }
       }
-      drawFeatures(featureMask, params.featureFraction, deriveSeed(params.seed, PURPOSE.features, round, k));
-      order.set(bag.subarray(0, bagSize));
-      const grown = growTree(data, g, h, order, bagSize, featureMask, limits, build, pool);
-      roundTrees.push(grown.tree);
-      if (bagSize === train.rows) {
-        grownTrees.push(K > 1 ? { ...grown, order: order.slice() } : grown);
+      const grownTrees: GrownTree[] = [];
+      for (let k = 0; k < K; k++) {
+        if (K > 1) {
+          g.set(gs[k]!);
+          h.set(hs[k]!);
+        } else gradients(params.objective, trainScores, train.y, train.w, train.rows, K, k, g, h);
+        for (let i = 0; i < train.rows; i++) {
+          gh[2 * i] = g[i]!;
+          gh[2 * i + 1] = h[i]!;
+        }
+        drawFeatures(
+          featureMask,
+          params.featureFraction,
+          deriveSeed(params.seed, PURPOSE.features, round, k),
+        );
+        order.set(bag.subarray(0, bagSize));
+        const grown = growTree(data, g, h, order, bagSize, featureMask, limits, build, pool);
+        roundTrees.push(grown.tree);
+        if (bagSize === train.rows) {
+          grownTrees.push(K > 1 ? { ...grown, order: order.slice() } : grown);
+        }
+        options.onTree?.();
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      options.onTree?.();
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      const step = createPredictor(
+        appendTrees(emptyForest(params.objective, K, init, [...features], mappers), roundTrees),
+      );
+      // Bagged-out rows are not in any leaf's range: score the training rows by traversal instead.
+      if (bagSize < train.rows) step.accumulate(train.x, train.rows, 0, K, trainScores);
+      else grownTrees.forEach((grown, k) => addByLeaf(grown, grown.order ?? order, trainScores, K, k));
+      if (validation && validScores) step.accumulate(validation.x, validation.rows, 0, K, validScores);
+      trees.push(...roundTrees);
+      round++;
+      const trainLoss = sampledLoss(params.objective, trainScores, train, K, lossRows);
+      const validationLoss =
+        validation && validScores
+          ? meanLoss(params.objective, validScores, validation.y, validation.w, validation.rows, K)
+          : trainLoss;
+      history.push({ round, trainLoss, validationLoss });
+      if (validationLoss < best.validationLoss - params.minDelta) {
+        best = { round, validationLoss };
+        sinceBest = 0;
+      } else sinceBest++;
+      if (params.earlyStoppingRounds > 0 && sinceBest >= params.earlyStoppingRounds) stoppedEarly = true;
+      const stopping = stoppedEarly || round >= params.rounds;
+      if (options.onCheckpoint && (stopping || round % params.checkpointEvery === 0)) {
+        await options.onCheckpoint(snapshot(), stopping);
+      }
     }
-    const step = createPredictor(
-      appendTrees(emptyForest(params.objective, K, init, [...features], mappers), roundTrees),
-    );
-    // Bagged-out rows are not in any leaf's range: score the training rows by traversal instead.
-    if (bagSize < train.rows) step.accumulate(train.x, train.rows, 0, K, trainScores);
-    else grownTrees.forEach((grown, k) => addByLeaf(grown, grown.order ?? order, trainScores, K, k));
-    if (validation && validScores) step.accumulate(validation.x, validation.rows, 0, K, validScores);
-    trees.push(...roundTrees);
-    round++;
-    const trainLoss = sampledLoss(params.objective, trainScores, train, K, lossRows);
-    const validationLoss =
-      validation && validScores
-        ? meanLoss(params.objective, validScores, validation.y, validation.w, validation.rows, K)
-        : trainLoss;
-    history.push({ round, trainLoss, validationLoss });
-    if (validationLoss < best.validationLoss - params.minDelta) {
-      best = { round, validationLoss };
-      sinceBest = 0;
-    } else sinceBest++;
-    if (params.earlyStoppingRounds > 0 && sinceBest >= params.earlyStoppingRounds) stoppedEarly = true;
-    const stopping = stoppedEarly || round >= params.rounds;
-    if (options.onCheckpoint && (stopping || round % params.checkpointEvery === 0)) {
-      await options.onCheckpoint(snapshot(), stopping);
-    }
+    const all = snapshot().forest;
+    const bestRound = best.round === 0 ? round : best.round;
+    return {
+      forest: truncateForest(all, bestRound * K),
+      bestRound,
+      roundsRun: round,
+      stoppedEarly,
+      history,
+      warnings,
+      ...(resume ? { resumedFrom: resume.round } : {}),
+    };
+  } finally {
+    await histograms.close();
   }
-  const all = snapshot().forest;
-  const bestRound = best.round === 0 ? round : best.round;
-  return {
-    forest: truncateForest(all, bestRound * K),
-    bestRound,
-    roundsRun: round,
-    stoppedEarly,
-    history,
-    warnings,
-    ...(resume ? { resumedFrom: resume.round } : {}),
-  };
 }
 
 /**

@@ -24,7 +24,7 @@ export interface TreeLimits {
 /**
  * Builds a leaf's histogram: for every row `order[begin … begin+count)`, add its gradient, hessian and
  * 1 to the slot of its bin in each feature. Slots are `(offset[f] + bin) * 3 + {0, 1, 2}`.
- * Swappable so the rows can be split across threads.
+ * `histogram-threads.ts` makes it, summing large leaves on two threads.
  */
 export type HistogramBuilder = (order: Uint32Array, begin: number, count: number, out: Float64Array) => void;
 
@@ -46,30 +46,6 @@ export function histogramLayout(mappers: readonly FeatureBins[]): { offset: Int3
     total += m.missingBin + 1;
   });
   return { offset, totalSlots: total };
-}
-
-/**
- * The single-threaded histogram builder over the whole binned matrix. `gh` holds each row's gradient
- * and hessian side by side (`gh[2r]`, `gh[2r+1]`): one memory read per row instead of two.
- */
-export function histogramBuilder(data: GrowData, gh: Float64Array): HistogramBuilder {
-  const { bins, features: F, offset } = data;
-  return (order, begin, count, out) => {
-    out.fill(0);
-    const end = begin + count;
-    for (let p = begin; p < end; p++) {
-      const r = order[p]!;
-      const gr = gh[2 * r]!;
-      const hr = gh[2 * r + 1]!;
-      const base = r * F;
-      for (let f = 0; f < F; f++) {
-        const s = (offset[f]! + bins[base + f]!) * 3;
-        out[s] = out[s]! + gr;
-        out[s + 1] = out[s + 1]! + hr;
-        out[s + 2] = out[s + 2]! + 1;
-      }
-    }
-  };
 }
 
 /** A grown tree, and where each leaf's rows sit in the partitioned `order` (begin, count per leaf). */
