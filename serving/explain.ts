@@ -76,8 +76,8 @@ export class ServingExplainers {
 }
 
 const meanings = {
-  'log-odds': (out: string) =>
-    `contributions add up, with the base value, to the margin: the log-odds that the outcome is "${out}"; the probability is 1 / (1 + e^-margin)`,
+  'log-odds': (label: string) =>
+    `contributions add up, with the base value, to the margin: the log-odds that “${label}” holds; the probability is 1 / (1 + e^-margin), before any calibration`,
   logit: () =>
     'per class, contributions add up, with the base value, to that class\u2019s logit; the probabilities are the softmax of the logits',
   value: () => 'contributions add up, with the base value, to the predicted value, in the label\u2019s units',
@@ -107,7 +107,7 @@ export function explanationsBody(
   return {
     method: explainer.method,
     space: explainer.space,
-    meaning: meanings[explainer.space](outputs[0] ?? ''),
+    meaning: meanings[explainer.space](explainer.label),
     baseValue: perOutput((k) => explainer.base[k]!),
     instances,
   };

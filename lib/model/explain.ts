@@ -28,6 +28,8 @@ export interface Explainer {
   features: string[];
   /** Output names: the positive class (binary), every class (multi-class), or 'value'. */
   outputs: string[];
+  /** The label's SQL, for saying what the space is about (`delay > 15`). */
+  label: string;
   /** The base value per output: the average score over the training data. */
   base: Float64Array;
   /** Contributions and margins for `rows` transform rows (`rows × transform width`, as predict takes). */
@@ -100,6 +102,7 @@ export function treeExplainer(manifest: ModelManifest, forest: Forest): Explaine
     space: spaceOf(manifest),
     features: names,
     outputs: outputNames(manifest),
+    label: transform.label.sql,
     base: shap.expected,
     explain(x, rows) {
       const tree = toTreeRows(layout, x, rows);
@@ -153,6 +156,7 @@ export function linearExplainer(manifest: ModelManifest, weightBytes: Uint8Array
     space: spaceOf(manifest),
     features: names,
     outputs: outputNames(manifest),
+    label: transform.label.sql,
     base,
     explain(x, rows) {
       const phi = new Float64Array(rows * K * P);

@@ -139,7 +139,7 @@ describe('predict with ?explain=true', () => {
       const explanations = body.explanations!;
       expect(explanations.method).toBe(method);
       expect(explanations.space).toBe('log-odds');
-      expect(explanations.meaning).toMatch(/log-odds that the outcome is "1"/);
+      expect(explanations.meaning).toContain(`log-odds that “"Species" = 'Adelie'” holds`);
       expect(explanations.instances).toHaveLength(penguins.length);
       explanations.instances.forEach((instance, i) => {
         const contributions = instance.contributions as Record<string, number>;
