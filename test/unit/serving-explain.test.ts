@@ -8,6 +8,8 @@ import { selectTfBackend } from '../../activities/tf-backend.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
 import { createArtifactStore } from '../../lib/artifacts/index.js';
 import { loadConfig } from '../../lib/config.js';
+import { forestFromJson, type ForestJson } from '../../lib/model/gbdt/forest-json.js';
+import { readModelManifest, saveModel } from '../../lib/model/model-artifact.js';
 import type { JsonObject } from '../../pipelines/json.js';
 import type { RegistryDescription } from '../../pipelines/registry.js';
 import type { ExplanationsBody } from '../../serving/explain.js';
@@ -25,6 +27,15 @@ const penguins = [
   { 'Beak Length (mm)': 47.5, 'Flipper Length (mm)': 215, Island: 'Biscoe' },
   { 'Beak Length (mm)': null, 'Flipper Length (mm)': 190, Island: 'Dream' },
 ];
+
+/** The same forest stored as versions before explanations were: no node covers. */
+async function withoutCovers(trained: TrainModelOutput): Promise<TrainModelOutput['model']> {
+  const store = createArtifactStore(home);
+  const manifest = await readModelManifest(store, trained.model);
+  const forest = forestFromJson(await store.readJson<ForestJson>(manifest.gbdt!.forest));
+  const bare = { ...forest, nodeCover: new Float64Array(0), leafCover: new Float64Array(0) };
+  return saveModel(store, bare, manifest.transform, manifest.metadata);
+}
 
 async function train(trainer: JsonObject): Promise<TrainModelOutput> {
   return new MockActivityEnvironment().run(
@@ -71,11 +82,10 @@ function registry(model: string, trained: TrainModelOutput): RegistryDescription
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'sluice-serving-explain-'));
+  const trees = await train({ model: 'gbdt', rounds: 20, minDataInLeaf: 5, minDataPerCategory: 5 });
   const entries = {
-    trees: registry(
-      'trees',
-      await train({ model: 'gbdt', rounds: 20, minDataInLeaf: 5, minDataPerCategory: 5 }),
-    ),
+    trees: registry('trees', trees),
+    older: registry('older', { ...trees, model: await withoutCovers(trees) }),
     linear: registry('linear', await train({ model: 'logistic', epochs: 10, learningRate: 0.1 })),
     net: registry('net', await train({ model: 'mlp', layers: [4], epochs: 2 })),
   } as Record<string, RegistryDescription>;
@@ -181,5 +191,15 @@ describe('predict with ?explain=true', () => {
       /^net v1: this is a mlp model .* no exact explainer: explanations are available for gbdt, logistic, softmax, linear models/,
     );
     expect((await predict('/v1/models/net:predict')).status).toBe(200);
+  });
+
+  it('refuses to explain a tree version stored before covers were kept, with the fix, and still serves it', async () => {
+    const { status, body } = await predict('/v1/models/older:predict?explain=true');
+    expect(status).toBe(400);
+    expect(body.error?.code).toBe('NO_EXPLAINER');
+    expect(body.error?.message).toMatch(/^older v1: no explanations for this model version: .*retrain it/);
+    const plain = await predict('/v1/models/older:predict');
+    expect(plain.status).toBe(200);
+    expect(plain.body.predictions).toEqual((await predict('/v1/models/trees:predict')).body.predictions);
   });
 });
