@@ -61,14 +61,16 @@ function drivers(features: readonly FeatureImportance[], named = 3): string {
   const moving = features.filter((f) => f.share > 0);
   if (moving.length === 0) return 'by none of the inputs: the model gives every case the same answer.';
   if (moving.length === 1) return `entirely by ${moving[0]!.feature}.`;
-  const [first, ...rest] = moving.slice(0, named);
-  const lead = first!.share >= 0.5 ? 'mostly' : 'most';
+  // Name one more rather than say "the other 1 input".
+  const shown = moving.length === named + 1 ? moving : moving.slice(0, named);
+  const [first, ...rest] = shown;
+  const lead = first!.share >= 0.495 ? 'mostly' : 'most'; // "mostly" from what the card shows as 50%
   const share = (f: FeatureImportance) => `${f.feature} (${pct(f.share)})`;
   const then =
     rest.length === 1
       ? share(rest[0]!)
       : `${rest.slice(0, -1).map(share).join(', ')} and ${share(rest.at(-1)!)}`;
-  const others = moving.slice(named);
+  const others = moving.slice(shown.length);
   const tail =
     others.length === 0
       ? ''
@@ -94,6 +96,7 @@ ${
   slices.length === 0
     ? ''
     : `<h3>By slice</h3>
+<p class="note">The same figures on each slice's explained cases. Contributions are measured from the whole training data's average, so the slice's own column can matter inside its slice: having that value at all is part of what moves its cases.</p>
 <table><thead><tr><th>Slice</th><th>Cases explained</th><th>What drives it</th></tr></thead><tbody>
 ${slices.map((s) => `<tr><td>${esc(s.slice)} = ${esc(s.value)}</td><td class="num">${s.rows.toLocaleString('en')}</td><td>${esc(s.sentence)}</td></tr>`).join('\n')}
 </tbody></table>`
