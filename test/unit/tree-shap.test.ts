@@ -183,6 +183,25 @@ describe('TreeSHAP', () => {
     }
   });
 
+  it('stays exact on trees much deeper than the number of players', async () => {
+    const fit = await fitGbdt(features, rows(2000, 7, 'binary'), undefined, {
+      ...params,
+      rounds: 3,
+      numLeaves: 40,
+    });
+    const depth = (ref: number): number =>
+      ref < 0 ? 0 : 1 + Math.max(depth(fit.forest.left[ref]!), depth(fit.forest.right[ref]!));
+    expect(Math.max(...Array.from(fit.forest.root, depth))).toBeGreaterThan(6);
+    const players = new Int32Array([0, 1, 1, 0]); // two players over four features
+    const shap = createTreeShap(fit.forest, players, 2);
+    const probe = new Float32Array([NaN, 2500, 2, 0.4, 22, 10, 5, 0.7, 9, 1500, 0, 0.2]);
+    const phi = shap.explain(probe, 3);
+    for (let i = 0; i < 3; i++) {
+      const want = bruteForce(fit.forest, players, 2, probe.subarray(i * 4, i * 4 + 4));
+      for (let p = 0; p < 2; p++) expect(phi[i * 2 + p]).toBeCloseTo(want.phi[0]![p]!, 10);
+    }
+  });
+
   it('survives the forest JSON round trip, and refuses a forest stored without covers', async () => {
     const fit = await fitGbdt(features, rows(400, 5, 'binary'), undefined, { ...params, rounds: 3 });
     const json = forestToJson(fit.forest);

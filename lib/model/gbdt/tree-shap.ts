@@ -69,11 +69,13 @@ export function createTreeShap(forest: Forest, players: Int32Array, playerCount:
   for (let t = 0; t < trees; t++) expected[t % K] = expected[t % K]! + meanOf(root[t]!, 0);
 
   // The unique path of each recursion level, stored one level after another (stride S).
-  const S = maxDepth + 2;
-  const pathFeature = new Int32Array(S * S);
-  const zeroFraction = new Float64Array(S * S);
-  const oneFraction = new Float64Array(S * S);
-  const weight = new Float64Array(S * S);
+  // A path holds the root element plus one per distinct player on it: at most min(depth, P) + 1.
+  const S = Math.min(maxDepth, P) + 2;
+  const levels = maxDepth + 2;
+  const pathFeature = new Int32Array(levels * S);
+  const zeroFraction = new Float64Array(levels * S);
+  const oneFraction = new Float64Array(levels * S);
+  const weight = new Float64Array(levels * S);
 
   const extend = (base: number, d: number, zero: number, one: number, player: number) => {
     pathFeature[base + d] = player;
