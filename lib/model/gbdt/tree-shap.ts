@@ -38,7 +38,8 @@ export class NoCoversError extends Error {
 
 export function createTreeShap(forest: Forest, players: Int32Array, playerCount: number): TreeShap {
   if (!hasCovers(forest)) throw new NoCoversError();
-  const { feature, left, right, leafValue, nodeCover, leafCover, root } = forest;
+  const { feature, left, right, leafValue, nodeCover, leafCover, root, catOffset, defaultLeft, threshold } =
+    forest;
   if (players.length !== forest.features.length) {
     throw new RangeError(
       `players maps ${players.length} features but the forest has ${forest.features.length}`,
@@ -112,18 +113,18 @@ export function createTreeShap(forest: Forest, players: Int32Array, playerCount:
   const unwoundSum = (base: number, d: number, at: number): number => {
     const one = oneFraction[base + at]!;
     const zero = zeroFraction[base + at]!;
-    let next = weight[base + d]!;
     let total = 0;
-    for (let i = d - 1; i >= 0; i--) {
-      if (one !== 0) {
-        const part = (next * (d + 1)) / ((i + 1) * one);
+    if (one !== 0) {
+      let next = weight[base + d]!;
+      for (let i = d - 1; i >= 0; i--) {
+        const part = next / ((i + 1) * one);
         total += part;
-        next = weight[base + i]! - (part * zero * (d - i)) / (d + 1);
-      } else {
-        total += (weight[base + i]! * (d + 1)) / (zero * (d - i));
+        next = weight[base + i]! - part * zero * (d - i);
       }
+    } else {
+      for (let i = d - 1; i >= 0; i--) total += weight[base + i]! / (zero * (d - i));
     }
-    return total;
+    return total * (d + 1);
   };
 
   let phi: Float64Array = new Float64Array(0);
@@ -153,7 +154,9 @@ export function createTreeShap(forest: Forest, players: Int32Array, playerCount:
       return;
     }
     const f = feature[ref]!;
-    const goLeft = route(ref, x[rowBase + f]!);
+    const v = x[rowBase + f]!;
+    const goLeft =
+      catOffset[ref]! < 0 ? (Number.isNaN(v) ? defaultLeft[ref] === 1 : v <= threshold[ref]!) : route(ref, v);
     const hot = goLeft ? left[ref]! : right[ref]!;
     const cold = goLeft ? right[ref]! : left[ref]!;
     const total = cover(ref);
