@@ -55,6 +55,7 @@ export async function run(): Promise<BenchResult> {
     const { sha256, bytes } = await sha256File(sample);
     const entries: Record<string, RegistryDescription> = {};
     const inProcess: Record<string, number> = {};
+    const kept: string[] = [];
     for (const [name, trainer] of Object.entries(models)) {
       const outcome = await trainOnDataset({
         dataset: { path: sample, uri: sample, sha256, bytes },
@@ -74,6 +75,10 @@ export async function run(): Promise<BenchResult> {
         trainer: trainerSchema.parse(trainer),
       });
       const ref = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata);
+      if (outcome.metadata.trees) {
+        const { trees, leaves } = outcome.metadata.trees;
+        kept.push(`${name}: early stopping kept ${trees} trees, ${leaves} leaves in all`);
+      }
       const version: ModelVersion = {
         version: 1,
         registeredAt: new Date().toISOString(),
@@ -165,6 +170,7 @@ export async function run(): Promise<BenchResult> {
         rows,
         ratios,
         notes: [
+          ...kept,
           'mean ms is 1000 / req/s (one connection, so one request at a time); autocannon rounds p99 to whole milliseconds',
           'the in-process row is explain() alone on 1,000 transform rows (what the evaluation spends on the card’s importance)',
         ],
