@@ -24,7 +24,7 @@ const autocannonBin = fileURLToPath(new URL('../node_modules/autocannon/autocann
 const MODEL = 'flight-delay';
 const seconds = 5;
 
-interface Load {
+export interface Load {
   p50: number;
   p99: number;
   max: number;
@@ -166,7 +166,7 @@ export async function run(): Promise<BenchResult> {
 }
 
 /** Run autocannon in its own process (JSON out) and read its latency and throughput. */
-function load(url: string, body: string, connections: number, duration: number): Promise<Load> {
+export function load(url: string, body: string, connections: number, duration: number): Promise<Load> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,

@@ -52,6 +52,11 @@ export interface ModelMetadata {
     history: { epoch: number; trainLoss: number; validationLoss: number }[];
   };
   metrics: { validationLoss: number };
+  /**
+   * Linear models (logistic, softmax, linear): each input column's mean over the training split, the
+   * reference their exact explanations measure contributions from. Absent in older models.
+   */
+  inputMeans?: number[];
   /** Tree models only: trees kept (after early stopping) and leaves across them. */
   trees?: { trees: number; leaves: number; rounds: number };
 }

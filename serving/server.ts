@@ -9,6 +9,7 @@ import { FeedbackLog, parseFeedback } from '../lib/feedback-log.js';
 import type { Guard } from './guard.js';
 import { ServingRequestError } from '../lib/http-error.js';
 import type { LoadedModel, Prediction } from '../lib/model/loaded-model.js';
+import { ServingExplainers, wantsExplanation } from './explain.js';
 import { createServingMetrics, type ServingMetrics } from './metrics.js';
 import { ModelPool, type DeploymentOptions, type RegistryReader, type Route } from './model-pool.js';
 import { PredictionLog, type PredictionLogOptions, type PredictionRecord } from '../lib/prediction-log.js';
@@ -112,7 +113,14 @@ export async function createServingServer(options: ServingServerOptions): Promis
     }),
   );
 
-  const predict = (model: string, version: number | undefined, body: unknown, requestId: string) => {
+  const explainers = new ServingExplainers(options.store);
+  const predict = async (
+    model: string,
+    version: number | undefined,
+    body: unknown,
+    requestId: string,
+    explain = false,
+  ) => {
     const started = performance.now();
     const served = pool.models.includes(model) ? model : 'unknown';
     let route: Route | undefined;
@@ -120,13 +128,21 @@ export async function createServingServer(options: ServingServerOptions): Promis
       route = pool.route(model, requestId, version);
       const rows = validateInstances(body, route.primary.manifest.metadata.features);
       const predictions = route.primary.predict(rows);
+      // ?explain=true (serving/explain.ts): exact contributions, or a 400 for a model without an explainer.
+      const explanations = explain ? await explainers.explain(route.primary, rows) : undefined;
       const label = { model, version: String(route.primary.version) };
       metrics.requests.inc({ ...label, role: route.role });
       metrics.latency.observe(label, (performance.now() - started) / 1000);
       const timeMs = Date.now();
       predictionLog.append(records(route.primary, route.role, requestId, rows, predictions, timeMs));
       if (route.shadow) scoreShadow(route.shadow, requestId, rows, timeMs);
-      return { model, version: route.primary.version, requestId, predictions };
+      return {
+        model,
+        version: route.primary.version,
+        requestId,
+        predictions,
+        ...(explanations ? { explanations } : {}),
+      };
     } catch (error) {
       const code = error instanceof ServingRequestError ? error.code : 'INTERNAL';
       metrics.errors.inc({ model: served, version: route ? String(route.primary.version) : 'none', code });
@@ -174,7 +190,9 @@ export async function createServingServer(options: ServingServerOptions): Promis
     );
     if (action === 'predict') {
       await admit(request);
-      return reply.send(predict(model, undefined, request.body, request.id));
+      return reply.send(
+        await predict(model, undefined, request.body, request.id, wantsExplanation(request.query)),
+      );
     }
     if (!actions) {
       throw new ServingRequestError(
@@ -209,7 +227,15 @@ export async function createServingServer(options: ServingServerOptions): Promis
           `version "${text}" is not a version number; use a registered version such as 1`,
         );
       }
-      return reply.send(predict(request.params.model, version, request.body, request.id));
+      return reply.send(
+        await predict(
+          request.params.model,
+          version,
+          request.body,
+          request.id,
+          wantsExplanation(request.query),
+        ),
+      );
     },
   );
   app.get<{ Params: { model: string } }>('/v1/models/:model', (request, reply) =>

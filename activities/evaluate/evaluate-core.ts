@@ -25,6 +25,7 @@ import { splitSql } from '../train/split.js';
 import { predictBatched } from '../train/tfjs-export.js';
 import { bootstrap } from './bootstrap.js';
 import { fairnessGroups, fairnessSummary } from './fairness.js';
+import { featureImportance, type ImportanceSection } from './importance.js';
 import { createScorer, subset, type MetricValues, type ScoreDetails } from './scorer.js';
 
 /** A slice: a column's values (`sql` defaults to the column `name`), or the rows where `where` holds. */
@@ -70,6 +71,8 @@ export interface EvaluationReport {
   /** Per slice, the smaller groups beyond `maxGroups` that were not scored: how many, and their cases. */
   slicesOmitted?: { slice: string; groups: number; rows: number }[];
   fairness: FairnessReport[];
+  /** Mean |exact contribution| per feature, overall and per slice (absent in older evaluations). */
+  importance?: ImportanceSection;
 }
 
 const VIEW = 'sluice_eval_rows';
@@ -208,6 +211,14 @@ export async function evaluateOnDataset(
       delta[n] = a === null || a === undefined || b === null || b === undefined ? null : a - b;
     }
   }
+  const sliced = sliceReport(request, matrix, predictions, task, classes);
+  const importance = await featureImportance(
+    store,
+    candidate.manifest,
+    matrix,
+    request.slices,
+    sliced.slices,
+  );
   return {
     format: 'sluice-evaluation/1',
     model: request.model,
@@ -228,7 +239,7 @@ export async function evaluateOnDataset(
             details: productionScorer.details(),
           }
         : null,
-    ...sliceReport(request, matrix, predictions, task, classes),
+    ...sliced,
     fairness: groups.map((g, i) => {
       const summary = fairnessSummary(fairnessPoint[i] ?? []);
       return {
@@ -239,6 +250,7 @@ export async function evaluateOnDataset(
         ) as FairnessReport['summary'],
       };
     }),
+    importance,
   };
 }
 

@@ -9,6 +9,7 @@ import type { ModelManifest } from '../../pipelines/model.js';
 import type { EvaluationReport } from '../evaluate/evaluate-core.js';
 import { describeDropped, splitSubject } from '../train/dropped-rows.js';
 import { metricWords, num, pct, sqlWords } from './metric-words.js';
+import { cardImportance, type CardImportance } from './importance-words.js';
 
 /** What the pipeline says the model is for: from the spec, in the owner's words. */
 export interface CardIntent {
@@ -56,6 +57,8 @@ export interface ModelCardData extends CardIntent {
     change: string | null;
   }[];
   evaluation: ArtifactRef;
+  /** What drives the model (mean |exact contribution| per feature); null for older evaluations. */
+  importance: CardImportance | null;
 }
 
 const taskWords = {
@@ -166,6 +169,10 @@ export function buildCardData(
       };
     }),
     evaluation,
+    importance: cardImportance(
+      report.importance,
+      metadata.task === 'binary' ? `whether “${label}”` : `“${label}”`,
+    ),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FairnessReport, GroupRow } from '../../pipelines/evaluation.js';
 import type { ModelCardData } from './card-data.js';
 import type { Chart } from './charts.js';
+import { renderImportance } from './importance-words.js';
 import { num, pct, withInterval } from './metric-words.js';
 
 /**
@@ -63,6 +64,7 @@ ${charts.map((c) => `<figure><figcaption><strong>${esc(c.title)}</strong><br>${e
 
 ${fairness.map(renderFairness).join('\n')}
 ${slices.length > 0 ? renderSlices(slices, card, omitted) : ''}
+${card.importance ? renderImportance(card.importance, esc) : ''}
 
 <section><h2>The data</h2>
 <dl>

@@ -28,6 +28,7 @@ import type { EngineName, OutputKind, Trainer, TrainingData } from './trainer.js
 import { runTrainingLoop, type LoopCheckpoint, type LoopResult } from './training-loop.js';
 import type { GbdtCheckpoint } from './gbdt/boost.js';
 import type { Forest } from '../../lib/model/gbdt/forest.js';
+import { columnMeans } from '../../lib/model/explain.js';
 import { trainGbdt } from './gbdt/train-gbdt.js';
 import { createTypedLinearTrainer } from './typed-linear.js';
 
@@ -195,7 +196,10 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     output,
     spec.activation,
   );
-  return { ...outcomeOf(common, trainer.engine, result), files, warnings: prepared.warnings };
+  const outcome = outcomeOf(common, trainer.engine, result);
+  // Linear models carry their training means: the reference their exact explanations start from.
+  if (spec.model !== 'mlp') outcome.metadata.inputMeans = columnMeans(train.x, train.rows, train.width);
+  return { ...outcome, files, warnings: prepared.warnings };
 }
 
 interface OutcomeParts {

@@ -63,10 +63,7 @@ export class LoadedModel {
   /** Transform and score rows already checked by `validateInstances`. */
   predict(rows: FeatureInputs[]): Prediction[] {
     if (this.disposed) throw new Error(`${this.model} v${this.version} was disposed while still in use`);
-    const width = this.inputWidth;
-    const x = new Float32Array(rows.length * width);
-    rows.forEach((row, i) => transformRowInto(this.manifest.transform, row, x, i * width));
-    const output = this.scoring.predict(x, rows.length);
+    const output = this.scoring.predict(this.matrix(rows), rows.length);
     const units = output.length / rows.length;
     const { label } = this.manifest.transform;
     return rows.map((_, i) => {
@@ -74,6 +71,14 @@ export class LoadedModel {
       // Stored models already predict in the label's units (the scale is folded in when saving).
       return output[i * units] ?? Number.NaN;
     });
+  }
+
+  /** The transform's matrix for rows (`rows × inputWidth`): what the model scores and explainers explain. */
+  matrix(rows: FeatureInputs[]): Float32Array {
+    const width = this.inputWidth;
+    const x = new Float32Array(rows.length * width);
+    rows.forEach((row, i) => transformRowInto(this.manifest.transform, row, x, i * width));
+    return x;
   }
 
   private dispose(): void {

@@ -109,6 +109,8 @@ export function growTree(
     right: [],
     catBits: [],
     leafValue: [],
+    nodeCover: [],
+    leafCover: [],
     root: ~0,
   };
   let sumG = 0;
@@ -144,6 +146,7 @@ export function growTree(
       mapper.kind === 'numeric' ? (mapper.upper[split.bin] ?? Number.POSITIVE_INFINITY) : 0,
     );
     tree.defaultLeft.push(split.defaultLeft ? 1 : 0);
+    tree.nodeCover.push(leaf.count);
     if (split.cats) {
       tree.catOffset.push(tree.catBits.length);
       tree.catBits.push(...split.cats);
@@ -195,6 +198,7 @@ export function growTree(
   const ranges = new Uint32Array(leaves.length * 2);
   leaves.forEach((leaf, i) => {
     tree.leafValue.push((-leaf.g / (leaf.h + limits.l2)) * limits.learningRate);
+    tree.leafCover.push(leaf.count);
     ranges[2 * i] = leaf.begin;
     ranges[2 * i + 1] = leaf.count;
     pool.push(leaf.hist);

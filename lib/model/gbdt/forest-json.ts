@@ -28,7 +28,9 @@ type ArrayName =
   | 'left'
   | 'right'
   | 'catBits'
-  | 'leafValue';
+  | 'leafValue'
+  | 'nodeCover'
+  | 'leafCover';
 
 export function forestToJson(forest: Forest): ForestJson {
   const arrays: Record<ArrayName, ArrayBufferView> = {
@@ -45,6 +47,8 @@ export function forestToJson(forest: Forest): ForestJson {
     right: forest.right,
     catBits: forest.catBits,
     leafValue: forest.leafValue,
+    nodeCover: forest.nodeCover,
+    leafCover: forest.leafCover,
   };
   return {
     format: 'sluice-gbdt/1',
@@ -91,5 +95,8 @@ export function forestFromJson(json: ForestJson): Forest {
     right: i32('right'),
     catBits: new Uint32Array(bytes('catBits').buffer),
     leafValue: f64('leafValue'),
+    // Forests stored before covers were kept have none: they predict, but cannot be explained.
+    nodeCover: json.arrays['nodeCover'] === undefined ? new Float64Array(0) : f64('nodeCover'),
+    leafCover: json.arrays['leafCover'] === undefined ? new Float64Array(0) : f64('leafCover'),
   };
 }

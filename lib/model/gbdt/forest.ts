@@ -32,6 +32,19 @@ export interface Forest {
   right: Int32Array;
   catBits: Uint32Array;
   leafValue: Float64Array;
+  /**
+   * Training rows (of the tree's bag) that reached each node and each leaf: the cover TreeSHAP weighs
+   * paths by. Empty in forests trained before covers were stored (see {@link hasCovers}).
+   */
+  nodeCover: Float64Array;
+  leafCover: Float64Array;
+}
+
+/** Whether the forest stores a cover for every node and leaf (forests trained before them do not). */
+export function hasCovers(forest: Forest): boolean {
+  return (
+    forest.nodeCover.length === forest.feature.length && forest.leafCover.length === forest.leafValue.length
+  );
 }
 
 export type GbdtObjective = 'binary' | 'multiclass' | 'regression';
@@ -46,6 +59,8 @@ export interface TreeNodes {
   right: number[];
   catBits: number[];
   leafValue: number[];
+  nodeCover: number[];
+  leafCover: number[];
   /** The root: 0, or `~0` when the tree is a single leaf. */
   root: number;
 }
@@ -73,6 +88,8 @@ export function emptyForest(
     right: new Int32Array(0),
     catBits: new Uint32Array(0),
     leafValue: new Float64Array(0),
+    nodeCover: new Float64Array(0),
+    leafCover: new Float64Array(0),
   };
 }
 
@@ -112,6 +129,8 @@ export function appendTrees(forest: Forest, trees: readonly TreeNodes[]): Forest
     right: grow(forest.right, add.nodes, (n) => new Int32Array(n)),
     catBits: grow(forest.catBits, add.cats, (n) => new Uint32Array(n)),
     leafValue: grow(forest.leafValue, add.leaves, (n) => new Float64Array(n)),
+    nodeCover: grow(forest.nodeCover, add.nodes, (n) => new Float64Array(n)),
+    leafCover: grow(forest.leafCover, add.leaves, (n) => new Float64Array(n)),
   };
   let nodes = nodeBase;
   let leaves = leafBase;
@@ -131,6 +150,9 @@ export function appendTrees(forest: Forest, trees: readonly TreeNodes[]): Forest
     }
     next.catBits.set(t.catBits, cats);
     next.leafValue.set(t.leafValue, leaves);
+    // A forest without covers (resumed from an old checkpoint) stays without: the lengths then differ.
+    if (next.nodeCover.length === next.feature.length) next.nodeCover.set(t.nodeCover, nodes);
+    if (next.leafCover.length === next.leafValue.length) next.leafCover.set(t.leafCover, leaves);
     nodes += t.feature.length;
     leaves += t.leafValue.length;
     cats += t.catBits.length;
@@ -163,6 +185,8 @@ export function truncateForest(forest: Forest, trees: number): Forest {
     right: forest.right.slice(0, nodes),
     catBits: forest.catBits.slice(0, cats),
     leafValue: forest.leafValue.slice(0, leaves),
+    nodeCover: forest.nodeCover.slice(0, nodes),
+    leafCover: forest.leafCover.slice(0, leaves),
   };
 }
 
@@ -266,4 +290,35 @@ export function toOutput(
       }
       return out;
   }
+}
+
+/**
+ * Which way a row's value goes at a node, exactly as the predictor routes it (numeric threshold with
+ * the learned default for NaN; categorical codes through their bins). For explainers, which walk
+ * nodes one at a time; the predictor keeps its own inlined copy of this for speed.
+ */
+export function nodeRouter(forest: Forest): (node: number, value: number) => boolean {
+  const codeToBin: (Int32Array | undefined)[] = forest.mappers.map((m) => {
+    if (m.kind !== 'categorical') return undefined;
+    const max = m.codes.reduce((a, b) => Math.max(a, b), -1);
+    const table = new Int32Array(max + 1).fill(m.otherBin);
+    m.codes.forEach((code, b) => (table[code] = b));
+    return table;
+  });
+  const { feature, threshold, catOffset, defaultLeft, catBits, mappers } = forest;
+  return (node, v) => {
+    const cat = catOffset[node]!;
+    if (cat < 0) return Number.isNaN(v) ? defaultLeft[node] === 1 : v <= threshold[node]!;
+    const f = feature[node]!;
+    const mapper = mappers[f]!;
+    const table = codeToBin[f]!;
+    const bin = Number.isNaN(v)
+      ? mapper.missingBin
+      : v >= 0 && v < table.length && Number.isInteger(v)
+        ? table[v]!
+        : mapper.kind === 'categorical'
+          ? mapper.otherBin
+          : 0;
+    return ((catBits[cat + (bin >>> 5)]! >>> (bin & 31)) & 1) === 1;
+  };
 }
