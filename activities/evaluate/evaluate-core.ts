@@ -250,7 +250,7 @@ function predict(model: ScoringModel, matrix: Matrix): Float32Array {
 async function denseModel(
   store: ArtifactStorage,
   manifest: ModelManifest,
-): Promise<Omit<ScoringModel, 'manifest'>> {
+): Promise<Pick<ScoringModel, 'predict' | 'dispose'>> {
   await selectTfBackend();
   const tf: typeof tfType = await import('@tensorflow/tfjs');
   const network = await loadNetwork(tf, store, manifest);

@@ -30,6 +30,9 @@ import type { GbdtCheckpoint } from './gbdt/boost.js';
 import type { Forest } from '../../lib/model/gbdt/forest.js';
 import { trainGbdt } from './gbdt/train-gbdt.js';
 import { createTypedLinearTrainer } from './typed-linear.js';
+import { calibrationIssue } from '../../pipelines/calibration.js';
+import type { FittedCalibration } from '../../pipelines/model.js';
+import { calibrateModel } from './calibrate.js';
 
 /** One training job: which data, which features and label, which split, which trainer. */
 export interface TrainJob {
@@ -66,6 +69,8 @@ export interface TrainOutcome {
   /** Tree models: the forest. */
   forest?: Forest;
   metadata: ModelMetadata;
+  /** Binary models with calibration on: fitted on the validation split, stored in the manifest. */
+  calibration?: FittedCalibration;
   result: TrainSummary;
   /** Things the data engineer should know (a categorical feature bucketed, …). */
   warnings: string[];
@@ -87,6 +92,10 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
         .map(([model]) => model)
         .join(' or ')}`,
     );
+  }
+  const calibrationProblem = calibrationIssue(spec, job.label.task);
+  if (calibrationProblem !== null) {
+    throw new InvalidInputError(`${job.where ?? 'training'}: trainer.calibration: ${calibrationProblem}`);
   }
   const engine = spec.model === 'gbdt' ? 'gbdt' : resolveEngine(spec);
   const backend = await selectTfBackend();
@@ -147,10 +156,12 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
       leaves: fit.forest.leafValue.length,
       rounds: fit.bestRound,
     };
+    const calibrated = await calibrateModel(tf, spec, job.label.task, transform, fit.forest, validation);
     return {
       ...outcomeOf(common, 'gbdt', result, trees),
       forest: fit.forest,
-      warnings: [...prepared.warnings, ...fit.warnings],
+      ...(calibrated.calibration === undefined ? {} : { calibration: calibrated.calibration }),
+      warnings: [...prepared.warnings, ...fit.warnings, ...calibrated.warnings],
     };
   }
 
@@ -195,7 +206,13 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     output,
     spec.activation,
   );
-  return { ...outcomeOf(common, trainer.engine, result), files, warnings: prepared.warnings };
+  const calibrated = await calibrateModel(tf, spec, job.label.task, transform, files, validation);
+  return {
+    ...outcomeOf(common, trainer.engine, result),
+    files,
+    ...(calibrated.calibration === undefined ? {} : { calibration: calibrated.calibration }),
+    warnings: [...prepared.warnings, ...calibrated.warnings],
+  };
 }
 
 interface OutcomeParts {
