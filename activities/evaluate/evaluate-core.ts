@@ -26,6 +26,7 @@ import { predictBatched } from '../train/tfjs-export.js';
 import { bootstrap } from './bootstrap.js';
 import { fairnessGroups, fairnessSummary } from './fairness.js';
 import { createScorer, subset, type MetricValues, type ScoreDetails } from './scorer.js';
+import { calibrationReport, type CalibrationReport } from './calibration-report.js';
 
 /** A slice: a column's values (`sql` defaults to the column `name`), or the rows where `where` holds. */
 export type SliceSpec = { name: string; sql?: string | undefined; where?: string | undefined };
@@ -70,6 +71,8 @@ export interface EvaluationReport {
   /** Per slice, the smaller groups beyond `maxGroups` that were not scored: how many, and their cases. */
   slicesOmitted?: { slice: string; groups: number; rows: number }[];
   fairness: FairnessReport[];
+  /** ECE and reliability before and after the model's calibration; absent when it has none (or older reports). */
+  calibration?: CalibrationReport | null;
 }
 
 const VIEW = 'sluice_eval_rows';
@@ -147,6 +150,12 @@ export async function evaluateOnDataset(
     );
   }
   const predictions = predict(candidate, matrix);
+  const calibration = calibrationReport(
+    candidate.manifest,
+    matrix.y,
+    () => candidate.uncalibrated(matrix.x, matrix.rows),
+    predictions,
+  );
   candidate.dispose();
   const scorer = createScorer(task, matrix.y, predictions, classes, request.threshold);
   let productionScorer: ReturnType<typeof createScorer> | null = null;
@@ -239,6 +248,7 @@ export async function evaluateOnDataset(
         ) as FairnessReport['summary'],
       };
     }),
+    calibration,
   };
 }
 

@@ -9,6 +9,7 @@ import type { ModelManifest } from '../../pipelines/model.js';
 import type { EvaluationReport } from '../evaluate/evaluate-core.js';
 import { describeDropped, splitSubject } from '../train/dropped-rows.js';
 import { metricWords, num, pct, sqlWords } from './metric-words.js';
+import { cardCalibration, type CardCalibration } from './calibration-card.js';
 
 /** What the pipeline says the model is for: from the spec, in the owner's words. */
 export interface CardIntent {
@@ -56,6 +57,8 @@ export interface ModelCardData extends CardIntent {
     change: string | null;
   }[];
   evaluation: ArtifactRef;
+  /** Binary models with a calibration: ECE before and after it, in numbers and words. */
+  calibration?: CardCalibration;
 }
 
 const taskWords = {
@@ -166,6 +169,7 @@ export function buildCardData(
       };
     }),
     evaluation,
+    ...(report.calibration ? { calibration: cardCalibration(report.calibration) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FairnessReport, GroupRow } from '../../pipelines/evaluation.js';
 import type { ModelCardData } from './card-data.js';
 import type { Chart } from './charts.js';
+import { calibrationHtml } from './calibration-card.js';
 import { num, pct, withInterval } from './metric-words.js';
 
 /**
@@ -55,6 +56,7 @@ ${card.metrics
   )
   .join('\n')}
 </tbody></table>
+${calibrationHtml(card.calibration)}
 </section>
 
 <section><h2>Charts</h2><div class="charts">
