@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { applyCalibration, calibrateOne, fitIsotonic, fitPlatt } from '../../lib/model/calibration.js';
 import { binaryMetrics, sortByScore } from '../../activities/evaluate/binary-metrics.js';
+import { resolveCalibration } from '../../pipelines/calibration.js';
+import { PipelineDefinitionError } from '../../pipelines/errors.js';
+import { mlLifecycle, type LifecycleConfig } from '../../pipelines/lifecycle.js';
 import { mulberry32 } from '../../pipelines/prng.js';
+import { trainerSchema } from '../../pipelines/train-spec.js';
 
 const f32 = (values: number[]) => Float32Array.from(values);
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -100,5 +104,72 @@ describe('isotonic regression (pool adjacent violators)', () => {
       previous = p;
     }
     expect(ece(fresh.labels, applyCalibration(iso, fresh.scores))).toBeLessThan(0.02);
+  });
+});
+
+describe('calibration settings are checked when the pipeline is defined', () => {
+  const lifecycle: LifecycleConfig = {
+    id: 'calibrated',
+    source: { uri: 'data.csv' },
+    features: { numeric: ['a'], categorical: ['b'] },
+    label: { column: 'y', task: 'binary' },
+    split: { kind: 'hash', key: 'a' },
+    train: { model: 'logistic', epochs: 3, classWeight: 'balanced' },
+    approval: { approvers: ['rita'] },
+  };
+  const refused = (config: LifecycleConfig): string => {
+    try {
+      mlLifecycle(config);
+    } catch (error) {
+      expect(error).toBeInstanceOf(PipelineDefinitionError);
+      return (error as Error).message;
+    }
+    throw new Error('the pipeline was accepted');
+  };
+
+  it('an unknown method is refused naming the field and the methods there are', () => {
+    const message = refused({
+      ...lifecycle,
+      train: { model: 'logistic', calibration: 'sigmoid' as 'platt' },
+    });
+    expect(message).toMatch(/step "train" params are invalid: trainer\.calibration: /);
+    expect(message).toContain('"auto"|"platt"|"isotonic"|"none"');
+  });
+
+  it('calibration asked of a regression or multi-class model is refused with the fix', () => {
+    const regression = refused({
+      ...lifecycle,
+      label: { column: 'y', task: 'regression' },
+      train: { model: 'linear', calibration: 'platt' },
+    });
+    expect(regression).toContain(
+      'trainer.calibration: calibration "platt" needs a binary label, but the label\'s task is regression',
+    );
+    expect(regression).toContain('set calibration to "none" or leave it out');
+    const multiclass = refused({
+      ...lifecycle,
+      label: { column: 'y', task: 'multiclass' },
+      train: { model: 'gbdt', calibration: 'isotonic' },
+    });
+    expect(multiclass).toContain("the label's task is multiclass: multi-class models are not calibrated");
+  });
+
+  it('the default is Platt for class-weighted binary models and off otherwise', () => {
+    expect(mlLifecycle(lifecycle).steps.map((s) => s.id)).toContain('train');
+    const trainer = (config: object) => trainerSchema.parse(config);
+    expect(resolveCalibration(trainer({ model: 'logistic', classWeight: 'balanced' }), 'binary')).toBe(
+      'platt',
+    );
+    expect(resolveCalibration(trainer({ model: 'gbdt' }), 'binary')).toBeNull();
+    expect(resolveCalibration(trainer({ model: 'gbdt', calibration: 'isotonic' }), 'binary')).toBe(
+      'isotonic',
+    );
+    expect(resolveCalibration(trainer({ model: 'mlp', classWeight: 'balanced' }), 'multiclass')).toBeNull();
+    expect(
+      resolveCalibration(
+        trainer({ model: 'logistic', classWeight: 'balanced', calibration: 'none' }),
+        'binary',
+      ),
+    ).toBeNull();
   });
 });
