@@ -49,15 +49,16 @@ export function calibrationChart(
     curve
       .filter((b) => b.rows > 0)
       .map((b) => ({ predicted: b.meanPredicted, observed: b.observed, rows: b.rows, curve: which }));
-  const values = [
-    ...points(`before (ECE ${num(report.before.ece)})`, report.before.reliability),
-    ...points(`after ${report.method} (ECE ${num(report.after.ece)})`, report.after.reliability),
-  ];
+  const before = `as trained (ECE ${num(report.before.ece)})`;
+  const after = `${report.method} (ECE ${num(report.after.ece)})`;
+  const values = [...points(before, report.before.reliability), ...points(after, report.after.reliability)];
+  // The domain fixes which curve is grey and which blue (a sorted domain would swap them).
   const color = {
     field: 'curve',
     type: 'nominal' as const,
     title: null,
-    scale: { range: ['#9aa3ad', '#2f6fde'] },
+    scale: { domain: [before, after], range: ['#9aa3ad', '#2f6fde'] },
+    legend: { labelLimit: 260 },
   };
   return {
     id: 'calibration-before-after',

@@ -69,6 +69,23 @@ describe('calibration through the lifecycle on a real Temporal server', () => {
     expect(after.ece).toBeLessThan(before.ece / 3);
     expect(report.metrics.ece?.value).toBeCloseTo(after.ece, 9);
 
+    // The approver's card says so, with both figures and the before/after chart.
+    const card = status.steps.find((s) => s.id === 'card')?.output as {
+      json: ArtifactRef;
+      html: ArtifactRef;
+    };
+    const cardJson = (await store.readJson<JsonValue>(card.json)) as {
+      calibration?: { method: string; eceBefore: number; eceAfter: number };
+      charts: { id: string }[];
+    };
+    expect(cardJson.calibration).toMatchObject({
+      method: 'platt',
+      eceBefore: before.ece,
+      eceAfter: after.ece,
+    });
+    expect(cardJson.charts.map((c) => c.id)).toContain('calibration-before-after');
+    expect((await store.readBytes(card.html)).toString('utf8')).toContain('Calibrated probabilities');
+
     const version = (await describeModel(t.client, model)).versions[0]!;
     const ref = { ...version.model, kind: 'model' } as ModelRef;
     const manifest = await readModelManifest(store, ref);
@@ -88,6 +105,17 @@ describe('calibration through the lifecycle on a real Temporal server', () => {
     });
     const batch = Array.from(scoring.predict(matrix.x, matrix.rows));
     const uncalibrated = Array.from(scoring.uncalibrated(matrix.x, matrix.rows));
+
+    // A model stored before calibration existed (the same manifest without it) loads and scores as trained.
+    const { calibration: _, ...older } = manifest;
+    const olderRef = {
+      ...(await store.putJson(older as unknown as JsonValue, { kind: 'model' })),
+      kind: 'model',
+    } as ModelRef;
+    const olderScoring = await loadScoringModel(store, olderRef, () => {
+      throw new Error('a tree model needs no TF.js');
+    });
+    expect(Array.from(olderScoring.predict(matrix.x, matrix.rows))).toEqual(uncalibrated);
 
     // Online: the same rows over HTTP.
     await promoteModel(t.client, model, {
