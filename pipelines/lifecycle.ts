@@ -6,6 +6,7 @@ import { paramRefs } from './refs.js';
 import { searchSchema, searchTrials } from './search.js';
 import type { PipelineConfig, PipelineSpec } from './spec.js';
 import { featuresSchema, labelSchema, splitSchema, trainerSchema } from './train-spec.js';
+import { calibrationIssue } from './calibration.js';
 
 export type { LifecycleConfig } from './lifecycle-schema.js';
 
@@ -175,6 +176,10 @@ function checkTraining(config: LifecycleConfig): void {
     issues.push(
       ...parsed.error.issues.map((issue) => `${[name, ...issue.path].join('.')}: ${issue.message}`),
     );
+  }
+  if (issues.length === 0 && paramRefs(json([config.train, config.label])).length === 0) {
+    const issue = calibrationIssue(trainerSchema.parse(config.train), labelSchema.parse(config.label).task);
+    if (issue !== null) issues.push(`trainer.calibration: ${issue}`);
   }
   if (issues.length === 0 && config.search && paramRefs(json(config.train)).length === 0) {
     const search = searchSchema.safeParse(config.search);

@@ -61,6 +61,15 @@ export interface ModelMetadata {
   trees?: { trees: number; leaves: number; rounds: number };
 }
 
+/**
+ * A probability calibration fitted on the validation split after training (`lib/model/calibration.ts`):
+ * Platt scaling `sigmoid(a · logit(p) + b)`, or an isotonic step function through `x → y` points
+ * (linear between points, clamped outside them). `rows`: validation rows it was fitted on.
+ */
+export type FittedCalibration =
+  | { method: 'platt'; a: number; b: number; rows: number }
+  | { method: 'isotonic'; x: number[]; y: number[]; rows: number };
+
 /** The model manifest stored as JSON: its sha256 is the model's identity. */
 export interface ModelManifest {
   format: 'sluice-model/1';
@@ -76,4 +85,9 @@ export interface ModelManifest {
   gbdt?: { forest: ArtifactRef };
   transform: FittedTransform;
   metadata: ModelMetadata;
+  /**
+   * Binary models trained with calibration: applied to P(positive) by batch evaluation and by serving.
+   * Absent on models stored before calibration existed, and when calibration is off: scores are used as is.
+   */
+  calibration?: FittedCalibration;
 }

@@ -6,6 +6,7 @@ import { ingestParamsSchema } from './ingest-params.js';
 import { jsonValueSchema } from './json-schema.js';
 import { modelNamePattern } from './registry.js';
 import { featuresSchema, labelSchema, splitSchema, trainerSchema } from './train-spec.js';
+import { calibrationIssue } from './calibration.js';
 
 /**
  * The params schema of every built-in step, by activity name: the one place that says what a step
@@ -19,18 +20,27 @@ const datasetSchema = z
   .describe('A dataset: a path inside the data roots, the sha256 of a stored artifact, or an ArtifactRef.');
 const stepName = (what: string) => z.string().min(1).describe(what);
 
-export const trainStepSchema = z.strictObject({
-  source: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("A dataset path (inside the data roots); otherwise a needed step's output `{ dataset }`."),
-  input: stepName("Which needed step's `dataset` to train on when several provide one.").optional(),
-  features: featuresSchema.describe('The model inputs: numeric and categorical columns or SQL expressions.'),
-  label: labelSchema.describe('What the model predicts: a column or SQL, and the task.'),
-  split: splitSchema.describe('How rows are split into train, validation and test (stable on every rerun).'),
-  trainer: trainerSchema.describe('The model and its hyperparameters.'),
-});
+export const trainStepSchema = z
+  .strictObject({
+    source: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A dataset path (inside the data roots); otherwise a needed step's output `{ dataset }`."),
+    input: stepName("Which needed step's `dataset` to train on when several provide one.").optional(),
+    features: featuresSchema.describe(
+      'The model inputs: numeric and categorical columns or SQL expressions.',
+    ),
+    label: labelSchema.describe('What the model predicts: a column or SQL, and the task.'),
+    split: splitSchema.describe(
+      'How rows are split into train, validation and test (stable on every rerun).',
+    ),
+    trainer: trainerSchema.describe('The model and its hyperparameters.'),
+  })
+  .superRefine((params, ctx) => {
+    const issue = calibrationIssue(params.trainer, params.label.task);
+    if (issue !== null) ctx.addIssue({ code: 'custom', path: ['trainer', 'calibration'], message: issue });
+  });
 
 export const productionModelParamsSchema = z.strictObject({
   model: z

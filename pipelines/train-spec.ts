@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { schemaVariants } from './schema-variants.js';
 import { InvalidInputError } from './errors.js';
+import { calibrationSchema } from './calibration.js';
 
 /**
  * What a training step is told: features, label, split and trainer, as zod schemas with every default
@@ -221,6 +222,7 @@ export const denseTrainerSchema = z.strictObject({
   activation: z.enum(['relu', 'tanh']).default('relu').describe('Hidden layer activation (mlp only).'),
   /** `balanced` weighs each class by n / (classes × count); or weights by class label. */
   classWeight: classWeightSchema,
+  calibration: calibrationSchema,
   /** Stop when validation loss has not improved by `minDelta` for `patience` epochs; keep the best. */
   earlyStopping: z
     .strictObject({
@@ -320,6 +322,7 @@ export const gbdtTrainerSchema = z.strictObject({
     .describe('Smoothing of category statistics when ordering categories for a split.'),
   catL2: z.number().min(0).max(1e4).default(10).describe('L2 penalty added on categorical splits.'),
   classWeight: classWeightSchema,
+  calibration: calibrationSchema,
   earlyStopping: z
     .strictObject({
       patience: z.number().int().min(1).default(20).describe('Rounds without improvement before stopping.'),

@@ -27,6 +27,7 @@ import { bootstrap } from './bootstrap.js';
 import { fairnessGroups, fairnessSummary } from './fairness.js';
 import { featureImportance, type ImportanceSection } from './importance.js';
 import { createScorer, subset, type MetricValues, type ScoreDetails } from './scorer.js';
+import { calibrationReport, type CalibrationReport } from './calibration-report.js';
 
 /** A slice: a column's values (`sql` defaults to the column `name`), or the rows where `where` holds. */
 export type SliceSpec = { name: string; sql?: string | undefined; where?: string | undefined };
@@ -73,6 +74,8 @@ export interface EvaluationReport {
   fairness: FairnessReport[];
   /** Mean |exact contribution| per feature, overall and per slice (absent in older evaluations). */
   importance?: ImportanceSection;
+  /** ECE and reliability before and after the model's calibration; absent when it has none (or older reports). */
+  calibration?: CalibrationReport | null;
 }
 
 const VIEW = 'sluice_eval_rows';
@@ -150,6 +153,12 @@ export async function evaluateOnDataset(
     );
   }
   const predictions = predict(candidate, matrix);
+  const calibration = calibrationReport(
+    candidate.manifest,
+    matrix.y,
+    () => candidate.uncalibrated(matrix.x, matrix.rows),
+    predictions,
+  );
   candidate.dispose();
   const scorer = createScorer(task, matrix.y, predictions, classes, request.threshold);
   let productionScorer: ReturnType<typeof createScorer> | null = null;
@@ -251,6 +260,7 @@ export async function evaluateOnDataset(
       };
     }),
     importance,
+    calibration,
   };
 }
 
@@ -262,7 +272,7 @@ function predict(model: ScoringModel, matrix: Matrix): Float32Array {
 async function denseModel(
   store: ArtifactStorage,
   manifest: ModelManifest,
-): Promise<Omit<ScoringModel, 'manifest'>> {
+): Promise<Pick<ScoringModel, 'predict' | 'dispose'>> {
   await selectTfBackend();
   const tf: typeof tfType = await import('@tensorflow/tfjs');
   const network = await loadNetwork(tf, store, manifest);

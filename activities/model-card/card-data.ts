@@ -10,6 +10,7 @@ import type { EvaluationReport } from '../evaluate/evaluate-core.js';
 import { describeDropped, splitSubject } from '../train/dropped-rows.js';
 import { metricWords, num, pct, sqlWords } from './metric-words.js';
 import { cardImportance, type CardImportance } from './importance-words.js';
+import { cardCalibration, type CardCalibration } from './calibration-card.js';
 
 /** What the pipeline says the model is for: from the spec, in the owner's words. */
 export interface CardIntent {
@@ -59,6 +60,8 @@ export interface ModelCardData extends CardIntent {
   evaluation: ArtifactRef;
   /** What drives the model (mean |exact contribution| per feature); null for older evaluations. */
   importance: CardImportance | null;
+  /** Binary models with a calibration: ECE before and after it, in numbers and words. */
+  calibration?: CardCalibration;
 }
 
 const taskWords = {
@@ -173,6 +176,7 @@ export function buildCardData(
       report.importance,
       metadata.task === 'binary' ? `whether “${label}”` : `“${label}”`,
     ),
+    ...(report.calibration ? { calibration: cardCalibration(report.calibration) } : {}),
   };
 }
 

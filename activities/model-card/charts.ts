@@ -3,6 +3,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { compile } from 'vega-lite';
 import type { FairnessReport, GroupRow } from '../../pipelines/evaluation.js';
 import type { EvaluationReport } from '../evaluate/evaluate-core.js';
+import { calibrationChart } from './calibration-card.js';
 
 /** One chart of the card: a title, a sentence saying how to read it, and the SVG (or why it is missing). */
 export interface Chart {
@@ -113,6 +114,8 @@ export function chartSpecs(
       },
     });
   }
+  const recalibrated = calibrationChart(report.calibration, { width: WIDTH, height: HEIGHT });
+  if (recalibrated) charts.push(recalibrated);
   if (details.confusion) {
     const { classes, counts } = details.confusion;
     const cells = counts.flatMap((row, a) =>

@@ -2,6 +2,7 @@ import type { FairnessReport, GroupRow } from '../../pipelines/evaluation.js';
 import type { ModelCardData } from './card-data.js';
 import type { Chart } from './charts.js';
 import { renderImportance } from './importance-words.js';
+import { calibrationHtml } from './calibration-card.js';
 import { num, pct, withInterval } from './metric-words.js';
 
 /**
@@ -56,6 +57,7 @@ ${card.metrics
   )
   .join('\n')}
 </tbody></table>
+${calibrationHtml(card.calibration)}
 </section>
 
 <section><h2>Charts</h2><div class="charts">

@@ -31,6 +31,9 @@ import type { Forest } from '../../lib/model/gbdt/forest.js';
 import { columnMeans } from '../../lib/model/explain.js';
 import { trainGbdt } from './gbdt/train-gbdt.js';
 import { createTypedLinearTrainer } from './typed-linear.js';
+import { calibrationIssue } from '../../pipelines/calibration.js';
+import type { FittedCalibration } from '../../pipelines/model.js';
+import { calibrateModel } from './calibrate.js';
 
 /** One training job: which data, which features and label, which split, which trainer. */
 export interface TrainJob {
@@ -67,6 +70,8 @@ export interface TrainOutcome {
   /** Tree models: the forest. */
   forest?: Forest;
   metadata: ModelMetadata;
+  /** Binary models with calibration on: fitted on the validation split, stored in the manifest. */
+  calibration?: FittedCalibration;
   result: TrainSummary;
   /** Things the data engineer should know (a categorical feature bucketed, …). */
   warnings: string[];
@@ -88,6 +93,10 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
         .map(([model]) => model)
         .join(' or ')}`,
     );
+  }
+  const calibrationProblem = calibrationIssue(spec, job.label.task);
+  if (calibrationProblem !== null) {
+    throw new InvalidInputError(`${job.where ?? 'training'}: trainer.calibration: ${calibrationProblem}`);
   }
   const engine = spec.model === 'gbdt' ? 'gbdt' : resolveEngine(spec);
   const backend = await selectTfBackend();
@@ -148,10 +157,12 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
       leaves: fit.forest.leafValue.length,
       rounds: fit.bestRound,
     };
+    const calibrated = await calibrateModel(tf, spec, job.label.task, transform, fit.forest, validation);
     return {
       ...outcomeOf(common, 'gbdt', result, trees),
       forest: fit.forest,
-      warnings: [...prepared.warnings, ...fit.warnings],
+      ...(calibrated.calibration === undefined ? {} : { calibration: calibrated.calibration }),
+      warnings: [...prepared.warnings, ...fit.warnings, ...calibrated.warnings],
     };
   }
 
@@ -199,7 +210,13 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   const outcome = outcomeOf(common, trainer.engine, result);
   // Linear models carry their training means: the reference their exact explanations start from.
   if (spec.model !== 'mlp') outcome.metadata.inputMeans = columnMeans(train.x, train.rows, train.width);
-  return { ...outcome, files, warnings: prepared.warnings };
+  const calibrated = await calibrateModel(tf, spec, job.label.task, transform, files, validation);
+  return {
+    ...outcome,
+    files,
+    ...(calibrated.calibration === undefined ? {} : { calibration: calibrated.calibration }),
+    warnings: [...prepared.warnings, ...calibrated.warnings],
+  };
 }
 
 interface OutcomeParts {

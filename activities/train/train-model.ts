@@ -109,7 +109,14 @@ export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Pr
     skipped: outcome.metadata.backend.skipped,
     epochs: outcome.result.epochsRun,
   });
-  const model = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata, producer);
+  const model = await saveModel(
+    store,
+    modelBody(outcome),
+    outcome.transform,
+    outcome.metadata,
+    producer,
+    outcome.calibration,
+  );
   return {
     model,
     task: outcome.metadata.task,

@@ -2,12 +2,13 @@ import type * as tfType from '@tensorflow/tfjs';
 import type { ArtifactProducer } from '../../pipelines/artifact.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import type { JsonObject, JsonValue } from '../../pipelines/json.js';
-import type { ModelManifest, ModelMetadata, ModelRef } from '../../pipelines/model.js';
+import type { FittedCalibration, ModelManifest, ModelMetadata, ModelRef } from '../../pipelines/model.js';
 import type { FittedTransform } from '../../pipelines/transform.js';
 import type { ArtifactStorage } from '../artifacts/index.js';
 import type { Forest } from './gbdt/forest.js';
 import { forestFromJson, forestToJson, type ForestJson } from './gbdt/forest-json.js';
 import { createPredictor } from './gbdt/forest.js';
+import { applyCalibration } from './calibration.js';
 import { gbdtLayout, toTreeRows } from './gbdt/transform-layout.js';
 
 /** What a trained model is made of: TF.js files (dense models) or a forest (trees). */
@@ -40,6 +41,7 @@ export async function saveModel(
   transform: FittedTransform,
   metadata: ModelMetadata,
   producer?: ArtifactProducer,
+  calibration?: FittedCalibration,
 ): Promise<ModelRef> {
   const by = producer === undefined ? {} : { producer };
   let manifest: ModelManifest;
@@ -55,6 +57,7 @@ export async function saveModel(
       metadata,
     };
   }
+  if (calibration !== undefined) manifest = { ...manifest, calibration };
   const ref = await store.putJson(manifest as unknown as JsonValue, { kind: 'model', ...by });
   return { ...ref, kind: 'model' };
 }
@@ -82,7 +85,10 @@ export async function readModelManifest(store: ArtifactStorage, ref: ModelRef): 
  */
 export interface ScoringModel {
   manifest: ModelManifest;
+  /** Calibrated when the manifest carries a calibration (binary models), as evaluation and serving return. */
   predict(x: Float32Array, rows: number): Float32Array;
+  /** The model's own scores, before calibration: what evaluation reports as "before calibration". */
+  uncalibrated(x: Float32Array, rows: number): Float32Array;
   dispose(): void;
 }
 
@@ -93,20 +99,33 @@ export interface ScoringModel {
 export async function loadScoringModel(
   store: ArtifactStorage,
   ref: ModelRef,
-  dense: (manifest: ModelManifest) => Promise<Omit<ScoringModel, 'manifest'>>,
+  dense: (manifest: ModelManifest) => Promise<Pick<ScoringModel, 'predict' | 'dispose'>>,
 ): Promise<ScoringModel> {
   const manifest = await readModelManifest(store, ref);
   if (manifest.gbdt) {
     const forest = forestFromJson(await store.readJson<ForestJson>(manifest.gbdt.forest));
     const predictor = createPredictor(forest);
     const layout = gbdtLayout(manifest.transform);
-    return {
-      manifest,
-      predict: (x, rows) => predictor.predict(toTreeRows(layout, x, rows), rows),
-      dispose: () => undefined,
-    };
+    const raw = (x: Float32Array, rows: number) => predictor.predict(toTreeRows(layout, x, rows), rows);
+    return { manifest, ...withCalibration(manifest, raw), dispose: () => undefined };
   }
-  return { manifest, ...(await dense(manifest)) };
+  const { predict, dispose } = await dense(manifest);
+  return { manifest, ...withCalibration(manifest, predict), dispose };
+}
+
+/**
+ * The model's scores and, when its manifest carries a calibration (binary models only), the calibrated
+ * ones as `predict`. A manifest stored before calibration existed has none: it scores as it always did.
+ */
+function withCalibration(
+  manifest: ModelManifest,
+  raw: ScoringModel['predict'],
+): Pick<ScoringModel, 'predict' | 'uncalibrated'> {
+  const { calibration } = manifest;
+  if (calibration === undefined || manifest.transform.label.task !== 'binary') {
+    return { predict: raw, uncalibrated: raw };
+  }
+  return { predict: (x, rows) => applyCalibration(calibration, raw(x, rows)), uncalibrated: raw };
 }
 
 /** Load a stored dense model into TF.js, verifying the weights' hash on the way. */

@@ -101,7 +101,9 @@ describe('model card', () => {
       ),
     );
     expect(card.blessed).toBe(blessing.blessed);
-    expect(card.charts).toBe(7); // ROC, PR, calibration, confusion, fairness, slices, training
+    // ROC, PR, calibration, calibration before/after (the class-weighted MLP is recalibrated by default),
+    // confusion, fairness, slices, training.
+    expect(card.charts).toBe(8);
     const store = createArtifactStore(home);
     const html = (await store.readBytes(card.html)).toString('utf8');
     expect(html).toContain(blessing.blessed ? 'Recommended for approval' : 'Not recommended for approval');
@@ -113,14 +115,19 @@ describe('model card', () => {
     expect(html).toMatch(/>production</); // the curves' legend
     expect(html).toContain('Fairness across weekend');
     expect(html).toContain('Results by slice');
-    expect(html.match(/<svg /g)?.length).toBe(7);
+    expect(html.match(/<svg /g)?.length).toBe(8);
+    expect(html).toContain('Calibrated probabilities');
+    expect(html).toContain('Platt scaling');
     expect(html).not.toContain('could not be drawn');
     const json = await store.readJson<JsonObject>(card.json);
     expect(json).toMatchObject({
       format: 'sluice-model-card/1',
       title: 'Flight delay predictor',
       verdict: { blessed: card.blessed },
+      calibration: { method: 'platt' },
     });
+    const calibration = json['calibration'] as { eceBefore: number; eceAfter: number };
+    expect(calibration.eceAfter).toBeLessThan(calibration.eceBefore);
     expect(card.html.uri).toBe(`sluice://sha256/${card.html.sha256}`);
     expect(await readFile(await store.open(card.html), 'utf8')).toBe(html);
   });
