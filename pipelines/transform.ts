@@ -12,6 +12,18 @@ export interface FittedTransform {
   label: FittedLabel;
   /** Rows of the training split the statistics came from. */
   fittedOnRows: number;
+  /**
+   * The source columns the features read, with their DuckDB types: what a serving request sends.
+   * Serving computes every feature's `sql` from these (`lib/model/feature-program.ts`). Absent in
+   * models trained before serving computed derived features; those read each feature by name.
+   */
+  inputs?: SourceColumn[];
+}
+
+/** A column of the training source, as DuckDB typed it (`DOUBLE`, `TIMESTAMP`, `VARCHAR`…). */
+export interface SourceColumn {
+  name: string;
+  type: string;
 }
 
 export interface FittedNumeric {
@@ -54,6 +66,8 @@ export interface FittedLabel {
   classes: string[];
   /** Regression: the training target's mean and standard deviation (models learn it standardised). */
   scale?: { mean: number; std: number };
+  /** Regression: the unit of the target (`minutes`, `USD`), as the label spec gives it. */
+  unit?: string;
 }
 
 /** Names of the columns the transform outputs, in order: what the model's inputs mean. */

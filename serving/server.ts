@@ -126,7 +126,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
     let route: Route | undefined;
     try {
       route = pool.route(model, requestId, version);
-      const rows = validateInstances(body, route.primary.manifest.metadata.features);
+      const rows = validateInstances(body, route.primary.manifest);
       const predictions = route.primary.predict(rows);
       // ?explain=true (serving/explain.ts): exact contributions, or a 400 for a model without an explainer.
       const explanations = explain ? await explainers.explain(route.primary, rows) : undefined;
@@ -135,7 +135,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
       metrics.latency.observe(label, (performance.now() - started) / 1000);
       const timeMs = Date.now();
       predictionLog.append(records(route.primary, route.role, requestId, rows, predictions, timeMs));
-      if (route.shadow) scoreShadow(route.shadow, requestId, rows, timeMs);
+      if (route.shadow) scoreShadow(route.shadow, requestId, body, timeMs);
       return {
         model,
         version: route.primary.version,
@@ -154,14 +154,11 @@ export async function createServingServer(options: ServingServerOptions): Promis
   };
 
   /** The shadow scores after the answer is sent, so it adds no latency; its failures only log. */
-  const scoreShadow = (
-    shadow: LoadedModel,
-    requestId: string,
-    rows: Record<string, unknown>[],
-    timeMs: number,
-  ) =>
+  const scoreShadow = (shadow: LoadedModel, requestId: string, body: unknown, timeMs: number) =>
     setImmediate(() => {
       try {
+        // The shadow reads the request itself: its features may be computed from other columns.
+        const rows = validateInstances(body, shadow.manifest);
         const predictions = shadow.predict(rows);
         metrics.requests.inc({ model: shadow.model, version: String(shadow.version), role: 'shadow' });
         predictionLog.append(records(shadow, 'shadow', requestId, rows, predictions, timeMs));

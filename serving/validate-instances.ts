@@ -1,20 +1,30 @@
-import type { ModelMetadata } from '../pipelines/model.js';
+import type { ModelManifest, ModelMetadata } from '../pipelines/model.js';
 import type { FeatureInputs } from '../lib/model/transform-online.js';
 import { ServingRequestError } from '../lib/http-error.js';
+import { readRawInstances } from './raw-instances.js';
 
 /** How many instances one predict request may carry: big batches belong in a batch job, not here. */
 export const maxInstancesPerRequest = 1_000;
 
 /**
- * Check a predict body's instances against the model's declared features before any scoring: every
- * feature present (explicit `null` means missing and is filled as in training), no feature the model
- * does not know, numbers for numeric features and text/number/boolean for categorical ones. The
- * online transform would silently treat a typo as a missing value; refusing it here is what lets a
- * caller find the typo.
+ * Check a predict body and turn its instances into the model's feature inputs. A model that records
+ * its source columns (every model trained since serving computes derived features) takes those
+ * columns and computes each feature's SQL itself (`raw-instances.ts`); an older model takes its
+ * features by name, as below.
  *
- * @throws ServingRequestError (400) naming the instance index and the feature.
+ * @throws ServingRequestError (400) naming the instance index and the column or feature.
  */
-export function validateInstances(body: unknown, features: ModelMetadata['features']): FeatureInputs[] {
+export function validateInstances(
+  body: unknown,
+  manifest: Pick<ModelManifest, 'metadata' | 'transform'>,
+): FeatureInputs[] {
+  const instances = instancesOf(body);
+  const { transform } = manifest;
+  if (transform.inputs) return readRawInstances(instances, { ...transform, inputs: transform.inputs });
+  return validateFeatureInstances(instances, manifest.metadata.features);
+}
+
+function instancesOf(body: unknown): unknown[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw bad('the body must be a JSON object: {"instances": [{...}, ...]}');
   }
@@ -27,6 +37,22 @@ export function validateInstances(body: unknown, features: ModelMetadata['featur
       `${instances.length} instances in one request; send at most ${maxInstancesPerRequest} per request`,
     );
   }
+  return instances;
+}
+
+/**
+ * Check a predict body's instances against the model's declared features before any scoring: every
+ * feature present (explicit `null` means missing and is filled as in training), no feature the model
+ * does not know, numbers for numeric features and text/number/boolean for categorical ones. The
+ * online transform would silently treat a typo as a missing value; refusing it here is what lets a
+ * caller find the typo.
+ *
+ * @throws ServingRequestError (400) naming the instance index and the feature.
+ */
+function validateFeatureInstances(
+  instances: unknown[],
+  features: ModelMetadata['features'],
+): FeatureInputs[] {
   const numeric = new Set(features.numeric);
   const categorical = new Set(features.categorical);
   const expected = [...features.numeric, ...features.categorical];

@@ -7,6 +7,7 @@ import type {
   FittedNumeric,
   FittedTransform,
 } from '../../pipelines/transform.js';
+import { featureInputColumns, FeatureProgramError } from '../../lib/model/feature-program.js';
 import { sqlIdent } from './source.js';
 
 /**
@@ -91,7 +92,33 @@ export async function fitTransform(
     const vocabulary = (top.getColumnsJS()[0] ?? []).map(String);
     categorical.push({ name: spec.name, sql, encoding: 'one-hot', vocabulary });
   }
-  return { version: 1, numeric, categorical, label: fittedLabel, fittedOnRows: trainRows };
+  const fitted: FittedTransform = {
+    version: 1,
+    numeric,
+    categorical,
+    label: fittedLabel,
+    fittedOnRows: trainRows,
+  };
+  return { ...fitted, inputs: await servingInputs(db, rows, fitted) };
+}
+
+/**
+ * The source columns serving needs, typed: compiling every feature's SQL here refuses, before any
+ * model exists, a feature serving could not compute exactly as DuckDB did (docs/pipelines.md).
+ */
+async function servingInputs(db: DuckDBConnection, rows: string, transform: FittedTransform) {
+  const described = await db.runAndReadAll(`DESCRIBE SELECT * EXCLUDE (__split) FROM ${rows}`);
+  const [names = [], types = []] = described.getColumnsJS() as string[][];
+  const columns = names.map((name, i) => ({ name, type: types[i] ?? '' }));
+  try {
+    return featureInputColumns(transform, columns);
+  } catch (error) {
+    if (!(error instanceof FeatureProgramError)) throw error;
+    throw new InvalidInputError(
+      `${error.message}. Serving computes every feature from the source columns, so a feature's SQL must be one it can evaluate: rewrite it in the supported subset, or compute it in the source's sql and use the column`,
+      { details: { feature: error.feature }, cause: error },
+    );
+  }
 }
 
 async function fitLabel(

@@ -1,0 +1,240 @@
+/**
+ * DuckDB values in JavaScript, for computing derived features at serving time exactly as DuckDB
+ * computed them in training (docs/architecture.md decision 9). Every value of an expression has a
+ * static type; at run time it is a plain JS value:
+ *
+ * | type | JS value |
+ * | --- | --- |
+ * | `int` (TINYINT … BIGINT) | integral number |
+ * | `double` (DOUBLE, FLOAT, DECIMAL columns) | number |
+ * | `decimal` (a literal such as `1.5`, only where it turns into a DOUBLE) | number |
+ * | `text` | string |
+ * | `bool` | boolean |
+ * | `date` | days since 1970-01-01 |
+ * | `timestamp` | microseconds since 1970-01-01 00:00:00 |
+ *
+ * and NULL is `null`.
+ */
+export type SqlType = 'int' | 'double' | 'decimal' | 'text' | 'bool' | 'date' | 'timestamp' | 'null';
+export type SqlValue = number | string | boolean | null;
+
+/** A value an expression cannot compute (DuckDB raises the same error in batch). */
+export class SqlRuntimeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SqlRuntimeError';
+  }
+}
+
+/** The static type of a source column's DuckDB type, or null when serving cannot read it. */
+export function columnSqlType(duckType: string): SqlType | null {
+  const t = duckType.toUpperCase();
+  if (/^(U?TINYINT|U?SMALLINT|U?INTEGER|U?BIGINT|U?HUGEINT)$/.test(t)) return 'int';
+  if (t === 'DOUBLE' || t === 'FLOAT' || t.startsWith('DECIMAL')) return 'double';
+  if (t === 'VARCHAR') return 'text';
+  if (t === 'BOOLEAN') return 'bool';
+  if (t === 'DATE') return 'date';
+  if (t === 'TIMESTAMP' || t === 'TIMESTAMP_S' || t === 'TIMESTAMP_MS' || t === 'TIMESTAMP_NS') {
+    return 'timestamp';
+  }
+  return null;
+}
+
+/** What a request must send for a column of this DuckDB type, for messages and docs. */
+export function describeJsonInput(duckType: string): string {
+  switch (columnSqlType(duckType)) {
+    case 'int':
+      return 'an integer';
+    case 'double':
+      return 'a finite number';
+    case 'text':
+      return 'a string';
+    case 'bool':
+      return 'true or false';
+    case 'date':
+      return 'a date "YYYY-MM-DD"';
+    case 'timestamp':
+      return 'a timestamp "YYYY-MM-DD HH:MM:SS" (UTC, or with an offset)';
+    case 'decimal':
+    case 'null':
+    case null:
+      return `a ${duckType}`;
+  }
+}
+
+/**
+ * A request's JSON value for a source column of `duckType`, as DuckDB would hold it; `undefined`
+ * when the value does not fit (the caller answers 400 naming the column and what to send).
+ */
+export function fromJson(value: unknown, duckType: string): SqlValue | undefined {
+  if (value === null) return null;
+  const type = columnSqlType(duckType);
+  switch (type) {
+    case 'int':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+    case 'double':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+      return duckType.toUpperCase() === 'FLOAT' ? Math.fround(value) : value;
+    case 'text':
+      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+        ? String(value)
+        : undefined;
+    case 'bool':
+      return typeof value === 'boolean' ? value : undefined;
+    case 'date':
+      return typeof value === 'string' ? (parseDate(value) ?? undefined) : undefined;
+    case 'timestamp':
+      return typeof value === 'string' ? (parseTimestamp(value) ?? undefined) : undefined;
+    case 'decimal':
+    case 'null':
+    case null:
+      return undefined;
+  }
+}
+
+const dayMicros = 86_400_000_000;
+
+function daysFromCivil(y: number, m: number, d: number): number | null {
+  if (m < 1 || m > 12 || d < 1) return null;
+  const ms = Date.UTC(y, m - 1, d);
+  const check = new Date(ms);
+  if (check.getUTCDate() !== d || check.getUTCMonth() !== m - 1) return null;
+  // Date.UTC maps years 0–99 to 1900–1999; set the year explicitly.
+  const at = new Date(0);
+  at.setUTCFullYear(y, m - 1, d);
+  return Math.round(at.getTime() / 86_400_000);
+}
+
+/** `CAST(text AS DATE)`: `YYYY-MM-DD` (surrounding spaces allowed), else null. */
+export function parseDate(text: string): number | null {
+  const m = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$/.exec(text);
+  if (!m) return null;
+  return daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+/**
+ * `CAST(text AS TIMESTAMP)`: a date, optionally ` HH:MM[:SS[.fraction]]` (or `T`), optionally `Z` or
+ * an offset `±HH[:MM]` that is converted to UTC; fractions beyond microseconds are truncated. Else null.
+ */
+export function parseTimestamp(text: string): number | null {
+  const m =
+    /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/i.exec(
+      text,
+    );
+  if (!m) return null;
+  const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
+  if (days === null) return null;
+  const h = Number(m[4] ?? 0);
+  const min = Number(m[5] ?? 0);
+  const s = Number(m[6] ?? 0);
+  if (h > 23 || min > 59 || s > 59) return null;
+  const fraction = Number(((m[7] ?? '') + '000000').slice(0, 6));
+  let offsetMinutes = 0;
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    offsetMinutes =
+      (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0)) * (zone[0] === '-' ? -1 : 1);
+  }
+  return days * dayMicros + ((h * 60 + min - offsetMinutes) * 60 + s) * 1_000_000 + fraction;
+}
+
+/** Split a timestamp (µs) into its UTC calendar parts. */
+export function timestampParts(micros: number): {
+  days: number;
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  micro: number;
+} {
+  const days = Math.floor(micros / dayMicros);
+  const rest = micros - days * dayMicros;
+  const date = new Date(days * 86_400_000);
+  const secondsOfDay = Math.floor(rest / 1_000_000);
+  return {
+    days,
+    year: date.getUTCFullYear(),
+    month: date.getUTCMonth() + 1,
+    day: date.getUTCDate(),
+    hour: Math.floor(secondsOfDay / 3600),
+    minute: Math.floor(secondsOfDay / 60) % 60,
+    second: secondsOfDay % 60,
+    micro: rest - secondsOfDay * 1_000_000,
+  };
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** `CAST(date AS VARCHAR)`. */
+export function formatDate(days: number): string {
+  const p = timestampParts(days * dayMicros);
+  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}`;
+}
+
+/** `CAST(timestamp AS VARCHAR)`: seconds always, the fraction only when non-zero (trailing zeros kept to µs). */
+export function formatTimestamp(micros: number): string {
+  const p = timestampParts(micros);
+  const base = `${formatDate(p.days)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`;
+  if (p.micro === 0) return base;
+  return `${base}.${pad(p.micro, 6).replace(/0+$/, '')}`;
+}
+
+/** `TRY_CAST(text AS DOUBLE)`: DuckDB's number grammar (spaces trimmed, inf/nan words), else null. */
+export function parseDouble(text: string): number | null {
+  const t = text.trim();
+  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return Number(t);
+  if (/^[+-]?inf(inity)?$/i.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
+  if (/^[+-]?nan$/i.test(t)) return Number.NaN;
+  return null;
+}
+
+/** `CAST(x AS INTEGER)` from a DOUBLE: DuckDB rounds half to even (2.5 → 2, 3.5 → 4). */
+export function roundHalfEven(x: number): number {
+  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : roundHalfAway(x);
+}
+
+/** `round(x)`, and `CAST(x AS INTEGER)` from text or a decimal: half away from zero (2.5 → 3, -2.5 → -3). */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+/** A compile-time refusal: the message names the construct and the fix. */
+export class FeatureCompileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeatureCompileError';
+  }
+}
+
+/** Row of input values, by slot (the compiled expression's column order). */
+export type Slots = readonly SqlValue[];
+export type Evaluate = (row: Slots) => SqlValue;
+export interface Compiled {
+  type: SqlType;
+  eval: Evaluate;
+  /** Set on literals: a text literal compared with a date or number is cast to it, as DuckDB does. */
+  literal?: true;
+}
+
+const isNumber = (t: SqlType) => t === 'int' || t === 'double' || t === 'decimal';
+
+/** The one type several values (CASE branches, coalesce arguments) share, or a refusal naming them. */
+export function unify(types: SqlType[], what: string): SqlType {
+  const known = types.filter((t) => t !== 'null');
+  if (known.length === 0) return 'null';
+  if (known.every((t) => t === known[0])) return known[0] as SqlType;
+  if (known.every(isNumber)) {
+    if (known.includes('decimal')) {
+      throw new FeatureCompileError(
+        `${what} mixes a decimal literal with other numbers: write it as a DOUBLE (e.g. 1.5::DOUBLE)`,
+      );
+    }
+    return 'double';
+  }
+  throw new FeatureCompileError(
+    `${what} mixes ${[...new Set(known)].join(' and ')}: cast the branches to one type`,
+  );
+}
