@@ -128,8 +128,20 @@ export const labelSchema = z
       .describe(
         'At most this share of source rows may lack a usable label (NULL, not a number, or a class the training split lacks); more fails the step. Unset: no limit, but dropped rows are always counted and reported.',
       ),
+    unit: z
+      .string()
+      .min(1)
+      .max(40)
+      .optional()
+      .describe(
+        'Regression: the unit of the target (`minutes`, `USD`), returned with every prediction. Default: none.',
+      ),
   })
-  .refine((l) => (l.column === undefined) !== (l.sql === undefined), 'give exactly one of column or sql');
+  .refine((l) => (l.column === undefined) !== (l.sql === undefined), 'give exactly one of column or sql')
+  .refine((l) => l.unit === undefined || l.task === 'regression', {
+    message: 'unit is for regression labels: remove it, or set task to regression',
+    path: ['unit'],
+  });
 
 const fraction = z.number().min(0).max(0.9);
 

@@ -5,6 +5,7 @@ import { oneLine } from '../pipelines/errors.js';
 import type { ModelVersion, RegistryDescription } from '../pipelines/registry.js';
 import type { Log } from '../worker/logging.js';
 import { ServingRequestError } from '../lib/http-error.js';
+import { requestContract } from '../lib/model/feature-program.js';
 import { loadModelVersion, type LoadedModel } from '../lib/model/loaded-model.js';
 import type { ServingMetrics } from './metrics.js';
 
@@ -173,6 +174,9 @@ export class ModelPool {
         source: slot.split.source,
       },
       features: slot.production?.manifest.metadata.features ?? null,
+      // What a predict request sends (source columns) and what the model computes from it.
+      request: slot.production ? requestContract(slot.production.manifest.transform) : null,
+      unit: slot.production?.manifest.transform.label.unit ?? null,
       task: slot.production?.manifest.metadata.task ?? null,
       classes: slot.production?.manifest.transform.label.classes ?? null,
       refused: Object.fromEntries(slot.refused),

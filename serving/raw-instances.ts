@@ -40,7 +40,7 @@ export function readRawInstances(
   const values: SqlValue[] = new Array<SqlValue>(inputs.length);
   return instances.map((instance: unknown, index) => {
     if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
-      throw bad(`instances[${index}] must be an object of the source columns (${names})`);
+      throw bad(`instances[${index}] must be an object of features (source columns ${names})`);
     }
     const row = instance as Record<string, unknown>;
     for (const key of Object.keys(row)) {
@@ -51,7 +51,7 @@ export function readRawInstances(
           `instances[${index}] sends "${key}", which the model computes itself as ${feature.sql} from ${feature.reads.join(', ')}: send ${feature.reads.join(' and ')} and leave "${key}" out`,
         );
       }
-      throw bad(`instances[${index}] has column "${key}", which the model does not read; send only ${names}`);
+      throw bad(`instances[${index}] has feature "${key}", which the model does not use; send only ${names}`);
     }
     for (const column of inputs) {
       const slot = columns.get(column.name)?.slot ?? 0;
@@ -68,7 +68,7 @@ export function readRawInstances(
       const value = fromJson(row[column.name], column.type);
       if (value === undefined) {
         throw bad(
-          `instances[${index}].${column.name} must be ${describeJsonInput(column.type)} or null (the source column is ${column.type}), not ${describe(row[column.name])}`,
+          `instances[${index}].${column.name} must be ${describeJsonInput(column.type)} or null, not ${describe(row[column.name])} (the source column is ${column.type})`,
         );
       }
       values[slot] = value;

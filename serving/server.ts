@@ -10,6 +10,7 @@ import type { Guard } from './guard.js';
 import { ServingRequestError } from '../lib/http-error.js';
 import type { LoadedModel, Prediction } from '../lib/model/loaded-model.js';
 import { ServingExplainers, wantsExplanation } from './explain.js';
+import { labelPredictions } from '../lib/model/prediction-format.js';
 import { createServingMetrics, type ServingMetrics } from './metrics.js';
 import { ModelPool, type DeploymentOptions, type RegistryReader, type Route } from './model-pool.js';
 import { PredictionLog, type PredictionLogOptions, type PredictionRecord } from '../lib/prediction-log.js';
@@ -136,11 +137,12 @@ export async function createServingServer(options: ServingServerOptions): Promis
       const timeMs = Date.now();
       predictionLog.append(records(route.primary, route.role, requestId, rows, predictions, timeMs));
       if (route.shadow) scoreShadow(route.shadow, requestId, body, timeMs);
+      const labelled = labelPredictions(route.primary.manifest.transform.label, predictions);
       return {
         model,
         version: route.primary.version,
         requestId,
-        predictions,
+        predictions: labelled,
         ...(explanations ? { explanations } : {}),
       };
     } catch (error) {

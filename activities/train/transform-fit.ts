@@ -172,6 +172,7 @@ async function fitLabel(
     sql: labelExpr,
     classes: [],
     scale: { mean: Number(stats['mean']), std: Number(stats['std']) },
+    ...(label.unit === undefined ? {} : { unit: label.unit }),
   };
 }
 

@@ -9,6 +9,16 @@ import {
   type RegistryEvent,
 } from '../../pipelines/registry.js';
 import { approvalShortfall } from '../../pipelines/registry-rules.js';
+import type { ModelRef } from '../../pipelines/model.js';
+import type { RegistryDescription } from '../../pipelines/registry.js';
+import type { SluiceConfig } from '../../lib/config.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
+import { readModelManifest } from '../../lib/model/model-artifact.js';
+import {
+  describeRequestContract,
+  requestContract,
+  type RequestContract,
+} from '../../lib/model/feature-program.js';
 import { loadRoles } from '../../client/roles.js';
 import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
@@ -63,7 +73,8 @@ export async function modelsAction(name: string | undefined, options: ModelsOpti
     const events = options.history
       ? await answered(client, config, name, 'query', () => modelHistory(client, name))
       : undefined;
-    out.result({ ...description, ...(events ? { events } : {}) }, () => {
+    const request = await requestOf(config, description).catch(() => null);
+    out.result({ ...description, request, ...(events ? { events } : {}) }, () => {
       const rows = [
         ['version', 'aliases', 'model', 'run', 'approval', 'metrics', 'registered'],
         ...description.versions.map((v) => versionRow(v, description.aliases)),
@@ -74,11 +85,27 @@ export async function modelsAction(name: string | undefined, options: ModelsOpti
           ? `; traffic: v${traffic.version} canary ${traffic.canaryPercent} %, shadow ${traffic.shadow ? 'on' : 'off'} (set by ${traffic.by ?? '?'} at ${traffic.at ?? '?'})`
           : '; traffic: production answers everything';
       const head = `model ${name}: ${description.versions.length} version(s); production ${show(description.aliases.production)}, candidate ${show(description.aliases.candidate)}, previous ${show(description.aliases.previous)}${split}`;
-      return [head, table(rows), ...(events ? ['', ...events.map(describeEvent)] : [])].join('\n');
+      const contract = request ? [`v${request.version}: ${describeRequestContract(request)}`] : [];
+      return [head, table(rows), ...contract, ...(events ? ['', ...events.map(describeEvent)] : [])].join(
+        '\n',
+      );
     });
   } finally {
     await client.connection.close();
   }
+}
+
+/** The request contract of the production version (else the newest): which source columns a request sends. */
+async function requestOf(
+  config: SluiceConfig,
+  description: RegistryDescription,
+): Promise<(RequestContract & { version: number }) | null> {
+  const wanted = description.aliases.production ?? description.versions.at(-1)?.version;
+  const entry = description.versions.find((v) => v.version === wanted);
+  if (!entry) return null;
+  const store = createArtifactStore(config.home, config.artifacts);
+  const manifest = await readModelManifest(store, { ...entry.model, kind: 'model' } as ModelRef);
+  return { version: entry.version, ...requestContract(manifest.transform) };
 }
 
 /** `sluice promote <model> <version>`: an explicit, recorded, authorised promotion. */

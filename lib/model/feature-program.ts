@@ -156,3 +156,36 @@ export function compileFeatureProgram(
     },
   };
 }
+
+/** What a predict request for this model carries, for `GET /v1/models/<model>`, `sluice models <m>` and docs. */
+export interface RequestContract {
+  /** The source columns each instance sends, with their DuckDB types. */
+  columns: SourceColumn[];
+  /** Features the model computes from those columns (a request sending one is refused). */
+  derived: DerivedFeature[];
+}
+
+/**
+ * The request contract of a model: its source columns and derived features, or, for a model trained
+ * before serving computed features, its features by name (sent as they are).
+ */
+export function requestContract(transform: FittedTransform): RequestContract {
+  if (transform.inputs) {
+    const program = compileFeatureProgram({ ...transform, inputs: transform.inputs });
+    return { columns: program.inputs, derived: program.derived };
+  }
+  return {
+    columns: [
+      ...transform.numeric.map((f) => ({ name: f.name, type: 'DOUBLE' })),
+      ...transform.categorical.map((f) => ({ name: f.name, type: 'VARCHAR' })),
+    ],
+    derived: [],
+  };
+}
+
+/** One line for people: `a request sends date (TIMESTAMP), …; the model computes hour = hour(date), …`. */
+export function describeRequestContract(contract: RequestContract): string {
+  const columns = contract.columns.map((c) => `${c.name} (${c.type})`).join(', ');
+  const derived = contract.derived.map((f) => `${f.name} = ${f.sql}`).join(', ');
+  return `a request sends ${columns}${derived ? `; the model computes ${derived}` : ''}`;
+}

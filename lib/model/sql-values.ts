@@ -48,7 +48,7 @@ export function describeJsonInput(duckType: string): string {
     case 'double':
       return 'a finite number';
     case 'text':
-      return 'a string';
+      return 'a string, number, boolean';
     case 'bool':
       return 'true or false';
     case 'date':

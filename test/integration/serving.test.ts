@@ -28,6 +28,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+type Labelled = { label: string; probabilities: Record<string, number> };
 const message = (body: Record<string, unknown>) => (body['error'] as { message: string }).message;
 
 beforeAll(async () => {
@@ -63,13 +64,17 @@ describe('sluice serve on a registered flights model', () => {
     const answer = await post(`${url}/v1/models/${MODEL}:predict`, { instances: rows.slice(0, 20) });
     expect(answer.status).toBe(200);
     expect(answer.body['version']).toBe(1);
-    const predictions = answer.body['predictions'] as number[];
+    const predictions = answer.body['predictions'] as Labelled[];
     expect(predictions).toHaveLength(20);
     for (const p of predictions) {
-      expect(p).toBeGreaterThan(0);
-      expect(p).toBeLessThan(1);
+      expect(Object.keys(p.probabilities)).toEqual(['0', '1']);
+      const late = p.probabilities['1'] ?? -1;
+      expect(late).toBeGreaterThan(0);
+      expect(late).toBeLessThan(1);
+      expect(p.probabilities['0']).toBeCloseTo(1 - late, 6);
+      expect(p.label).toBe(late >= 0.5 ? '1' : '0');
     }
-    expect(new Set(predictions.map((p) => p.toFixed(6))).size).toBeGreaterThan(1);
+    expect(new Set(predictions.map((p) => p.probabilities['1']?.toFixed(6))).size).toBeGreaterThan(1);
 
     const info = (await (await fetch(`${url}/v1/models/${MODEL}`)).json()) as Record<string, unknown>;
     expect(info['aliases']).toMatchObject({ production: 1, candidate: 2 });
@@ -81,6 +86,15 @@ describe('sluice serve on a registered flights model', () => {
       source: 'registry',
     });
     expect(info['versions']).toHaveLength(2);
+    // What a request sends: the source's columns, typed; hour is computed from date by the model.
+    expect(info['request']).toEqual({
+      columns: [
+        { name: 'date', type: 'TIMESTAMP' },
+        { name: 'distance', type: 'BIGINT' },
+        { name: 'origin', type: 'VARCHAR' },
+      ],
+      derived: [{ name: 'hour', sql: 'hour(date)', reads: ['date'] }],
+    });
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain(
@@ -104,8 +118,18 @@ describe('sluice serve on a registered flights model', () => {
     const labeled = await readLabeledPredictions(t.config.serve.predictionLogDir, MODEL);
     expect(labeled).toHaveLength(21);
     const joined = labeled.find((r) => r.requestId === 'req-42');
-    expect(joined).toMatchObject({ version: 1, role: 'production', label: 1, features: rows[0] });
-    expect(joined?.score).toBeCloseTo((single.body['predictions'] as number[])[0] ?? -1, 6);
+    // The log holds the features the model computed from the request: hour from date.
+    const first = rows[0] as { date: string; distance: number; origin: string };
+    expect(joined).toMatchObject({
+      version: 1,
+      role: 'production',
+      label: 1,
+      features: { hour: Number(first.date.slice(11, 13)), distance: first.distance, origin: first.origin },
+    });
+    expect(joined?.score).toBeCloseTo(
+      (single.body['predictions'] as Labelled[])[0]?.probabilities['1'] ?? -1,
+      6,
+    );
   });
 
   it('refuses bad requests with the status and a message naming the instance and feature', async () => {
@@ -122,14 +146,28 @@ describe('sluice serve on a registered flights model', () => {
     const huge = await post(predict, { instances: Array.from({ length: 400 }, () => a) });
     expect(huge.status).toBe(413);
     expect(message(huge.body)).toMatch(/8192-byte limit/);
-    const missing = await post(predict, { instances: [a, { hour: b['hour'], origin: b['origin'] }] });
+    const missing = await post(predict, { instances: [a, { date: b['date'], origin: b['origin'] }] });
     expect(missing.status).toBe(400);
-    expect(message(missing.body)).toMatch(/instances\[1\] is missing feature "distance"/);
+    expect(message(missing.body)).toMatch(/instances\[1\] is missing column "distance"/);
+    // The model computes hour from date: a request without date is refused naming both.
+    const noDate = await post(predict, { instances: [{ distance: 1200, origin: 'ORD' }] });
+    expect(noDate.status).toBe(400);
+    expect(message(noDate.body)).toMatch(
+      /instances\[0\] is missing column "date", which feature "hour" \(hour\(date\)\) needs/,
+    );
+    // …and a request sending the derived feature itself is refused, not scored as sent.
+    const sendsHour = await post(predict, { instances: [{ ...a, hour: 3 }] });
+    expect(sendsHour.status).toBe(400);
+    expect(message(sendsHour.body)).toMatch(
+      /instances\[0\] sends "hour", which the model computes itself as hour\(date\) from date/,
+    );
+    const badDate = await post(predict, { instances: [{ ...a, date: '14/01/2001' }] });
+    expect(message(badDate.body)).toMatch(/instances\[0\]\.date must be a timestamp "YYYY-MM-DD HH:MM:SS"/);
     const extra = await post(predict, { instances: [{ ...a, carrier: 'AA' }] });
     expect(message(extra.body)).toMatch(/instances\[0\] has feature "carrier", which the model does not use/);
     const wrongType = await post(predict, { instances: [a, a, { ...b, distance: '1200' }] });
     expect(wrongType.status).toBe(400);
-    expect(message(wrongType.body)).toMatch(/instances\[2\]\.distance must be a finite number or null/);
+    expect(message(wrongType.body)).toMatch(/instances\[2\]\.distance must be an integer or null/);
     expect((await post(predict, { rows: [a] })).status).toBe(400);
 
     const unknownModel = await post(`${url}/v1/models/nope:predict`, { instances: [a] });
