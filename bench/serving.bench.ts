@@ -16,6 +16,8 @@ import { featuresSchema, labelSchema, splitSchema, trainerSchema } from '../pipe
 import { guardFromConfig } from '../serving/guard.js';
 import { createServingServer } from '../serving/server.js';
 import type { BenchResult } from './harness.js';
+import { measureFeatureCost } from './serving-features.js';
+import type { FittedTransform } from '../pipelines/transform.js';
 
 const flights = fileURLToPath(
   new URL('../node_modules/vega-datasets/data/flights-3m.parquet', import.meta.url),
@@ -53,12 +55,13 @@ export async function run(): Promise<BenchResult> {
         `COPY (SELECT date, delay, distance, origin FROM read_parquet(${sqlString(flights)}) WHERE hash(date, origin, destination) % 100 = 0) TO ${sqlString(sample)} (FORMAT parquet)`,
       );
       const reader = await db.runAndReadAll(
-        `SELECT hour(date)::DOUBLE AS hour, distance::DOUBLE AS distance, origin FROM ${sqlString(sample)} LIMIT 1`,
+        `SELECT strftime(date, '%Y-%m-%d %H:%M:%S') AS date, distance::DOUBLE AS distance, origin FROM ${sqlString(sample)} LIMIT 1`,
       );
       return reader.getRowObjectsJS()[0] as Record<string, unknown>;
     });
     const { sha256, bytes } = await sha256File(sample);
     const versions: ModelVersion[] = [];
+    let transform: FittedTransform | undefined;
     for (const seed of [1, 2]) {
       const outcome = await trainOnDataset({
         dataset: { path: sample, uri: sample, sha256, bytes },
@@ -71,6 +74,7 @@ export async function run(): Promise<BenchResult> {
         trainer: trainerSchema.parse({ model: 'mlp', layers: [32, 16], epochs: 2, seed }),
       });
       const ref = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata);
+      transform ??= outcome.transform;
       versions.push({
         version: seed,
         registeredAt: new Date().toISOString(),
@@ -147,6 +151,16 @@ export async function run(): Promise<BenchResult> {
       const swapMs = performance.now() - started;
       const swapped = server.pool.describe(MODEL)['loaded'] as { production: { version: number } };
       add('sluice predict, v1→v2 swap mid-run', 32, await during, `load+switch ${swapMs.toFixed(0)} ms`);
+      const inputs = transform?.inputs;
+      const costs =
+        transform && inputs ? await measureFeatureCost({ ...transform, inputs }, row, [1, 100]) : [];
+      for (const c of costs) {
+        rows.push({
+          handler: `features only (hour(date), distance, origin), ${c.batch}-row request`,
+          'compiled JS µs': Number(c.compiledUs.toFixed(2)),
+          'DuckDB in process µs': Number(c.duckdbUs.toFixed(0)),
+        });
+      }
       return {
         name: 'serving',
         description: `single-row predict (MLP 32-16 on flights, ${backend.name} backend) vs a bare Fastify handler, autocannon ${seconds}s per row`,
@@ -154,6 +168,8 @@ export async function run(): Promise<BenchResult> {
         notes: [
           `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in the last row`,
           'the prediction log is on for sluice predict (one Parquet file per 5 000 rows or 5 s)',
+          'requests send the source columns (date, distance, origin); serving computes hour(date) with the compiled feature expressions (lib/model/derived-features.ts)',
+          'features only: the same computation per request, compiled JS (what serving runs) against DuckDB in process over the request rows (a VALUES query per request)',
         ],
       };
     } finally {

@@ -180,7 +180,7 @@ describe('sluice serve on a registered flights model', () => {
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(
-      /sluice_predict_errors_total\{model="delay-serve",version="1",code="INVALID_INSTANCES"\} 4/,
+      /sluice_predict_errors_total\{model="delay-serve",version="1",code="INVALID_INSTANCES"\} 7/,
     );
   });
 
