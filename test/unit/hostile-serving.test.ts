@@ -106,7 +106,10 @@ async function predict(payload: string | Buffer, contentType = 'application/json
     headers: { 'content-type': contentType },
     payload,
   });
-  const body = response.json<{ error?: { code: string; message: string }; predictions?: number[] }>();
+  const body = response.json<{
+    error?: { code: string; message: string };
+    predictions?: { label: string; probabilities: Record<string, number> }[];
+  }>();
   return { status: response.statusCode, body, message: body.error?.message ?? '' };
 }
 
@@ -116,8 +119,8 @@ async function stillServing(): Promise<void> {
   expect(answer.status).toBe(200);
   expect(answer.body.predictions).toHaveLength(1);
   const [p] = answer.body.predictions ?? [];
-  expect(p).toBeGreaterThan(0);
-  expect(p).toBeLessThan(1);
+  expect(p?.probabilities['1']).toBeGreaterThan(0);
+  expect(p?.probabilities['1']).toBeLessThan(1);
 }
 
 describe('hostile predict requests get a clear 4xx and the server keeps answering', () => {
