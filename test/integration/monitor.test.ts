@@ -211,7 +211,12 @@ describe('monitor alerts through a webhook, and live accuracy from the predictio
         version: 1,
         role: 'production',
         timeMs: Date.now(),
-        features: JSON.stringify(row),
+        // Serving logs the features it computed from the request: hour from the date sent.
+        features: JSON.stringify({
+          hour: Number(String(row['date']).slice(11, 13)),
+          distance: row['distance'],
+          origin: row['origin'],
+        }),
         prediction: JSON.stringify(0.9),
         score: 0.9,
       })),
