@@ -133,7 +133,8 @@ describe('calibration through the lifecycle on a real Temporal server', () => {
       body: JSON.stringify({ instances: rows }),
     });
     expect(response.status).toBe(200);
-    const served = ((await response.json()) as { predictions: number[] }).predictions;
+    const answer = (await response.json()) as { predictions: { probabilities: Record<string, number> }[] };
+    const served = answer.predictions.map((p) => p.probabilities['1'] ?? Number.NaN);
     expect(served).toHaveLength(rows.length);
     served.forEach((p, i) => {
       expect(p).toBeCloseTo(batch[i]!, 6);
