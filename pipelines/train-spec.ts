@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { schemaVariants } from './schema-variants.js';
 import { InvalidInputError } from './errors.js';
+import { FeatureExprError, parseFeatureExpr } from './feature-expr.js';
 import { calibrationSchema } from './calibration.js';
 
 /**
@@ -11,15 +12,33 @@ import { calibrationSchema } from './calibration.js';
 
 const sqlName = z.string().min(1).max(200);
 
+/**
+ * A feature's SQL: serving computes it from the source columns (docs/serving.md), so it must parse
+ * in the subset serving evaluates; refused here, at definition, naming the construct. Functions and
+ * types are checked when the transform is fitted, against the source's columns.
+ */
+const featureSql = z
+  .string()
+  .min(1)
+  .superRefine((sql, ctx) => {
+    try {
+      parseFeatureExpr(sql);
+    } catch (error) {
+      if (!(error instanceof FeatureExprError)) throw error;
+      ctx.addIssue({
+        code: 'custom',
+        message: `serving cannot compute ${JSON.stringify(sql)}: ${error.message}; see docs/serving.md for the SQL a feature may use, or compute it in the source's sql`,
+      });
+    }
+  });
+
 /** A numeric feature: a column, or a SQL expression over the source named `name`. */
 export const numericFeatureSchema = z.strictObject({
   name: sqlName.describe(
     'The feature name: a column of the source, or the name of the SQL expression in `sql`.',
   ),
   /** SQL over the source's columns, e.g. `hour(date)`; default: the column `name`. */
-  sql: z
-    .string()
-    .min(1)
+  sql: featureSql
     .optional()
     .describe('SQL over the source columns, e.g. `hour(date)`. Default: the column `name`.'),
   /** How a missing or NaN value is filled before standardisation. */
@@ -39,9 +58,7 @@ export const categoricalFeatureSchema = z.strictObject({
   name: sqlName.describe(
     'The feature name: a column of the source, or the name of the SQL expression in `sql`.',
   ),
-  sql: z
-    .string()
-    .min(1)
+  sql: featureSql
     .optional()
     .describe('SQL over the source columns, e.g. `dayofweek(date)`. Default: the column `name`.'),
   /** `auto` hashes when the training split has more than `hashAbove` distinct values. */

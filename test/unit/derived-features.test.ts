@@ -271,3 +271,17 @@ describe('derived features computed in JavaScript as DuckDB computes them', () =
     expect(parseTimestamp('14/01/2001')).toBeNull();
   });
 });
+
+describe('a feature SQL serving cannot compute is refused at definition', () => {
+  it('names the construct when the pipeline is defined, before any run', async () => {
+    const { featuresSchema } = await import('../../pipelines/train-spec.js');
+    const parsed = featuresSchema.safeParse({ numeric: [{ name: 'x', sql: "origin LIKE 'S%'" }] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toMatch(
+      /serving cannot compute "origin LIKE 'S%'": LIKE, ILIKE, SIMILAR TO and GLOB are not supported/,
+    );
+    expect(featuresSchema.safeParse({ numeric: [{ name: 'r', sql: 'temp_max - temp_min' }] }).success).toBe(
+      true,
+    );
+  });
+});
