@@ -166,7 +166,7 @@ describe('the deploy step', () => {
     expect(deploy.serving?.candidate.p95Ms).toBeGreaterThan(0);
     expect(deploy.serving?.production?.p95Ms).toBeGreaterThan(0);
     expect(deploy.reasons.join(' ')).toMatch(
-      /p95 latency [\d.]+ ms is [\d.]+× production's [\d.]+ ms, within 4×/,
+      /p95 latency [\d.]+ ms is [\d.]+× production's [\d.]+ ms, within 25×/,
     );
 
     const registry = await describeModel(t.client, MODEL);
@@ -307,8 +307,9 @@ function canary(url: string): NonNullable<LifecycleConfig['deploy']> {
     percent: 50,
     observe: '2s',
     metricsUrls: [`${url}/metrics`],
-    // Latency on one shared CPU is noisy; the bound here is wide, the rule itself is unit-tested.
-    thresholds: { maxLatencyRatio: 4 },
+    // p95 over a 2 s window on a shared 2-core machine swings past 4× production's (CI saw 4.07×);
+    // these tests are about promotion and traffic, so the bound is wide. The rule itself is unit-tested.
+    thresholds: { maxLatencyRatio: 25 },
   };
 }
 
@@ -376,7 +377,7 @@ function steered(url: string, percents: number[]): NonNullable<LifecycleConfig['
     strategy: 'canary',
     stages: percents.map((percent) => ({ percent, observe: '3s' })),
     metricsUrls: [`${url}/metrics`],
-    thresholds: { maxLatencyRatio: 4, minPredictions: 100 },
+    thresholds: { maxLatencyRatio: 25, minPredictions: 100 },
   };
 }
 
