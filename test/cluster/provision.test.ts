@@ -112,6 +112,8 @@ describe('Sluice on the cluster', () => {
     const env = {
       ...(await envFile(home)),
       SLUICE_HOME: workerHome,
+      // Not ~/.sluice/keys: a key left there by a demo run would sign this approval and be refused.
+      SLUICE_KEYS_DIR: join(workerHome, 'keys'),
       SLUICE_ROLES_FILE: rolesFile,
       SLUICE_DATA_ROOTS: `${projectRoot}:${await realpath(dataDir)}`,
     };

@@ -55,6 +55,7 @@ async function machine(name: string): Promise<{ home: string; env: Record<string
     env: {
       ...clusterEnv,
       SLUICE_HOME: dir,
+      SLUICE_KEYS_DIR: join(dir, 'keys'), // not ~/.sluice/keys, which a demo run may have filled
       SLUICE_DATA_ROOTS: `${projectRoot}:${await realpath(dataDir)}`,
       SLUICE_LOG_LEVEL: 'info',
     },

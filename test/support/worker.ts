@@ -23,6 +23,8 @@ export async function testConfig(
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_CLI_PATH: inject('temporalCliPath'),
     SLUICE_HOME: home,
+    // Private keys per test home, not ~/.sluice/keys: a key a demo run left there must not sign here.
+    SLUICE_KEYS_DIR: join(home, 'keys'),
     SLUICE_TASK_QUEUE: `sluice-${suffix}`,
     SLUICE_TRAIN_TASK_QUEUE: `sluice-train-${suffix}`,
     SLUICE_DATA_ROOTS: `${projectRoot}:${home}`,
