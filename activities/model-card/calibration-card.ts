@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { CalibrationReport } from '../evaluate/calibration-report.js';
-import type { Chart } from './charts.js';
+import { reliabilityAxes, type Chart } from './charts.js';
 import { num } from './metric-words.js';
 
 /** The calibration part of the card data: the method, and ECE before and after, in numbers and words. */
@@ -88,18 +88,7 @@ export function calibrationChart(
           data: { values },
           mark: { type: 'line', point: true },
           encoding: {
-            x: {
-              field: 'predicted',
-              type: 'quantitative',
-              title: 'Predicted probability',
-              scale: { domain: [0, 1] },
-            },
-            y: {
-              field: 'observed',
-              type: 'quantitative',
-              title: 'Observed frequency',
-              scale: { domain: [0, 1] },
-            },
+            ...reliabilityAxes,
             color,
           },
         },

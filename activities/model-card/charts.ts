@@ -26,6 +26,22 @@ const config = {
   view: { stroke: null },
 } as const;
 
+/** A reliability curve's axes: predicted probability against observed frequency, both 0–1. */
+export const reliabilityAxes = {
+  x: {
+    field: 'predicted',
+    type: 'quantitative' as const,
+    title: 'Predicted probability',
+    scale: { domain: [0, 1] },
+  },
+  y: {
+    field: 'observed',
+    type: 'quantitative' as const,
+    title: 'Observed frequency',
+    scale: { domain: [0, 1] },
+  },
+};
+
 /** Vega-Lite specs for every chart the evaluation supports, in reading order. */
 export function chartSpecs(
   report: EvaluationReport,
@@ -87,18 +103,7 @@ export function chartSpecs(
             data: { values: bins },
             mark: { type: 'line', color: BLUE },
             encoding: {
-              x: {
-                field: 'predicted',
-                type: 'quantitative',
-                title: 'Predicted probability',
-                scale: { domain: [0, 1] },
-              },
-              y: {
-                field: 'observed',
-                type: 'quantitative',
-                title: 'Observed frequency',
-                scale: { domain: [0, 1] },
-              },
+              ...reliabilityAxes,
             },
           },
           {
