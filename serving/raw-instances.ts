@@ -82,13 +82,15 @@ export function readRawInstances(
   });
 }
 
-function describe(value: unknown): string {
+/** A request value in words, for 400 messages. */
+export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   return typeof value === 'object' ? 'an object' : typeof value;
 }
 
-function bad(message: string): ServingRequestError {
+/** A 400 INVALID_INSTANCES refusal. */
+export function bad(message: string): ServingRequestError {
   return new ServingRequestError(400, 'INVALID_INSTANCES', message);
 }

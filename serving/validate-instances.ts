@@ -1,7 +1,6 @@
 import type { ModelManifest, ModelMetadata } from '../pipelines/model.js';
 import type { FeatureInputs } from '../lib/model/transform-online.js';
-import { ServingRequestError } from '../lib/http-error.js';
-import { readRawInstances } from './raw-instances.js';
+import { bad, describe, readRawInstances } from './raw-instances.js';
 
 /** How many instances one predict request may carry: big batches belong in a batch job, not here. */
 export const maxInstancesPerRequest = 1_000;
@@ -92,15 +91,4 @@ function validateFeatureInstances(
     }
     return row;
   });
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
-
-function bad(message: string): ServingRequestError {
-  return new ServingRequestError(400, 'INVALID_INSTANCES', message);
 }
