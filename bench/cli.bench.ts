@@ -19,9 +19,17 @@ export async function run(args: string[]): Promise<BenchResult> {
   const rounds = args.includes('--quick') ? 5 : 15;
   const loadBefore = loadavg();
   const temporal = await startBenchTemporal('cli');
-  const { home, config, address, cli } = temporal;
+  const { home, config, address, cli, httpAddress } = temporal;
   const log = createLogger(config, pino.destination({ dest: join(home, 'worker.log'), sync: false }));
-  const env = { TEMPORAL_ADDRESS: address, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'warn' };
+  // The read-only commands use the server's HTTP API, as after `sluice dev` (which records it) or with
+  // TEMPORAL_HTTP_ADDRESS set on a cluster; the `(gRPC)` rows turn it off to show the other path.
+  const env = {
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_HTTP_ADDRESS: httpAddress,
+    SLUICE_HOME: home,
+    SLUICE_LOG_LEVEL: 'warn',
+  };
+  const grpc = { TEMPORAL_HTTP_ADDRESS: 'off' };
   const workers: RunningWorker[] = [];
   try {
     // Worker start: the prebuilt bundle (what `npm run build` wrote) first, so it also pays the cold
@@ -42,7 +50,7 @@ export async function run(args: string[]): Promise<BenchResult> {
 
     if (!('path' in cli))
       throw new Error('the baseline needs the temporal CLI binary: set TEMPORAL_CLI_PATH');
-    const commands: { name: string; file: string; args: string[] }[] = [
+    const commands: { name: string; file: string; args: string[]; env?: Record<string, string> }[] = [
       {
         name: 'temporal workflow list (baseline)',
         file: cli.path,
@@ -52,6 +60,13 @@ export async function run(args: string[]): Promise<BenchResult> {
       { name: 'sluice status <run>', file: process.execPath, args: [sluiceBin, 'status', runId] },
       { name: 'sluice --help', file: process.execPath, args: [sluiceBin, '--help'] },
       { name: 'sluice models', file: process.execPath, args: [sluiceBin, 'models'] },
+      { name: 'sluice runs (gRPC)', file: process.execPath, args: [sluiceBin, 'runs'], env: grpc },
+      {
+        name: 'sluice status <run> (gRPC)',
+        file: process.execPath,
+        args: [sluiceBin, 'status', runId],
+        env: grpc,
+      },
       { name: 'node -e 0 (floor: Node itself)', file: process.execPath, args: ['-e', '0'] },
       {
         name: "node: import('@temporalio/client') (floor: the Temporal client)",
@@ -60,9 +75,19 @@ export async function run(args: string[]): Promise<BenchResult> {
       },
     ];
     const walls = new Map(commands.map((c) => [c.name, [] as number[]]));
-    for (const c of commands) await command(c.file, c.args, env); // warm the page cache once
+    const outputs = new Map<string, string>();
+    for (const c of commands) {
+      // warm the page cache once, keeping what each printed to compare the two read paths below
+      outputs.set(c.name, (await command(c.file, c.args, { ...env, ...c.env })).stdout);
+    }
+    for (const name of ['sluice runs', 'sluice status <run>']) {
+      if (outputs.get(name) !== outputs.get(`${name} (gRPC)`)) {
+        throw new Error(`${name} printed something else over HTTP than over gRPC: the read paths disagree`);
+      }
+    }
     for (let round = 0; round < rounds; round++) {
-      for (const c of commands) walls.get(c.name)?.push((await command(c.file, c.args, env)).ms);
+      for (const c of commands)
+        walls.get(c.name)?.push((await command(c.file, c.args, { ...env, ...c.env })).ms);
     }
     const medians = new Map([...walls].map(([name, ms]) => [name, median(ms)]));
     const baseline = medians.get(commands[0]?.name ?? '') ?? Number.NaN;
@@ -85,6 +110,7 @@ export async function run(args: string[]): Promise<BenchResult> {
       ratios: {
         runsVsTemporalList: vs('sluice runs'),
         statusVsTemporalList: vs('sluice status <run>'),
+        runsGrpcVsTemporalList: vs('sluice runs (gRPC)'),
         helpVsTemporalList: vs('sluice --help'),
         modelsVsTemporalList: vs('sluice models'),
         workerStartPrebuiltVsBundling: prebuiltMs / bundledMs,

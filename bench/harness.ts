@@ -81,6 +81,8 @@ export function percentile(values: readonly number[], p: number): number {
 export interface BenchTemporal {
   home: string;
   address: string;
+  /** The server's HTTP API (`TEMPORAL_HTTP_ADDRESS` for the read-only control commands). */
+  httpAddress: string;
   /** Sluice's config for this server and home (log level `warn`). */
   config: SluiceConfig;
   cli: TemporalCli;
@@ -105,11 +107,13 @@ export async function startBenchTemporal(bench: string): Promise<BenchTemporal> 
     address,
     logFile: join(home, 'temporal.log'),
     cacheDir: join(projectRoot, '.sluice', 'bin'),
+    httpPort: await freePort(),
   });
   const client = new Client({ connection: await Connection.connect({ address }) });
   return {
     home,
     address,
+    httpAddress: server.httpAddress ?? '',
     config,
     cli,
     server,

@@ -1,30 +1,21 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { SluiceError } from '../pipelines/errors.js';
+import {
+  cipherMetadata,
+  cipherName,
+  encryptedEncoding,
+  ivBytes,
+  keyIdMetadata,
+  openSealed,
+} from './payload-crypto.js';
 import type { PayloadKeys } from '../lib/payload-keys.js';
-
-/** The `encoding` of a payload this codec encrypted; the original payload is inside, whole. */
-export const encryptedEncoding = 'binary/encrypted';
-/** Metadata naming the key that encrypted a payload, so a rotated-out key can still decrypt it. */
-export const keyIdMetadata = 'encryption-key-id';
-const cipherMetadata = 'encryption-cipher';
-const cipherName = 'AES-256-GCM';
-const ivBytes = 12;
-const tagBytes = 16;
 
 const text = new TextEncoder();
 const untext = new TextDecoder();
 const { Payload: PayloadMessage } = proto.temporal.api.common.v1;
 
-/**
- * A payload needs a key this process does not have: an encrypted history read without its key, or a
- * key removed from `SLUICE_PAYLOAD_KEYS` too early. Names the key id and the fix; never the key.
- */
-export class PayloadKeyError extends SluiceError {
-  readonly code = 'PAYLOAD_KEY';
-  readonly retryable = false;
-}
+export { encryptedEncoding, keyIdMetadata, PayloadKeyError } from './payload-crypto.js';
 
 /**
  * AES-256-GCM payload codec with key ids (docs/architecture.md: histories at rest hold no plaintext inputs,
@@ -77,32 +68,7 @@ export function encryptedWith(payload: Payload): string | undefined {
 export function decryptPayload(payload: Payload, keys: PayloadKeys): Payload {
   const id = encryptedWith(payload);
   if (id === undefined) return payload;
-  const key = keys.keys[id];
-  if (!key) {
-    throw new PayloadKeyError(
-      `a payload is encrypted with key "${id}", which is not in SLUICE_PAYLOAD_KEYS (it has ${Object.keys(keys.keys).join(', ')}): add that key to decrypt it`,
-    );
-  }
-  const data = Buffer.from(payload.data ?? new Uint8Array());
-  if (data.length < ivBytes + tagBytes) {
-    throw new PayloadKeyError(
-      `a payload encrypted with key "${id}" is too short to be one: it was cut or altered`,
-    );
-  }
-  const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, ivBytes));
-  decipher.setAuthTag(data.subarray(data.length - tagBytes));
-  let plain: Buffer;
-  try {
-    plain = Buffer.concat([
-      decipher.update(data.subarray(ivBytes, data.length - tagBytes)),
-      decipher.final(),
-    ]);
-  } catch {
-    throw new PayloadKeyError(
-      `a payload encrypted with key "${id}" does not authenticate: it was altered, or key "${id}" is not the key that encrypted it`,
-    );
-  }
-  return PayloadMessage.decode(plain);
+  return PayloadMessage.decode(openSealed(id, keys, payload.data ?? new Uint8Array()));
 }
 
 /** The data converter for `keys` (none when encryption is off): workers, clients and replay share it. */

@@ -11,15 +11,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DependencyUnavailableError, InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import {
   modelNameProblem,
-  registryIdPrefix,
   registryMemoKey,
   registryWorkflowId,
-  registryWorkflowType,
   type PromoteInput,
   type PromoteResult,
   type RegisterVersionInput,
   type RegisterVersionResult,
-  type RegistryAliases,
   type RegistryDescription,
   type RegistryEvent,
   type RegistryInput,
@@ -30,6 +27,7 @@ import {
   type SetTrafficResult,
 } from '../pipelines/registry.js';
 import { SluiceModel } from '../pipelines/search-attributes.js';
+import { byModelName, modelsQuery, modelSummary, type ModelSummary } from './run-views.js';
 import type { SluiceConfig } from '../lib/config.js';
 import {
   describeQuery,
@@ -64,14 +62,7 @@ export class RegistryRefusedError extends SluiceError {
   readonly retryable = false;
 }
 
-/** One model as `sluice models` lists it, read from visibility (no worker needed). */
-export interface ModelSummary {
-  model: string;
-  workflowId: string;
-  versions: number;
-  aliases: RegistryAliases;
-  updatedAt: string | null;
-}
+export type { ModelSummary } from './run-views.js';
 
 type RegistryHandle = WorkflowHandle<typeof registryWorkflow>;
 
@@ -166,18 +157,12 @@ export async function modelHistory(client: Client, model: string): Promise<Regis
  */
 export async function listModels(client: Client): Promise<ModelSummary[]> {
   const models: ModelSummary[] = [];
-  const query = `WorkflowType = '${registryWorkflowType}' AND ExecutionStatus = 'Running'`;
-  for await (const execution of client.workflow.list({ query })) {
-    const memo = execution.memo?.[registryMemoKey] as RegistryMemo | undefined;
-    models.push({
-      model: execution.workflowId.slice(registryIdPrefix.length),
-      workflowId: execution.workflowId,
-      versions: memo?.versions ?? 0,
-      aliases: memo?.aliases ?? { candidate: null, production: null, previous: null },
-      updatedAt: memo?.updatedAt ?? null,
-    });
+  for await (const execution of client.workflow.list({ query: modelsQuery })) {
+    models.push(
+      modelSummary(execution.workflowId, execution.memo?.[registryMemoKey] as RegistryMemo | undefined),
+    );
   }
-  return models.sort((a, b) => a.model.localeCompare(b.model));
+  return byModelName(models);
 }
 
 function startOptions(target: RegistryTarget, model: string) {

@@ -1,18 +1,17 @@
 import type { Client } from '@temporalio/client';
-import { InvalidInputError } from '../pipelines/errors.js';
 import type { DagStatus } from '../workflows/index.js';
+import {
+  runsLimit,
+  runsQuery,
+  runSummary,
+  statusQueryMs,
+  type RunFilter,
+  type RunReport,
+  type RunSummary,
+} from './run-views.js';
 import { describeRun, describeRunningRun } from './runs.js';
 
-/** What `status` knows of a run: the server's view, plus the workflow's own status when a worker answers. */
-export interface RunReport {
-  workflowId: string;
-  /** Temporal's execution status name (`RUNNING`, `COMPLETED`, …). */
-  temporalState: string;
-  startTime: Date;
-  closeTime: Date | null;
-  /** The run's status query; `null` when no worker answered within five seconds. */
-  status: DagStatus | null;
-}
+export { runsQuery, type RunFilter, type RunReport, type RunSummary } from './run-views.js';
 
 /**
  * A run's status, as `sluice status` and the HTTP API show it.
@@ -24,7 +23,7 @@ export async function runReport(client: Client, namespace: string, runId: string
   const description = await describeRun(handle, runId, namespace);
   let status: DagStatus | null = null;
   try {
-    status = await client.connection.withDeadline(Date.now() + 5_000, () =>
+    status = await client.connection.withDeadline(Date.now() + statusQueryMs, () =>
       handle.query<DagStatus>('status'),
     );
   } catch {
@@ -39,60 +38,16 @@ export async function runReport(client: Client, namespace: string, runId: string
   };
 }
 
-export interface RunFilter {
-  /** Only runs waiting at an approval gate. */
-  awaitingApproval?: boolean | undefined;
-  pipeline?: string | undefined;
-  model?: string | undefined;
-  /** At most this many runs, newest first (default 20). */
-  limit?: number | undefined;
-}
-
-/** One run as the visibility store lists it (Sluice's search attributes). */
-export interface RunSummary {
-  workflowId: string;
-  pipeline: string | null;
-  status: string;
-  stage: string | null;
-  approval: string | null;
-  trigger: string | null;
-  startTime: string;
-}
-
-/** The visibility query for a filter (exposed so callers can show what was asked). */
-export function runsQuery(filter: RunFilter): string {
-  const clauses = [`WorkflowType = 'dagWorkflow'`];
-  if (filter.awaitingApproval) clauses.push(`SluiceApproval = 'awaiting'`, `ExecutionStatus = 'Running'`);
-  if (filter.pipeline) clauses.push(`SluicePipeline = ${quote(filter.pipeline)}`);
-  if (filter.model) clauses.push(`SluiceModel = ${quote(filter.model)}`);
-  return clauses.join(' AND ');
-}
-
 /**
  * Recent runs through a visibility query on Sluice's search attributes.
  *
  * @throws InvalidInputError when the limit is not a positive integer.
  */
 export async function listRuns(client: Client, filter: RunFilter = {}): Promise<RunSummary[]> {
-  const limit = filter.limit ?? 20;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new InvalidInputError(`the limit must be a positive integer, got "${limit}"`);
-  }
+  const limit = runsLimit(filter);
   const runs: RunSummary[] = [];
   for await (const run of client.workflow.list({ query: runsQuery(filter) })) {
-    const attr = (name: string) => {
-      const value = run.searchAttributes[name];
-      return Array.isArray(value) && value.length > 0 ? String(value[0]) : null;
-    };
-    runs.push({
-      workflowId: run.workflowId,
-      pipeline: attr('SluicePipeline'),
-      status: run.status.name,
-      stage: attr('SluiceStage'),
-      approval: attr('SluiceApproval'),
-      trigger: attr('SluiceTrigger'),
-      startTime: run.startTime.toISOString(),
-    });
+    runs.push(runSummary(run.workflowId, run.status.name, run.startTime, run.searchAttributes));
     if (runs.length >= limit) break;
   }
   return runs;
@@ -107,8 +62,4 @@ export async function cancelRun(client: Client, namespace: string, runId: string
   const handle = client.workflow.getHandle(runId);
   await describeRunningRun(handle, runId, namespace, 'is already finished', 'nothing to cancel');
   await handle.cancel();
-}
-
-function quote(value: string): string {
-  return `'${value.replaceAll("'", "\\'")}'`;
 }

@@ -15,7 +15,6 @@ import { checkStepActivities } from './step-check.js';
 import { resolveSource } from '../lib/paths.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import type { ApprovalGateStatus } from '../pipelines/approval.js';
-import type { GateDecision } from '../pipelines/gates.js';
 import { resolveRunParams, withParamDefaults, type ParamValue } from '../pipelines/params.js';
 import {
   SluiceApproval,
@@ -31,6 +30,8 @@ import { loadRoles } from './roles.js';
 import { loadKeys } from '../lib/keys.js';
 import { eligibleApprovers } from '../pipelines/approval.js';
 import type { DagInput, DagStatus, dagWorkflow, StepStatus } from '../workflows/index.js';
+
+export { describeStep, describeStop, stepWarnings } from './run-views.js';
 import type { SearchAttributePair } from '@temporalio/common';
 
 /** The Sluice version, part of every step cache key. */
@@ -240,11 +241,6 @@ export class RunStoppedError extends SluiceError {
   readonly retryable = false;
 }
 
-/** `run X stopped at the validation gate of step "validate": 2 error anomalies; rows: …` */
-export function describeStop(workflowId: string, gate: GateDecision): string {
-  return `run ${workflowId} stopped at the ${gate.gate} gate of step "${gate.step}": ${gate.reasons.join('; ')}`;
-}
-
 /** A run ended in failure; the message names the step and the cause. */
 export class RunFailedError extends SluiceError {
   readonly code = 'RUN_FAILED';
@@ -261,35 +257,6 @@ function failureDetails(failure: unknown): DagStatus | undefined {
   const details = (failure as { details?: unknown[] } | undefined)?.details;
   const first = details?.[0] as DagStatus | undefined;
   return first && Array.isArray(first.steps) ? first : undefined;
-}
-
-/** `profile ✓ 120 ms (attempt 1)` — one line per step transition. */
-export function describeStep(step: StepStatus): string {
-  const mark = { pending: '·', running: '▶', succeeded: '✓', failed: '✗', skipped: '–', cancelled: '⊘' }[
-    step.state
-  ];
-  const took = step.durationMs === undefined ? '' : ` ${step.durationMs} ms`;
-  const attempt = step.attempt && step.attempt > 1 ? ` (attempt ${step.attempt})` : '';
-  const error = step.error ? `: ${step.error.message}` : '';
-  const warnings = stepWarnings(step).map((w) => `\n    ! ${w}`);
-  return `  ${mark} ${step.id} ${step.state}${took}${attempt}${error}${warnings.join('')}`;
-}
-
-/**
- * What a step said the user must know though it succeeded (rows left out, a categorical bucketed, a
- * column that looks like PII…): the `warnings` of its output, strings or anomalies with a `message`. Any step may return them; status and `--wait` show them.
- */
-export function stepWarnings(step: StepStatus): string[] {
-  const output = step.output;
-  if (output === null || typeof output !== 'object' || Array.isArray(output)) return [];
-  const warnings = output['warnings'];
-  if (!Array.isArray(warnings)) return [];
-  return warnings.flatMap((w) => {
-    if (typeof w === 'string') return [w];
-    // Ingest's PII suspects are anomalies with their words in `message`.
-    const message = w !== null && typeof w === 'object' && !Array.isArray(w) ? w['message'] : undefined;
-    return typeof message === 'string' ? [message] : [];
-  });
 }
 
 /** Describe a run, or say in one line that there is no such run. */

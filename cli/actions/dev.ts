@@ -1,21 +1,23 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { locateTemporalCli } from '../../infra/temporal/cli-provision.js';
-import { ensureNamespaceReady, probeTemporal } from '../../infra/temporal/cluster.js';
+import { ensureNamespaceReady, freePort, portOpen, probeTemporal } from '../../infra/temporal/cluster.js';
 import { startDevServer } from '../../infra/temporal/dev-server.js';
 import { createKey, loadKeys } from '../../lib/keys.js';
 import { loadPipeline } from '../../pipelines/catalog.js';
 import { ConfigurationError } from '../../pipelines/errors.js';
 import { parseParamFlags, resolveRunParams } from '../../pipelines/params.js';
-import type { SluiceConfig } from '../../lib/config.js';
+import { splitAddress, type SluiceConfig } from '../../lib/config.js';
+import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { ensureHomeWritable } from '../../worker/home.js';
 import { createLogger, installRuntime } from '../../worker/logging.js';
 import { startWorker } from '../../worker/run.js';
 import { connectClient } from '../../client/connect.js';
+import { devServerRecordPath, type DevServerRecord } from '../../client/reads.js';
 import { loadStepModules } from '../../pipelines/step-modules.js';
 import type { Output } from '../output.js';
 import { describeOpenGate } from '../approval-view.js';
@@ -128,16 +130,27 @@ async function dev(
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       uiPort: config.temporal.uiPort,
+      httpPort: await devHttpPort(config.temporal.address),
       dbFile,
       logFile: join(logDir, 'temporal.log'),
     });
+    const record = devServerRecordPath(config.home);
     cleanup.add('the Temporal dev server', async () => {
       out.status('● stopping the Temporal dev server');
+      await rm(record, { force: true });
       await server.stop();
     });
+    if (server.httpAddress) {
+      const entry: DevServerRecord = {
+        address: server.address,
+        httpAddress: server.httpAddress,
+        pid: server.pid,
+      };
+      await writeFileAtomic(record, JSON.stringify(entry));
+    }
     out.status(`● Temporal dev server on ${server.address}, namespace ${config.temporal.namespace}`);
     out.status(
-      `● Web UI ${server.uiUrl ?? '(headless)'} · histories kept in ${dbFile} · server log ${server.logFile}`,
+      `● Web UI ${server.uiUrl ?? '(headless)'} · HTTP API ${server.httpAddress ?? '(none)'} · histories kept in ${dbFile} · server log ${server.logFile}`,
     );
     summary['server'] = { reused: false, cli, dbFile, uiUrl: server.uiUrl };
   }
@@ -178,4 +191,14 @@ async function dev(
   const signal = await Promise.race([untilShutdownSignal(), worker.done.then(() => undefined)]);
   out.status(signal ? `● ${signal} received, shutting down` : '● the worker stopped, shutting down');
   return summary;
+}
+
+/**
+ * The dev server's HTTP API port: Temporal's convention (the gRPC port + 10: 7233 → 7243) when free,
+ * else any free port. `sluice dev` records it for the read-only control commands (client/reads.ts).
+ */
+async function devHttpPort(address: string): Promise<number> {
+  const { host, port } = splitAddress(address);
+  if (port + 10 <= 65535 && !(await portOpen(host, port + 10))) return port + 10;
+  return freePort(host);
 }

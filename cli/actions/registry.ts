@@ -22,15 +22,9 @@ import {
 import { loadRoles } from '../../client/roles.js';
 import { connectClient } from '../../client/connect.js';
 import { context } from '../commands/shared.js';
+import { showVersion } from './control-reads.js';
 import { table } from '../output.js';
-import {
-  answered,
-  describeModel,
-  listModels,
-  modelHistory,
-  promoteModel,
-  rollbackModel,
-} from '../../client/registry.js';
+import { answered, describeModel, modelHistory, promoteModel, rollbackModel } from '../../client/registry.js';
 
 export interface ModelsOptions {
   history?: boolean;
@@ -47,28 +41,11 @@ export interface RollbackOptions {
   reason: string;
 }
 
-/** `sluice models [name]`: every model from visibility, or one model's versions from its registry. */
-export async function modelsAction(name: string | undefined, options: ModelsOptions, command: Command) {
+/** `sluice models <name>`: one model's versions from its registry (the list: control-reads.ts). */
+export async function modelsAction(name: string, options: ModelsOptions, command: Command) {
   const { config, out } = context(command);
   const client = await connectClient(config);
   try {
-    if (name === undefined) {
-      const models = await listModels(client);
-      out.result({ models }, () =>
-        models.length === 0
-          ? 'no models registered yet: a pipeline step `registerModel` registers the first version'
-          : table([
-              ['model', 'versions', 'production', 'candidate', 'previous', 'updated'],
-              ...models.map((m) => [
-                m.model,
-                String(m.versions),
-                ...aliasCells(m.aliases),
-                m.updatedAt ?? '-',
-              ]),
-            ]),
-      );
-      return;
-    }
     const description = await answered(client, config, name, 'query', () => describeModel(client, name));
     const events = options.history
       ? await answered(client, config, name, 'query', () => modelHistory(client, name))
@@ -84,7 +61,7 @@ export async function modelsAction(name: string | undefined, options: ModelsOpti
         traffic && traffic.version !== null
           ? `; traffic: v${traffic.version} canary ${traffic.canaryPercent} %, shadow ${traffic.shadow ? 'on' : 'off'} (set by ${traffic.by ?? '?'} at ${traffic.at ?? '?'})`
           : '; traffic: production answers everything';
-      const head = `model ${name}: ${description.versions.length} version(s); production ${show(description.aliases.production)}, candidate ${show(description.aliases.candidate)}, previous ${show(description.aliases.previous)}${split}`;
+      const head = `model ${name}: ${description.versions.length} version(s); production ${showVersion(description.aliases.production)}, candidate ${showVersion(description.aliases.candidate)}, previous ${showVersion(description.aliases.previous)}${split}`;
       const contract = request ? [`v${request.version}: ${describeRequestContract(request)}`] : [];
       return [head, table(rows), ...contract, ...(events ? ['', ...events.map(describeEvent)] : [])].join(
         '\n',
@@ -140,7 +117,7 @@ export async function promoteAction(
     out.result({ model, ...result }, () =>
       result.outcome === 'unchanged'
         ? `model ${model} v${version} already is in production: nothing changed`
-        : `model ${model} v${version} is in production (previous: ${show(result.aliases.previous)}), promoted by ${options.as} as ${request.authorisedBy}`,
+        : `model ${model} v${version} is in production (previous: ${showVersion(result.aliases.previous)}), promoted by ${options.as} as ${request.authorisedBy}`,
     );
   } finally {
     await client.connection.close();
@@ -164,7 +141,7 @@ export async function rollbackAction(model: string, options: RollbackOptions, co
     out.result(
       { model, ...result },
       () =>
-        `model ${model} rolled back from v${result.from} to v${result.version} by ${options.as} (previous: ${show(result.aliases.previous)})`,
+        `model ${model} rolled back from v${result.from} to v${result.version} by ${options.as} (previous: ${showVersion(result.aliases.previous)})`,
     );
   } finally {
     await client.connection.close();
@@ -190,7 +167,7 @@ export function describeEvent(event: RegistryEvent): string {
     case 'registered':
       return `${head} registered v${event.version} by ${event.by} from run ${event.workflowId}`;
     case 'promoted':
-      return `${head} promoted v${event.version} (was ${show(event.from)}) by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
+      return `${head} promoted v${event.version} (was ${showVersion(event.from)}) by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
     case 'rolled-back':
       return `${head} rolled back v${event.from} to v${event.version} by ${event.by} as ${event.authorisedBy}: ${event.reason}`;
     case 'traffic':
@@ -232,12 +209,4 @@ function compactMetrics(metrics: Record<string, JsonValue>): string {
     return number === undefined ? [] : [`${name}=${Number(number.toFixed(3))}`];
   });
   return figures.slice(0, 4).join(' ') || '-';
-}
-
-function aliasCells(aliases: RegistryAliases): string[] {
-  return [show(aliases.production), show(aliases.candidate), show(aliases.previous)];
-}
-
-function show(version: number | null): string {
-  return version === null ? '-' : `v${version}`;
 }

@@ -4,7 +4,8 @@ import type { DecisionOptions, SignOptions } from '../actions/approve.js';
 import type { RerunOptions } from '../actions/rerun.js';
 import type { ScheduleVerb } from '../../client/schedules.js';
 import type { ScheduleCreateOptions, TriggerOptions } from '../actions/triggers.js';
-import type { RunOptions, RunsOptions } from '../actions/run.js';
+import type { RunOptions } from '../actions/run.js';
+import type { RunsOptions } from '../actions/control-reads.js';
 import { collect } from './shared.js';
 
 /**
@@ -89,7 +90,7 @@ export function registerCore(program: Command): void {
     .description('show a run: its state and every step with attempts, timings and outputs')
     .argument('<run>', 'the run (workflow id)')
     .action(async (runId: string, _options, command: Command) =>
-      (await import('../actions/run.js')).statusAction(runId, command),
+      (await import('../actions/control-reads.js')).statusAction(runId, command),
     );
 
   program
@@ -100,7 +101,7 @@ export function registerCore(program: Command): void {
     .option('--model <name>', 'only runs of this model')
     .option('--limit <n>', 'at most this many runs', '50')
     .action(async (options: RunsOptions, command: Command) =>
-      (await import('../actions/run.js')).runsAction(options, command),
+      (await import('../actions/control-reads.js')).runsAction(options, command),
     );
 
   program

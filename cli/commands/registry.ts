@@ -14,7 +14,9 @@ export function registerRegistry(program: Command): void {
     .argument('[name]', 'a model: show its versions (needs a running worker to answer)')
     .option('--history', 'with a name: also show the event log (registrations, promotions, refusals)')
     .action(async (name: string | undefined, options: ModelsOptions, command: Command) =>
-      (await import('../actions/registry.js')).modelsAction(name, options, command),
+      name === undefined
+        ? (await import('../actions/control-reads.js')).modelListAction(command)
+        : (await import('../actions/registry.js')).modelsAction(name, options, command),
     );
 
   program

@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
@@ -39,6 +39,19 @@ export function portOpen(host: string, port: number, timeoutMs = 1_000): Promise
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
     socket.connect(port, host);
+  });
+}
+
+/** A TCP port nothing listens on right now on `host`. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
   });
 }
 

@@ -17,6 +17,11 @@ export interface DevServerOptions {
   namespace: string;
   /** Web UI port; `false` runs headless (the tests). */
   uiPort: number | false;
+  /**
+   * The HTTP API's port (the read path of `runs`, `status`, `models`: client/reads.ts); omitted, the
+   * server picks one nobody is told about.
+   */
+  httpPort?: number;
   /** SQLite file that keeps histories across restarts; omit for an in-memory server (the tests). */
   dbFile?: string;
   /** Where the server's own output goes (it never mixes with Sluice's stdout). */
@@ -28,6 +33,8 @@ export interface DevServerOptions {
 /** A dev server Sluice started; `stop()` ends the server process and waits for it. */
 export interface DevServer {
   address: string;
+  /** The HTTP API's base URL, when a port was asked for. */
+  httpAddress: string | undefined;
   uiUrl: string | undefined;
   pid: number;
   logFile: string;
@@ -41,7 +48,13 @@ export interface DevServer {
  */
 export async function startScratchDevServer(
   config: Pick<SluiceConfig, 'temporal' | 'searchPath'>,
-  options: { address: string; logFile: string; cacheDir: string; onProgress?: (line: string) => void },
+  options: {
+    address: string;
+    logFile: string;
+    cacheDir: string;
+    httpPort?: number;
+    onProgress?: (line: string) => void;
+  },
 ): Promise<{ cli: Exclude<TemporalCli, { source: 'sdk-download' }>; server: DevServer }> {
   const cli = await locateTemporalCli({
     envPath: config.temporal.cliPath,
@@ -61,6 +74,7 @@ export async function startScratchDevServer(
     namespace: 'default',
     uiPort: false,
     logFile: options.logFile,
+    ...(options.httpPort === undefined ? {} : { httpPort: options.httpPort }),
   });
   return { cli, server };
 }
@@ -96,6 +110,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       `port ${options.uiPort} (Temporal Web UI) is already in use by another process: stop it or set SLUICE_UI_PORT to a free port`,
     );
   }
+  if (options.httpPort !== undefined && (await portOpen(host, options.httpPort))) {
+    throw new ConfigurationError(
+      `port ${options.httpPort} (the Temporal HTTP API) is already in use by another process: stop it or free the port`,
+    );
+  }
   const executable = await executablePath(options.cli);
   if (options.dbFile) await mkdir(dirname(options.dbFile), { recursive: true });
   await mkdir(dirname(options.logFile), { recursive: true });
@@ -112,6 +131,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   ];
   for (const key of sluiceSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.httpPort !== undefined) args.push('--http-port', String(options.httpPort));
   if (options.uiPort === false) args.push('--headless');
   else args.push('--ui-ip', host, '--ui-port', String(options.uiPort));
   args.push('--log-format', 'json', '--log-level', 'warn');
@@ -143,6 +163,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   return {
     address: options.address,
+    httpAddress:
+      options.httpPort === undefined
+        ? undefined
+        : `http://${host.includes(':') ? `[${host}]` : host}:${options.httpPort}`,
     uiUrl: options.uiPort === false ? undefined : `http://${host}:${options.uiPort}`,
     pid: child.pid ?? -1,
     logFile: options.logFile,

@@ -72,6 +72,15 @@ describe('control commands start light', () => {
     expect(heavyLoaded(result.modules)).toEqual([]);
   });
 
+  it('over the HTTP API, runs, status and models load no gRPC or protobuf runtime', async () => {
+    expect(env['TEMPORAL_HTTP_ADDRESS']).toBeDefined();
+    for (const args of [['runs'], ['status', 'no-such-run'], ['models']]) {
+      const { modules, stdout, stderr } = await traced(args, env);
+      expect(`${stdout}${stderr}`).not.toMatch(/not usable/);
+      expect(modules.filter((m) => /node_modules\/(@temporalio|@grpc|protobufjs)\//.test(m))).toEqual([]);
+    }
+  });
+
   it('runs and status do not read the pipeline catalog', async () => {
     for (const args of [['runs'], ['status', 'no-such-run']]) {
       const { modules } = await traced(args, env);

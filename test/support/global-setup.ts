@@ -11,6 +11,8 @@ import { freePort, projectRoot } from './paths.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** The shared server's HTTP API: control commands' read path (client/reads.ts). */
+    temporalHttpAddress: string;
     temporalCliPath: string;
     workflowBundlePath: string;
   }
@@ -30,6 +32,7 @@ export async function setup(project: TestProject): Promise<void> {
     address,
     logFile: join(logDir, 'temporal.log'),
     cacheDir: join(projectRoot, '.sluice', 'bin'),
+    httpPort: await freePort(),
     onProgress: (line) => console.log(`[test setup] ${line}`),
   });
   server = started.server;
@@ -44,6 +47,7 @@ export async function setup(project: TestProject): Promise<void> {
   const bundlePath = join(logDir, 'workflow-bundle.js');
   await writeFile(bundlePath, code);
   project.provide('temporalAddress', address);
+  project.provide('temporalHttpAddress', server.httpAddress ?? 'off');
   project.provide('temporalCliPath', cli.path);
   project.provide('workflowBundlePath', bundlePath);
 }

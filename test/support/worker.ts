@@ -19,8 +19,12 @@ export async function testConfig(
 ): Promise<{ config: SluiceConfig; env: Record<string, string> }> {
   const home = await mkdtemp(join(tmpdir(), 'sluice-test-'));
   const suffix = randomBytes(3).toString('hex');
+  const http = inject('temporalHttpAddress') as string | undefined;
   const full = {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
+    // As after `sluice dev`: runs, status and models read over the HTTP API (cli-http-reads.test.ts
+    // compares that path with gRPC).
+    ...(http ? { TEMPORAL_HTTP_ADDRESS: http } : {}),
     TEMPORAL_CLI_PATH: inject('temporalCliPath'),
     SLUICE_HOME: home,
     // Private keys per test home, not ~/.sluice/keys: a key a demo run left there must not sign here.
