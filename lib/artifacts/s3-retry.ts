@@ -55,7 +55,7 @@ export class StoreRetryStrategy {
     }
     if (count === 0) {
       this.onWait(
-        `the S3 store at ${this.endpoint} is unavailable (${describe(info)}): retrying for up to ${Math.round(this.outageMs / 1000)} s before the step fails`,
+        `the S3 store at ${this.endpoint} is unavailable (${describe(info)}): retrying for up to ${Math.round(this.outageMs / 1000)} s`,
       );
     }
     return Promise.resolve(token(count + 1, delay, since));

@@ -17,7 +17,7 @@ import {
   checkPortableHistory,
   finished,
   startCluster,
-  untilStatus,
+  untilRun,
   type Machine,
   type TestCluster,
 } from './machines.js';
@@ -53,11 +53,11 @@ async function startRun(pipeline: string): Promise<string> {
 
 /** Approve at the gate, wait for the end, and check the invariants every run keeps. */
 async function approveAndFinish(workflowId: string, homes: string[]): Promise<void> {
-  const gate = await untilStatus(cli.env, workflowId, atGate);
+  const gate = await untilRun(client, workflowId, atGate);
   expect(gate.temporalState, JSON.stringify(gate.status)).toBe('RUNNING');
   const approved = await sluice(['approve', workflowId, '--as', 'rita', '--json'], cli.env, 120_000);
   expect(approved.code, approved.stderr).toBe(0);
-  const done = await untilStatus(cli.env, workflowId, finished);
+  const done = await untilRun(client, workflowId, finished);
   expect(done.status?.state, JSON.stringify(done.status?.steps.filter((s) => s.state !== 'succeeded'))).toBe(
     'succeeded',
   );
@@ -95,7 +95,7 @@ describe('faults on the cluster', () => {
     const workflowId = await startRun('fault-postgres');
     await waitForActivity(client.workflow.getHandle(workflowId), 'trainModel', () => true, 300_000);
     expect(await stopPostgres(await locatePostgres(), clusterPaths(c.home))).toBe(true);
-    await sleep(5000);
+    await sleep(3000);
     const up = await cluster('up', c.home);
     expect(up.parts.find((p) => p.part === 'postgres')?.started).toBe(true);
     await approveAndFinish(workflowId, [w.home]);
@@ -106,7 +106,7 @@ describe('faults on the cluster', () => {
     const w = await c.machine('worker-wiped');
     const worker = await c.startWorker(w);
     const workflowId = await startRun('fault-wiped-home');
-    await untilStatus(cli.env, workflowId, atGate);
+    await untilRun(client, workflowId, atGate);
     expect((await readdir(join(w.home, 'artifact-cache'), { recursive: true })).length).toBeGreaterThan(0);
     for (const entry of await readdir(w.home))
       await rm(join(w.home, entry), { recursive: true, force: true });

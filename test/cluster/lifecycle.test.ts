@@ -26,6 +26,7 @@ import {
   checkPortableHistory,
   finished,
   startCluster,
+  untilRun,
   untilStatus,
   type Machine,
   type StatusDoc,
@@ -81,14 +82,14 @@ async function start(spec: PipelineSpec): Promise<string> {
 }
 
 async function approve(workflowId: string): Promise<void> {
-  const gate = await untilStatus(cli.env, workflowId, atGate);
+  const gate = await untilRun(client, workflowId, atGate);
   expect(gate.temporalState, JSON.stringify(gate.status)).toBe('RUNNING');
   const approved = await sluice(['approve', workflowId, '--as', 'rita', '--json'], cli.env, 120_000);
   expect(approved.code, approved.stderr).toBe(0);
 }
 
 async function succeeded(workflowId: string): Promise<StatusDoc> {
-  const done = await untilStatus(cli.env, workflowId, finished);
+  const done = await untilRun(client, workflowId, finished);
   const failed = done.status?.steps.filter((s) => s.state !== 'succeeded');
   expect(done.status?.state, JSON.stringify(failed)).toBe('succeeded');
   return done;
@@ -118,9 +119,9 @@ describe('the flight-delay lifecycle on three workers and two serving replicas, 
         ...machine.env,
         SLUICE_SERVE_PORT: String(port),
       });
-      await process.waitFor(/"msg":"serving"/, 120_000);
       replicas.push({ machine, url: `http://127.0.0.1:${port}`, process });
     }
+    await Promise.all(replicas.map((r) => r.process.waitFor(/"msg":"serving"/, 120_000)));
     const rows = await flightRows(3);
     for (const { url } of replicas) {
       const response = await fetch(`${url}/v1/models/${MODEL}:predict`, {
@@ -153,12 +154,13 @@ describe('the flight-delay lifecycle on three workers and two serving replicas, 
       MODEL,
       shuffle(await flightRows(2000)),
     );
-    const done = await succeeded(second);
+    await succeeded(second);
     expect(await traffic.stop()).toBeGreaterThan(0);
     traffic = undefined;
     otherWorkflows.push(`${second}/deploy`);
 
-    const deploy = deployOf(done);
+    // What an operator sees: `sluice status` on another machine.
+    const deploy = deployOf(await untilStatus(cli.env, second, finished));
     expect(deploy, JSON.stringify(deploy?.reasons)).toMatchObject({
       version: 2,
       strategy: 'canary',
@@ -193,8 +195,9 @@ describe('the flight-delay lifecycle on three workers and two serving replicas, 
       replicas.map((r) => r.url),
       MODEL,
       drifted,
+      { batch: 50 },
     );
-    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    await new Promise((resolve) => setTimeout(resolve, 8000));
     expect(await burst.stop()).toBeGreaterThan(1000);
     await settledPredictionLog(checker, MODEL);
 

@@ -118,6 +118,34 @@ export async function untilStatus(
   throw new Error(`run ${workflowId} never reached the expected state; last: ${last}`);
 }
 
+/**
+ * Like {@link untilStatus}, through a Temporal client in this process (the run's `status` query and
+ * its execution state) instead of a `sluice status` process a second: cheaper on a small machine.
+ */
+export async function untilRun(
+  client: Client,
+  workflowId: string,
+  done: (doc: StatusDoc) => boolean,
+  timeoutMs = 600_000,
+): Promise<StatusDoc> {
+  const handle = client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + timeoutMs;
+  let last: StatusDoc | undefined;
+  while (Date.now() < deadline) {
+    const description = await handle.describe().catch(() => undefined);
+    if (description) {
+      const status = await handle.query<StatusDoc['status']>('status').catch(() => undefined);
+      if (status !== undefined) {
+        const doc: StatusDoc = { temporalState: description.status.name, status };
+        last = doc;
+        if (done(doc)) return doc;
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error(`run ${workflowId} never reached the expected state; last: ${JSON.stringify(last)}`);
+}
+
 export const atGate = (doc: StatusDoc): boolean =>
   Boolean(doc.status?.approvals?.some((g) => g.state === 'awaiting')) || doc.temporalState !== 'RUNNING';
 export const finished = (doc: StatusDoc): boolean => doc.temporalState !== 'RUNNING';

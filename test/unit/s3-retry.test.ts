@@ -31,7 +31,7 @@ describe('the S3 store waits out an unavailable service', () => {
     expect(delays.reduce((a, b) => a + b, 0)).toBeGreaterThan(25_000);
     expect(delays.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(30_000);
     expect(said).toEqual([
-      'the S3 store at http://127.0.0.1:19000 is unavailable (ECONNREFUSED): retrying for up to 30 s before the step fails',
+      'the S3 store at http://127.0.0.1:19000 is unavailable (ECONNREFUSED): retrying for up to 30 s',
     ]);
   });
 
