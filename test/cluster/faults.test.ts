@@ -98,6 +98,8 @@ describe('faults on the cluster', () => {
     await sleep(3000);
     const up = await cluster('up', c.home);
     expect(up.parts.find((p) => p.part === 'postgres')?.started).toBe(true);
+    // The Temporal server rode the outage out (it was not restarted); only PostgreSQL came back.
+    expect(up.parts.find((p) => p.part === 'temporal')?.started).toBe(false);
     await approveAndFinish(workflowId, [w.home]);
     expect(await worker.stop('SIGTERM')).toBe(0);
   });
