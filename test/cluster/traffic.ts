@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { sleep } from '../../infra/cluster/processes.js';
 import { loadConfig } from '../../lib/config.js';
 import { sharedLogsFor } from '../../lib/shared-logs.js';
@@ -57,7 +58,7 @@ export async function settledPredictionLog(machine: Machine, model: string): Pro
   await sleep(6000);
   let last = -1;
   for (let i = 0; i < 30; i++) {
-    const count = await shared.mirror(`prediction-log/${model}`, `${machine.home}/settle`);
+    const count = await shared.mirror(`prediction-log/${model}`, join(machine.home, 'settle'));
     if (count === last && count > 0) return count;
     last = count;
     await sleep(2000);
