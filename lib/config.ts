@@ -34,6 +34,8 @@ const envSchema = z.object({
   SLUICE_ARTIFACTS: z.string().min(1).optional(),
   /** An S3-compatible endpoint (MinIO: `http://127.0.0.1:9000`); unset: AWS S3. */
   SLUICE_S3_ENDPOINT: z.string().url().optional(),
+  /** How long one request to the S3 store retries a restarting or unreachable service (ms; 0: no waiting). */
+  SLUICE_S3_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   AWS_REGION: z.string().min(1).optional(),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
@@ -193,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         accessKeyId: e.AWS_ACCESS_KEY_ID,
         secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
         sessionToken: e.AWS_SESSION_TOKEN,
+        waitMs: e.SLUICE_S3_WAIT_MS,
       },
       home,
       cwd,

@@ -11,6 +11,9 @@ import { s3Failure } from './artifacts/s3-errors.js';
 
 type S3Location = Extract<ArtifactLocation, { kind: 's3' }>;
 
+/** How long one publish of a log file retries an unavailable store before it is left for the next flush. */
+const publishWaitMs = 2000;
+
 /**
  * The prediction and feedback logs of `sluice serve`, shared through the S3 store so the monitor on
  * any worker reads what every serving replica logged (docs/cluster.md). Each replica keeps writing its
@@ -63,7 +66,9 @@ class S3SharedLogs implements SharedLogs {
     const key = this.key(checked(path));
     const body = await readFile(file);
     try {
-      await s3ClientFor(this.location).send(
+      // Serving publishes on its flush path: a down store must not stall it for the store's usual
+      // outage wait. A failed publish stays queued locally and is retried on the next flush.
+      await s3ClientFor({ ...this.location, waitMs: publishWaitMs }).send(
         new PutObjectCommand({
           Bucket: this.location.bucket,
           Key: key,

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { describeModel, promoteModel, setModelTraffic } from '../../client/registry.js';
 import type { DeployObservation, InfraReport, ServingSnapshot } from '../../pipelines/deploy-rules.js';
 import { DependencyUnavailableError } from '../../pipelines/errors.js';
+import { mirrorPredictionLog, sharedLogsFor } from '../../lib/shared-logs.js';
 import type { PromoteResult, SetTrafficResult } from '../../pipelines/registry.js';
 import { withFailureBoundary } from '../boundary.js';
 import { validateModelInfra, type InfraValidationRequest } from './infra-validation.js';
@@ -72,10 +73,17 @@ export function createDeployActivities(deps: DeployActivityDeps) {
         (await describeModel(client('productionVersion'), model)).aliases.production,
     ),
 
-    /** The prediction log over the observation window; see {@link observeDeployment}. */
-    observeDeployment: boundary((request: ObserveRequest): Promise<DeployObservation> =>
-      observeDeployment(deps.predictionLogDir, request),
-    ),
+    /**
+     * The prediction log over the observation window; see {@link observeDeployment}. With an S3 store
+     * the replicas publish their logs there (each on its own machine), so this worker reads a mirror.
+     */
+    observeDeployment: boundary(async (request: ObserveRequest): Promise<DeployObservation> => {
+      const shared = deps.artifacts ? sharedLogsFor(deps.artifacts) : undefined;
+      const logDir = shared
+        ? await mirrorPredictionLog(shared, deps.home, request.model)
+        : deps.predictionLogDir;
+      return observeDeployment(logDir, request);
+    }),
 
     /** The serving replicas' counters for one model; see {@link snapshotServingMetrics}. */
     snapshotServingMetrics: boundary((request: SnapshotRequest): Promise<ServingSnapshot> =>

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LocalArtifactStorage } from './local-storage.js';
 import type { ArtifactLocation } from './location.js';
+import { StoreRetryStrategy, warnStoreWait } from './s3-retry.js';
 import { S3ArtifactStorage, type S3Location, type S3StorageOptions } from './s3-storage.js';
 import type { ArtifactStorage } from './storage.js';
 
@@ -42,14 +43,25 @@ export function s3ClientFor(location: S3Location): S3Client {
   const secret = createHash('sha256')
     .update(location.credentials?.secretAccessKey ?? '')
     .digest('hex');
-  const id = JSON.stringify([location.endpoint, location.region, location.credentials?.accessKeyId, secret]);
+  const id = JSON.stringify([
+    location.endpoint,
+    location.region,
+    location.credentials?.accessKeyId,
+    secret,
+    location.waitMs,
+  ]);
   let client = clients.get(id);
   if (!client) {
     client = new S3Client({
       region: location.region,
       ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint, forcePathStyle: true }),
       ...(location.credentials === undefined ? {} : { credentials: location.credentials }),
-      maxAttempts: 3,
+      // Waits out a restarting or briefly unreachable service instead of failing the step at once.
+      retryStrategy: new StoreRetryStrategy(
+        location.endpoint ?? `AWS S3 (${location.region})`,
+        warnStoreWait,
+        location.waitMs,
+      ),
     });
     clients.set(id, client);
   }

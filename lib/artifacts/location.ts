@@ -18,6 +18,8 @@ export type ArtifactLocation =
       credentials: S3Credentials | undefined;
       /** The local read-through cache, `<SLUICE_HOME>/artifact-cache`, keyed by sha256. */
       cacheRoot: string;
+      /** `SLUICE_S3_WAIT_MS`: how long a request retries an unavailable service; absent: 120 s. */
+      waitMs?: number;
     };
 
 export interface ArtifactLocationInput {
@@ -28,6 +30,8 @@ export interface ArtifactLocationInput {
   accessKeyId: string | undefined;
   secretAccessKey: string | undefined;
   sessionToken: string | undefined;
+  /** `SLUICE_S3_WAIT_MS`. */
+  waitMs?: number | undefined;
 }
 
 const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -87,6 +91,7 @@ export function parseArtifactLocation(
     region: input.region ?? 'us-east-1',
     credentials,
     cacheRoot: join(home, 'artifact-cache'),
+    ...(input.waitMs === undefined ? {} : { waitMs: input.waitMs }),
   };
 }
 

@@ -199,7 +199,11 @@ describe('the S3 artifact store on MinIO', () => {
 
   it('names the endpoint of an unreachable store, as a failure to retry', async () => {
     const port = await freePort();
-    const { store } = await machine({ SLUICE_S3_ENDPOINT: `http://127.0.0.1:${port}` });
+    // No waiting for the service to come back (default 120 s): the error itself is what is tested.
+    const { store } = await machine({
+      SLUICE_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      SLUICE_S3_WAIT_MS: '0',
+    });
     const error = await failure(store.putJson({ a: 1 }, { kind: 'report' }));
     expect(error).toBeInstanceOf(DependencyUnavailableError);
     expect(error.message).toMatch(

@@ -32,6 +32,7 @@ describe('SLUICE_ARTIFACTS chooses the artifact store', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'sluice', secretAccessKey: 'not-shown-anywhere' },
       cacheRoot: '/srv/sluice/artifact-cache',
+      waitMs: 120_000, // SLUICE_S3_WAIT_MS: how long a request waits out an unavailable service
     });
     expect(describeLocation(artifacts)).toBe('s3://ml-artifacts/team/sluice at http://127.0.0.1:19000');
   });
