@@ -101,6 +101,8 @@ export function renderDynamicConfig(values: Readonly<Record<string, string>>): s
 export function clusterEnv(state: ClusterState, credentials: ClusterCredentials): Record<string, string> {
   return {
     TEMPORAL_ADDRESS: `127.0.0.1:${state.ports.frontend}`,
+    // The frontend's HTTP API: `runs`, `status` and `models` read over it without the gRPC runtime.
+    TEMPORAL_HTTP_ADDRESS: `127.0.0.1:${state.ports.frontendHttp}`,
     TEMPORAL_NAMESPACE: state.namespace,
     SLUICE_ARTIFACTS: `s3://${state.bucket}/${state.prefix}`,
     SLUICE_S3_ENDPOINT: `http://127.0.0.1:${state.ports.minio}`,
