@@ -103,6 +103,11 @@ export interface TrainerSettings {
 /** A trainer chosen for a lifecycle's `train`, with its params (`myTrainer.use({ … })`). */
 export interface TrainerUse {
   readonly kind: 'sluice.trainer-use';
+  /**
+   * Never set: keeps `model` a discriminant of the `train` union, so a typo in a built-in trainer's
+   * config is still reported against the built-in trainers (with "did you mean").
+   */
+  readonly model?: never;
   readonly trainer: TrainerDefinition;
   readonly params: JsonObject;
   readonly settings: TrainerSettings;

@@ -132,7 +132,7 @@ export async function trainWithCustomTrainer(
     signal: context.cancellationSignal,
   };
   const returned = await definition.fit(ctx);
-  const model = checkTrainedModel(returned, { width: train.width, outputs, task }, who);
+  const model = checkTrainedModel(returned, { width: train.width, outputs, task }, `${where}: ${who}`);
 
   const output: OutputKind = task === 'binary' ? 'sigmoid' : task === 'multiclass' ? 'softmax' : 'linear';
   const hyperparameters = equivalentSpec(model, task, step.trainer);

@@ -169,7 +169,7 @@ describe('mlLifecycle with a trainer of your own', () => {
     expect(train).toMatchObject({ activity: 'shortWeights', state: 'failed' });
     expect(train.error?.type).toBe('InvalidInputError');
     expect(train.error?.message).toMatch(
-      /trainer "shortWeights" \(from test\/fixtures\/steps\/bad-trainer\.ts\) returned a model whose weights has (\d+) numbers, but the data has \d+ input columns and the label 1 output, so it needs \d+: return one weight per input column \(ctx\.width = \d+\); nothing was stored or registered/,
+      /^step "train" of \S*bad-trainer\.pipeline\.ts: trainer "shortWeights" \(from test\/fixtures\/steps\/bad-trainer\.ts\) returned a model whose weights has 22 numbers, but the data has 23 input columns and the label 1 output, so it needs 23: return one weight per input column \(ctx\.width = 23\); nothing was stored or registered/,
     );
     expect(current.state).toBe('failed');
     for (const id of ['evaluate', 'card', 'register']) {
