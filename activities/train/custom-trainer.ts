@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { ArtifactProducer } from '../../pipelines/artifact.js';
 import type { TrainerContext, TrainerDefinition } from '../../pipelines/define-trainer.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import type { JsonObject } from '../../pipelines/json.js';
+import type { JsonObject, JsonValue } from '../../pipelines/json.js';
+import type { StepLog } from '../../pipelines/custom-step.js';
 import type { ModelMetadata } from '../../pipelines/model.js';
 import { deriveSeed, mulberry32 } from '../../pipelines/prng.js';
 import type { StepActivity, StepInput } from '../../pipelines/step.js';
@@ -62,13 +63,31 @@ export function customTrainerActivity(
   loaded: LoadedStep & { definition: TrainerDefinition },
   deps: TrainModelDeps,
 ): StepActivity {
-  return stepActivity((input) => trainWithCustomTrainer(loaded, deps, input));
+  return stepActivity((input) => {
+    const context = Context.current();
+    return trainWithCustomTrainer(loaded, deps, input, {
+      attempt: context.info.attempt,
+      heartbeat: (details) => heartbeat(details),
+      log: context.log,
+      signal: context.cancellationSignal,
+    });
+  });
 }
 
+/** What the activity (or a test) lends the fit: progress, the log, cancellation and the attempt. */
+export interface CustomTrainerHooks {
+  attempt: number;
+  heartbeat: (details?: JsonValue) => void;
+  log: StepLog;
+  signal: AbortSignal;
+}
+
+/** The train step with a user's trainer, without Temporal: prepare, fit, check, calibrate, store. */
 export async function trainWithCustomTrainer(
   loaded: LoadedStep & { definition: TrainerDefinition },
   deps: TrainModelDeps,
   input: StepInput,
+  hooks: CustomTrainerHooks,
 ): Promise<TrainModelOutput> {
   const { definition, module } = loaded;
   const who = `trainer "${definition.name}" (from ${module})`;
@@ -89,10 +108,9 @@ export async function trainWithCustomTrainer(
   }
   const store = createArtifactStore(deps.home, deps.artifacts);
   const dataset = await resolveDataset(store, deps, input, step);
-  const context = Context.current();
   const { prepared, train, validation, duckdb } = await withDuckDB(async (db) => {
     const prepared = await prepareDataset(db, dataset.path, step, { where, origin: dataset.origin });
-    const onChunk = () => heartbeat({ loading: true });
+    const onChunk = () => hooks.heartbeat({ loading: true });
     const train = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
       where: `__split = 'train'`,
       onChunk,
@@ -126,10 +144,10 @@ export async function trainWithCustomTrainer(
     outputs,
     seed: step.trainer.seed,
     random: mulberry32(deriveSeed(step.trainer.seed, FIT_SEED_PURPOSE)),
-    run: { ...input.run, step: input.step, attempt: context.info.attempt },
-    heartbeat: (details) => heartbeat(details),
-    log: context.log,
-    signal: context.cancellationSignal,
+    run: { ...input.run, step: input.step, attempt: hooks.attempt },
+    heartbeat: hooks.heartbeat,
+    log: hooks.log,
+    signal: hooks.signal,
   };
   const returned = await definition.fit(ctx);
   const model = checkTrainedModel(returned, { width: train.width, outputs, task }, `${where}: ${who}`);
@@ -190,8 +208,8 @@ export async function trainWithCustomTrainer(
   };
   const stored = await saveModel(store, files, transform, metadata, producer, calibrated.calibration);
   const warnings = [...prepared.warnings, ...calibrated.warnings];
-  for (const warning of warnings) context.log.warn(warning);
-  context.log.info('model trained by a custom trainer', { trainer: definition.name, module });
+  for (const warning of warnings) hooks.log.warn(warning);
+  hooks.log.info('model trained by a custom trainer', { trainer: definition.name, module });
   return {
     model: stored,
     task,
