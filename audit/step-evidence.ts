@@ -141,51 +141,49 @@ function describeRule(key: string, value: JsonValue): string {
   return `${key} ${scalar(value)}`;
 }
 
+/** Sluice's training step, or a user's trainer (`defineTrainer`: its own activity name, engine `custom`). */
+function isTrainingStep(step: StepOutput): boolean {
+  return step.activity === 'trainModel' || field(step.output, 'engine') === 'custom';
+}
+
 /** Models trained (or picked by a search), with everything needed to reproduce them. */
 export function modelEvidence(steps: readonly StepOutput[]): ModelReport[] {
-  return (
-    steps
-      // Sluice's trainer, or a user's (`defineTrainer`: its own activity name, engine `custom`).
-      .filter(
-        (s) =>
-          (s.activity === 'trainModel' || field(s.output, 'engine') === 'custom') &&
-          isArtifactRef(field(s.output, 'model')),
-      )
-      .map(({ id, output }) => {
-        const hyperparameters = object(field(output, 'hyperparameters'));
-        const search = field(output, 'search');
-        return {
-          step: id,
-          sha256: text(field(field(output, 'model'), 'sha256')) ?? '',
-          task: text(field(output, 'task')),
-          engine: text(field(output, 'engine')),
-          backend: text(field(output, 'backend')),
-          seed: hyperparameters['seed'] ?? null,
-          hyperparameters,
-          rows: object(field(output, 'rows')),
-          dropped: isObject(field(output, 'dropped')) ? object(field(output, 'dropped')) : null,
-          warnings: list(field(output, 'warnings'))
-            .map((w) => text(w))
-            .filter((w): w is string => w !== null),
-          training: object(field(output, 'metrics')),
-          resumedFromEpoch: count(field(output, 'resumedFromEpoch')),
-          search: isObject(search)
-            ? {
-                trials: list(search['trials'])
-                  .filter(isObject)
-                  .map((t) => ({
-                    id: text(t['id']) ?? '',
-                    values: object(t['values']),
-                    state: text(t['state']) ?? '',
-                    value: count(t['value']),
-                  })),
-                best: text(search['best']),
-                reason: text(search['reason']) ?? '',
-              }
-            : null,
-        };
-      })
-  );
+  return steps
+    .filter((s) => isTrainingStep(s) && isArtifactRef(field(s.output, 'model')))
+    .map(({ id, output }) => {
+      const hyperparameters = object(field(output, 'hyperparameters'));
+      const search = field(output, 'search');
+      return {
+        step: id,
+        sha256: text(field(field(output, 'model'), 'sha256')) ?? '',
+        task: text(field(output, 'task')),
+        engine: text(field(output, 'engine')),
+        backend: text(field(output, 'backend')),
+        seed: hyperparameters['seed'] ?? null,
+        hyperparameters,
+        rows: object(field(output, 'rows')),
+        dropped: isObject(field(output, 'dropped')) ? object(field(output, 'dropped')) : null,
+        warnings: list(field(output, 'warnings'))
+          .map((w) => text(w))
+          .filter((w): w is string => w !== null),
+        training: object(field(output, 'metrics')),
+        resumedFromEpoch: count(field(output, 'resumedFromEpoch')),
+        search: isObject(search)
+          ? {
+              trials: list(search['trials'])
+                .filter(isObject)
+                .map((t) => ({
+                  id: text(t['id']) ?? '',
+                  values: object(t['values']),
+                  state: text(t['state']) ?? '',
+                  value: count(t['value']),
+                })),
+              best: text(search['best']),
+              reason: text(search['reason']) ?? '',
+            }
+          : null,
+      };
+    });
 }
 
 /** Evaluations: metrics with their 95% intervals, the production comparison, fairness, blessing. */
