@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { checkTrainedModel, forwardDense } from '../../activities/train/custom-model.js';
 import { customTrainStepSchema } from '../../activities/train/custom-trainer.js';
+import { modelEvidence } from '../../audit/step-evidence.js';
 import { checkStepActivities } from '../../client/step-check.js';
 import { defineTrainer } from '../../index.js';
 import { loadStepModules } from '../../pipelines/step-modules.js';
@@ -159,6 +160,32 @@ describe('a trainer of your own in mlLifecycle', () => {
     expect(() => checkStepActivities(bad, loaded, { n: -1 })).toThrow(
       'step "train" (trainer plainLogistic from examples/steps/logistic-trainer.ts): params.iterations: Too small',
     );
+  });
+
+  it('the audit report lists the model your trainer made, with its params and seed', () => {
+    const sha256 = 'a'.repeat(64);
+    const [model, ...others] = modelEvidence([
+      { id: 'ingest', activity: 'ingestDataset', params: {}, output: { rows: 10 } },
+      {
+        id: 'train',
+        activity: 'plainLogistic',
+        params: {},
+        output: {
+          model: { uri: `sluice://sha256/${sha256}`, sha256, kind: 'model' },
+          engine: 'custom',
+          task: 'binary',
+          hyperparameters: { trainer: 'plainLogistic', iterations: 150, seed: 1 },
+        },
+      },
+    ]);
+    expect(others).toEqual([]);
+    expect(model).toMatchObject({
+      step: 'train',
+      sha256,
+      engine: 'custom',
+      seed: 1,
+      hyperparameters: { trainer: 'plainLogistic', iterations: 150 },
+    });
   });
 
   it('defineTrainer refuses a name a pipeline could not name', () => {
