@@ -1,6 +1,6 @@
 /**
  * The `sluice` package: what a data engineer imports to define pipelines and steps and to drive runs
- * from a script (`import { definePipeline, mlLifecycle, defineStep, createClient } from 'sluice'`).
+ * from a script (`import { definePipeline, mlLifecycle, defineStep, defineTrainer, createClient } from 'sluice'`).
  */
 import { loadConfig, type SluiceConfig } from './lib/config.js';
 import { openClient, type SluiceClient } from './client/index.js';
@@ -18,6 +18,16 @@ export type {
   StepDatabase,
   StepLog,
 } from './pipelines/custom-step.js';
+export { defineTrainer } from './pipelines/define-trainer.js';
+export type {
+  TrainerDefinition,
+  TrainerConfig,
+  TrainerContext,
+  TrainerData,
+  TrainerSettings,
+  TrainerUse,
+  TrainedModel,
+} from './pipelines/define-trainer.js';
 export type { ArtifactRef } from './pipelines/artifact.js';
 export {
   SluiceError,

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnSchema } from '../pipelines/artifact.js';
-import type { StepDatabase, StepContext } from '../pipelines/custom-step.js';
+import type { StepDatabase, StepContext, StepDefinition } from '../pipelines/custom-step.js';
 import { maxStepOutputBytes } from '../pipelines/custom-step.js';
 import { InvalidInputError } from '../pipelines/errors.js';
 import type { JsonValue } from '../pipelines/json.js';
@@ -23,7 +23,10 @@ export interface CustomStepDeps {
  * alive by heartbeats, SluiceErrors non-retryable, anything else retried), params checked by its
  * schema, and an output that must be small JSON.
  */
-export function customStepActivity(loaded: LoadedStep, deps: CustomStepDeps): StepActivity {
+export function customStepActivity(
+  loaded: LoadedStep & { definition: StepDefinition },
+  deps: CustomStepDeps,
+): StepActivity {
   const { definition, module } = loaded;
   return stepActivity(async (input: StepInput) => {
     const parsed = definition.params.safeParse(input.params);

@@ -141,10 +141,15 @@ function describeRule(key: string, value: JsonValue): string {
   return `${key} ${scalar(value)}`;
 }
 
+/** Sluice's training step, or a user's trainer (`defineTrainer`: its own activity name, engine `custom`). */
+function isTrainingStep(step: StepOutput): boolean {
+  return step.activity === 'trainModel' || field(step.output, 'engine') === 'custom';
+}
+
 /** Models trained (or picked by a search), with everything needed to reproduce them. */
 export function modelEvidence(steps: readonly StepOutput[]): ModelReport[] {
   return steps
-    .filter((s) => s.activity === 'trainModel' && isArtifactRef(field(s.output, 'model')))
+    .filter((s) => isTrainingStep(s) && isArtifactRef(field(s.output, 'model')))
     .map(({ id, output }) => {
       const hyperparameters = object(field(output, 'hyperparameters'));
       const search = field(output, 'search');

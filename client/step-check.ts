@@ -44,12 +44,15 @@ export function checkStepActivities(
           `set the step's queue to ${definition.queue ? `"${definition.queue}" or ` : ''}"orchestration"`,
       );
     }
-    const parsed = definition.params.safeParse(resolveParamRefs(step.params, runParams));
+    // A trainer's own params travel under `params` of the train step, beside Sluice's part.
+    const resolved = resolveParamRefs(step.params, runParams);
+    const trainer = definition.kind === 'sluice.trainer';
+    const parsed = definition.params.safeParse(trainer ? (resolved['params'] ?? {}) : resolved);
     if (!parsed.success) {
       const [issue] = parsed.error.issues;
       const at = issue?.path.length ? `params.${issue.path.join('.')}` : 'params';
       throw new InvalidInputError(
-        `step "${step.id}"${of} (${name} from ${module}): ${at}: ${issue?.message ?? 'invalid'}`,
+        `step "${step.id}"${of} (${trainer ? 'trainer ' : ''}${name} from ${module}): ${at}: ${issue?.message ?? 'invalid'}`,
         { details: { step: step.id, activity: name, issues: parsed.error.issues } },
       );
     }

@@ -4,6 +4,7 @@ import { contractSchema } from './contract.js';
 import { deploySchema } from './deploy.js';
 import { evaluateStepSchema } from './evaluate-params.js';
 import { sourceFormatSchema } from './ingest-params.js';
+import type { TrainerUse } from './define-trainer.js';
 import type { WithParamRefs } from './refs.js';
 import { modelNamePattern } from './registry.js';
 import { searchSchema } from './search.js';
@@ -73,7 +74,9 @@ export const lifecycleSchema = z.strictObject({
     .describe(
       'Your own feature steps, run in order after validation and before training; each gets the previous dataset and returns `{ dataset: ArtifactRef }`, and training reads the last one (docs/steps.md).',
     ),
-  train: trainerSchema.describe('The model and its hyperparameters.'),
+  train: trainerSchema.describe(
+    'The model and its hyperparameters; or a trainer of your own, `myTrainer.use({ …params })` (docs/steps.md).',
+  ),
   search: searchSchema
     .optional()
     .describe('Hyperparameter search over `train`: trials fan out as a child workflow; the best is kept.'),
@@ -109,13 +112,15 @@ export type LifecycleParamFields =
 
 /** The standard life of a model, as one config object: each field typed by the schema of its step. */
 export type LifecycleConfig = {
-  [K in keyof LifecycleInput]: K extends LifecycleParamFields
-    ? WithParamRefs<LifecycleInput[K]>
-    : K extends 'source'
-      ? {
-          [S in keyof LifecycleInput['source']]: S extends 'uri'
-            ? string
-            : WithParamRefs<LifecycleInput['source'][S]>;
-        }
-      : LifecycleInput[K];
+  [K in keyof LifecycleInput]: K extends 'train'
+    ? WithParamRefs<LifecycleInput[K]> | TrainerUse
+    : K extends LifecycleParamFields
+      ? WithParamRefs<LifecycleInput[K]>
+      : K extends 'source'
+        ? {
+            [S in keyof LifecycleInput['source']]: S extends 'uri'
+              ? string
+              : WithParamRefs<LifecycleInput['source'][S]>;
+          }
+        : LifecycleInput[K];
 };

@@ -5,8 +5,10 @@ import type { LifecycleConfig } from './lifecycle-schema.js';
 import { paramRefs } from './refs.js';
 import { searchSchema, searchTrials } from './search.js';
 import type { PipelineConfig, PipelineSpec } from './spec.js';
-import { featuresSchema, labelSchema, splitSchema, trainerSchema } from './train-spec.js';
+import type { z } from 'zod';
+import { denseTrainerSchema, featuresSchema, labelSchema, splitSchema, trainerSchema } from './train-spec.js';
 import { calibrationIssue } from './calibration.js';
+import { isTrainerUse, type TrainerUse } from './define-trainer.js';
 
 export type { LifecycleConfig } from './lifecycle-schema.js';
 
@@ -67,24 +69,33 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
     needs: ['train', 'evaluate'],
     description: check.description ?? `Your check ${check.activity}, before sign-off`,
   }));
+  const data = {
+    input: trainInput,
+    features: json(config.features),
+    label: json(config.label),
+    split: json(config.split),
+  };
+  const custom = isTrainerUse(config.train) ? config.train : undefined;
   steps.push(
     {
       id: 'train',
-      activity: 'trainModel',
+      activity: custom ? custom.trainer.name : 'trainModel',
       needs: trainInput === 'ingest' ? ['ingest', dataReady] : [trainInput],
       queue: 'train',
       timeout: '2h',
       heartbeat: '5m',
       cache: config.search === undefined,
       ...(config.search ? { search: config.search } : {}),
-      params: {
-        input: trainInput,
-        features: json(config.features),
-        label: json(config.label),
-        split: json(config.split),
-        trainer: json(config.train),
-      },
-      description: 'Fit the transform and the model on the training split',
+      params: custom
+        ? {
+            ...data,
+            trainer: { name: custom.trainer.name, ...(json(custom.settings) as object) },
+            params: custom.params,
+          }
+        : { ...data, trainer: json(config.train) },
+      description: custom
+        ? `Fit the transform, then your trainer ${custom.trainer.name}, on the training split`
+        : 'Fit the transform and the model on the training split',
     },
     {
       id: 'production',
@@ -162,6 +173,10 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
  * @throws PipelineDefinitionError listing every issue.
  */
 function checkTraining(config: LifecycleConfig): void {
+  if (isTrainerUse(config.train)) {
+    checkCustomTraining(config, config.train);
+    return;
+  }
   const parts = [
     ['features', featuresSchema, json(config.features)],
     ['label', labelSchema, json(config.label)],
@@ -199,6 +214,50 @@ function checkTraining(config: LifecycleConfig): void {
     );
   }
 }
+
+/**
+ * The same checks for a trainer of the user's own (`myTrainer.use(params, settings)`): features, label
+ * and split by Sluice's schemas, the params by the trainer's schema, and the settings Sluice applies
+ * around the fit. A search is refused: it varies a built-in trainer's hyperparameters.
+ *
+ * @throws PipelineDefinitionError listing every issue, naming the trainer.
+ */
+function checkCustomTraining(config: LifecycleConfig, use: TrainerUse): void {
+  const issues: string[] = [];
+  const collect = (name: string, schema: z.ZodType, value: JsonValue) => {
+    if (paramRefs(value).length > 0) return;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return;
+    issues.push(
+      ...parsed.error.issues.map((issue) => `${[name, ...issue.path].join('.')}: ${issue.message}`),
+    );
+  };
+  collect('features', featuresSchema, json(config.features));
+  collect('label', labelSchema, json(config.label));
+  collect('split', splitSchema, json(config.split));
+  collect(`${use.trainer.name}.params`, use.trainer.params, use.params);
+  collect('trainer', trainerSettingsSchema, json(use.settings));
+  if (issues.length === 0 && paramRefs(json(config.label)).length === 0) {
+    const issue = calibrationIssue(use.settings, labelSchema.parse(config.label).task);
+    if (issue !== null) issues.push(`trainer.calibration: ${issue}`);
+  }
+  if (config.search) {
+    issues.push(
+      `search: a search varies a built-in trainer's hyperparameters, not your trainer ${use.trainer.name}'s: remove search, or search inside fit`,
+    );
+  }
+  if (issues.length > 0) {
+    throw new PipelineDefinitionError(
+      `pipeline "${config.id}": step "train" (your trainer ${use.trainer.name}) params are invalid: ${issues.join('; ')}`,
+      { details: { pipeline: config.id, step: 'train', trainer: use.trainer.name, issues } },
+    );
+  }
+}
+
+/** The settings Sluice applies around a user's fit (`use(params, settings)`). */
+const trainerSettingsSchema = denseTrainerSchema
+  .pick({ seed: true, classWeight: true, calibration: true })
+  .strict();
 
 /**
  * A config value as the JSON it is: the typed config allows readonly arrays and `$param` references,

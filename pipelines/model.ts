@@ -26,8 +26,17 @@ export interface DroppedRows {
 export interface ModelMetadata {
   task: TaskKind;
   model: TrainerSpec['model'];
-  /** Which implementation trained it: the plain-TypedArray trainer, TF.js, or the tree learner. */
-  engine: 'typed-array' | 'tfjs' | 'gbdt';
+  /**
+   * Which implementation trained it: the plain-TypedArray trainer, TF.js, the tree learner, or a
+   * user's own trainer (`defineTrainer`, named in `trainer`).
+   */
+  engine: 'typed-array' | 'tfjs' | 'gbdt' | 'custom';
+  /**
+   * Set when a user's trainer (`defineTrainer`) fitted the weights: its name, the module it came from
+   * (and that file's sha256) and the params it was given. `model` and `hyperparameters` then name the
+   * built-in model it scores like (logistic, softmax, linear or mlp).
+   */
+  trainer?: { name: string; module: string; codeSha256: string; params: JsonObject };
   /** The TF.js backend in this process, and why faster ones were passed over. */
   backend: { name: string; skipped: string[] };
   /** Input features as declared (before encoding), and the encoded columns the network sees. */

@@ -8,6 +8,7 @@ import { createNotifyActivities } from '../activities/notify.js';
 import { createDeployActivities } from '../activities/deploy/index.js';
 import { createStepCacheActivities } from '../activities/step-cache.js';
 import { customStepActivity } from '../activities/custom-step.js';
+import { customTrainerActivity } from '../activities/train/custom-trainer.js';
 import { DependencyUnavailableError, PipelineDefinitionError } from '../pipelines/errors.js';
 import type { LoadedStep, LoadedSteps } from '../pipelines/step-modules.js';
 import type { SluiceConfig } from '../lib/config.js';
@@ -88,9 +89,14 @@ export async function startWorker(
     }
   }
   const custom = Object.fromEntries(
-    [...steps].map(([name, step]) => [
+    [...steps].map(([name, { definition, ...step }]) => [
       name,
-      customStepActivity(step, { home: config.home, dataRoots: config.dataRoots }),
+      definition.kind === 'sluice.trainer'
+        ? customTrainerActivity(
+            { ...step, definition },
+            { home: config.home, artifacts: config.artifacts, dataRoots: config.dataRoots },
+          )
+        : customStepActivity({ ...step, definition }, { home: config.home, dataRoots: config.dataRoots }),
     ]),
   );
   Object.assign(activities, custom);

@@ -84,12 +84,15 @@ export function buildCardData(
   const outcome = metadata.task === 'binary' ? `“${label}” is true` : `“${label}”`;
   const failed = blessing.reasons.filter((r) => !r.passed);
   const { hyperparameters: h } = metadata;
-  const model =
+  const built =
     h.model === 'gbdt'
       ? `an ensemble of ${metadata.trees?.trees ?? '?'} gradient-boosted decision trees (${metadata.trees?.leaves ?? '?'} leaves in all, at most ${h.numLeaves} per tree)`
       : h.model === 'mlp'
         ? `a small neural network (layers ${h.layers.join(' → ')})`
         : `a ${h.model} regression`;
+  // A user's trainer (`defineTrainer`) fitted the weights: say so, and which built-in model it scores like.
+  const own = metadata.trainer;
+  const model = own === undefined ? built : `${built} fitted by your trainer “${own.name}” (${own.module})`;
   return {
     format: 'sluice-model-card/1',
     ...intent,
@@ -104,10 +107,19 @@ export function buildCardData(
       ref: modelRef,
       task: metadata.task,
       description: `${model} that gives ${taskWords[metadata.task]}`,
-      engine: metadata.engine,
+      engine: own === undefined ? metadata.engine : `custom (${own.name})`,
       backend: metadata.backend.name,
       seed: metadata.seed,
-      hyperparameters: usedSettings(metadata.hyperparameters),
+      hyperparameters:
+        own === undefined
+          ? usedSettings(metadata.hyperparameters)
+          : {
+              trainer: own.name,
+              ...own.params,
+              seed: h.seed,
+              classWeight: h.classWeight,
+              calibration: h.calibration,
+            },
       libraries: { ...metadata.libraries },
       training: {
         bestEpoch: metadata.training.bestEpoch,

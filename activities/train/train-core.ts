@@ -297,7 +297,7 @@ export function resolveEngine(spec: DenseTrainerSpec): EngineName {
 }
 
 /** Weight per class index, from the training split's class counts; undefined when every row weighs 1. */
-function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): number[] | undefined {
+export function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): number[] | undefined {
   if (spec.classWeight === 'none' || label.task === 'regression') return undefined;
   const counts = new Float64Array(label.classes.length);
   for (let i = 0; i < train.rows; i++)
@@ -319,7 +319,7 @@ function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): num
 }
 
 /** Per-row weights from per-class weights (training and validation alike). */
-function rowWeights(perClass: number[] | undefined, matrix: Matrix): Float32Array | undefined {
+export function rowWeights(perClass: number[] | undefined, matrix: Matrix): Float32Array | undefined {
   if (!perClass) return undefined;
   const w = new Float32Array(matrix.rows);
   for (let i = 0; i < matrix.rows; i++) w[i] = perClass[matrix.y[i] as number] as number;

@@ -6,6 +6,7 @@ import type { DeployConfig } from '../../pipelines/deploy.js';
 import { mlLifecycle, type LifecycleConfig } from '../../pipelines/lifecycle.js';
 import type { ActivityStepConfig } from '../../pipelines/pipeline-config.js';
 import type { ParamRef } from '../../pipelines/refs.js';
+import type { TrainerUse } from '../../pipelines/define-trainer.js';
 import { builtinStepParams, type BuiltinStepParams } from '../../pipelines/step-params.js';
 import type { splitSchema, trainerSchema, TrainerModel } from '../../pipelines/train-spec.js';
 
@@ -15,19 +16,21 @@ import type { splitSchema, trainerSchema, TrainerModel } from '../../pipelines/t
  * files that must not compile are in test/types/bad (pipeline-type-errors.test.ts).
  */
 type Params<A extends keyof typeof builtinStepParams> = NonNullable<ActivityStepConfig<A>['params']>;
+/** `train` as a built-in trainer's config (it may also be a trainer of your own, `myTrainer.use(…)`). */
+type BuiltinTrain = Exclude<LifecycleConfig['train'], TrainerUse>;
 
 describe('mlLifecycle fields are typed by the schemas of the steps they feed', () => {
   it('train.model is the trainers the schema lists, or a run parameter', () => {
-    expectTypeOf<LifecycleConfig['train']['model']>().toEqualTypeOf<TrainerModel | ParamRef>();
-    expectTypeOf<{ model: 'logisitc' }>().not.toExtend<LifecycleConfig['train']>();
+    expectTypeOf<BuiltinTrain['model']>().toEqualTypeOf<TrainerModel | ParamRef>();
+    expectTypeOf<{ model: 'logisitc' }>().not.toExtend<BuiltinTrain>();
     // A misspelt key: not a key of the type (an object literal with it is an excess-property error).
-    expectTypeOf<'lerningRate'>().not.toExtend<keyof LifecycleConfig['train']>();
-    expectTypeOf<{ model: 'logistic'; learningRate: 'fast' }>().not.toExtend<LifecycleConfig['train']>();
-    expectTypeOf<{ model: 'mlp'; epochs: ParamRef; layers: [64, 32] }>().toExtend<LifecycleConfig['train']>();
+    expectTypeOf<'lerningRate'>().not.toExtend<keyof BuiltinTrain>();
+    expectTypeOf<{ model: 'logistic'; learningRate: 'fast' }>().not.toExtend<BuiltinTrain>();
+    expectTypeOf<{ model: 'mlp'; epochs: ParamRef; layers: [64, 32] }>().toExtend<BuiltinTrain>();
   });
 
   it('a new field in a schema is a new field of the config, with no second list to update', () => {
-    type TrainKeys = keyof LifecycleConfig['train'];
+    type TrainKeys = keyof BuiltinTrain;
     expectTypeOf<TrainKeys>().toEqualTypeOf<keyof z.input<typeof trainerSchema>>();
     expectTypeOf<keyof LifecycleConfig['split']>().toEqualTypeOf<keyof z.input<typeof splitSchema>>();
   });
