@@ -16,6 +16,7 @@ import { explainReadError, type ReadContext } from './read-errors.js';
 import { scanSource } from './source-scan.js';
 import { defineSource, describeQuery, rawRelation, requirePiiKey, sourceView } from './source-relation.js';
 import { checkTransform } from './transform.js';
+import { canStoreAsIs, storeAsIs } from './parquet-passthrough.js';
 
 export { ingestParamsSchema, type IngestParams } from '../../pipelines/ingest-params.js';
 
@@ -42,7 +43,8 @@ export type IngestResult = {
 /**
  * Ingest a dataset: read a CSV/TSV, Parquet, Arrow IPC, JSON or NDJSON file inside the allowed roots,
  * apply declared types and the privacy policy, run the optional SQL transform, and store ONE canonical
- * zstd Parquet snapshot in the content-addressed store. Rows flow file → DuckDB → Parquet and never
+ * zstd Parquet snapshot in the content-addressed store (a zstd Parquet source ingest changes nothing in
+ * is stored as it is: parquet-passthrough.ts). Rows flow file → DuckDB → Parquet and never
  * become JavaScript objects. Bad input is refused before anything is stored, with a typed,
  * non-retryable error naming the file, line or column and the fix; a failure at any point leaves no
  * artifact and no staging file behind.
@@ -88,7 +90,8 @@ export async function ingestDataset(input: unknown, deps: IngestDeps): Promise<I
             arrowLayout,
           });
           if (params.sql !== undefined) query = await checkTransform(db, params.sql, params.source, columns);
-          rows = await copyParquet(db, query, staged);
+          const asIs = await canStoreAsIs(db, { format, path, sql: params.sql, types, pii });
+          rows = asIs ? await storeAsIs(db, path, staged) : await copyParquet(db, query, staged);
         } catch (error) {
           throw await explainReadError(error, { ...context, transform: params.sql !== undefined }, db);
         }
