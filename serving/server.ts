@@ -182,9 +182,11 @@ export async function createServingServer(options: ServingServerOptions): Promis
     : undefined;
   // The console (docs/console.md): pages under /console on this app, with the same tokens and roles.
   if (options.control) registerConsole(app, guard, options.control, log);
-  const admit = async (request: FastifyRequest) => {
-    if (options.predictAuth) await guard.require(request, 'predict', 'predict', 'predict');
-    else guard.limitAddress(request);
+  // Open predict (no tokens) is only an address limit: no promise to wait on per request.
+  const admit = (request: FastifyRequest): Promise<unknown> | undefined => {
+    if (options.predictAuth) return guard.require(request, 'predict', 'predict', 'predict');
+    guard.limitAddress(request);
+    return undefined;
   };
 
   app.post<{ Params: { modelAction: string } }>('/v1/models/:modelAction', async (request, reply) => {
@@ -193,7 +195,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
       'POST /v1/models/<model>:predict (or :promote, :rollback)',
     );
     if (action === 'predict') {
-      await admit(request);
+      const admitted = admit(request);
+      if (admitted) await admitted;
       return reply.send(
         await predict(model, undefined, request.body, request.id, wantsExplanation(request.query)),
       );
@@ -222,7 +225,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
           `"${request.params.versionAction}" is not a predict action; use POST /v1/models/<model>/versions/<n>:predict`,
         );
       }
-      await admit(request);
+      const admitted = admit(request);
+      if (admitted) await admitted;
       const version = Number(text);
       if (!/^[1-9]\d*$/.test(text)) {
         throw new ServingRequestError(
