@@ -70,6 +70,9 @@ export class PredictionLog {
   /** Buffered rows by model, each row one JSON line. */
   private buffer = new Map<string, string[]>();
   private buffered = 0;
+  /** Rows dropped for a full buffer since the last alert line, by model. */
+  private readonly unalerted = new Map<string, number>();
+  private alertedAt = Number.NEGATIVE_INFINITY;
   private writing = 0;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -122,6 +125,7 @@ export class PredictionLog {
 
   /** Write everything buffered now; resolves when it is on disk (or counted as lost). */
   flush(): Promise<void> {
+    if (this.unalerted.size > 0) this.alertDrops();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.buffer;
@@ -227,14 +231,32 @@ export class PredictionLog {
     }
   }
 
+  /**
+   * Rows refused because the buffer is full: counted at once, alerted at most once a second per model
+   * (summing the rows since the last alert) so an overloaded server does not write a log line per
+   * request; whatever is still unalerted goes out with the next flush.
+   */
   private droppedRecords(rows: PredictionRecord[], reason: 'buffer-full'): void {
-    const counts = new Map<string, number>();
-    for (const r of rows) counts.set(r.model, (counts.get(r.model) ?? 0) + 1);
-    for (const [model, n] of counts) this.dropped(model, n, reason, null);
+    const now = performance.now();
+    for (const r of rows) {
+      this.metrics.logDropped.inc({ model: r.model, reason }, 1);
+      this.unalerted.set(r.model, (this.unalerted.get(r.model) ?? 0) + 1);
+    }
+    if (now - this.alertedAt >= 1_000) this.alertDrops(now);
   }
 
-  private dropped(model: string, n: number, reason: 'buffer-full' | 'write-failed', error: unknown): void {
+  private alertDrops(now = performance.now()): void {
+    this.alertedAt = now;
+    for (const [model, n] of this.unalerted) this.alert(model, n, 'buffer-full', null);
+    this.unalerted.clear();
+  }
+
+  private dropped(model: string, n: number, reason: 'write-failed', error: unknown): void {
     this.metrics.logDropped.inc({ model, reason }, n);
+    this.alert(model, n, reason, error);
+  }
+
+  private alert(model: string, n: number, reason: 'buffer-full' | 'write-failed', error: unknown): void {
     this.log.error(
       {
         alert: 'prediction-log-loss',
