@@ -73,6 +73,7 @@ export class PredictionLog {
   /** Rows dropped for a full buffer since the last alert line, by model. */
   private readonly unalerted = new Map<string, number>();
   private alertedAt = Number.NEGATIVE_INFINITY;
+  private alertTimer: NodeJS.Timeout | null = null;
   private writing = 0;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -234,7 +235,7 @@ export class PredictionLog {
   /**
    * Rows refused because the buffer is full: counted at once, alerted at most once a second per model
    * (summing the rows since the last alert) so an overloaded server does not write a log line per
-   * request; whatever is still unalerted goes out with the next flush.
+   * request; the rest goes out a second after the last alert, or with the next flush if sooner.
    */
   private droppedRecords(rows: PredictionRecord[], reason: 'buffer-full'): void {
     const now = performance.now();
@@ -243,9 +244,15 @@ export class PredictionLog {
       this.unalerted.set(r.model, (this.unalerted.get(r.model) ?? 0) + 1);
     }
     if (now - this.alertedAt >= 1_000) this.alertDrops(now);
+    else if (this.alertTimer === null) {
+      this.alertTimer = setTimeout(() => this.alertDrops(), 1_000 - (now - this.alertedAt));
+      this.alertTimer.unref();
+    }
   }
 
   private alertDrops(now = performance.now()): void {
+    if (this.alertTimer) clearTimeout(this.alertTimer);
+    this.alertTimer = null;
     this.alertedAt = now;
     for (const [model, n] of this.unalerted) this.alert(model, n, 'buffer-full', null);
     this.unalerted.clear();
