@@ -3,8 +3,7 @@ import { withDuckDB } from '../lib/duckdb.js';
 import type { FittedTransform, SourceColumn } from '../pipelines/transform.js';
 import { featureInputsSql } from '../activities/train/transform-sql.js';
 import { sqlIdent } from '../activities/train/source.js';
-import { fromJson, type SqlValue } from '../lib/model/sql-values.js';
-import { featureProgram } from '../serving/raw-instances.js';
+import { compileRawInstanceReader } from '../serving/raw-instances.js';
 
 /** Per-request cost of computing a model's features from a request's source columns, both ways. */
 export interface FeatureCost {
@@ -15,7 +14,7 @@ export interface FeatureCost {
 
 /**
  * How long computing the features of one request takes: with the compiled expressions serving uses
- * (JSON values read and every feature computed), against DuckDB in process over the request's rows
+ * (the model's compiled instance reader: JSON values checked and read, every feature computed), against DuckDB in process over the request's rows
  * (one prepared `SELECT … FROM (VALUES …)` per request, the other design issue 14 offered).
  */
 export async function measureFeatureCost(
@@ -23,16 +22,12 @@ export async function measureFeatureCost(
   row: Record<string, unknown>,
   batches: number[],
 ): Promise<FeatureCost[]> {
-  const program = featureProgram(transform);
+  const read = compileRawInstanceReader(transform);
   const out: FeatureCost[] = [];
   await withDuckDB(async (db) => {
     for (const batch of batches) {
       const rows = Array.from({ length: batch }, () => row);
-      const compiled = time(20_000 / batch, () => {
-        for (const r of rows) {
-          program.compute(program.inputs.map((c) => fromJson(r[c.name], c.type) as SqlValue));
-        }
-      });
+      const compiled = time(20_000 / batch, () => read(rows));
       const duckdb = await timeAsync(2_000 / Math.sqrt(batch), () => duckdbFeatures(db, transform, rows));
       out.push({ batch, compiledUs: compiled, duckdbUs: duckdb });
     }

@@ -1,30 +1,18 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { pino } from 'pino';
-import { createArtifactStore } from '../lib/artifacts/index.js';
-import { sqlString, withDuckDB } from '../lib/duckdb.js';
-import { sha256File } from '../lib/hash.js';
-import { selectTfBackend } from '../activities/tf-backend.js';
-import { modelBody, saveModel } from '../lib/model/model-artifact.js';
-import { trainOnDataset } from '../activities/train/train-core.js';
-import type { ModelVersion, RegistryDescription } from '../pipelines/registry.js';
-import { featuresSchema, labelSchema, splitSchema, trainerSchema } from '../pipelines/train-spec.js';
 import { guardFromConfig } from '../serving/guard.js';
 import { createServingServer } from '../serving/server.js';
 import type { BenchResult } from './harness.js';
 import { measureFeatureCost } from './serving-features.js';
-import type { FittedTransform } from '../pipelines/transform.js';
+import { benchModel, prepareServingFixture } from './serving-setup.js';
+import { measureStages } from './serving-stages.js';
 
-const flights = fileURLToPath(
-  new URL('../node_modules/vega-datasets/data/flights-3m.parquet', import.meta.url),
-);
 const autocannonBin = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
-const MODEL = 'flight-delay';
-const seconds = 5;
 
 export interface Load {
   p50: number;
@@ -37,75 +25,33 @@ export interface Load {
 }
 
 /**
- * `serving`: single-row predict on a real flights model (trained here, saved to an artifact store,
- * served by `createServingServer` exactly as `sluice serve` does, prediction log on) against a bare
- * Fastify handler that parses the same body and answers a constant, at 1 and 32 connections, with
- * autocannon in a separate process so the load generator does not share the server's event loop;
- * then 32 connections while production is switched to another version mid-run.
+ * `serving`: predict on a real flights model (trained here, saved to an artifact store, served by
+ * `createServingServer` exactly as `sluice serve` does, prediction log on) against a bare Fastify
+ * handler that parses the same body and answers one number per instance, side by side in one run:
+ * 1 and 32 connections, 1-row and 64-row requests, then 32 connections while production is switched
+ * to another version mid-run. The load generator is autocannon in a child process of its own (one
+ * process, no workers), so it never shares the server's event loop; on a 2-core machine it still
+ * shares the CPU, which costs both handlers alike. `--quick`: 3 s per row instead of 10.
  */
-export async function run(): Promise<BenchResult> {
+export async function run(args: string[] = []): Promise<BenchResult> {
+  const quick = args.includes('--quick');
+  const seconds = quick ? 3 : 10;
+  const loadBefore = loadavg();
   const home = await mkdtemp(join(tmpdir(), 'sluice-bench-serving-'));
   try {
-    const backend = await selectTfBackend();
-    const tf = await import('@tensorflow/tfjs');
-    const store = createArtifactStore(home);
-    const sample = join(home, 'flights-30k.parquet');
-    const row = await withDuckDB(async (db) => {
-      await db.run(
-        `COPY (SELECT date, delay, distance, origin FROM read_parquet(${sqlString(flights)}) WHERE hash(date, origin, destination) % 100 = 0) TO ${sqlString(sample)} (FORMAT parquet)`,
-      );
-      const reader = await db.runAndReadAll(
-        `SELECT strftime(date, '%Y-%m-%d %H:%M:%S') AS date, distance::DOUBLE AS distance, origin FROM ${sqlString(sample)} LIMIT 1`,
-      );
-      return reader.getRowObjectsJS()[0] as Record<string, unknown>;
-    });
-    const { sha256, bytes } = await sha256File(sample);
-    const versions: ModelVersion[] = [];
-    let transform: FittedTransform | undefined;
-    for (const seed of [1, 2]) {
-      const outcome = await trainOnDataset({
-        dataset: { path: sample, uri: sample, sha256, bytes },
-        features: featuresSchema.parse({
-          numeric: [{ name: 'hour', sql: 'hour(date)' }, 'distance'],
-          categorical: [{ name: 'origin', topK: 20 }],
-        }),
-        label: labelSchema.parse({ sql: 'delay > 15', task: 'binary' }),
-        split: splitSchema.parse({ kind: 'hash', key: 'concat(date, origin)', seed: 1 }),
-        trainer: trainerSchema.parse({ model: 'mlp', layers: [32, 16], epochs: 2, seed }),
-      });
-      const ref = await saveModel(store, modelBody(outcome), outcome.transform, outcome.metadata);
-      transform ??= outcome.transform;
-      versions.push({
-        version: seed,
-        registeredAt: new Date().toISOString(),
-        requestId: `bench-${seed}`,
-        runId: 'bench',
-        workflowId: 'bench',
-        pipeline: 'bench',
-        dataSha256s: [sha256],
-        model: ref,
-        metrics: {},
-        approvals: [],
-        registeredBy: 'bench',
-      });
-    }
-    const registry: RegistryDescription = {
-      model: MODEL,
-      versions,
-      aliases: { production: 1, candidate: 2, previous: null },
-      eventCount: 0,
-    };
+    const fixture = await prepareServingFixture(home);
+    const { registry, row, transform } = fixture;
     const log = pino({ level: 'warn' }, pino.destination({ dest: join(home, 'serve.log'), sync: false }));
     const server = await createServingServer({
-      tf,
-      store,
+      tf: fixture.tf,
+      store: fixture.store,
       registry: () => Promise.resolve(structuredClone(registry)),
       log,
       guard: await guardFromConfig(
         { tokensFile: join(home, 'tokens.json'), rateLimit: { control: 0, predict: 0 } },
         log,
       ),
-      deployments: [{ model: MODEL }],
+      deployments: [{ model: benchModel }],
       bodyLimit: 1024 * 1024,
       predictionLog: { dir: join(home, 'prediction-log') },
       pollMs: 0,
@@ -114,46 +60,66 @@ export async function run(): Promise<BenchResult> {
     const bare = Fastify({ logger: false });
     bare.post('/predict', (request, reply) =>
       reply.send({
-        predictions: [(request.body as { instances: unknown[] }).instances.length * 0.5],
+        predictions: (request.body as { instances: unknown[] }).instances.map(() => 0.5),
         version: 1,
       }),
     );
     try {
       const url = await server.listen('127.0.0.1', 0);
-      const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
-      const body = JSON.stringify({ instances: [row] });
-      const predictUrl = `${url}/v1/models/${MODEL}:predict`;
-      await load(predictUrl, body, 4, 2); // warm up: JIT, TF.js kernels
-      await load(`${bareUrl}/predict`, body, 4, 2);
+      const bareUrl = `${await bare.listen({ host: '127.0.0.1', port: 0 })}/predict`;
+      const predictUrl = `${url}/v1/models/${benchModel}:predict`;
+      const bodies = {
+        1: JSON.stringify({ instances: [row] }),
+        64: JSON.stringify({ instances: Array(64).fill(row) }),
+      };
+      await load(predictUrl, bodies[1], 8, 2); // warm up: JIT, TF.js kernels
+      await load(bareUrl, bodies[1], 8, 2);
+      await load(predictUrl, bodies[64], 8, 1);
       const rows: Record<string, string | number>[] = [];
-      const add = (handler: string, connections: number, r: Load, note = '') =>
+      const results = new Map<string, Load>();
+      const add = (handler: string, rowsPerRequest: number, connections: number, r: Load, note = '') => {
+        results.set(`${handler}/${rowsPerRequest}/${connections}`, r);
         rows.push({
           handler,
+          'rows/request': rowsPerRequest,
           connections,
           'p50 ms': r.p50,
           'p99 ms': r.p99,
           'max ms': r.max,
           'req/s': Math.round(r.rps),
+          'rows/s': Math.round(r.rps * rowsPerRequest),
           requests: r.requests,
           'non-2xx': r.non2xx,
           errors: r.errors,
           ...(note ? { note } : {}),
         });
-      for (const c of [1, 32]) {
-        add('bare fastify', c, await load(`${bareUrl}/predict`, body, c, seconds));
-        add('sluice predict', c, await load(predictUrl, body, c, seconds));
+      };
+      for (const size of [1, 64] as const) {
+        for (const c of [1, 32]) {
+          add('bare fastify', size, c, await load(bareUrl, bodies[size], c, seconds));
+          add('sluice predict', size, c, await load(predictUrl, bodies[size], c, seconds));
+        }
       }
-      const during = load(predictUrl, body, 32, seconds + 1);
-      await new Promise((r) => setTimeout(r, 2_000));
+      const during = load(predictUrl, bodies[1], 32, seconds + 1);
+      await new Promise((r) => setTimeout(r, Math.min(2_000, (seconds * 1000) / 2)));
       registry.aliases = { production: 2, candidate: null, previous: 1 };
       const started = performance.now();
-      await server.pool.refresh(MODEL);
+      await server.pool.refresh(benchModel);
       const swapMs = performance.now() - started;
-      const swapped = server.pool.describe(MODEL)['loaded'] as { production: { version: number } };
-      add('sluice predict, v1→v2 swap mid-run', 32, await during, `load+switch ${swapMs.toFixed(0)} ms`);
-      const inputs = transform?.inputs;
-      const costs =
-        transform && inputs ? await measureFeatureCost({ ...transform, inputs }, row, [1, 100]) : [];
+      const swapped = server.pool.describe(benchModel)['loaded'] as { production: { version: number } };
+      add('sluice predict, v1→v2 swap mid-run', 1, 32, await during, `load+switch ${swapMs.toFixed(0)} ms`);
+
+      const production = server.pool.route(benchModel, 'stages');
+      const stages = (() => {
+        try {
+          return measureStages(server, production.primary, bodies[1]);
+        } finally {
+          production.primary.release();
+        }
+      })();
+      for (const s of stages) rows.push({ handler: `in process: ${s.stage}`, 'µs/request': s.us });
+      const inputs = transform.inputs;
+      const costs = inputs ? await measureFeatureCost({ ...transform, inputs }, row, [1, 100]) : [];
       for (const c of costs) {
         rows.push({
           handler: `features only (hour(date), distance, origin), ${c.batch}-row request`,
@@ -161,16 +127,27 @@ export async function run(): Promise<BenchResult> {
           'DuckDB in process µs': Number(c.duckdbUs.toFixed(0)),
         });
       }
+      const bare32 = results.get('bare fastify/1/32') as Load;
+      const sluice32 = results.get('sluice predict/1/32') as Load;
+      const loadAfter = loadavg();
       return {
         name: 'serving',
-        description: `single-row predict (MLP 32-16 on flights, ${backend.name} backend) vs a bare Fastify handler, autocannon ${seconds}s per row`,
+        description: `predict (MLP 32-16 on flights, ${fixture.backend.name} backend) beside a bare Fastify handler, autocannon in its own process, ${seconds}s per row${quick ? ' (--quick)' : ''}`,
         rows,
+        ratios: {
+          servingThroughputVsBare: round(sluice32.rps / bare32.rps),
+          // autocannon reports whole milliseconds: a bare p99 under 1 ms counts as 1 ms.
+          servingP99VsBare: round(sluice32.p99 / Math.max(1, bare32.p99)),
+        },
         notes: [
-          `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in the last row`,
+          'ratios: sluice predict ÷ bare fastify, 1-row requests on 32 connections (p99: autocannon whole ms, a bare p99 of 0 counted as 1)',
+          `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in its row`,
           'the prediction log is on for sluice predict (one Parquet file per 5 000 rows or 5 s)',
           'requests send the source columns (date, distance, origin); serving computes hour(date) with the compiled feature expressions (lib/model/derived-features.ts)',
-          'features only: the same computation per request, compiled JS (what serving runs) against DuckDB in process over the request rows (a VALUES query per request)',
+          'load generator: `node autocannon -c <connections> -d <s>` in a child process (one process), the servers in the bench process, on one 2-core machine',
+          `load average (1, 5, 15 min) before: ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after: ${loadAfter.map((l) => l.toFixed(2)).join(', ')}`,
         ],
+        extra: { stages, loadBefore, loadAfter, seconds },
       };
     } finally {
       await bare.close();
@@ -179,6 +156,10 @@ export async function run(): Promise<BenchResult> {
   } finally {
     await rm(home, { recursive: true, force: true });
   }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 /** Run autocannon in its own process (JSON out) and read its latency and throughput. */

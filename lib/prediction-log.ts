@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from './duckdb.js';
@@ -48,7 +48,9 @@ export interface PredictionLogOptions {
   replica?: string | undefined;
 }
 
-const TABLE = 'sluice_prediction_batch';
+/** The rows a flush hands DuckDB, one JSON object a line, as `read_json` reads them back. */
+const ROW_COLUMNS =
+  "{r: 'VARCHAR', i: 'INTEGER', m: 'VARCHAR', v: 'INTEGER', o: 'VARCHAR', t: 'BIGINT', f: 'VARCHAR', p: 'VARCHAR', s: 'DOUBLE'}";
 
 /** Age past which a prediction-log temp file is a dead writer's leftover. */
 export const staleTempMs = 10 * 60_000;
@@ -56,13 +58,22 @@ export const staleTempMs = 10 * 60_000;
 /**
  * The prediction log (docs/architecture.md: serving → prediction log → monitor). Requests only push rows into a
  * bounded in-memory buffer and never wait on the disk; a background flush writes each model's rows as
- * one Parquet file with DuckDB (appender into a temp table, `COPY` to a hidden temp file, fsync,
- * rename), so a reader only ever sees whole files. Files are never appended to: rotation is a new file
+ * one Parquet file with DuckDB (`COPY` from the rows' JSON lines to a hidden temp file, fsync,
+ * rename), so a reader only ever sees whole files. Each row becomes its JSON line when it is appended
+ * (about a microsecond), so a flush only joins the lines and hands them to DuckDB, which reads and
+ * writes them on its own threads: the event loop, and the requests waiting on it, never stall for
+ * the thousands of rows of a flush. Files are never appended to: rotation is a new file
  * per flush, cut by row count or by age. When the disk is full or the buffer is, rows are lost — counted
  * in `sluice_prediction_log_rows_dropped_total` and logged — and serving keeps answering.
  */
 export class PredictionLog {
-  private buffer: PredictionRecord[] = [];
+  /** Buffered rows by model, each row one JSON line. */
+  private buffer = new Map<string, string[]>();
+  private buffered = 0;
+  /** Rows dropped for a full buffer since the last alert line, by model. */
+  private readonly unalerted = new Map<string, number>();
+  private alertedAt = Number.NEGATIVE_INFINITY;
+  private alertTimer: NodeJS.Timeout | null = null;
   private writing = 0;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -88,17 +99,26 @@ export class PredictionLog {
 
   /** Rows in memory now (buffered and being written): never above `maxBufferedRows`. */
   get pending(): number {
-    return this.buffer.length + this.writing;
+    return this.buffered + this.writing;
   }
 
   /** Add rows without waiting; rows beyond the memory bound are dropped and counted. */
   append(records: PredictionRecord[]): void {
     const room = this.maxBufferedRows - this.pending;
-    const kept = room >= records.length ? records : records.slice(0, Math.max(0, room));
-    if (kept.length < records.length) this.dropped(records.slice(kept.length), 'buffer-full', null);
-    this.buffer.push(...kept);
-    if (this.buffer.length >= this.flushRows) void this.flush();
-    else if (this.buffer.length > 0 && this.timer === null) {
+    const kept = room >= records.length ? records.length : Math.max(0, room);
+    for (let k = 0; k < kept; k++) {
+      const r = records[k] as PredictionRecord;
+      let lines = this.buffer.get(r.model);
+      if (!lines) {
+        lines = [];
+        this.buffer.set(r.model, lines);
+      }
+      lines.push(rowLine(r));
+    }
+    this.buffered += kept;
+    if (kept < records.length) this.droppedRecords(records.slice(kept), 'buffer-full');
+    if (this.buffered >= this.flushRows) void this.flush();
+    else if (this.buffered > 0 && this.timer === null) {
       this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
       this.timer.unref();
     }
@@ -106,17 +126,20 @@ export class PredictionLog {
 
   /** Write everything buffered now; resolves when it is on disk (or counted as lost). */
   flush(): Promise<void> {
+    if (this.unalerted.size > 0) this.alertDrops();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length === 0) return this.chain;
-    this.writing += batch.length;
+    const rows = this.buffered;
+    this.buffer = new Map();
+    this.buffered = 0;
+    if (rows === 0) return this.chain;
+    this.writing += rows;
     this.chain = this.chain.then(async () => {
       try {
         await this.write(batch);
       } finally {
-        this.writing -= batch.length;
+        this.writing -= rows;
       }
     });
     return this.chain;
@@ -132,53 +155,35 @@ export class PredictionLog {
     }
   }
 
-  private async write(batch: PredictionRecord[]): Promise<void> {
-    const byModel = new Map<string, PredictionRecord[]>();
-    for (const r of batch) byModel.set(r.model, [...(byModel.get(r.model) ?? []), r]);
-    for (const [model, rows] of byModel) {
+  private async write(batch: Map<string, string[]>): Promise<void> {
+    for (const [model, lines] of batch) {
       const dir = join(this.options.dir, model);
       const name = `${new Date().toISOString().replace(/[-:.]/g, '')}-${String(this.sequence++).padStart(6, '0')}-${randomBytes(3).toString('hex')}.parquet`;
       const temp = join(dir, `.${name}.tmp`);
+      const rowsFile = join(dir, `.${name}.ndjson.tmp`);
       try {
         await mkdir(dir, { recursive: true });
         if (!this.swept.has(dir)) {
           this.swept.add(dir);
           await this.sweepStaleTemps(dir);
         }
+        await writeFile(rowsFile, lines.join('\n'));
         const db = await this.connection();
         await db.run(
-          `CREATE OR REPLACE TEMP TABLE ${TABLE} (request_id VARCHAR, instance INTEGER, model VARCHAR, version INTEGER, role VARCHAR, time_ms BIGINT, features VARCHAR, prediction VARCHAR, score DOUBLE)`,
+          `COPY (SELECT r AS request_id, i AS instance, m AS model, v AS version, o AS role, epoch_ms(t) AS time, f AS features, p AS prediction, s AS score FROM read_json(${sqlString(rowsFile)}, format = 'newline_delimited', columns = ${ROW_COLUMNS})) TO ${sqlString(temp)} (FORMAT parquet)`,
         );
-        const appender = await db.createAppender(TABLE);
-        for (const r of rows) {
-          appender.appendVarchar(r.requestId);
-          appender.appendInteger(r.instance);
-          appender.appendVarchar(r.model);
-          appender.appendInteger(r.version);
-          appender.appendVarchar(r.role);
-          appender.appendBigInt(BigInt(r.timeMs));
-          appender.appendVarchar(r.features);
-          appender.appendVarchar(r.prediction);
-          if (Number.isFinite(r.score)) appender.appendDouble(r.score);
-          else appender.appendNull();
-          appender.endRow();
-        }
-        appender.flushSync();
-        appender.closeSync();
-        await db.run(
-          `COPY (SELECT request_id, instance, model, version, role, epoch_ms(time_ms) AS time, features, prediction, score FROM ${TABLE}) TO ${sqlString(temp)} (FORMAT parquet)`,
-        );
-        await db.run(`DROP TABLE ${TABLE}`);
+        await rm(rowsFile, { force: true });
         await fsync(temp);
         await rename(temp, join(dir, name));
         await fsync(dir);
-        this.metrics.logWritten.inc({ model }, rows.length);
+        this.metrics.logWritten.inc({ model }, lines.length);
         if (this.options.shared) {
           this.unpublished.push({ path: `prediction-log/${model}/${name}`, file: join(dir, name), model });
         }
       } catch (error) {
         await rm(temp, { force: true }).catch(() => undefined);
-        this.dropped(rows, 'write-failed', error);
+        await rm(rowsFile, { force: true }).catch(() => undefined);
+        this.dropped(model, lines.length, 'write-failed', error);
       }
     }
     await this.publish();
@@ -214,7 +219,7 @@ export class PredictionLog {
     const now = Date.now();
     const removed: string[] = [];
     for (const entry of await readdir(dir)) {
-      if (!/^\..+\.parquet\.tmp$/.test(entry)) continue;
+      if (!/^\..+\.parquet(\.ndjson)?\.tmp$/.test(entry)) continue;
       const path = join(dir, entry);
       const info = await stat(path).catch(() => undefined);
       if (info && now - info.mtimeMs > staleTempMs) {
@@ -227,25 +232,51 @@ export class PredictionLog {
     }
   }
 
-  private dropped(rows: PredictionRecord[], reason: 'buffer-full' | 'write-failed', error: unknown): void {
-    const counts = new Map<string, number>();
-    for (const r of rows) counts.set(r.model, (counts.get(r.model) ?? 0) + 1);
-    for (const [model, n] of counts) {
-      this.metrics.logDropped.inc({ model, reason }, n);
-      this.log.error(
-        {
-          alert: 'prediction-log-loss',
-          model,
-          rows: n,
-          reason,
-          dir: this.options.dir,
-          err: error ?? undefined,
-        },
-        reason === 'buffer-full'
-          ? `prediction log buffer full (${this.maxBufferedRows} rows): ${n} rows of ${model} not logged; the disk is slower than traffic — raise the bound or check ${this.options.dir}`
-          : `prediction log write failed: ${n} rows of ${model} not logged (disk full or unwritable?); serving continues — free space in ${this.options.dir}`,
-      );
+  /**
+   * Rows refused because the buffer is full: counted at once, alerted at most once a second per model
+   * (summing the rows since the last alert) so an overloaded server does not write a log line per
+   * request; the rest goes out a second after the last alert, or with the next flush if sooner.
+   */
+  private droppedRecords(rows: PredictionRecord[], reason: 'buffer-full'): void {
+    const now = performance.now();
+    for (const r of rows) {
+      this.metrics.logDropped.inc({ model: r.model, reason }, 1);
+      this.unalerted.set(r.model, (this.unalerted.get(r.model) ?? 0) + 1);
     }
+    if (now - this.alertedAt >= 1_000) this.alertDrops(now);
+    else if (this.alertTimer === null) {
+      this.alertTimer = setTimeout(() => this.alertDrops(), 1_000 - (now - this.alertedAt));
+      this.alertTimer.unref();
+    }
+  }
+
+  private alertDrops(now = performance.now()): void {
+    if (this.alertTimer) clearTimeout(this.alertTimer);
+    this.alertTimer = null;
+    this.alertedAt = now;
+    for (const [model, n] of this.unalerted) this.alert(model, n, 'buffer-full', null);
+    this.unalerted.clear();
+  }
+
+  private dropped(model: string, n: number, reason: 'write-failed', error: unknown): void {
+    this.metrics.logDropped.inc({ model, reason }, n);
+    this.alert(model, n, reason, error);
+  }
+
+  private alert(model: string, n: number, reason: 'buffer-full' | 'write-failed', error: unknown): void {
+    this.log.error(
+      {
+        alert: 'prediction-log-loss',
+        model,
+        rows: n,
+        reason,
+        dir: this.options.dir,
+        err: error ?? undefined,
+      },
+      reason === 'buffer-full'
+        ? `prediction log buffer full (${this.maxBufferedRows} rows): ${n} rows of ${model} not logged; the disk is slower than traffic — raise the bound or check ${this.options.dir}`
+        : `prediction log write failed: ${n} rows of ${model} not logged (disk full or unwritable?); serving continues — free space in ${this.options.dir}`,
+    );
   }
 
   private async connection(): Promise<DuckDBConnection> {
@@ -264,4 +295,19 @@ async function fsync(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** One record as the JSON line a flush hands DuckDB (a non-finite score is `null`, as JSON has it). */
+function rowLine(r: PredictionRecord): string {
+  return JSON.stringify({
+    r: r.requestId,
+    i: r.instance,
+    m: r.model,
+    v: r.version,
+    o: r.role,
+    t: r.timeMs,
+    f: r.features,
+    p: r.prediction,
+    s: Number.isFinite(r.score) ? r.score : null,
+  });
 }

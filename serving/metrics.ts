@@ -68,3 +68,39 @@ export function createServingMetrics(defaults = true): ServingMetrics {
     }),
   };
 }
+
+/** A model version's request counters (one per role) and latency histogram, labels built once. */
+export interface VersionSeries {
+  requests: Record<'production' | 'canary' | 'pinned' | 'shadow', { inc(): void }>;
+  latency: { observe(seconds: number): void };
+}
+
+/** The series of each loaded version, with its label objects built once per version, not per request. */
+export function versionSeries(
+  metrics: ServingMetrics,
+): (model: { model: string; version: number }) => VersionSeries {
+  const cache = new WeakMap<object, VersionSeries>();
+  return (loaded) => {
+    let series = cache.get(loaded);
+    if (!series) {
+      const model = loaded.model;
+      const version = String(loaded.version);
+      const role = (r: string) => {
+        const labels = { model, version, role: r };
+        return { inc: () => metrics.requests.inc(labels) };
+      };
+      const versionLabels = { model, version };
+      series = {
+        requests: {
+          production: role('production'),
+          canary: role('canary'),
+          pinned: role('pinned'),
+          shadow: role('shadow'),
+        },
+        latency: { observe: (seconds) => metrics.latency.observe(versionLabels, seconds) },
+      };
+      cache.set(loaded, series);
+    }
+    return series;
+  };
+}

@@ -15,6 +15,8 @@ import { createServingMetrics, type ServingMetrics } from './metrics.js';
 import { ModelPool, type DeploymentOptions, type RegistryReader, type Route } from './model-pool.js';
 import { PredictionLog, type PredictionLogOptions, type PredictionRecord } from '../lib/prediction-log.js';
 import { validateInstances } from './validate-instances.js';
+import { scoreRows } from './score-batcher.js';
+import { versionSeries } from './metrics.js';
 
 /** Everything a server needs, passed in (config is parsed once by the caller). */
 export interface ServingServerOptions {
@@ -115,6 +117,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
   );
 
   const explainers = new ServingExplainers(options.store);
+  const seriesOf = versionSeries(metrics);
   const predict = async (
     model: string,
     version: number | undefined,
@@ -128,14 +131,16 @@ export async function createServingServer(options: ServingServerOptions): Promis
     try {
       route = pool.route(model, requestId, version);
       const rows = validateInstances(body, route.primary.manifest);
-      const predictions = route.primary.predict(rows);
+      const predictions = await scoreRows(route.primary, rows);
       // ?explain=true (serving/explain.ts): exact contributions, or a 400 for a model without an explainer.
       const explanations = explain ? await explainers.explain(route.primary, rows) : undefined;
-      const label = { model, version: String(route.primary.version) };
-      metrics.requests.inc({ ...label, role: route.role });
-      metrics.latency.observe(label, (performance.now() - started) / 1000);
+      const series = seriesOf(route.primary);
+      series.requests[route.role].inc();
+      series.latency.observe((performance.now() - started) / 1000);
       const timeMs = Date.now();
-      predictionLog.append(records(route.primary, route.role, requestId, rows, predictions, timeMs));
+      predictionLog.append(
+        predictionRecords(route.primary, route.role, requestId, rows, predictions, timeMs),
+      );
       if (route.shadow) scoreShadow(route.shadow, requestId, body, timeMs);
       const labelled = labelPredictions(route.primary.manifest.transform.label, predictions);
       return {
@@ -162,8 +167,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
         // The shadow reads the request itself: its features may be computed from other columns.
         const rows = validateInstances(body, shadow.manifest);
         const predictions = shadow.predict(rows);
-        metrics.requests.inc({ model: shadow.model, version: String(shadow.version), role: 'shadow' });
-        predictionLog.append(records(shadow, 'shadow', requestId, rows, predictions, timeMs));
+        seriesOf(shadow).requests.shadow.inc();
+        predictionLog.append(predictionRecords(shadow, 'shadow', requestId, rows, predictions, timeMs));
       } catch (error) {
         metrics.errors.inc({ model: shadow.model, version: String(shadow.version), code: 'SHADOW_FAILED' });
         log.warn({ err: error, model: shadow.model, version: shadow.version }, 'shadow scoring failed');
@@ -177,9 +182,11 @@ export async function createServingServer(options: ServingServerOptions): Promis
     : undefined;
   // The console (docs/console.md): pages under /console on this app, with the same tokens and roles.
   if (options.control) registerConsole(app, guard, options.control, log);
-  const admit = async (request: FastifyRequest) => {
-    if (options.predictAuth) await guard.require(request, 'predict', 'predict', 'predict');
-    else guard.limitAddress(request);
+  // Open predict (no tokens) is only an address limit: no promise to wait on per request.
+  const admit = (request: FastifyRequest): Promise<unknown> | undefined => {
+    if (options.predictAuth) return guard.require(request, 'predict', 'predict', 'predict');
+    guard.limitAddress(request);
+    return undefined;
   };
 
   app.post<{ Params: { modelAction: string } }>('/v1/models/:modelAction', async (request, reply) => {
@@ -188,7 +195,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
       'POST /v1/models/<model>:predict (or :promote, :rollback)',
     );
     if (action === 'predict') {
-      await admit(request);
+      const admitted = admit(request);
+      if (admitted) await admitted;
       return reply.send(
         await predict(model, undefined, request.body, request.id, wantsExplanation(request.query)),
       );
@@ -217,7 +225,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
           `"${request.params.versionAction}" is not a predict action; use POST /v1/models/<model>/versions/<n>:predict`,
         );
       }
-      await admit(request);
+      const admitted = admit(request);
+      if (admitted) await admitted;
       const version = Number(text);
       if (!/^[1-9]\d*$/.test(text)) {
         throw new ServingRequestError(
@@ -300,8 +309,9 @@ function parseAction(text: string, usage: string): { model: string; action: (typ
   return { model: text.slice(0, colon), action: action as (typeof modelActions)[number] };
 }
 
-function records(
-  model: LoadedModel,
+/** The prediction-log rows of one request's scored instances. */
+export function predictionRecords(
+  model: Pick<LoadedModel, 'model' | 'version'>,
   role: string,
   requestId: string,
   rows: Record<string, unknown>[],

@@ -1,6 +1,7 @@
 import type { ModelManifest, ModelMetadata } from '../pipelines/model.js';
 import type { FeatureInputs } from '../lib/model/transform-online.js';
-import { bad, describe, readRawInstances } from './raw-instances.js';
+import type { FittedTransform } from '../pipelines/transform.js';
+import { bad, compileRawInstanceReader, describe, type InstanceReader } from './raw-instances.js';
 
 /** How many instances one predict request may carry: big batches belong in a batch job, not here. */
 export const maxInstancesPerRequest = 1_000;
@@ -17,10 +18,23 @@ export function validateInstances(
   body: unknown,
   manifest: Pick<ModelManifest, 'metadata' | 'transform'>,
 ): FeatureInputs[] {
-  const instances = instancesOf(body);
+  return instanceReader(manifest)(instancesOf(body));
+}
+
+/** One compiled reader per model version's transform (the loaded manifest lives as long as the version). */
+const readers = new WeakMap<FittedTransform, InstanceReader>();
+
+/** The model version's compiled instance reader, built on its first request. */
+export function instanceReader(manifest: Pick<ModelManifest, 'metadata' | 'transform'>): InstanceReader {
   const { transform } = manifest;
-  if (transform.inputs) return readRawInstances(instances, { ...transform, inputs: transform.inputs });
-  return validateFeatureInstances(instances, manifest.metadata.features);
+  let reader = readers.get(transform);
+  if (!reader) {
+    reader = transform.inputs
+      ? compileRawInstanceReader({ ...transform, inputs: transform.inputs })
+      : compileFeatureInstanceReader(manifest.metadata.features);
+    readers.set(transform, reader);
+  }
+  return reader;
 }
 
 function instancesOf(body: unknown): unknown[] {
@@ -48,47 +62,45 @@ function instancesOf(body: unknown): unknown[] {
  *
  * @throws ServingRequestError (400) naming the instance index and the feature.
  */
-function validateFeatureInstances(
-  instances: unknown[],
-  features: ModelMetadata['features'],
-): FeatureInputs[] {
+function compileFeatureInstanceReader(features: ModelMetadata['features']): InstanceReader {
   const numeric = new Set(features.numeric);
   const categorical = new Set(features.categorical);
   const expected = [...features.numeric, ...features.categorical];
-  return instances.map((instance: unknown, index) => {
-    if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
-      throw bad(`instances[${index}] must be an object of features (${expected.join(', ')})`);
-    }
-    const row = instance as Record<string, unknown>;
-    for (const name of Object.keys(row)) {
-      if (!numeric.has(name) && !categorical.has(name)) {
-        throw bad(
-          `instances[${index}] has feature "${name}", which the model does not use; send only ${expected.join(', ')}`,
-        );
+  return (instances) =>
+    instances.map((instance: unknown, index): FeatureInputs => {
+      if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
+        throw bad(`instances[${index}] must be an object of features (${expected.join(', ')})`);
       }
-    }
-    for (const name of expected) {
-      if (!(name in row)) {
-        throw bad(
-          `instances[${index}] is missing feature "${name}"; send it (null when the value is unknown)`,
-        );
+      const row = instance as Record<string, unknown>;
+      for (const name of Object.keys(row)) {
+        if (!numeric.has(name) && !categorical.has(name)) {
+          throw bad(
+            `instances[${index}] has feature "${name}", which the model does not use; send only ${expected.join(', ')}`,
+          );
+        }
       }
-      const value = row[name];
-      if (value === null) continue;
-      if (numeric.has(name) && (typeof value !== 'number' || !Number.isFinite(value))) {
-        throw bad(`instances[${index}].${name} must be a finite number or null, not ${describe(value)}`);
+      for (const name of expected) {
+        if (!(name in row)) {
+          throw bad(
+            `instances[${index}] is missing feature "${name}"; send it (null when the value is unknown)`,
+          );
+        }
+        const value = row[name];
+        if (value === null) continue;
+        if (numeric.has(name) && (typeof value !== 'number' || !Number.isFinite(value))) {
+          throw bad(`instances[${index}].${name} must be a finite number or null, not ${describe(value)}`);
+        }
+        if (
+          categorical.has(name) &&
+          typeof value !== 'string' &&
+          typeof value !== 'number' &&
+          typeof value !== 'boolean'
+        ) {
+          throw bad(
+            `instances[${index}].${name} must be a string, number, boolean or null, not ${describe(value)}`,
+          );
+        }
       }
-      if (
-        categorical.has(name) &&
-        typeof value !== 'string' &&
-        typeof value !== 'number' &&
-        typeof value !== 'boolean'
-      ) {
-        throw bad(
-          `instances[${index}].${name} must be a string, number, boolean or null, not ${describe(value)}`,
-        );
-      }
-    }
-    return row;
-  });
+      return row;
+    });
 }

@@ -5,6 +5,7 @@ import type { ModelVersion } from '../../pipelines/registry.js';
 import type { ArtifactStorage } from '../artifacts/index.js';
 import { loadNetwork, loadScoringModel, predictBatched, type ScoringModel } from './model-artifact.js';
 import { transformOutputNames } from '../../pipelines/transform.js';
+import { directDensePredictor } from './dense-direct.js';
 import { transformRowInto, type FeatureInputs } from './transform-online.js';
 
 type Tf = typeof tfType;
@@ -109,8 +110,9 @@ export async function loadModelVersion(
   const scoring = await loadScoringModel(store, ref, async (manifest) => {
     const network = await loadNetwork(tf, store, manifest);
     const width = transformOutputNames(manifest.transform).length;
+    const direct = directDensePredictor(tf, network, width);
     return {
-      predict: (x, rows) => predictBatched(tf, network, x, rows, width),
+      predict: direct ?? ((x, rows) => predictBatched(tf, network, x, rows, width)),
       dispose: () => network.dispose(),
     };
   });

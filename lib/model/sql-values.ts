@@ -67,28 +67,51 @@ export function describeJsonInput(duckType: string): string {
  * when the value does not fit (the caller answers 400 naming the column and what to send).
  */
 export function fromJson(value: unknown, duckType: string): SqlValue | undefined {
-  if (value === null) return null;
+  return jsonReader(duckType)(value);
+}
+
+/** Reads one JSON value into a column's SQL value (`undefined`: it does not fit). */
+export type JsonReader = (value: unknown) => SqlValue | undefined;
+
+/**
+ * {@link fromJson} for one column type, with the type resolved once: serving compiles one reader per
+ * source column when a model version loads instead of matching the type name on every request.
+ */
+export function jsonReader(duckType: string): JsonReader {
   const type = columnSqlType(duckType);
   switch (type) {
     case 'int':
-      return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
-    case 'double':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
-      return duckType.toUpperCase() === 'FLOAT' ? Math.fround(value) : value;
+      return (value) =>
+        value === null ? null : typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+    case 'double': {
+      const float = duckType.toUpperCase() === 'FLOAT';
+      return (value) => {
+        if (value === null) return null;
+        if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+        return float ? Math.fround(value) : value;
+      };
+    }
     case 'text':
-      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-        ? String(value)
-        : undefined;
+      return (value) =>
+        value === null
+          ? null
+          : typeof value === 'string'
+            ? value
+            : typeof value === 'number' || typeof value === 'boolean'
+              ? String(value)
+              : undefined;
     case 'bool':
-      return typeof value === 'boolean' ? value : undefined;
+      return (value) => (value === null ? null : typeof value === 'boolean' ? value : undefined);
     case 'date':
-      return typeof value === 'string' ? (parseDate(value) ?? undefined) : undefined;
+      return (value) =>
+        value === null ? null : typeof value === 'string' ? (parseDate(value) ?? undefined) : undefined;
     case 'timestamp':
-      return typeof value === 'string' ? (parseTimestamp(value) ?? undefined) : undefined;
+      return (value) =>
+        value === null ? null : typeof value === 'string' ? (parseTimestamp(value) ?? undefined) : undefined;
     case 'decimal':
     case 'null':
     case null:
-      return undefined;
+      return (value) => (value === null ? null : undefined);
   }
 }
 

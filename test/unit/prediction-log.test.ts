@@ -80,4 +80,37 @@ describe('prediction log', () => {
     expect(files).toHaveLength(2);
     expect(published).toEqual(files.map((f) => `prediction-log/churn/${f}`));
   });
+
+  it('a full buffer drops rows, counts each and alerts them summed, not one line per request', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const metrics = createServingMetrics(false);
+    const log = new PredictionLog({ dir, maxBufferedRows: 3, flushRows: 3 }, logger, metrics);
+    const row = (requestId: string): PredictionRecord => ({
+      requestId,
+      instance: 0,
+      model: 'churn',
+      version: 1,
+      role: 'production',
+      timeMs: Date.now(),
+      features: '{"x":1}',
+      prediction: '0.5',
+      score: 0.5,
+    });
+    // Three rows fill the buffer (and start a write); the next 20 requests find no room.
+    for (let i = 0; i < 23; i++) log.append([row(`r${i}`)]);
+    await log.flush();
+    const alerts = lines
+      .map((l) => JSON.parse(l) as { alert?: string; rows?: number; reason?: string })
+      .filter((a) => a.alert === 'prediction-log-loss');
+    expect(alerts.reduce((n, a) => n + (a.rows ?? 0), 0)).toBe(20);
+    expect(alerts.length).toBeLessThan(20);
+    expect(alerts.every((a) => a.reason === 'buffer-full')).toBe(true);
+    expect(await metrics.registry.metrics()).toContain(
+      'sluice_prediction_log_rows_dropped_total{model="churn",reason="buffer-full"} 20',
+    );
+    expect((await readdir(join(dir, 'churn'))).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+    await log.close();
+  });
 });
