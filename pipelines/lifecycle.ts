@@ -83,7 +83,9 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       needs: trainInput === 'ingest' ? ['ingest', dataReady] : [trainInput],
       queue: 'train',
       timeout: '2h',
-      heartbeat: '5m',
+      // Training runs on its own thread (activities/train/train-thread.ts): heartbeats flow through
+      // long epochs, so a lost worker is noticed as soon as any other step's.
+      heartbeat: '30s',
       cache: config.search === undefined,
       ...(config.search ? { search: config.search } : {}),
       params: custom

@@ -17,6 +17,7 @@ import {
 import { parseDuration } from '../pipelines/duration.js';
 import type { JsonObject, JsonValue } from '../pipelines/json.js';
 import type { StepInput } from '../pipelines/step.js';
+import { SHORT_HEARTBEAT, SHORT_HEARTBEAT_PATCH } from './heartbeat.js';
 
 /** The arguments of a deploy: the step's spec and input (the register step's `{ model, version }`). */
 export interface DeployInput {
@@ -76,8 +77,9 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
   const acts = wf.proxyActivities<DeployActivities>({
     taskQueue: input.taskQueue,
     startToCloseTimeout: '10m',
-    // The activities heartbeat while they run (activities/boundary.ts): a crashed worker costs a minute.
-    heartbeatTimeout: '1m',
+    // The activities heartbeat while they run (activities/boundary.ts): a crashed worker costs at most
+    // the heartbeat timeout. Histories from before the 30 s bound replay with their minute (no marker).
+    heartbeatTimeout: wf.patched(SHORT_HEARTBEAT_PATCH) ? SHORT_HEARTBEAT : '1m',
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
   const { model, version } = registeredVersion(input);

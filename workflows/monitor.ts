@@ -7,13 +7,20 @@ import {
   type MonitorResult,
 } from '../pipelines/monitor.js';
 import type { MonitorActivities } from '../activities/monitor.js';
+import { SHORT_HEARTBEAT, SHORT_HEARTBEAT_PATCH } from './heartbeat.js';
 
-const { measureModelDrift, startRetraining } = wf.proxyActivities<MonitorActivities>({
-  startToCloseTimeout: '10m',
-  // The activities heartbeat while they run (activities/boundary.ts): a crashed worker costs a minute.
-  heartbeatTimeout: '1m',
-  retry: { maximumAttempts: 3 },
-});
+/**
+ * The drift activities: they heartbeat while they run (activities/boundary.ts), so a crashed worker
+ * costs at most the heartbeat timeout. Histories from before the 30 s bound replay with their minute
+ * (no marker); called inside the workflow, since a patch marker belongs to a run.
+ */
+function driftActivities(): Pick<MonitorActivities, 'measureModelDrift' | 'startRetraining'> {
+  return wf.proxyActivities<MonitorActivities>({
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: wf.patched(SHORT_HEARTBEAT_PATCH) ? SHORT_HEARTBEAT : '1m',
+    retry: { maximumAttempts: 3 },
+  });
+}
 
 // The webhook may be down for a while: retried with backoff, and the final failure is a recorded
 // reason, never a failed monitor run.
@@ -32,6 +39,7 @@ const { sendMonitorAlert } = wf.proxyActivities<MonitorActivities>({
  * like any other run.
  */
 export async function monitorWorkflow(input: MonitorInput): Promise<MonitorResult> {
+  const { measureModelDrift, startRetraining } = driftActivities();
   const measurement = await measureModelDrift({ model: input.model, current: input.current });
   let decision: MonitorDecision;
   try {

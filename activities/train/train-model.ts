@@ -20,7 +20,8 @@ import {
   type TrainingHeartbeat,
 } from './checkpoint.js';
 import { modelBody, saveModel } from '../../lib/model/model-artifact.js';
-import { trainOnDataset, type TrainJob } from './train-core.js';
+import type { TrainJob } from './train-core.js';
+import { trainInThread } from './train-thread.js';
 
 export { trainStepSchema } from '../../pipelines/step-params.js';
 
@@ -76,7 +77,8 @@ export async function trainModelStep(deps: TrainModelDeps, input: StepInput): Pr
     trainer: params.trainer,
   };
 
-  const outcome = await trainOnDataset(job, {
+  // On a worker thread (train-thread.ts): this thread stays free to heartbeat through long epochs.
+  const outcome = await trainInThread(job, {
     signal: context.cancellationSignal,
     resume: async (jobId) => {
       if (previous?.job !== jobId) return undefined;
