@@ -85,7 +85,7 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       timeout: '2h',
       // Training runs on its own thread (activities/train/train-thread.ts): heartbeats flow through
       // long epochs, so a lost worker is noticed as soon as any other step's.
-      heartbeat: '30s',
+      heartbeat: '20s',
       cache: config.search === undefined,
       ...(config.search ? { search: config.search } : {}),
       params: custom

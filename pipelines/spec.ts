@@ -89,7 +89,7 @@ export const stepSchema = z
      * while it runs, so a crashed worker costs about this long, not the whole `timeout`.
      */
     heartbeat: duration
-      .default('30s')
+      .default('20s')
       .describe(
         'Longest silence between heartbeats before the attempt counts as lost and is retried (resuming from its checkpoint, for steps that keep one, such as training). Every Sluice activity heartbeats while it runs, so a crashed worker costs about this long, not the whole `timeout`.',
       ),

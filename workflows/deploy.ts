@@ -78,7 +78,7 @@ export async function deployWorkflow(input: DeployInput): Promise<JsonObject> {
     taskQueue: input.taskQueue,
     startToCloseTimeout: '10m',
     // The activities heartbeat while they run (activities/boundary.ts): a crashed worker costs at most
-    // the heartbeat timeout. Histories from before the 30 s bound replay with their minute (no marker).
+    // the heartbeat timeout. Histories from before the 20 s bound replay with their minute (no marker).
     heartbeatTimeout: wf.patched(SHORT_HEARTBEAT_PATCH) ? SHORT_HEARTBEAT : '1m',
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });

@@ -11,7 +11,7 @@ import { SHORT_HEARTBEAT, SHORT_HEARTBEAT_PATCH } from './heartbeat.js';
 
 /**
  * The drift activities: they heartbeat while they run (activities/boundary.ts), so a crashed worker
- * costs at most the heartbeat timeout. Histories from before the 30 s bound replay with their minute
+ * costs at most the heartbeat timeout. Histories from before the 20 s bound replay with their minute
  * (no marker); called inside the workflow, since a patch marker belongs to a run.
  */
 function driftActivities(): Pick<MonitorActivities, 'measureModelDrift' | 'startRetraining'> {

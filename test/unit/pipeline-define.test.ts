@@ -23,7 +23,7 @@ describe('definePipeline', () => {
           params: {},
           queue: 'orchestration',
           timeout: '10m',
-          heartbeat: '30s',
+          heartbeat: '20s',
           cache: false,
           retry: { maxAttempts: 3, initialInterval: '1s', backoff: 2, maxInterval: '1m' },
         },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -44,17 +44,18 @@ export async function stopAll(): Promise<void> {
 }
 
 /**
- * The tests' flights lifecycle (a 1-in-100 sample, ~30k rows) with a 2 s heartbeat timeout on the
- * steps the suite kills, and the shipped start-to-close timeouts (10 min, 2 h for training): a
- * SIGKILLed attempt is retried about 2 s after the kill because every Sluice activity heartbeats while
- * it runs (activities/boundary.ts), not after its timeout. Shipped steps allow 60 s of silence
- * (training 5 min).
+ * The tests' flights lifecycle (a 1-in-100 sample, ~30k rows) with the shipped timeouts on the steps
+ * whose recovery the suite measures (ingest, train: 20 s of heartbeat silence; 10 min and 2 h
+ * start-to-close), and a 2 s heartbeat timeout on registration, which the suite kills in a loop. A
+ * SIGKILLed attempt is retried within the heartbeat timeout because every Sluice activity heartbeats
+ * while it runs (activities/boundary.ts) and training runs on its own thread, not after its timeout.
  */
 export function faultLifecycle(id: string, overrides: Partial<LifecycleConfig> = {}): PipelineSpec {
   const base = flightsLifecycle(id, overrides);
   const retry = { maxAttempts: 4, initialInterval: '200ms', backoff: 2, maxInterval: '2s' };
   const tuned = (step: StepSpec): StepSpec => {
-    if (['ingest', 'train', 'register'].includes(step.id)) return { ...step, heartbeat: '2s', retry };
+    if (step.id === 'register') return { ...step, heartbeat: '2s', retry };
+    if (['ingest', 'train'].includes(step.id)) return { ...step, retry };
     return step;
   };
   return buildPipeline({ ...base, steps: base.steps.map(tuned) });
@@ -99,6 +100,65 @@ export async function waitForActivity(
     await sleep(pollMs);
   }
   throw new Error(`${type} was not seen running within ${timeoutMs} ms`);
+}
+
+/**
+ * Milliseconds from `killedAt` (this machine's clock, as is the server's here) until a later attempt of
+ * the killed activity started on a worker, by the server's record: the recovery figure the suite
+ * reports (printed, and appended as a JSON line to `$SLUICE_RECOVERY_LOG` when set; never asserted).
+ */
+export async function restartedAfter(
+  handle: WorkflowHandle,
+  seen: PendingActivity,
+  killedAt: number,
+  timeoutMs = 180_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { raw, status } = await handle.describe();
+    const again = (raw.pendingActivities ?? []).find(
+      (p) => p.activityType?.name === seen.type && p.state === STARTED && (p.attempt ?? 1) > seen.attempt,
+    );
+    const startedAt = again?.lastStartedTime ? timestampMs(again.lastStartedTime) : undefined;
+    if (startedAt !== undefined) return startedAt - killedAt;
+    const finished = await laterAttemptStarted(handle, seen);
+    if (finished !== undefined) return finished - killedAt;
+    if (status.name !== 'RUNNING')
+      throw new Error(`run ${handle.workflowId} ended before ${seen.type} ran again`);
+    await sleep(25);
+  }
+  throw new Error(`${seen.type} did not run again within ${timeoutMs} ms of the kill`);
+}
+
+/** When the attempt of `seen.type` that the history records as started (a later one) began, if any. */
+async function laterAttemptStarted(
+  handle: WorkflowHandle,
+  seen: PendingActivity,
+): Promise<number | undefined> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === seen.type)
+      .map((e) => String(e.eventId)),
+  );
+  const started = events.find(
+    (e) =>
+      scheduled.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) &&
+      (e.activityTaskStartedEventAttributes?.attempt ?? 1) > seen.attempt,
+  );
+  return started?.eventTime ? timestampMs(started.eventTime) : undefined;
+}
+
+function timestampMs(time: { seconds?: unknown; nanos?: number | null }): number {
+  return Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
+}
+
+/** Print a recovery figure, and keep it in `$SLUICE_RECOVERY_LOG` (JSON lines) when that is set. */
+export async function recordRecovery(step: string, ms: number): Promise<void> {
+  const line = { step, killToRunningAgainMs: Math.round(ms), at: new Date().toISOString() };
+  console.log(`recovery: ${step} ran again ${(ms / 1000).toFixed(1)} s after its worker was SIGKILLed`);
+  const log = process.env['SLUICE_RECOVERY_LOG'];
+  if (log) await appendFile(log, `${JSON.stringify(line)}\n`);
 }
 
 /** The run's approval gate once it waits (queried: needs a worker). */
