@@ -19,16 +19,17 @@ export interface RowRecords {
 
 export const RECORD = { count: 0, y: 1, w: 2, entries: 3 } as const;
 
-const cache = new WeakMap<Float32Array, RowRecords>();
+const cache = new WeakMap<Float32Array, { order: Uint32Array; records: RowRecords }>();
 
 /**
- * The records of `data`, built once per matrix and cached by its identity (the split must not change
- * while it trains). An input is kept when it is not 0, so NaN is kept: exactly the entries a dense
- * loop that skips zeros uses.
+ * The records of `data` with record `i` holding row `order[i]` (the run's row shuffle, so a block of
+ * the epoch order is a contiguous run of records), built once per matrix and order and cached by
+ * their identity (the split must not change while it trains). An input is kept when it is not 0, so
+ * NaN is kept: exactly the entries a dense loop that skips zeros uses.
  */
-export function rowRecords(data: TrainingData): RowRecords {
+export function rowRecords(data: TrainingData, order: Uint32Array): RowRecords {
   const cached = cache.get(data.x);
-  if (cached && cached.rows === data.rows) return cached;
+  if (cached && cached.order === order && cached.records.rows === data.rows) return cached.records;
   const { x, y, w, rows, width } = data;
   let k = 0;
   for (let r = 0; r < rows; r++) {
@@ -39,13 +40,14 @@ export function rowRecords(data: TrainingData): RowRecords {
   const stride = RECORD.entries + 2 * k;
   const words = new Int32Array(rows * stride);
   const floats = new Float32Array(words.buffer);
-  for (let r = 0; r < rows; r++) {
-    const at = r * stride;
+  for (let i = 0; i < rows; i++) {
+    const r = order[i] as number;
+    const at = i * stride;
     floats[at + RECORD.y] = y[r] as number;
     floats[at + RECORD.w] = w ? (w[r] as number) : 1;
     let count = 0;
-    for (let j = 0; j < width; j++) {
-      const v = x[r * width + j] as number;
+    for (let j = 0, base = r * width; j < width; j++) {
+      const v = x[base + j] as number;
       if (v === 0) continue;
       words[at + RECORD.entries + count] = j;
       floats[at + RECORD.entries + k + count] = v;
@@ -54,42 +56,8 @@ export function rowRecords(data: TrainingData): RowRecords {
     words[at + RECORD.count] = count;
   }
   const records = { rows, stride, k, words, floats };
-  cache.set(data.x, records);
+  cache.set(data.x, { order, records });
   return records;
-}
-
-/** Rows per bucket when laying an epoch out: a bucket's records fit in a core's cache. */
-const BUCKET_SHIFT = 12;
-
-/**
- * Copy the records into `into` in the epoch's visiting order (`into` record `i` = source record
- * `order[i]`). Reading rows in a random order costs a cache and TLB miss per row, which is most of a
- * shuffled epoch; here the source is read front to back and scattered into a few hundred
- * cache-sized buckets, then each bucket is put in order while it is still in cache.
- */
-export function layOutEpoch(
-  records: RowRecords,
-  order: Uint32Array,
-  into: Int32Array,
-  scratch: { position: Uint32Array; staged: Int32Array; destination: Uint32Array },
-): void {
-  const { rows, stride, words } = records;
-  const { position, staged, destination } = scratch;
-  for (let i = 0; i < rows; i++) position[order[i] as number] = i;
-  const fill = new Uint32Array((rows >>> BUCKET_SHIFT) + 1);
-  for (let b = 0; b < fill.length; b++) fill[b] = b << BUCKET_SHIFT;
-  for (let r = 0; r < rows; r++) {
-    const i = position[r] as number;
-    const at = fill[i >>> BUCKET_SHIFT] as number;
-    fill[i >>> BUCKET_SHIFT] = at + 1;
-    destination[at] = i;
-    for (let q = 0, from = r * stride, to = at * stride; q < stride; q++)
-      staged[to + q] = words[from + q] as number;
-  }
-  for (let at = 0; at < rows; at++) {
-    const to = (destination[at] as number) * stride;
-    for (let q = 0, from = at * stride; q < stride; q++) into[to + q] = staged[from + q] as number;
-  }
 }
 
 /** The non-zeros of a row-major matrix, row by row (CSR): what `logits` multiplies instead of every input. */

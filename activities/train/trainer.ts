@@ -1,3 +1,4 @@
+import type { EpochOrder } from './epoch-order.js';
 import type { DenseParams } from './dense-params.js';
 
 /** What the network's last layer does, i.e. which loss it is trained with. */
@@ -50,11 +51,11 @@ export interface Trainer {
     dropoutSeed: number,
   ): number;
   /**
-   * Optional: the same step on rows `order[start … start+size)` of `data`, read in place instead of
-   * copied into a batch. Must give exactly what `step` gives on those rows gathered in that order.
-   * `data` must not change during training (a trainer may index it once).
+   * Optional: the same step on rows `order.rows[start … start+size)` of `data`, read in place instead
+   * of copied into a batch. Must give exactly what `step` gives on those rows gathered in that order.
+   * `data` must not change during training (a trainer may index it once, in `order.base` order).
    */
-  stepRows?(data: TrainingData, order: Uint32Array, start: number, size: number, dropoutSeed: number): number;
+  stepRows?(data: TrainingData, order: EpochOrder, start: number, size: number, dropoutSeed: number): number;
   /** Raw outputs (before sigmoid/softmax) for `rows` rows, `rows × units`, computed in batches. */
   logits(x: Float32Array, rows: number): Float32Array;
   state(): TrainerState;

@@ -1,6 +1,7 @@
 import type { DenseParams } from './dense-params.js';
 import { cloneDense } from './dense-params.js';
-import { deriveSeed, mulberry32, permutation, SEED_PURPOSE } from '../../pipelines/prng.js';
+import { deriveSeed, SEED_PURPOSE } from '../../pipelines/prng.js';
+import { baseOrder, epochOrder } from './epoch-order.js';
 import { meanLoss, type OutputKind, type Trainer, type TrainerState, type TrainingData } from './trainer.js';
 
 export interface EpochRecord {
@@ -53,7 +54,7 @@ const YIELD_EVERY_MS = 50;
 
 /**
  * Train for up to `epochs` epochs with early stopping on validation loss. Epoch `e` visits the rows in
- * the permutation seeded by (seed, e) and batch `b` draws its dropout from (seed, e, b), so a resumed
+ * the block order seeded by (seed, e) over the run's row shuffle seeded by (seed, 0) (epoch-order.ts) and batch `b` draws its dropout from (seed, e, b), so a resumed
  * attempt continues with exactly the numbers the interrupted one would have used: resuming from a
  * checkpoint ends with the same weights as never stopping.
  */
@@ -88,10 +89,12 @@ export async function runTrainingLoop(
   const resumedFrom = options.resume?.epoch;
   let stopping = checkpoint.sinceBest >= options.earlyStopping.patience;
 
+  // Rows shuffled once per run, visited in blocks reordered every epoch (epoch-order.ts).
+  const base = baseOrder(train.rows, options.seed);
   while (!stopping && checkpoint.epoch < options.epochs) {
     const epoch = checkpoint.epoch + 1;
     const started = performance.now();
-    const order = permutation(train.rows, mulberry32(deriveSeed(options.seed, SEED_PURPOSE.order, epoch)));
+    const order = epochOrder(base, options.seed, epoch);
     let lossSum = 0;
     let weightSum = 0;
     let lastYield = performance.now();
@@ -101,10 +104,10 @@ export async function runTrainingLoop(
       const dropoutSeed = deriveSeed(options.seed, SEED_PURPOSE.dropout, epoch, batch);
       if (trainer.stepRows) {
         lossSum += trainer.stepRows(train, order, start, size, dropoutSeed);
-        weightSum += train.w ? batchWeight(train.w, order, start, size) : size;
+        weightSum += train.w ? batchWeight(train.w, order.rows, start, size) : size;
       } else {
         for (let i = 0; i < size; i++) {
-          const row = order[start + i] as number;
+          const row = order.rows[start + i] as number;
           xb.set(train.x.subarray(row * width, (row + 1) * width), i * width);
           yb[i] = train.y[row] as number;
           if (wb && train.w) wb[i] = train.w[row] as number;

@@ -1,6 +1,7 @@
 import { adamStep, rowLoss, type Trainer, type TrainerOptions, type TrainerState } from './trainer.js';
 import { cloneDense, type DenseParams } from './dense-params.js';
-import { layOutEpoch, RECORD, rowRecords, sparseRows, type RowRecords } from './row-records.js';
+import { runsOf } from './epoch-order.js';
+import { RECORD, rowRecords, sparseRows } from './row-records.js';
 
 /**
  * Logistic, softmax and linear regression in plain typed arrays: no tensors, no backend, no copies.
@@ -9,9 +10,10 @@ import { layOutEpoch, RECORD, rowRecords, sparseRows, type RowRecords } from './
  * bench measures beside TF.js and beside a hand-written loop on the same matrix.
  *
  * The training loop calls `stepRows`: the split is kept as one short record of non-zeros per row
- * (`row-records.ts`, built once), laid out in each epoch's shuffled order once per epoch so batches
- * are read front to back; forward, loss and gradient are fused in one pass over each row's few
- * entries, and nothing is allocated per row or per batch. The arithmetic is the dense loop's with the
+ * (`row-records.ts`, built once, in the run's row shuffle), so each block of the epoch order
+ * (`epoch-order.ts`) is one contiguous run of records and an epoch streams through memory; forward,
+ * loss and gradient are fused in one pass over each row's few entries, and nothing is allocated per
+ * row. The arithmetic is the dense loop's with the
  * zero terms left out, so it gives bit-identical weights to `step` on the same rows.
  */
 export function createTypedLinearTrainer(initial: DenseParams, options: TrainerOptions): Trainer {
@@ -27,7 +29,9 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
   const z = new Float32Array(units);
   const g = new Float64Array(units);
   const { output } = options;
-  let epoch: EpochLayout | undefined;
+  // The batch's runs of contiguous records (epoch-order.ts), reused from batch to batch.
+  let runs: Int32Array = new Int32Array(64);
+  let runCount = 0;
 
   /** Adam on the summed gradients of `size` rows; then the sums start again from zero. */
   const update = (size: number) => {
@@ -89,10 +93,9 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       return loss;
     },
     stepRows(data, order, start, size) {
-      const records = rowRecords(data);
-      if (epoch?.order !== order || epoch.records !== records) epoch = layOut(records, order, epoch);
-      const { stride, k: K } = records;
-      const { words, floats } = epoch;
+      const records = rowRecords(data, order.base);
+      const { stride, k: K, words, floats } = records;
+      ({ runs, count: runCount } = runsOf(order, start, size, runs));
       const W = params.kernels[0] as Float32Array;
       const b = params.biases[0] as Float32Array;
       const entries = RECORD.entries;
@@ -102,56 +105,72 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
         const sigmoid = output === 'sigmoid';
         const b0 = b[0] as number;
         let gb = gradB[0] as number;
-        for (let at = start * stride, end = (start + size) * stride; at < end; at += stride) {
-          const count = words[at] as number;
-          const first = at + entries;
-          let s = b0;
-          for (let p = 0; p < count; p++) {
-            s += (floats[first + K + p] as number) * (W[words[first + p] as number] as number);
-          }
-          const zi = Math.fround(s);
-          const target = floats[at + RECORD.y] as number;
-          const weight = floats[at + RECORD.w] as number;
-          let gi: number;
-          if (sigmoid) {
-            loss += weight * (Math.max(zi, 0) - zi * target + Math.log1p(Math.exp(-Math.abs(zi))));
-            gi = 1 / (1 + Math.exp(-zi)) - target;
-          } else {
-            const d = zi - target;
-            loss += weight * (d * d);
-            gi = 2 * d;
-          }
-          const gk = gi * weight;
-          if (gk === 0) continue;
-          gb += gk;
-          for (let p = 0; p < count; p++) {
-            const j = words[first + p] as number;
-            gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
+        for (let r = 0; r < runCount; r++) {
+          const from = runs[2 * r] as number;
+          for (
+            let at = from * stride, end = (from + (runs[2 * r + 1] as number)) * stride;
+            at < end;
+            at += stride
+          ) {
+            const count = words[at] as number;
+            const first = at + entries;
+            let s = b0;
+            for (let p = 0; p < count; p++) {
+              s += (floats[first + K + p] as number) * (W[words[first + p] as number] as number);
+            }
+            const zi = Math.fround(s);
+            const target = floats[at + RECORD.y] as number;
+            const weight = floats[at + RECORD.w] as number;
+            let gi: number;
+            if (sigmoid) {
+              // One exp serves the loss and the gradient (the same arithmetic as rowLoss and outputGradient).
+              const e = Math.exp(-Math.abs(zi));
+              loss += weight * (Math.max(zi, 0) - zi * target + Math.log1p(e));
+              gi = (zi >= 0 ? 1 / (1 + e) : e / (1 + e)) - target;
+            } else {
+              const d = zi - target;
+              loss += weight * (d * d);
+              gi = 2 * d;
+            }
+            const gk = gi * weight;
+            if (gk === 0) continue;
+            gb += gk;
+            for (let p = 0; p < count; p++) {
+              const j = words[first + p] as number;
+              gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
+            }
           }
         }
         gradB[0] = gb;
       } else {
-        for (let at = start * stride, end = (start + size) * stride; at < end; at += stride) {
-          const count = words[at] as number;
-          const first = at + entries;
-          for (let k = 0; k < units; k++) acc[k] = b[k] as number;
-          for (let p = 0; p < count; p++) {
-            const xj = floats[first + K + p] as number;
-            const base = (words[first + p] as number) * units;
-            for (let k = 0; k < units; k++) acc[k] = (acc[k] as number) + xj * (W[base + k] as number);
-          }
-          for (let k = 0; k < units; k++) z[k] = acc[k] as number;
-          const target = floats[at + RECORD.y] as number;
-          const weight = floats[at + RECORD.w] as number;
-          loss += weight * rowLoss(output, z, 0, units, target);
-          outputGradient(output, z, target, units, g);
-          for (let k = 0; k < units; k++) {
-            const gk = (g[k] as number) * weight;
-            if (gk === 0) continue;
-            gradB[k] = (gradB[k] as number) + gk;
+        for (let r = 0; r < runCount; r++) {
+          const from = runs[2 * r] as number;
+          for (
+            let at = from * stride, end = (from + (runs[2 * r + 1] as number)) * stride;
+            at < end;
+            at += stride
+          ) {
+            const count = words[at] as number;
+            const first = at + entries;
+            for (let k = 0; k < units; k++) acc[k] = b[k] as number;
             for (let p = 0; p < count; p++) {
-              const j = (words[first + p] as number) * units + k;
-              gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
+              const xj = floats[first + K + p] as number;
+              const base = (words[first + p] as number) * units;
+              for (let k = 0; k < units; k++) acc[k] = (acc[k] as number) + xj * (W[base + k] as number);
+            }
+            for (let k = 0; k < units; k++) z[k] = acc[k] as number;
+            const target = floats[at + RECORD.y] as number;
+            const weight = floats[at + RECORD.w] as number;
+            loss += weight * rowLoss(output, z, 0, units, target);
+            outputGradient(output, z, target, units, g);
+            for (let k = 0; k < units; k++) {
+              const gk = (g[k] as number) * weight;
+              if (gk === 0) continue;
+              gradB[k] = (gradB[k] as number) + gk;
+              for (let p = 0; p < count; p++) {
+                const j = (words[first + p] as number) * units + k;
+                gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
+              }
             }
           }
         }
@@ -190,7 +209,7 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       t = state.adam.step;
     },
     dispose() {
-      epoch = undefined;
+      runs = new Int32Array(0);
     },
   };
 }
@@ -204,9 +223,13 @@ function outputGradient(
   g: Float64Array,
 ): void {
   switch (output) {
-    case 'sigmoid':
-      g[0] = 1 / (1 + Math.exp(-(z[0] as number))) - y;
+    case 'sigmoid': {
+      // The logistic function from exp(-|z|): never overflows, and the same numbers `stepRows` uses.
+      const v = z[0] as number;
+      const e = Math.exp(-Math.abs(v));
+      g[0] = (v >= 0 ? 1 / (1 + e) : e / (1 + e)) - y;
       return;
+    }
     case 'linear':
       g[0] = 2 * ((z[0] as number) - y);
       return;
@@ -218,29 +241,4 @@ function outputGradient(
       for (let k = 0; k < units; k++) g[k] = Math.exp((z[k] as number) - max) / sum - (k === y ? 1 : 0);
     }
   }
-}
-
-/** A split's records in one epoch's visiting order, with the buffers reused from epoch to epoch. */
-interface EpochLayout {
-  order: Uint32Array;
-  records: RowRecords;
-  words: Int32Array;
-  floats: Float32Array;
-  scratch: { position: Uint32Array; staged: Int32Array; destination: Uint32Array };
-}
-
-function layOut(records: RowRecords, order: Uint32Array, previous: EpochLayout | undefined): EpochLayout {
-  const size = records.rows * records.stride;
-  const reuse =
-    previous && previous.words.length === size && previous.scratch.position.length === records.rows;
-  const words = reuse ? previous.words : new Int32Array(size);
-  const scratch = reuse
-    ? previous.scratch
-    : {
-        position: new Uint32Array(records.rows),
-        staged: new Int32Array(size),
-        destination: new Uint32Array(records.rows),
-      };
-  layOutEpoch(records, order, words, scratch);
-  return { order, records, words, floats: new Float32Array(words.buffer), scratch };
 }
