@@ -73,7 +73,8 @@ describe('a SIGKILLed worker, restarted', () => {
     const killedAt = Date.now();
     await crash(worker);
     worker = await startWorkerProcess(env);
-    await recordRecovery('ingest', await restartedAfter(handle, seen, killedAt));
+    const workerUp = Date.now() - killedAt;
+    await recordRecovery('ingest', await restartedAfter(handle, seen, killedAt), workerUp);
 
     const status = await finishRun(handle);
     expect(status.state).toBe('succeeded');
@@ -107,7 +108,8 @@ describe('a SIGKILLed worker, restarted', () => {
     const killedAt = Date.now();
     await crash(worker);
     worker = await startWorkerProcess(env);
-    await recordRecovery('train', await restartedAfter(handle, seen, killedAt));
+    const workerUp = Date.now() - killedAt;
+    await recordRecovery('train', await restartedAfter(handle, seen, killedAt), workerUp);
 
     const status = await finishRun(handle);
     expect(status.state).toBe('succeeded');
@@ -144,9 +146,10 @@ describe('a SIGKILLed worker, restarted', () => {
         const killedAt = Date.now();
         await crash(worker);
         worker = await startWorkerProcess(env);
+        const workerUp = Date.now() - killedAt;
         const ms = await restartedAfter(child, seen, killedAt).catch(() => undefined);
         if (ms !== undefined) {
-          await recordRecovery('deploy', ms);
+          await recordRecovery('deploy', ms, workerUp);
           measured = true;
         }
       }

@@ -153,10 +153,22 @@ function timestampMs(time: { seconds?: unknown; nanos?: number | null }): number
   return Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
 }
 
-/** Print a recovery figure, and keep it in `$SLUICE_RECOVERY_LOG` (JSON lines) when that is set. */
-export async function recordRecovery(step: string, ms: number): Promise<void> {
-  const line = { step, killToRunningAgainMs: Math.round(ms), at: new Date().toISOString() };
-  console.log(`recovery: ${step} ran again ${(ms / 1000).toFixed(1)} s after its worker was SIGKILLed`);
+/**
+ * Print a recovery figure, and keep it in `$SLUICE_RECOVERY_LOG` (JSON lines) when that is set:
+ * `ms` from the kill to the step running again, and `workerUpMs` from the kill to the new worker
+ * polling (the part a prebuilt workflow bundle would shorten; the rest is the heartbeat timeout).
+ */
+export async function recordRecovery(step: string, ms: number, workerUpMs: number): Promise<void> {
+  const line = {
+    step,
+    killToRunningAgainMs: Math.round(ms),
+    killToWorkerPollingMs: Math.round(workerUpMs),
+    at: new Date().toISOString(),
+  };
+  console.log(
+    `recovery: ${step} ran again ${(ms / 1000).toFixed(1)} s after its worker was SIGKILLed ` +
+      `(the new worker polled after ${(workerUpMs / 1000).toFixed(1)} s)`,
+  );
   const log = process.env['SLUICE_RECOVERY_LOG'];
   if (log) await appendFile(log, `${JSON.stringify(line)}\n`);
 }
