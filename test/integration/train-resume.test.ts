@@ -98,7 +98,7 @@ describe('training survives a killed worker', () => {
     // and the same weights (one content address), whichever process trained which epochs.
     const { resumed, uninterrupted } = await againUninterrupted(params, output);
     expect(resumed.tfjs!.weights.sha256).toBe(uninterrupted.tfjs!.weights.sha256);
-  }, 240_000); // the retry waits for attempt 1's 45 s timeout: the dag sets no heartbeat timeout
+  }, 240_000);
 
   it('a SIGKILLed boosting attempt resumes from its stored trees and grows the same forest', async () => {
     const output = await killAndResume('gbdt-resume', gbdtParams, 10);
@@ -131,6 +131,10 @@ async function killAndResume(
         activity: 'trainModel',
         queue: 'train',
         timeout: '45s',
+        // Training heartbeats from its own thread's activity, so a short timeout is safe: the server
+        // sees each checkpoint within ~1.6 s (the SDK sends at most one heartbeat per 0.8 × timeout)
+        // and the kill lands mid-training; the retry starts ~2 s after it.
+        heartbeat: '2s',
         retry: { maxAttempts: 3, initialInterval: '500ms' },
         params: { ...trainParams, source: join(config.home, 'flights-6k.parquet') },
       },
