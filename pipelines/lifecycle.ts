@@ -83,9 +83,10 @@ export function mlLifecycle(config: LifecycleConfig): PipelineSpec {
       needs: trainInput === 'ingest' ? ['ingest', dataReady] : [trainInput],
       queue: 'train',
       timeout: '2h',
-      // Training runs on its own thread (activities/train/train-thread.ts): heartbeats flow through
-      // long epochs, so a lost worker is noticed as soon as any other step's.
-      heartbeat: '20s',
+      // Built-in training runs on its own thread (activities/train/train-thread.ts): heartbeats flow
+      // through long epochs, so a lost worker is noticed as soon as any other step's. A trainer of your
+      // own runs on the activity's thread and may hold it for a whole epoch: it keeps 5 minutes.
+      heartbeat: custom ? '5m' : '20s',
       cache: config.search === undefined,
       ...(config.search ? { search: config.search } : {}),
       params: custom
