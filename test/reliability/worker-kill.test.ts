@@ -92,13 +92,14 @@ describe('a SIGKILLed worker, restarted', () => {
 
   it('during training: the retry resumes from the last checkpoint heartbeat; one version, one promotion', async () => {
     const handle = await start('fault-train', {
-      // A small MLP on the tfjs (WASM) engine: about a second and a half per epoch here, so the kill
-      // lands mid-training (the typed-array logistic trainer would finish 80 epochs in a second).
+      // A small MLP on the tfjs (WASM) engine, in batches of 8: several seconds an epoch here, so
+      // training outlasts the heartbeat throttle (the server hears of a checkpoint at most every
+      // 16 s under the shipped 20 s timeout) and the kill lands mid-training.
       train: {
         model: 'mlp',
         layers: [16],
         epochs: EPOCHS,
-        batchSize: 32,
+        batchSize: 8,
         seed: 2,
         earlyStopping: { patience: EPOCHS },
       },
