@@ -1,0 +1,78 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time.js';
+
+/** What one finished run's history says about where its time went, by the server's clock. */
+export interface RunTimes {
+  /** Activity attempts that started. */
+  activities: number;
+  /** Sum over activities of scheduled → started: time each waited in its task queue for a worker slot. */
+  activityQueueMs: number;
+  /** Sum over activities of started → closed: time a worker held a slot for it. */
+  activityRunMs: number;
+  /** Workflow tasks, and their summed scheduled → started wait. */
+  workflowTasks: number;
+  workflowQueueMs: number;
+  /** Activities started per worker identity (`pid@host`). */
+  byWorker: Record<string, number>;
+}
+
+type Event = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+const at = (event: Event | undefined) => (event?.eventTime ? tsToMs(event.eventTime) : Number.NaN);
+
+/** Read the schedule-to-start and start-to-close times of a run's activities and workflow tasks. */
+export async function runTimes(handle: WorkflowHandle): Promise<RunTimes> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const byId = new Map(events.map((event) => [String(event.eventId), event]));
+  const times: RunTimes = {
+    activities: 0,
+    activityQueueMs: 0,
+    activityRunMs: 0,
+    workflowTasks: 0,
+    workflowQueueMs: 0,
+    byWorker: {},
+  };
+  for (const event of events) {
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) {
+      times.activities += 1;
+      times.activityQueueMs += at(event) - at(byId.get(String(started.scheduledEventId)));
+      const worker = started.identity ?? 'unknown';
+      times.byWorker[worker] = (times.byWorker[worker] ?? 0) + 1;
+    }
+    const closed =
+      event.activityTaskCompletedEventAttributes ??
+      event.activityTaskFailedEventAttributes ??
+      event.activityTaskTimedOutEventAttributes;
+    if (closed?.startedEventId)
+      times.activityRunMs += at(event) - at(byId.get(String(closed.startedEventId)));
+    const workflowTask = event.workflowTaskStartedEventAttributes;
+    if (workflowTask) {
+      times.workflowTasks += 1;
+      times.workflowQueueMs += at(event) - at(byId.get(String(workflowTask.scheduledEventId)));
+    }
+  }
+  return times;
+}
+
+/** Several runs' times added up (the per-worker counts merged). */
+export function sumTimes(all: readonly RunTimes[]): RunTimes {
+  const total: RunTimes = {
+    activities: 0,
+    activityQueueMs: 0,
+    activityRunMs: 0,
+    workflowTasks: 0,
+    workflowQueueMs: 0,
+    byWorker: {},
+  };
+  for (const t of all) {
+    total.activities += t.activities;
+    total.activityQueueMs += t.activityQueueMs;
+    total.activityRunMs += t.activityRunMs;
+    total.workflowTasks += t.workflowTasks;
+    total.workflowQueueMs += t.workflowQueueMs;
+    for (const [worker, n] of Object.entries(t.byWorker))
+      total.byWorker[worker] = (total.byWorker[worker] ?? 0) + n;
+  }
+  return total;
+}
