@@ -84,11 +84,20 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     await sluice(['cluster', 'down'], { SLUICE_HOME: home }, 180_000);
     up = false;
     const downMs = performance.now() - downFrom;
-    return summarise(results, { quick, runs, upMs, downMs, upParts: report.parts, loadBefore });
+    const usedDist = await distUsed();
+    return summarise(results, { quick, runs, upMs, downMs, upParts: report.parts, loadBefore, usedDist });
   } finally {
     if (up) await sluice(['cluster', 'down'], { SLUICE_HOME: home }, 180_000).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   }
+}
+
+/** Whether `sluice` (so each worker) runs the compiled dist/ or the sources through tsx. */
+async function distUsed(): Promise<boolean> {
+  const stamp = (await import(new URL('../cli/source-stamp.js', import.meta.url).href)) as {
+    distIsCurrent: (root: string) => boolean;
+  };
+  return stamp.distIsCurrent(projectRoot);
 }
 
 interface Context {
@@ -98,7 +107,15 @@ interface Context {
   downMs: number;
   upParts: { part: string; seconds?: number; version: string }[];
   loadBefore: number[];
+  usedDist: boolean;
 }
+
+/** The product defaults every bench worker runs with (slots, queue names). */
+const defaults = loadConfig({}, projectRoot);
+const trainQueue = defaults.taskQueues.train;
+
+/** Mean wait of a run's training activities for a training slot, ms. */
+const trainWait = (r: PhaseResult) => (r.times.byQueue[trainQueue]?.queueMs ?? 0) / r.outcomes.length;
 
 const serverCpu = (r: PhaseResult) => r.serverCpuMs.temporal + r.serverCpuMs.postgres + r.serverCpuMs.minio;
 const lost = (r: PhaseResult) => r.outcomes.filter((o) => o.end !== 'succeeded').length;
@@ -117,7 +134,8 @@ function row(r: PhaseResult) {
     server_cpu_ms_per_run: serverCpu(r) / n,
     worker_cpu_pct: r.workerUsage.reduce((sum, u) => sum + u.cpuPercent, 0),
     worker_runqueue_pct: waitPct,
-    activity_queue_ms_per_run: r.times.activityQueueMs / n,
+    train_queue_ms_per_run: trainWait(r),
+    other_queue_ms_per_run: (r.times.activityQueueMs - (r.times.byQueue[trainQueue]?.queueMs ?? 0)) / n,
     workflow_queue_ms_per_run: r.times.workflowQueueMs / n,
     worker_rss_peak_mib: Math.max(...r.workerUsage.map((u) => u.rssPeakMiB)),
     lost: lost(r),
@@ -129,14 +147,17 @@ function summarise(results: PhaseResult[], ctx: Context): BenchResult {
   if (!local || !minio1 || !minio3) throw new Error('scale bench: a phase is missing');
   const cores = cpus().length;
   const n = minio1.outcomes.length;
+  const trainMs = minio1.aloneTimes.byQueue[trainQueue]?.runMs ?? 0;
   const costs: PerRunCosts = {
     workerCpuMs: minio1.workerCpuMs / n,
     serverCpuMs: serverCpu(minio1) / n,
-    slotMs: minio1.aloneTimes.activityRunMs,
+    slotMs: minio1.aloneTimes.activityRunMs - trainMs,
+    trainSlotMs: trainMs,
     aloneMs: minio1.aloneMs,
   };
-  const slots = loadConfig({}, projectRoot).concurrency.activities;
-  const projection = projectWorkers(costs, { coresPerWorker: cores, slotsPerWorker: slots }, projected);
+  const { activities: slots, training: trainSlots } = defaults.concurrency;
+  const shape = { coresPerWorker: cores, slotsPerWorker: slots, trainSlotsPerWorker: trainSlots };
+  const projection = projectWorkers(costs, shape, projected);
   const hereBound = oneMachineBound(costs, cores);
   const measuredPerS = (r: PhaseResult) => r.outcomes.length / (r.burstMs / 1000);
   const ratios = {
@@ -168,17 +189,25 @@ function summarise(results: PhaseResult[], ctx: Context): BenchResult {
       "activity/workflow queue: summed scheduled → started times from each run's history (server clock): waiting in the task queue for a worker.",
       `minioVsLocal ${fmt(ratios.minioVsLocal)}: wall with the S3 store ÷ the local store (one worker each); its worker CPU ratio ${fmt(ratios.minioVsLocalWorkerCpu)}.`,
       `threeWorkersVsOne ${fmt(ratios.threeWorkersVsOne)}: wall with three worker processes ÷ one (MinIO store, same ${cores} cores); ` +
-        `the three took ${byWorker.join(' / ')} activities. On ${cores} cores three processes cannot add CPU: expect ≈ 1 or worse (three heaps, three caches).`,
+        `the three took ${byWorker.join(' / ')} activities. Three processes add no CPU on ${cores} cores (their CPU per run is ` +
+        `${fmt(ratios.threeWorkersVsOneWorkerCpu)}× one's: three heaps, three caches) but three training slots: a run's wait for one went ` +
+        `from ${fmt(trainWait(minio1) / 1000, 1)} s to ${fmt(trainWait(minio3) / 1000, 1)} s.`,
       `Per-run costs (one worker, MinIO): worker ${fmt(costs.workerCpuMs / 1000)} s CPU, services ${fmt(costs.serverCpuMs / 1000)} s CPU, ` +
-        `activity slot time ${fmt(costs.slotMs / 1000)} s, alone ${fmt(costs.aloneMs / 1000)} s.`,
+        `activity slot time ${fmt(costs.slotMs / 1000)} s + training slot time ${fmt(costs.trainSlotMs / 1000)} s, alone ${fmt(costs.aloneMs / 1000)} s (measured alone, on this loaded machine).`,
       `Here (workers and services on the same ${cores} cores): at most ${fmt(hereBound * 60, 1)} runs/min whatever the worker count; measured ` +
         `${fmt(measuredPerS(minio1) * 60, 1)} (1 worker) and ${fmt(measuredPerS(minio3) * 60, 1)} (3 workers).`,
       `N workers on their own ${cores}-core machines, services elsewhere (runs independent: linear until the services saturate; ` +
-        `${slots} activity slots per worker):`,
+        `${slots} activity and ${trainSlots} training slot(s) per worker):`,
       ...model,
       `sluice cluster up (built binaries, fresh data): ${fmt(ctx.upMs / 1000, 1)} s (${ctx.upParts
         .map((p) => `${p.part} ${p.seconds === undefined ? '?' : fmt(p.seconds, 1)} s`)
         .join(', ')}); down ${fmt(ctx.downMs / 1000, 1)} s.`,
+      `sluice worker start (spawn → polling): ${results
+        .flatMap((r) => r.workerStartMs)
+        .map((ms) => fmt(ms / 1000, 1))
+        .join(
+          ', ',
+        )} s; the workers ran ${ctx.usedDist ? 'dist/ (built and current)' : 'the TypeScript sources through tsx (no current dist/: npm run build)'}.`,
       `load average (1/5/15 min) before ${ctx.loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')} ` +
         '(the machine is shared: other jobs ran beside the bench).',
     ],
@@ -206,6 +235,7 @@ function summarise(results: PhaseResult[], ctx: Context): BenchResult {
         workerCpuMs: r.workerCpuMs,
         serverCpuMs: r.serverCpuMs,
         workerStops: r.workerStops,
+        workerStartMs: r.workerStartMs,
       })),
     },
   };

@@ -14,6 +14,14 @@ export interface RunTimes {
   workflowQueueMs: number;
   /** Activities started per worker identity (`pid@host`). */
   byWorker: Record<string, number>;
+  /** The same activity figures per task queue (`sluice`, `sluice-train`, a custom step's). */
+  byQueue: Record<string, QueueTimes>;
+}
+
+export interface QueueTimes {
+  activities: number;
+  queueMs: number;
+  runMs: number;
 }
 
 type Event = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
@@ -31,12 +39,20 @@ export async function runTimes(handle: WorkflowHandle): Promise<RunTimes> {
     workflowTasks: 0,
     workflowQueueMs: 0,
     byWorker: {},
+    byQueue: {},
   };
+  const queueOf = (scheduledEventId: unknown) =>
+    byId.get(String(scheduledEventId))?.activityTaskScheduledEventAttributes?.taskQueue?.name ?? 'unknown';
+  const queue = (name: string) => (times.byQueue[name] ??= { activities: 0, queueMs: 0, runMs: 0 });
   for (const event of events) {
     const started = event.activityTaskStartedEventAttributes;
     if (started) {
+      const waited = at(event) - at(byId.get(String(started.scheduledEventId)));
       times.activities += 1;
-      times.activityQueueMs += at(event) - at(byId.get(String(started.scheduledEventId)));
+      times.activityQueueMs += waited;
+      const q = queue(queueOf(started.scheduledEventId));
+      q.activities += 1;
+      q.queueMs += waited;
       const worker = started.identity ?? 'unknown';
       times.byWorker[worker] = (times.byWorker[worker] ?? 0) + 1;
     }
@@ -64,6 +80,7 @@ export function sumTimes(all: readonly RunTimes[]): RunTimes {
     workflowTasks: 0,
     workflowQueueMs: 0,
     byWorker: {},
+    byQueue: {},
   };
   for (const t of all) {
     total.activities += t.activities;

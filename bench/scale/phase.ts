@@ -51,6 +51,8 @@ export interface PhaseResult {
   /** The services' CPU over the burst (ms). */
   serverCpuMs: { temporal: number; postgres: number; minio: number };
   workerStops: string[];
+  /** Each worker's start: spawn → `worker started` (bundle loaded, both queues polled), ms. */
+  workerStartMs: number[];
 }
 
 function bucketOf(env: Record<string, string>): string {
@@ -78,6 +80,7 @@ export async function measurePhase(
   const homes: string[] = [];
   const workers: WorkerProcess[] = [];
   const samplers: ProcessSampler[] = [];
+  const workerStartMs: number[] = [];
   const serverSamplers = [sampleProcess(servers.temporal), sampleProcess(servers.minio)];
   try {
     for (let i = 0; i < spec.workers; i++) {
@@ -96,7 +99,9 @@ export async function measurePhase(
         SLUICE_LOG_LEVEL: 'info',
       };
       const config = loadConfig(env, projectRoot);
+      const startFrom = performance.now();
       workers.push(await startWorkerProcess(config, join(home, 'worker.log'), env));
+      workerStartMs.push(performance.now() - startFrom);
     }
     for (const worker of workers) samplers.push(sampleProcess(worker.pid));
 
@@ -144,6 +149,7 @@ export async function measurePhase(
         minio: minioUsage ? cpuMsOf(minioUsage, burstMs) : Number.NaN,
       },
       workerStops,
+      workerStartMs,
     };
   } finally {
     for (const worker of workers) await worker.stop();
