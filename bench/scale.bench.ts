@@ -186,7 +186,7 @@ function summarise(results: PhaseResult[], ctx: Context): BenchResult {
       `alone: one run on the warmed-up workers with nothing else running${ctx.quick ? ' (quick: the warm-up run itself, so it includes first-run costs)' : ''}.`,
       'cpu per run: utime+stime from /proc over the burst ÷ runs; workers summed; server = Temporal + PostgreSQL (postmaster and backends) + MinIO.',
       "runqueue: time the workers' threads were runnable but waiting for a core (schedstat), % of wall, summed over workers: CPU starvation.",
-      "activity/workflow queue: summed scheduled → started times from each run's history (server clock): waiting in the task queue for a worker.",
+      `train/other/workflow queue: summed scheduled → started times from each run's history (server clock): waiting in the task queue for a worker slot (${trainQueue}: ${trainSlots} training slot per worker; ${defaults.taskQueues.orchestration}: ${slots} activity slots).`,
       `minioVsLocal ${fmt(ratios.minioVsLocal)}: wall with the S3 store ÷ the local store (one worker each); its worker CPU ratio ${fmt(ratios.minioVsLocalWorkerCpu)}.`,
       `threeWorkersVsOne ${fmt(ratios.threeWorkersVsOne)}: wall with three worker processes ÷ one (MinIO store, same ${cores} cores); ` +
         `the three took ${byWorker.join(' / ')} activities. Three processes add no CPU on ${cores} cores (their CPU per run is ` +

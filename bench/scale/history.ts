@@ -1,5 +1,4 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { tsToMs } from '@temporalio/common/lib/time.js';
 
 /** What one finished run's history says about where its time went, by the server's clock. */
 export interface RunTimes {
@@ -26,7 +25,14 @@ export interface QueueTimes {
 
 type Event = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
-const at = (event: Event | undefined) => (event?.eventTime ? tsToMs(event.eventTime) : Number.NaN);
+/** An event's time in ms: seconds arrive as a Long from the server (a number in hand-made histories). */
+function at(event: Event | undefined): number {
+  const time = event?.eventTime;
+  if (!time) return Number.NaN;
+  const seconds = time.seconds;
+  const whole = typeof seconds === 'object' && seconds !== null ? seconds.toNumber() : Number(seconds ?? 0);
+  return whole * 1000 + (time.nanos ?? 0) / 1e6;
+}
 
 /** Read the schedule-to-start and start-to-close times of a run's activities and workflow tasks. */
 export async function runTimes(handle: WorkflowHandle): Promise<RunTimes> {
@@ -60,8 +66,11 @@ export async function runTimes(handle: WorkflowHandle): Promise<RunTimes> {
       event.activityTaskCompletedEventAttributes ??
       event.activityTaskFailedEventAttributes ??
       event.activityTaskTimedOutEventAttributes;
-    if (closed?.startedEventId)
-      times.activityRunMs += at(event) - at(byId.get(String(closed.startedEventId)));
+    if (closed?.startedEventId) {
+      const ran = at(event) - at(byId.get(String(closed.startedEventId)));
+      times.activityRunMs += ran;
+      queue(queueOf(closed.scheduledEventId)).runMs += ran;
+    }
     const workflowTask = event.workflowTaskStartedEventAttributes;
     if (workflowTask) {
       times.workflowTasks += 1;
@@ -90,6 +99,12 @@ export function sumTimes(all: readonly RunTimes[]): RunTimes {
     total.workflowQueueMs += t.workflowQueueMs;
     for (const [worker, n] of Object.entries(t.byWorker))
       total.byWorker[worker] = (total.byWorker[worker] ?? 0) + n;
+    for (const [name, q] of Object.entries(t.byQueue)) {
+      const sum = (total.byQueue[name] ??= { activities: 0, queueMs: 0, runMs: 0 });
+      sum.activities += q.activities;
+      sum.queueMs += q.queueMs;
+      sum.runMs += q.runMs;
+    }
   }
   return total;
 }
