@@ -96,6 +96,9 @@ const envSchema = z.object({
   PATH: z.string().default(''),
 });
 
+/** The names of every environment variable Sluice reads (for checks that a deployment names only these). */
+export const configVariables: readonly string[] = Object.keys(envSchema.shape);
+
 /** Variables whose values never appear in an error message. */
 const secretVariables = new Set([
   'AWS_SECRET_ACCESS_KEY',
