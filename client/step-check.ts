@@ -60,3 +60,14 @@ export function checkStepActivities(
   }
   return codes;
 }
+
+/**
+ * The user's steps this spec uses that were defined with `local: true`: recorded in the run's input,
+ * so the workflow runs them as local activities (pipelines/local-steps.ts) and a replay knows it did.
+ */
+export function localStepNames(spec: PipelineSpec, steps: LoadedSteps): string[] {
+  const names = spec.steps.flatMap((step) =>
+    step.activity !== undefined && steps.get(step.activity)?.definition.local ? [step.activity] : [],
+  );
+  return [...new Set(names)].sort();
+}
