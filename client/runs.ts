@@ -248,8 +248,9 @@ export async function followRun(
   } finally {
     finished = true;
     wake?.();
-    // A status query still in flight is not waited for: its answer would be older than the result.
-    void poll;
+    // A status query still in flight is waited for (its answer is dropped): closing the connection
+    // under it would leave its retry timer calling into a closed channel.
+    await poll;
   }
 }
 

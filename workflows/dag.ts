@@ -5,6 +5,7 @@ import { decideGate, type GateDecision } from '../pipelines/gates.js';
 import { deployGate } from '../pipelines/deploy-rules.js';
 import type { JsonValue } from '../pipelines/json.js';
 import { lintSteps, topologicalOrder } from '../pipelines/lint.js';
+import { runsLocally } from '../pipelines/local-steps.js';
 import type { ParamValue } from '../pipelines/params.js';
 import { resolveParamRefs } from '../pipelines/refs.js';
 import { conditionHolds, describeCondition } from '../pipelines/condition.js';
@@ -189,7 +190,11 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     const state = byId(step.id);
     state.state = 'running';
     state.startedAt = new Date().toISOString();
-    wf.upsertSearchAttributes([{ key: SluiceStage, value: step.id }]);
+    // A local step runs inside the workflow task, so no one could see it as the stage before it ends:
+    // only steps that leave the workflow task set it.
+    if (!(fastSteps && runsLocally(step, stepContext.localSteps ?? []))) {
+      wf.upsertSearchAttributes([{ key: SluiceStage, value: step.id }]);
+    }
     try {
       if (step.approval) {
         const subject = outputs[step.approval.subject ?? step.needs[0] ?? ''];
