@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -57,9 +58,10 @@ export async function run(args: string[]): Promise<BenchResult> {
       direct.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
 
-    const chains = await chainCost(client, config, rounds);
+    const serverPid = temporal.server.pid;
+    const chains = await chainCost(client, config, rounds, serverPid);
     // The same chain with `local: false`: every step an activity task (dispatched eagerly).
-    const remote = await chainCost(client, config, rounds, false);
+    const remote = await chainCost(client, config, rounds, serverPid, false);
 
     const fan = definePipeline({
       id: 'bench-fan-out',
@@ -120,9 +122,13 @@ export async function run(args: string[]): Promise<BenchResult> {
           measure: `per step, in the workflow (schedule → result, workflow clock, p50)`,
           ms: chains.inWorkflowMs,
         },
+        { measure: 'per step, CPU of the worker + client process', ms: chains.cpuPerStepMs },
+        { measure: 'per step, CPU of the Temporal dev server', ms: chains.serverCpuPerStepMs },
         { measure: `${SHORT}-step chain, local: false, run wall (median)`, ms: remote.shortMs },
         { measure: `${LONG}-step chain, local: false, run wall (median)`, ms: remote.longMs },
         { measure: `per step, local: false (activity tasks, eager dispatch)`, ms: remote.perStepMs },
+        { measure: 'per step, local: false, CPU of the worker + client process', ms: remote.cpuPerStepMs },
+        { measure: 'per step, local: false, CPU of the Temporal dev server', ms: remote.serverCpuPerStepMs },
         { measure: `${FAN_OUT}-wide fan-out (+ root, join; maxParallel 64), run wall`, ms: fanWall },
         { measure: `${FAN_OUT}-wide fan-out, per step`, ms: fanWall / (FAN_OUT + 2) },
         { measure: 'two-step runs, concurrency 1', runs_per_s: c1.perSecond, p95_ms: c1.p95 },
@@ -134,6 +140,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         perStepVsTarget: chains.perStepMs / TARGET_MS,
         perStepVsDirect: chains.perStepMs / directMs,
         remotePerStepMs: remote.perStepMs,
+        cpuPerStepMs: chains.cpuPerStepMs + chains.serverCpuPerStepMs,
         fanOutPerStepMs: fanWall / (FAN_OUT + 2),
       },
       notes: [
@@ -173,7 +180,13 @@ function chain(n: number, id: string, local: boolean | undefined): PipelineSpec 
   });
 }
 
-async function chainCost(client: Client, config: SluiceConfig, rounds: number, local?: boolean) {
+async function chainCost(
+  client: Client,
+  config: SluiceConfig,
+  rounds: number,
+  serverPid: number,
+  local?: boolean,
+) {
   const tag = local === undefined ? '' : `-local-${local}`;
   const short = chain(SHORT, `bench-chain-${SHORT}${tag}`, local);
   const long = chain(LONG, `bench-chain-${LONG}${tag}`, local);
@@ -182,14 +195,30 @@ async function chainCost(client: Client, config: SluiceConfig, rounds: number, l
   const shortWalls: number[] = [];
   const longWalls: number[] = [];
   const inWorkflow: number[] = [];
+  const cpu = {
+    short: [] as number[],
+    long: [] as number[],
+    serverShort: [] as number[],
+    serverLong: [] as number[],
+  };
   for (let r = 0; r < rounds; r++) {
+    let mark = cpuMark(serverPid);
     shortWalls.push((await timedRun(client, config, short)).wallMs);
+    let used = cpuSince(mark, serverPid);
+    cpu.short.push(used.processMs);
+    cpu.serverShort.push(used.serverMs);
+    mark = cpuMark(serverPid);
     const longRun = await timedRun(client, config, long);
+    used = cpuSince(mark, serverPid);
+    cpu.long.push(used.processMs);
+    cpu.serverLong.push(used.serverMs);
     longWalls.push(longRun.wallMs);
     for (const step of longRun.status.steps) inWorkflow.push(step.durationMs ?? Number.NaN);
   }
   const shortMs = percentile(shortWalls, 50);
   const longMs = percentile(longWalls, 50);
+  const perStep = (longValues: number[], shortValues: number[]) =>
+    (percentile(longValues, 50) - percentile(shortValues, 50)) / (LONG - SHORT);
   return {
     shortMs,
     longMs,
@@ -197,6 +226,8 @@ async function chainCost(client: Client, config: SluiceConfig, rounds: number, l
     longWalls,
     perStepMs: (longMs - shortMs) / (LONG - SHORT),
     inWorkflowMs: percentile(inWorkflow, 50),
+    cpuPerStepMs: perStep(cpu.long, cpu.short),
+    serverCpuPerStepMs: perStep(cpu.serverLong, cpu.serverShort),
   };
 }
 
@@ -234,6 +265,26 @@ async function lifecycleRuns(client: Client, config: SluiceConfig, home: string)
       second_run_ms: warm.wallMs,
     },
   ];
+}
+
+/** CPU used so far by this process (worker and client) and by the dev server (from /proc; Linux). */
+function cpuMark(serverPid: number): { process: NodeJS.CpuUsage; serverMs: number } {
+  return { process: process.cpuUsage(), serverMs: serverCpuMs(serverPid) };
+}
+
+function cpuSince(mark: ReturnType<typeof cpuMark>, serverPid: number) {
+  const used = process.cpuUsage(mark.process);
+  return { processMs: (used.user + used.system) / 1000, serverMs: serverCpuMs(serverPid) - mark.serverMs };
+}
+
+/** utime + stime of a process in ms (clock ticks of 10 ms), or NaN where /proc is not there. */
+function serverCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** One run as `sluice run --wait` makes it: start, then follow (status polled every 300 ms) to the end. */
