@@ -15,11 +15,13 @@ export interface CacheEntry {
 
 /** The cache activities the DAG workflow calls around a cacheable step (docs/architecture.md decision 3). */
 export interface StepCacheActivities {
-  lookupStepCache(
-    key: string,
-  ): Promise<{ hit: true; output: JsonValue; from: string } | { hit: false; why: string }>;
+  lookupStepCache(key: string): Promise<CacheLookup>;
+  /** Every key of a ready set of steps in one local activity (runs from this version on). */
+  lookupStepCaches(keys: string[]): Promise<Record<string, CacheLookup>>;
   storeStepCache(entry: CacheEntry): Promise<void>;
 }
+
+export type CacheLookup = { hit: true; output: JsonValue; from: string } | { hit: false; why: string };
 
 /**
  * A step cache under `<SLUICE_HOME>/cache/`: one small JSON file per key (the key is a hash of the
@@ -30,19 +32,25 @@ export function createStepCacheActivities(home: string, artifacts?: ArtifactLoca
   const dir = join(home, 'cache');
   const store = createArtifactStore(home, artifacts);
   const pathOf = (key: string) => join(dir, `${key}.json`);
+  const lookup = async (key: string): Promise<CacheLookup> => {
+    let entry: CacheEntry;
+    try {
+      entry = JSON.parse(await readFile(pathOf(key), 'utf8')) as CacheEntry;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { hit: false, why: 'no entry' };
+      return { hit: false, why: `unreadable entry (${(error as Error).message})` };
+    }
+    for (const sha of artifactHashes(entry.output)) {
+      if (!(await store.has(sha))) return { hit: false, why: `artifact ${sha.slice(0, 12)} is gone` };
+    }
+    return { hit: true, output: entry.output, from: entry.workflowId };
+  };
   return {
-    async lookupStepCache(key) {
-      let entry: CacheEntry;
-      try {
-        entry = JSON.parse(await readFile(pathOf(key), 'utf8')) as CacheEntry;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { hit: false, why: 'no entry' };
-        return { hit: false, why: `unreadable entry (${(error as Error).message})` };
-      }
-      for (const sha of artifactHashes(entry.output)) {
-        if (!(await store.has(sha))) return { hit: false, why: `artifact ${sha.slice(0, 12)} is gone` };
-      }
-      return { hit: true, output: entry.output, from: entry.workflowId };
+    lookupStepCache: lookup,
+    async lookupStepCaches(keys) {
+      return Object.fromEntries(
+        await Promise.all(keys.map(async (key) => [key, await lookup(key)] as const)),
+      );
     },
     async storeStepCache(entry) {
       await mkdir(dir, { recursive: true });

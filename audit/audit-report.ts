@@ -77,7 +77,7 @@ function relatedReport(facts: HistoryFacts, exported: ExportedHistory | null): R
     state: facts.close.kind,
     messages: messageReports(facts, [], true),
     activities: facts.activities.map((a) => ({
-      step: text(field(a.input, 'step')) ?? a.activityId,
+      step: text(field(a.input, 'step')) ?? a.step ?? a.activityId,
       activity: a.type,
       outcome: a.outcome,
       attempts: a.attempt,

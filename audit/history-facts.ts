@@ -1,7 +1,8 @@
 import type proto from '@temporalio/proto';
 import type { JsonValue } from '../pipelines/json.js';
 import { eventId, eventTime, type HistoryEvent, type LoadedHistory } from './history.js';
-import { decodePayloads, firstValue, type Decoded } from './payloads.js';
+import { count, object, text } from './json-read.js';
+import { decodePayload, decodePayloads, firstValue, type Decoded } from './payloads.js';
 
 type Failure = proto.temporal.api.failure.v1.IFailure;
 
@@ -32,6 +33,11 @@ export interface ActivityFact {
   lastFailure: FailureFact | null;
   /** The worker identity that ran the last attempt. */
   worker: string | null;
+  /**
+   * For a local activity (`taskQueue` `(local)`, recorded as a marker without its input): the step it
+   * ran, from the summary the DAG workflow gives it.
+   */
+  step?: string;
 }
 
 /** A signal received, with who sent it (the client identity Temporal recorded). */
@@ -159,6 +165,11 @@ export function historyFacts(loaded: LoadedHistory): HistoryFacts {
     } else if (event.activityTaskCanceledEventAttributes) {
       const fact = activity(event.activityTaskCanceledEventAttributes.scheduledEventId);
       if (fact) Object.assign(fact, { outcome: 'cancelled', finishedAt: at });
+    } else if (event.markerRecordedEventAttributes?.markerName === localActivityMarker) {
+      // Steps run as local activities; the step cache's own lookups and stores (no step) are left out,
+      // as before: each step's status already says whether its output came from the cache.
+      const fact = localActivityFact(event, id, at);
+      if (fact.step !== undefined) activities.set(id, fact);
     } else if (event.workflowExecutionSignaledEventAttributes) {
       const a = event.workflowExecutionSignaledEventAttributes;
       signals.push({
@@ -238,6 +249,47 @@ export function historyFacts(loaded: LoadedHistory): HistoryFacts {
     events: loaded.events.length,
     close,
   };
+}
+
+/** The marker Temporal's core SDK records for each local activity (one per activity, not per attempt). */
+export const localActivityMarker = 'core_local_activity';
+
+/**
+ * A local activity as history tells it: its marker holds the type, the attempt that ended it, when it
+ * completed and its result or failure. Its input is not recorded, so the step comes from its summary.
+ */
+function localActivityFact(event: HistoryEvent, eventId: number, at: string | null): ActivityFact {
+  const marker = event.markerRecordedEventAttributes;
+  const data = object(firstValue(marker?.details?.['data']));
+  const summary = event.userMetadata?.summary ? decodePayload(event.userMetadata.summary) : undefined;
+  const step = summary?.ok ? text(summary.value) : null;
+  const failure = marker?.failure ? failureFact(marker.failure) : null;
+  const completedAt = timestamp(data['complete_time']) ?? at;
+  return {
+    scheduledEventId: eventId,
+    activityId: text(data['activity_id']) ?? '',
+    type: text(data['activity_type']) ?? '',
+    taskQueue: '(local)',
+    input: undefined,
+    scheduledAt: timestamp(data['original_schedule_time']) ?? completedAt,
+    attempt: count(data['attempt']) ?? 1,
+    startedAt: null,
+    finishedAt: completedAt,
+    outcome: failure ? 'failed' : 'completed',
+    result: failure ? undefined : firstValue(marker?.details?.['result']),
+    failure,
+    lastFailure: null,
+    worker: null,
+    ...(step ? { step } : {}),
+  };
+}
+
+/** A protobuf Timestamp as the marker's JSON writes it (`{ seconds, nanos }`), as ISO text. */
+function timestamp(value: JsonValue | undefined): string | null {
+  const time = object(value);
+  const seconds = Number(time['seconds']);
+  if (!Number.isFinite(seconds)) return null;
+  return new Date(seconds * 1000 + Math.floor(Number(time['nanos'] ?? 0) / 1e6)).toISOString();
 }
 
 function closeFact(event: HistoryEvent, at: string | null): CloseFact | undefined {

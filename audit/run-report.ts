@@ -211,7 +211,7 @@ function stepReport(step: JsonObject, statusSteps: JsonObject[], activities: Act
   const status = statusSteps.find((s) => s['id'] === id) ?? {};
   const activity = text(step['activity']);
   // Match on the activity type too: an approval gate's reminders are activities naming its step.
-  const ran = activities.filter((a) => field(a.input, 'step') === id && a.type === activity);
+  const ran = activities.filter((a) => stepOf(a) === id && a.type === activity);
   const last = ran[ran.length - 1];
   const cache = object(status['cache']);
   const error = object(status['error']);
@@ -258,6 +258,11 @@ function stepReport(step: JsonObject, statusSteps: JsonObject[], activities: Act
   };
 }
 
+/** The step an activity ran: its input's `step`, or a local activity's summary (its input is not in history). */
+function stepOf(activity: ActivityFact): JsonValue | undefined {
+  return field(activity.input, 'step') ?? activity.step;
+}
+
 function activityState(fact: ActivityFact | undefined): string {
   if (!fact) return 'pending';
   return {
@@ -271,7 +276,7 @@ function activityState(fact: ActivityFact | undefined): string {
 
 /** A step's output from its activity's result (`StepResult.output`), for runs without a final status. */
 function activityOutput(activities: ActivityFact[], step: string): JsonValue | undefined {
-  const done = activities.filter((a) => field(a.input, 'step') === step && a.outcome === 'completed').pop();
+  const done = activities.filter((a) => stepOf(a) === step && a.outcome === 'completed').pop();
   return done ? field(done.result, 'output') : undefined;
 }
 

@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { pino } from 'pino';
+import { readAuditInputs, replayHistories, workflowTypes } from '../audit/index.js';
 import { createLogger } from '../worker/logging.js';
 import { loadPrebuiltBundle } from '../worker/prebuilt-bundle.js';
 import { startWorker, workflowsPath, type RunningWorker } from '../worker/run.js';
@@ -44,6 +45,24 @@ export async function run(args: string[]): Promise<BenchResult> {
     });
     await workers.pop()?.shutdown();
 
+    // `sluice audit replay` takes its workflow code the same way (audit/workflow-bundle.ts): one
+    // committed history replayed with the prebuilt bundle, then with workflows/ bundled first.
+    const { histories } = await readAuditInputs([
+      join(projectRoot, 'test', 'histories', 'first-dag-succeeded.json'),
+    ]);
+    const types = await workflowTypes();
+    const replay = async (bundle: { code: string; sourceMap: string }) => {
+      const [outcome] = await replayHistories(histories, bundle, types);
+      if (!outcome?.ok) throw new Error('the bench history no longer replays: run test/replay');
+    };
+    const replayPrebuiltMs =
+      'code' in prebuilt
+        ? await timedAsync(() => replay({ code: prebuilt.code, sourceMap: '' }))
+        : Number.NaN;
+    const replayBundledMs = await timedAsync(async () =>
+      replay(await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quiet })),
+    );
+
     // A finished run for `status` to show (the worker answers its status query).
     const started = await command(process.execPath, [sluiceBin, 'run', 'first-dag', '--wait', '--json'], env);
     const runId = (JSON.parse(started.stdout) as { workflowId: string }).workflowId;
@@ -66,6 +85,11 @@ export async function run(args: string[]): Promise<BenchResult> {
         file: process.execPath,
         args: [sluiceBin, 'status', runId],
         env: grpc,
+      },
+      {
+        name: 'sluice audit replay <one history>',
+        file: process.execPath,
+        args: [sluiceBin, 'audit', 'replay', join('test', 'histories', 'first-dag-succeeded.json')],
       },
       { name: 'node -e 0 (floor: Node itself)', file: process.execPath, args: ['-e', '0'] },
       {
@@ -106,6 +130,11 @@ export async function run(args: string[]): Promise<BenchResult> {
         })),
         { command: 'worker start: prebuilt bundle (dist/)', 'median ms': prebuiltMs },
         { command: 'worker start: bundling workflows/ at start', 'median ms': bundledMs },
+        {
+          command: 'audit replay of one history: prebuilt bundle (in process)',
+          'median ms': replayPrebuiltMs,
+        },
+        { command: 'audit replay of one history: bundling first (in process)', 'median ms': replayBundledMs },
       ],
       ratios: {
         runsVsTemporalList: vs('sluice runs'),
@@ -114,6 +143,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         helpVsTemporalList: vs('sluice --help'),
         modelsVsTemporalList: vs('sluice models'),
         workerStartPrebuiltVsBundling: prebuiltMs / bundledMs,
+        auditReplayPrebuiltVsBundling: replayPrebuiltMs / replayBundledMs,
       },
       notes: [
         `sluice ran ${usedDist ? 'dist/ (built and current)' : 'the TypeScript sources through tsx (dist/ missing or stale: npm run build)'}; ` +

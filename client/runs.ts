@@ -11,7 +11,7 @@ import {
 import { TemporalFailure } from '@temporalio/common';
 import { sha256File } from '../lib/hash.js';
 import { loadStepModules, type LoadedSteps } from '../pipelines/step-modules.js';
-import { checkStepActivities } from './step-check.js';
+import { checkStepActivities, localStepNames } from './step-check.js';
 import { resolveSource } from '../lib/paths.js';
 import { InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import type { ApprovalGateStatus } from '../pipelines/approval.js';
@@ -146,6 +146,7 @@ export async function runStart(
   const steps = options.steps ?? (await loadStepModules(config.steps));
   const runParams = withParamDefaults(spec, options.runParams);
   const stepCodes = checkStepActivities(spec, steps, runParams);
+  const localSteps = localStepNames(spec, steps);
   const trigger = options.trigger ?? 'manual';
   const gates = spec.steps.flatMap((step) => (step.approval ? [step.approval] : []));
   const roles = gates.length > 0 ? await loadRoles(config) : {};
@@ -164,6 +165,7 @@ export async function runStart(
       ...(gates.length > 0 ? { approverKeys } : {}),
       codeVersion: sluiceVersion,
       ...(Object.keys(stepCodes).length > 0 ? { stepCodes } : {}),
+      ...(localSteps.length > 0 ? { localSteps } : {}),
       ...(options.rerun ? { rerun: options.rerun } : {}),
       ...(options.event ? { event: options.event } : {}),
     },
@@ -204,15 +206,29 @@ export async function followRun(
     }
   };
   let finished = false;
-  const result = handle.result().finally(() => (finished = true));
+  // The wait between polls ends the moment the result arrives: the run's end is reported at once,
+  // not up to `pollMs` later.
+  let wake: (() => void) | undefined;
+  const result = handle.result().finally(() => {
+    finished = true;
+    wake?.();
+  });
   const poll = (async () => {
     while (!finished) {
       try {
-        report(await handle.query<DagStatus>('status'));
+        const status = await handle.query<DagStatus>('status');
+        if (!finished) report(status);
       } catch {
         // not started yet, or no worker right now: keep waiting for the result
       }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      if (finished) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   })();
   try {
@@ -231,6 +247,9 @@ export async function followRun(
     throw error;
   } finally {
     finished = true;
+    wake?.();
+    // A status query still in flight is waited for (its answer is dropped): closing the connection
+    // under it would leave its retry timer calling into a closed channel.
     await poll;
   }
 }

@@ -60,3 +60,16 @@ export function checkStepActivities(
   }
   return codes;
 }
+
+/**
+ * The user's steps this spec uses that were defined with `local: true`: recorded in the run's input,
+ * so the workflow runs them as local activities (pipelines/local-steps.ts) and a replay knows it did.
+ * A trainer (`defineTrainer`) never is: training is not light.
+ */
+export function localStepNames(spec: PipelineSpec, steps: LoadedSteps): string[] {
+  const names = spec.steps.flatMap((step) => {
+    const definition = step.activity === undefined ? undefined : steps.get(step.activity)?.definition;
+    return definition?.kind === 'sluice.step' && definition.local && step.activity ? [step.activity] : [];
+  });
+  return [...new Set(names)].sort();
+}

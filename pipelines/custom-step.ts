@@ -83,6 +83,8 @@ export interface StepDefinition<S extends z.ZodType = z.ZodType> {
   readonly params: S;
   /** A task queue this step is also served on (besides `orchestration` and `train`). */
   readonly queue: string | undefined;
+  /** Runs as a local activity where the workflow runs (short steps that move no data). */
+  readonly local: boolean;
   readonly description: string | undefined;
   readonly run: (ctx: StepContext<z.output<S>>) => Promise<JsonValue>;
 }
@@ -94,6 +96,14 @@ export interface StepConfig<S extends z.ZodType> {
   params: S;
   /** Its own task queue: a worker started with this step also polls it. Default: Sluice's pools only. */
   queue?: string;
+  /**
+   * A short step that moves no data (a lookup, a call to a service, a small JSON result): run it as a
+   * local activity on the worker that runs the pipeline's workflow, saving two task round trips through
+   * the server. Its result is still recorded in the run's history; it has no heartbeats (no checkpoint
+   * to resume from), and an attempt that was not recorded when its worker died runs again. Only on the
+   * `orchestration` queue (a pipeline step may still say `local: false`). Default: false.
+   */
+  local?: boolean;
   description?: string;
   /** The step's work. Return small JSON (artifact refs, counts); rows go through `ctx.artifacts`. */
   run: (ctx: StepContext<z.output<S>>) => Promise<JsonValue>;
@@ -121,6 +131,7 @@ export function defineStep<S extends z.ZodType>(config: StepConfig<S>): StepDefi
     name: config.name,
     params: config.params,
     queue: config.queue,
+    local: config.local ?? false,
     description: config.description,
     run: config.run,
   });

@@ -110,6 +110,17 @@ export const stepSchema = z
         'Reuse the output of an earlier run when the step, its resolved params and its inputs (artifact hashes included) are unchanged. Only for steps whose inputs are all content-addressed.',
       ),
     /**
+     * Run the step as a local activity, on the worker that runs the workflow: no task round trips
+     * through the server, for short steps that move no data. Left out: on for light built-in steps and
+     * user steps defined with `local: true` (pipelines/local-steps.ts).
+     */
+    local: z
+      .boolean()
+      .optional()
+      .describe(
+        'Run the step as a local activity on the worker that runs the workflow (no task round trips through the server), for short steps that move no data: no heartbeats, so no checkpoint to resume from. Left out: on for noop, writeRunSummary, productionModel and registerModel and for user steps defined with `local: true`. Only for activity steps on the `orchestration` queue.',
+      ),
+    /**
      * Hyperparameter search: run the step once per trial (a child workflow fans the trials out on the
      * step's queue) and keep the best by the search metric. The step's `params.trainer` is the base.
      */
@@ -133,6 +144,16 @@ export const stepSchema = z
     {
       message:
         'a step runs an activity, an approval gate or a deploy: give exactly one of activity, approval and deploy',
+    },
+  )
+  .refine(
+    (step) =>
+      step.local !== true ||
+      (step.activity !== undefined && step.search === undefined && step.queue === 'orchestration'),
+    {
+      message:
+        'local: true runs an activity step where the workflow runs, on the orchestration queue: remove local, or the queue and search',
+      path: ['local'],
     },
   );
 

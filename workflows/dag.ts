@@ -5,6 +5,7 @@ import { decideGate, type GateDecision } from '../pipelines/gates.js';
 import { deployGate } from '../pipelines/deploy-rules.js';
 import type { JsonValue } from '../pipelines/json.js';
 import { lintSteps, topologicalOrder } from '../pipelines/lint.js';
+import { runsLocally } from '../pipelines/local-steps.js';
 import type { ParamValue } from '../pipelines/params.js';
 import { resolveParamRefs } from '../pipelines/refs.js';
 import { conditionHolds, describeCondition } from '../pipelines/condition.js';
@@ -17,7 +18,14 @@ import {
 import type { ApproverKey } from '../pipelines/signing.js';
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
 import type { StepInput } from '../pipelines/step.js';
-import { runActivityStep, stepsFrom, type ActivityStepContext } from './activity-step.js';
+import {
+  fastStepsPatch,
+  lookupReadySet,
+  runActivityStep,
+  stepsFrom,
+  type ActivityStepContext,
+} from './activity-step.js';
+import type { CacheLookup } from '../activities/step-cache.js';
 import { searchWorkflow } from './search.js';
 import { deployWorkflow } from './deploy.js';
 import { approvalGates } from './approval-gate.js';
@@ -39,6 +47,8 @@ export interface DagInput {
   codeVersion?: string;
   /** sha256 of each user step's module, by step name (`--steps`): part of that step's cache key. */
   stepCodes?: Record<string, string>;
+  /** User steps defined with `local: true` that the spec uses (`--steps`): run as local activities. */
+  localSteps?: string[];
   /** When this run reruns another: which, and from which step the cache is bypassed. */
   rerun?: { of: string; from?: string };
   /** With trigger `event`: the event's name, as it was announced (`sluice trigger`, `POST /v1/events`). */
@@ -107,6 +117,8 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     );
   }
   const info = wf.workflowInfo();
+  // Before any command: a run that began before this patch replays its one-activity-task-per-step path.
+  const fastSteps = wf.patched(fastStepsPatch);
   const status: DagStatus = {
     pipeline: spec.id,
     state: 'running',
@@ -147,30 +159,42 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     codeVersion: input.codeVersion ?? '',
     forced: input.rerun?.from ? stepsFrom(spec.steps, input.rerun.from) : new Set(),
     ...(input.stepCodes ? { stepCodes: input.stepCodes } : {}),
+    fastSteps,
+    localSteps: input.localSteps ?? [],
   };
-  const byId = (id: string): StepStatus => status.steps.find((s) => s.id === id) as StepStatus;
+  const statusById = new Map(status.steps.map((s) => [s.id, s]));
+  const byId = (id: string): StepStatus => statusById.get(id) as StepStatus;
   const outputs: Record<string, JsonValue> = {};
   const running: Record<string, Promise<void>> = {};
   let failure: { step: string; error: unknown } | undefined;
 
-  const runStep = async (step: StepSpec): Promise<void> => {
+  const inputOf = (step: StepSpec): StepInput => ({
+    run: {
+      pipeline: spec.id,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      trigger: input.trigger,
+      ...(spec.file === undefined ? {} : { file: spec.file }),
+    },
+    step: step.id,
+    params: resolveParamRefs(step.params, input.runParams),
+    runParams: input.runParams,
+    inputs: Object.fromEntries(step.needs.map((need) => [need, outputs[need] ?? null])),
+  });
+
+  const runStep = async (
+    step: StepSpec,
+    stepInput: StepInput,
+    lookups?: Promise<Record<string, CacheLookup>>,
+  ): Promise<void> => {
     const state = byId(step.id);
     state.state = 'running';
     state.startedAt = new Date().toISOString();
-    wf.upsertSearchAttributes([{ key: SluiceStage, value: step.id }]);
-    const stepInput: StepInput = {
-      run: {
-        pipeline: spec.id,
-        workflowId: info.workflowId,
-        runId: info.runId,
-        trigger: input.trigger,
-        ...(spec.file === undefined ? {} : { file: spec.file }),
-      },
-      step: step.id,
-      params: resolveParamRefs(step.params, input.runParams),
-      runParams: input.runParams,
-      inputs: Object.fromEntries(step.needs.map((need) => [need, outputs[need] ?? null])),
-    };
+    // A local step runs inside the workflow task, so no one could see it as the stage before it ends:
+    // only steps that leave the workflow task set it.
+    if (!(fastSteps && runsLocally(step, stepContext.localSteps ?? []))) {
+      wf.upsertSearchAttributes([{ key: SluiceStage, value: step.id }]);
+    }
     try {
       if (step.approval) {
         const subject = outputs[step.approval.subject ?? step.needs[0] ?? ''];
@@ -211,7 +235,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
                 args: [{ step, search: step.search, stepInput, taskQueues: input.taskQueues }],
               }),
             }
-          : await runActivityStep(step, stepInput, stepContext);
+          : await runActivityStep(step, stepInput, stepContext, lookups);
       // An evaluation carries the blessing derived here from its metrics and the spec's thresholds, so
       // the approval gate, the model card and the registry see the workflow's verdict, not an activity's.
       const output = withBlessing(step, stepInput.params, result.output);
@@ -243,20 +267,34 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
   const order = topologicalOrder(spec.steps);
   for (;;) {
     if (!failure && !status.stoppedBy) {
+      const ready: { step: StepSpec; input: StepInput }[] = []; // this round's steps (fastSteps)
       for (const step of order) {
         if (Object.keys(running).length >= spec.maxParallel) break;
         const state = byId(step.id);
-        const ready =
+        const isReady =
           state.state === 'pending' &&
           step.needs.every((n) => byId(n).state === 'succeeded' || byId(n).skippedReason !== undefined);
-        if (!ready) continue;
+        if (!isReady) continue;
         if (step.when && !conditionHolds(step.when, input.runParams)) {
           // A condition that does not hold skips the step; steps after it still run (inputs: null).
           state.state = 'skipped';
           state.skippedReason = `condition: ${describeCondition(step.when)} is false`;
           continue;
         }
-        running[step.id] = runStep(step).finally(() => delete running[step.id]);
+        if (!fastSteps) {
+          running[step.id] = runStep(step, inputOf(step)).finally(() => delete running[step.id]);
+          continue;
+        }
+        ready.push({ step, input: inputOf(step) });
+        running[step.id] = Promise.resolve(); // counted against maxParallel; replaced just below
+      }
+      // One cache lookup for every cacheable step of the ready set (a local activity).
+      const lookups = lookupReadySet(
+        ready.filter(({ step }) => step.activity !== undefined && !step.search),
+        stepContext,
+      );
+      for (const { step, input: stepInput } of ready) {
+        running[step.id] = runStep(step, stepInput, lookups).finally(() => delete running[step.id]);
       }
     }
     const inFlight = Object.values(running);

@@ -129,6 +129,22 @@ const scenarios: { name: string; spec: PipelineSpec; params: Record<string, stri
     }),
     params: {},
   },
+  {
+    // Light steps as local activities, one as an activity task, and a ready set's two cacheable steps
+    // looked up in one call (the sluice-fast-steps patch).
+    name: 'fast-steps',
+    spec: definePipeline({
+      id: 'fast-steps',
+      steps: [
+        { id: 'a', activity: 'noop' },
+        { id: 'b', activity: 'noop', local: false, needs: ['a'] },
+        { id: 'c', activity: 'noop', cache: true, needs: ['a'] },
+        { id: 'd', activity: 'noop', cache: true, needs: ['a'] },
+        { id: 'e', activity: 'writeRunSummary', needs: ['b', 'c', 'd'] },
+      ],
+    }),
+    params: {},
+  },
 ];
 
 /** A version's lineage for the registry scenarios (approved: its run has an approve decision). */

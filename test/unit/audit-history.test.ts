@@ -47,6 +47,19 @@ describe('reading histories written by `temporal workflow show --output json`', 
     expect(facts.activities[0]).toMatchObject({ type: 'profileDataset', outcome: 'failed' });
   });
 
+  it('decodes local activities from their markers: the step, its activity, attempt and result', async () => {
+    const facts = historyFacts(parseHistory(await text('fast-steps.json'), 'x'));
+    const stepOf = (a: (typeof facts.activities)[number]) =>
+      a.step ?? (a.input as { step?: string } | undefined)?.step;
+    // The step cache's own lookups and stores are not steps, and are left out.
+    expect(
+      facts.activities.map((a) => `${stepOf(a)}:${a.type}:${a.taskQueue === '(local)' ? 'local' : 'task'}`),
+    ).toEqual(['a:noop:local', 'b:noop:task', 'c:noop:local', 'd:noop:local', 'e:writeRunSummary:local']);
+    const summary = facts.activities.find((a) => a.type === 'writeRunSummary');
+    expect(summary).toMatchObject({ outcome: 'completed', attempt: 1, result: { attempt: 1 } });
+    expect(Date.parse(summary?.finishedAt ?? '')).toBeGreaterThan(0);
+  });
+
   it('decodes a registry: updates with who sent them and how each ended', async () => {
     const facts = historyFacts(parseHistory(await text('registry-refusals.json'), 'x'));
     expect(facts.workflowType).toBe('registryWorkflow');
