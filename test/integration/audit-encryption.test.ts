@@ -38,12 +38,23 @@ afterAll(async () => {
   await worker?.shutdown();
 });
 
-/** Every payload encoding in a history file, except search attributes (an index, plain by design). */
+/**
+ * Every payload encoding in a history file, except search attributes (an index, plain by design) and
+ * what Temporal's SDK core writes into its own markers about them — a patch's id (`patch-data`), a local
+ * activity's id, type and attempt (`data`) — never a step's input or output (a local step's `result` is
+ * still checked).
+ */
 function encodings(value: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) for (const item of value) encodings(item, out);
   else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
       if (key === 'searchAttributes') continue;
+      if (key === 'markerRecordedEventAttributes' && typeof child === 'object' && child !== null) {
+        const { details = {} } = child as { details?: Record<string, unknown> };
+        const { 'patch-data': _patch, data: _core, ...payloads } = details;
+        encodings(payloads, out);
+        continue;
+      }
       if (key === 'metadata' && typeof child === 'object' && child !== null && 'encoding' in child) {
         out.add(Buffer.from(String((child as { encoding: string }).encoding), 'base64').toString());
       } else encodings(child, out);

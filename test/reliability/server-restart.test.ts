@@ -87,7 +87,8 @@ describe('the dev server stopped and restarted mid-run (same SQLite file, same p
         model: 'mlp',
         layers: [16],
         epochs: 6,
-        batchSize: 32,
+        // batches of 8: training outlasts the heartbeat throttle, so a checkpoint reaches the server
+        batchSize: 8,
         seed: 4,
         earlyStopping: { patience: 6 },
       },
