@@ -27,7 +27,7 @@ import { heartbeat, stepActivity } from '../boundary.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { calibrateModel } from './calibrate.js';
 import { checkTrainedModel, forwardDense, type CheckedModel } from './custom-model.js';
-import { loadMatrix, type Matrix } from './load-matrix.js';
+import { loadSplits, type Matrix } from './load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from './prepare.js';
 import { toTfjsFiles } from './tfjs-export.js';
 import { meanLoss, type OutputKind } from './trainer.js';
@@ -110,17 +110,10 @@ export async function trainWithCustomTrainer(
   const dataset = await resolveDataset(store, deps, input, step);
   const { prepared, train, validation, duckdb } = await withDuckDB(async (db) => {
     const prepared = await prepareDataset(db, dataset.path, step, { where, origin: dataset.origin });
-    const onChunk = () => hooks.heartbeat({ loading: true });
-    const train = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
-      where: `__split = 'train'`,
-      onChunk,
-    });
-    const validation = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
-      where: `__split = 'validation'`,
-      onChunk,
-    });
-    const version = await db.runAndReadAll('SELECT version()');
-    return { prepared, train, validation, duckdb: version.getColumnsJS()[0]?.[0] as string };
+    return {
+      prepared,
+      ...(await loadSplits(db, prepared.transform, ROWS_VIEW, () => hooks.heartbeat({ loading: true }))),
+    };
   });
   const { transform } = prepared;
   const task = transform.label.task;

@@ -74,3 +74,19 @@ export async function loadMatrix(
   }
   return { x, y, rows: row, width, extra };
 }
+
+/**
+ * The train and validation matrices of the prepared rows in `view` (its `__split` column), and the
+ * DuckDB version that read them (recorded in the model's lineage); `onChunk` after every chunk read.
+ */
+export async function loadSplits(
+  db: DuckDBConnection,
+  transform: FittedTransform,
+  view: string,
+  onChunk: () => void,
+): Promise<{ train: Matrix; validation: Matrix; duckdb: string }> {
+  const train = await loadMatrix(db, transform, view, { where: `__split = 'train'`, onChunk });
+  const validation = await loadMatrix(db, transform, view, { where: `__split = 'validation'`, onChunk });
+  const version = await db.runAndReadAll('SELECT version()');
+  return { train, validation, duckdb: version.getColumnsJS()[0]?.[0] as string };
+}

@@ -18,7 +18,7 @@ import { withDuckDB } from '../../lib/duckdb.js';
 import { sha256Text } from '../../lib/hash.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { initDense } from './dense-params.js';
-import { loadMatrix, type Matrix } from './load-matrix.js';
+import { loadSplits, type Matrix } from './load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from './prepare.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from '../../pipelines/prng.js';
 import { createTfjsDenseTrainer } from './tfjs-dense.js';
@@ -111,17 +111,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
       where: job.where,
       origin: job.dataset.origin,
     });
-    const onChunk = () => hooks.onBatch?.();
-    const train = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
-      where: `__split = 'train'`,
-      onChunk,
-    });
-    const validation = await loadMatrix(db, prepared.transform, ROWS_VIEW, {
-      where: `__split = 'validation'`,
-      onChunk,
-    });
-    const version = await db.runAndReadAll('SELECT version()');
-    return { prepared, train, validation, duckdb: version.getColumnsJS()[0]?.[0] as string };
+    return { prepared, ...(await loadSplits(db, prepared.transform, ROWS_VIEW, () => hooks.onBatch?.())) };
   });
   const loadMs = performance.now() - loadStarted;
   const { transform } = prepared;

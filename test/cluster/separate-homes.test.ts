@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../infra/cluster/processes.js';
 import { loadConfig } from '../../lib/config.js';
 import { readLabeledPredictions } from '../../lib/feedback-log.js';
 import { mirrorPredictionLog, sharedLogsFor } from '../../lib/shared-logs.js';
@@ -17,6 +16,7 @@ import { lifecycleRoles } from '../integration/fixtures/lifecycle.js';
 import { waitForActivity } from '../reliability/support/faults.js';
 import { sluice, startSluice, type LiveSluice } from '../support/cli.js';
 import { dataDir, freePort, projectRoot } from '../support/paths.js';
+import { untilStatus } from './machines.js';
 import { cluster, clusterHome, envFile, freePortBlock } from './support.js';
 
 const pipelineFile = 'test/cluster/fixtures/delay-cluster.pipeline.ts';
@@ -67,35 +67,6 @@ async function startWorker(env: Record<string, string>): Promise<LiveSluice> {
   running.push(worker);
   await worker.waitFor(/"msg":"worker started"/, 180_000);
   return worker;
-}
-
-interface StatusDoc {
-  temporalState: string;
-  status?: {
-    state: string;
-    approvals?: { state: string }[];
-    steps: { id: string; state: string; attempt?: number; output?: unknown }[];
-  } | null;
-}
-
-async function untilStatus(
-  env: Record<string, string>,
-  workflowId: string,
-  done: (doc: StatusDoc) => boolean,
-): Promise<StatusDoc> {
-  let last = '';
-  for (let i = 0; i < 600; i++) {
-    const result = await sluice(['status', workflowId, '--json'], env);
-    if (result.code === 0) {
-      const doc = JSON.parse(result.stdout) as StatusDoc;
-      if (done(doc)) return doc;
-      last = result.stdout;
-    } else {
-      last = result.stderr;
-    }
-    await sleep(1000);
-  }
-  throw new Error(`run ${workflowId} never reached the expected state; last: ${last}`);
 }
 
 /** Every payload of a workflow history as text (they are JSON), for looking for host paths. */
