@@ -61,7 +61,10 @@ export class TemporalHttpApi {
     return body?.workflowExecutionInfo ?? null;
   }
 
-  /** Run query `queryType` on `workflowId` (answered by a worker); `null` when none answers within `timeoutMs`. */
+  /**
+   * Run query `queryType` on `workflowId` (answered by a worker); `null` when none answers within
+   * `timeoutMs` or Temporal refuses it, as the gRPC path treats a failed status query.
+   */
   async query(workflowId: string, queryType: string, timeoutMs: number): Promise<JsonPayload | null> {
     try {
       const body = await this.call<{ queryResult?: { payloads?: JsonPayload[] } }>(
@@ -72,8 +75,8 @@ export class TemporalHttpApi {
       );
       return body.queryResult?.payloads?.[0] ?? null;
     } catch (error) {
-      if (error instanceof DependencyUnavailableError) return null;
-      throw error;
+      if (error instanceof HttpApiUnusableError) throw error;
+      return null;
     }
   }
 
