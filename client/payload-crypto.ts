@@ -4,6 +4,9 @@ import type { PayloadKeys } from '../lib/payload-keys.js';
 
 /** The `encoding` of a payload Sluice's codec encrypted; the original payload is inside, whole. */
 export const encryptedEncoding = 'binary/encrypted';
+/** What a reader without the keys is told when it meets an encrypted payload. */
+export const encryptedWithoutKeys =
+  'this payload is encrypted and SLUICE_PAYLOAD_KEYS is not set: set it to the keys the workers use';
 /** Metadata naming the key that encrypted a payload, so a rotated-out key can still decrypt it. */
 export const keyIdMetadata = 'encryption-key-id';
 export const cipherMetadata = 'encryption-cipher';

@@ -1,6 +1,6 @@
 import type { PayloadKeys } from '../lib/payload-keys.js';
 import { InvalidInputError } from '../pipelines/errors.js';
-import { encryptedEncoding, keyIdMetadata, openSealed } from './payload-crypto.js';
+import { encryptedEncoding, encryptedWithoutKeys, keyIdMetadata, openSealed } from './payload-crypto.js';
 
 /** A payload as Temporal's HTTP API writes it with `noPayloadShorthand`: metadata and data in base64. */
 export interface JsonPayload {
@@ -39,9 +39,7 @@ function decodeRaw(payload: RawPayload, keys: PayloadKeys | undefined): unknown 
       return payload.data;
     case encryptedEncoding: {
       if (!keys) {
-        throw new InvalidInputError(
-          'this payload is encrypted and SLUICE_PAYLOAD_KEYS is not set: set it to the keys the workers use',
-        );
+        throw new InvalidInputError(encryptedWithoutKeys);
       }
       const id = payload.metadata[keyIdMetadata] ? untext.decode(payload.metadata[keyIdMetadata]) : '';
       return decodeRaw(readPayloadMessage(openSealed(id, keys, payload.data)), keys);

@@ -5,7 +5,7 @@ import { InvalidInputError } from '../pipelines/errors.js';
 import { registryMemoKey, type RegistryMemo } from '../pipelines/registry.js';
 import type { DagStatus } from '../workflows/index.js';
 import { HttpApiUnusableError, TemporalHttpApi, type HttpExecution } from './http-api.js';
-import { decodeJsonPayload } from './payload-json.js';
+import { decodeJsonPayload, type JsonPayload } from './payload-json.js';
 import {
   byModelName,
   modelsQuery,
@@ -141,10 +141,7 @@ class HttpReads implements ControlReads {
         return byModelName(
           executions.map((e) => {
             const memo = e.memo?.fields?.[registryMemoKey];
-            return modelSummary(
-              e.execution.workflowId,
-              memo ? (decodeJsonPayload(memo, this.config.payloadKeys) as RegistryMemo) : undefined,
-            );
+            return modelSummary(e.execution.workflowId, memo ? this.readMemo(memo) : undefined);
           }),
         );
       },
@@ -154,6 +151,14 @@ class HttpReads implements ControlReads {
 
   async close() {
     await this.grpc?.close();
+  }
+
+  private readMemo(memo: JsonPayload): RegistryMemo | Error {
+    try {
+      return decodeJsonPayload(memo, this.config.payloadKeys) as RegistryMemo;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   private async listAll(query: string, limit: number): Promise<HttpExecution[]> {

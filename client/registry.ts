@@ -7,7 +7,8 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type LoadedDataConverter, type Payload } from '@temporalio/common';
+import { encryptedEncoding, encryptedWithoutKeys } from './payload-crypto.js';
 import { DependencyUnavailableError, InvalidInputError, SluiceError } from '../pipelines/errors.js';
 import {
   modelNameProblem,
@@ -157,12 +158,44 @@ export async function modelHistory(client: Client, model: string): Promise<Regis
  */
 export async function listModels(client: Client): Promise<ModelSummary[]> {
   const models: ModelSummary[] = [];
-  for await (const execution of client.workflow.list({ query: modelsQuery })) {
-    models.push(
-      modelSummary(execution.workflowId, execution.memo?.[registryMemoKey] as RegistryMemo | undefined),
-    );
-  }
+  const converter = client.options.loadedDataConverter;
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    // The raw listing, not `client.workflow.list`: that decodes every memo and fails the whole list
+    // on the first it cannot read (an encrypted registry when this process has no keys).
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query: modelsQuery,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const execution of page.executions ?? []) {
+      const memo = execution.memo?.fields?.[registryMemoKey];
+      models.push(
+        modelSummary(
+          execution.execution?.workflowId ?? '',
+          memo ? await readMemo(memo, converter) : undefined,
+        ),
+      );
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
   return byModelName(models);
+}
+
+/** A registry memo through the client's codecs and payload converter, or what stopped it. */
+async function readMemo(payload: Payload, converter: LoadedDataConverter): Promise<RegistryMemo | Error> {
+  try {
+    let decoded = [payload];
+    for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+    const [memo] = decoded as [Payload];
+    const encoding = memo.metadata?.['encoding'];
+    if (encoding && new TextDecoder().decode(encoding) === encryptedEncoding) {
+      return new InvalidInputError(encryptedWithoutKeys);
+    }
+    return converter.payloadConverter.fromPayload<RegistryMemo>(memo);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 function startOptions(target: RegistryTarget, model: string) {

@@ -49,9 +49,12 @@ export interface RunSummary {
 export interface ModelSummary {
   model: string;
   workflowId: string;
-  versions: number;
+  /** null when the registry's memo could not be read (see `unreadable`). */
+  versions: number | null;
   aliases: RegistryAliases;
   updatedAt: string | null;
+  /** Why the registry's memo could not be read (e.g. encrypted, and this process has no keys). */
+  unreadable?: string;
 }
 
 /** How long `status` waits for a worker to answer the run's status query. */
@@ -106,8 +109,21 @@ export function runSummary(
   };
 }
 
-/** A model's summary from its registry's workflow id and memo. */
-export function modelSummary(workflowId: string, memo: RegistryMemo | undefined): ModelSummary {
+/**
+ * A model's summary from its registry's workflow id and memo; a memo that could not be decoded (the
+ * error) leaves the model listed, with what stopped it, instead of failing the whole list.
+ */
+export function modelSummary(workflowId: string, memo: RegistryMemo | undefined | Error): ModelSummary {
+  if (memo instanceof Error) {
+    return {
+      model: workflowId.slice(registryIdPrefix.length),
+      workflowId,
+      versions: null,
+      aliases: { candidate: null, production: null, previous: null },
+      updatedAt: null,
+      unreadable: memo.message,
+    };
+  }
   return {
     model: workflowId.slice(registryIdPrefix.length),
     workflowId,

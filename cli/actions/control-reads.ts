@@ -103,10 +103,21 @@ export async function modelListAction(command: Command): Promise<void> {
     out.result({ models }, () =>
       models.length === 0
         ? 'no models registered yet: a pipeline step `registerModel` registers the first version'
-        : table([
-            ['model', 'versions', 'production', 'candidate', 'previous', 'updated'],
-            ...models.map((m) => [m.model, String(m.versions), ...aliasCells(m.aliases), m.updatedAt ?? '-']),
-          ]),
+        : [
+            table([
+              ['model', 'versions', 'production', 'candidate', 'previous', 'updated'],
+              ...models.map((m) =>
+                m.unreadable === undefined
+                  ? [m.model, String(m.versions), ...aliasCells(m.aliases), m.updatedAt ?? '-']
+                  : [m.model, '?', '?', '?', '?', '?'],
+              ),
+            ]),
+            ...models.flatMap((m) =>
+              m.unreadable === undefined
+                ? []
+                : [`${m.model}: its registry could not be read: ${m.unreadable}`],
+            ),
+          ].join('\n'),
     );
   } finally {
     await reads.close();

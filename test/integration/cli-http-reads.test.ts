@@ -25,7 +25,7 @@ interface Side {
 }
 const sides: Record<'plain' | 'encrypted', Side> = {} as Record<'plain' | 'encrypted', Side>;
 
-async function side(extra: Record<string, string>, withRegistry: boolean): Promise<Side> {
+async function side(extra: Record<string, string>): Promise<Side> {
   const { config, env } = await testConfig(extra);
   expect(env['TEMPORAL_HTTP_ADDRESS']).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   const worker = await testWorker(config);
@@ -34,22 +34,20 @@ async function side(extra: Record<string, string>, withRegistry: boolean): Promi
   expect(run.code).toBe(0);
   const runId = (JSON.parse(run.stdout) as { workflowId: string }).workflowId;
   const model = `http-reads-${randomBytes(3).toString('hex')}`;
-  // Only in the plain namespace's view: a registry whose memo is encrypted would make every other
-  // test's `sluice models` (no keys) fail to read it.
-  if (withRegistry) {
-    const client = await connectClient(config);
-    try {
-      await ensureRegistry(client, registryTarget(config), model);
-    } finally {
-      await client.connection.close();
-    }
+  // A registry on each side: the encrypted one's memo is encrypted, and `sluice models` without the
+  // keys (every other test file's) lists it as unreadable instead of failing.
+  const client = await connectClient(config);
+  try {
+    await ensureRegistry(client, registryTarget(config), model);
+  } finally {
+    await client.connection.close();
   }
   return { config, env, worker, runId, model };
 }
 
 beforeAll(async () => {
-  sides.plain = await side({}, true);
-  sides.encrypted = await side({ SLUICE_PAYLOAD_KEYS: keys }, false);
+  sides.plain = await side({});
+  sides.encrypted = await side({ SLUICE_PAYLOAD_KEYS: keys });
 }, 300_000);
 
 afterAll(async () => {
@@ -113,6 +111,38 @@ describe('the HTTP read path', () => {
       updatedAt: null,
     });
     expect(await entry(grpc)).toEqual(http);
+  });
+
+  it('models: an encrypted registry is listed as unreadable without the keys, and read with them', async () => {
+    const { env, model } = sides.encrypted;
+    const { SLUICE_PAYLOAD_KEYS: _dropped, ...withoutKeys } = env;
+    const entry = async (environment: Record<string, string>) => {
+      const result = await sluice(['models', '--json'], environment);
+      expect(result.code).toBe(0);
+      return (JSON.parse(result.stdout) as { models: { model: string }[] }).models.find(
+        (m) => m.model === model,
+      );
+    };
+    const unreadable = {
+      model,
+      workflowId: `registry/${model}`,
+      versions: null,
+      aliases: { candidate: null, production: null, previous: null },
+      updatedAt: null,
+      unreadable:
+        'this payload is encrypted and SLUICE_PAYLOAD_KEYS is not set: set it to the keys the workers use',
+    };
+    expect(await entry(withoutKeys)).toEqual(unreadable);
+    expect(await entry({ ...withoutKeys, ...grpc })).toEqual(unreadable);
+    const readable = { ...unreadable, versions: 0, unreadable: undefined };
+    expect(await entry(env)).toEqual(JSON.parse(JSON.stringify(readable)));
+    expect(await entry({ ...env, ...grpc })).toEqual(JSON.parse(JSON.stringify(readable)));
+    // the table says which model and why, and still lists the others
+    const human = await sluice(['models'], withoutKeys);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^${model} +\\? +\\?`, 'm'));
+    expect(human.stdout).toContain(`${model}: its registry could not be read: this payload is encrypted`);
+    expect(human.stdout).toMatch(new RegExp(`^${sides.plain.model} +0 +- +- +-`, 'm'));
   });
 
   it('a run that does not exist: the same one-line error either way', async () => {
