@@ -82,7 +82,7 @@ ${card.data.features.map((f) => `<tr><td>${esc(f.name)}</td><td>${f.kind}</td><t
 <dl>
 <dt>Model</dt><dd><code>${esc(card.model.ref.sha256)}</code></dd>
 <dt>Evaluation</dt><dd><code>${esc(card.evaluation.sha256)}</code></dd>
-<dt>Trained by</dt><dd>${esc(card.model.engine)} trainer, TF.js backend ${esc(card.model.backend)}, seed ${card.model.seed}; best epoch ${card.model.training.bestEpoch} of ${card.model.training.epochsRun}${card.model.training.stoppedEarly ? ' (stopped early)' : ''}</dd>
+<dt>Trained by</dt><dd>${esc(trainedBy(card.model))}</dd>
 <dt>Libraries</dt><dd>${Object.entries(card.model.libraries)
     .map(([k, v]) => `${esc(k)} ${esc(v)}`)
     .join(', ')}</dd>
@@ -91,6 +91,20 @@ ${card.data.features.map((f) => `<tr><td>${esc(f.name)}</td><td>${f.kind}</td><t
 </section>
 </main></body></html>
 `;
+}
+
+/**
+ * How the model was trained, in the card's words: a boosted ensemble counts rounds, a network epochs,
+ * and a user's trainer fits once (Sluice records no epochs for it); TF.js is named only when it trained.
+ */
+export function trainedBy(model: ModelCardData['model']): string {
+  const { training: t, engine, seed } = model;
+  if (engine.startsWith('custom'))
+    return `${engine} trainer, seed ${seed}; one fit (your trainer's own iterations are not recorded)`;
+  const unit = engine === 'gbdt' ? 'round' : 'epoch';
+  const backend = engine === 'tfjs' ? `, TF.js backend ${model.backend}` : '';
+  const stopped = t.stoppedEarly ? ' (stopped early)' : '';
+  return `${engine} trainer${backend}, seed ${seed}; best ${unit} ${t.bestEpoch} of ${t.epochsRun}${stopped}`;
 }
 
 function renderFairness(report: FairnessReport): string {

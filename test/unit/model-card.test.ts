@@ -9,6 +9,7 @@ import { withDuckDB } from '../../lib/duckdb.js';
 import { evaluateModelStep } from '../../activities/evaluate/evaluate-model.js';
 import { renderCharts } from '../../activities/model-card/charts.js';
 import { renderModelCardStep } from '../../activities/model-card/render-model-card.js';
+import { trainedBy } from '../../activities/model-card/render-html.js';
 import { trainModelStep, type TrainModelOutput } from '../../activities/train/train-model.js';
 import { deriveBlessing } from '../../pipelines/blessing.js';
 import type { Blessing, EvaluationSummary } from '../../pipelines/evaluation.js';
@@ -219,6 +220,25 @@ describe('model card', () => {
     expect(omitted?.groups).toBeGreaterThan(10);
     expect(html).toContain(
       `depth: ${omitted!.groups} smaller groups (${omitted!.rows} cases in all) not scored one by one`,
+    );
+  });
+});
+
+describe('the card says how the model was trained', () => {
+  const model = (engine: string, training: { bestEpoch: number; epochsRun: number; stoppedEarly: boolean }) =>
+    ({ engine, backend: 'wasm', seed: 7, training }) as Parameters<typeof trainedBy>[0];
+  it('epochs for a network, rounds for trees, one fit for your own trainer; TF.js only when it trained', () => {
+    expect(trainedBy(model('tfjs', { bestEpoch: 4, epochsRun: 6, stoppedEarly: true }))).toBe(
+      'tfjs trainer, TF.js backend wasm, seed 7; best epoch 4 of 6 (stopped early)',
+    );
+    expect(trainedBy(model('typed-array', { bestEpoch: 3, epochsRun: 3, stoppedEarly: false }))).toBe(
+      'typed-array trainer, seed 7; best epoch 3 of 3',
+    );
+    expect(trainedBy(model('gbdt', { bestEpoch: 80, epochsRun: 100, stoppedEarly: true }))).toBe(
+      'gbdt trainer, seed 7; best round 80 of 100 (stopped early)',
+    );
+    expect(trainedBy(model('custom (logistic)', { bestEpoch: 1, epochsRun: 1, stoppedEarly: false }))).toBe(
+      "custom (logistic) trainer, seed 7; one fit (your trainer's own iterations are not recorded)",
     );
   });
 });
