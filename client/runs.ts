@@ -180,6 +180,7 @@ export async function runStart(
 
 /**
  * Follow a run to its end, calling `onStep` whenever a step changes state, and return its final status.
+ * Aborting `signal` stops following (the run goes on) and rejects with the abort.
  *
  * @throws SluiceError (RunFailedError) with the failing step and its cause as one line.
  */
@@ -188,7 +189,20 @@ export async function followRun(
   onStep: (step: StepStatus) => void,
   pollMs = 300,
   onGate?: (gate: ApprovalGateStatus, status: DagStatus) => void,
+  signal?: AbortSignal,
 ): Promise<DagStatus> {
+  // Aborting cancels the calls in flight, so the caller may close the connection at once after. Each
+  // call gets its own signal (the client adds a listener per call and never removes it).
+  const call = <R>(fn: () => Promise<R>): Promise<R> => {
+    if (!signal) return fn();
+    const own = new AbortController();
+    const abort = () => own.abort(signal.reason);
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    return handle.client
+      .withAbortSignal(own.signal, fn)
+      .finally(() => signal.removeEventListener('abort', abort));
+  };
   const seen = new Map<string, string>();
   const gatesSeen = new Set<string>();
   const report = (status: DagStatus) => {
@@ -209,14 +223,14 @@ export async function followRun(
   // The wait between polls ends the moment the result arrives: the run's end is reported at once,
   // not up to `pollMs` later.
   let wake: (() => void) | undefined;
-  const result = handle.result().finally(() => {
+  const result = call(() => handle.result()).finally(() => {
     finished = true;
     wake?.();
   });
   const poll = (async () => {
     while (!finished) {
       try {
-        const status = await handle.query<DagStatus>('status');
+        const status = await call(() => handle.query<DagStatus>('status'));
         if (!finished) report(status);
       } catch {
         // not started yet, or no worker right now: keep waiting for the result

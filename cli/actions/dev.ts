@@ -24,6 +24,7 @@ import { describeOpenGate } from '../approval-view.js';
 import { describeStep, describeStop, followRun, startRun } from '../../client/runs.js';
 import { Cleanup, untilShutdownSignal } from './lifecycle.js';
 import { context } from '../commands/shared.js';
+import type { DagStatus } from '../../workflows/index.js';
 
 /** Roles for the shipped demo pipeline (its approval policy asks for role:risk). */
 const demoRoles = { roles: { risk: ['risk-officer'], promoter: ['release-manager'] } };
@@ -57,9 +58,12 @@ export interface DevOptions {
 export async function devAction(options: DevOptions, command: Command): Promise<void> {
   const { config, out } = context(command);
   const cleanup = new Cleanup();
+  // Listen from the first moment: a signal while the server starts or the run is followed must still
+  // stop what was started (Node's default would exit at once and leave the dev server running).
+  const shutdown = untilShutdownSignal();
   let summary: Record<string, unknown>;
   try {
-    summary = await dev(config, out, options, cleanup);
+    summary = await dev(config, out, options, cleanup, shutdown);
   } finally {
     await cleanup.run((line) => out.status(line));
   }
@@ -71,7 +75,14 @@ async function dev(
   out: Output,
   options: DevOptions,
   cleanup: Cleanup,
+  shutdown: Promise<NodeJS.Signals>,
 ): Promise<Record<string, unknown>> {
+  let signalled: NodeJS.Signals | undefined;
+  void shutdown.then((signal) => (signalled = signal));
+  const stopping = (phase: string): boolean => {
+    if (signalled) out.status(`● ${signalled} received ${phase}, shutting down`);
+    return signalled !== undefined;
+  };
   // Check everything that could refuse before starting anything, so nothing is left half-started.
   const spec = options.run ? await loadPipeline(options.run) : undefined;
   const runParams = spec ? resolveRunParams(spec, parseParamFlags(options.param)) : {};
@@ -96,6 +107,7 @@ async function dev(
     logFile,
   };
 
+  if (stopping('before anything started')) return summary;
   const probe = await probeTemporal(config.temporal.address);
   if (probe.kind === 'other') {
     throw new ConfigurationError(
@@ -155,6 +167,7 @@ async function dev(
     summary['server'] = { reused: false, cli, dbFile, uiUrl: server.uiUrl };
   }
 
+  if (stopping('while the Temporal server started')) return summary;
   const worker = await startWorker(config, log, { steps });
   cleanup.add('the worker', async () => {
     out.status('● stopping the worker (finishing running tasks)');
@@ -164,18 +177,32 @@ async function dev(
     `● worker polling ${config.taskQueues.orchestration} and ${config.taskQueues.train} · logs in ${logFile}`,
   );
 
+  if (stopping('while the worker started')) return summary;
   if (spec) {
     const client = await connectClient(config);
     try {
       const handle = await startRun(client, config, spec, { runParams, steps });
       out.status(`● run ${handle.workflowId} of ${spec.id} started`);
-      const status = await followRun(
-        handle,
-        (step) => out.status(describeStep(step)),
-        300,
-        (gate, now) =>
-          describeOpenGate(handle.workflowId, now, gate).forEach((line) => out.status(`● ${line}`)),
-      );
+      const following = new AbortController();
+      void shutdown.then(() => following.abort());
+      let status: DagStatus;
+      try {
+        status = await followRun(
+          handle,
+          (step) => out.status(describeStep(step)),
+          300,
+          (gate, now) =>
+            describeOpenGate(handle.workflowId, now, gate).forEach((line) => out.status(`● ${line}`)),
+          following.signal,
+        );
+      } catch (error) {
+        if (!following.signal.aborted) throw error;
+        stopping(
+          `while run ${handle.workflowId} went on (it continues when a worker polls this server again)`,
+        );
+        summary['run'] = { workflowId: handle.workflowId, status: null };
+        return summary;
+      }
       out.status(
         status.stoppedBy
           ? `● ${describeStop(handle.workflowId, status.stoppedBy)}`
@@ -188,7 +215,7 @@ async function dev(
   }
   if (options.exit) return summary;
   out.status('● ready · Ctrl-C stops everything');
-  const signal = await Promise.race([untilShutdownSignal(), worker.done.then(() => undefined)]);
+  const signal = await Promise.race([shutdown, worker.done.then(() => undefined)]);
   out.status(signal ? `● ${signal} received, shutting down` : '● the worker stopped, shutting down');
   return summary;
 }

@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { portOpen } from '../../infra/temporal/cluster.js';
 import { sluice, startSluice, type LiveSluice } from '../support/cli.js';
@@ -59,6 +60,33 @@ describe('sluice dev', () => {
       status: { state: 'succeeded' },
     });
     expect(await second.stop('SIGTERM')).toBe(0);
+  });
+
+  it('a signal while it follows the run stops everything it started; the run waits on the server', async () => {
+    const env = await devEnv();
+    const pipeline = fileURLToPath(new URL('fixtures/event-approval.pipeline.ts', import.meta.url));
+    const first = dev(['--run', pipeline], env);
+    const output = await first.waitFor(/approve: npx sluice approve (event-approval-\S+)/);
+    const runId = /approve: npx sluice approve (event-approval-\S+)/.exec(output)?.[1];
+    expect(output).not.toContain('● ready');
+    expect(await first.stop('SIGTERM')).toBe(0);
+    expect(first.output()).toMatch(
+      new RegExp(
+        `SIGTERM received while run ${runId} went on[\\s\\S]*stopping the worker[\\s\\S]*stopping the Temporal dev server[\\s\\S]*● stopped`,
+      ),
+    );
+    expect(first.output()).not.toMatch(/Channel has been shut down|MaxListenersExceeded/);
+    const [host, port] = env['TEMPORAL_ADDRESS']!.split(':') as [string, string];
+    expect(await portOpen(host, Number(port))).toBe(false);
+
+    const second = dev([], env);
+    await second.waitFor(/● ready/);
+    const status = await sluice(['status', runId!, '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      temporalState: 'RUNNING',
+      status: { state: 'running', approvals: [{ step: 'approve', state: 'awaiting' }] },
+    });
+    expect(await second.stop('SIGINT')).toBe(0);
   });
 
   it('uses a Temporal server that already answers instead of starting one', async () => {
