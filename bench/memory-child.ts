@@ -1,5 +1,5 @@
 import { withDuckDB } from '../lib/duckdb.js';
-import { loadSplits } from '../activities/train/load-matrix.js';
+import { loadSplits, streamChunks } from '../activities/train/load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from '../activities/train/prepare.js';
 import { transformQuery } from '../activities/train/transform-sql.js';
 import { trainOnDataset } from '../activities/train/train-core.js';
@@ -21,15 +21,13 @@ switch (job.mode) {
       const { transform } = await prepareDataset(db, job.path, job.spec);
       let read = 0;
       for (const split of ['train', 'validation']) {
-        const result = await db.stream(
+        await streamChunks(
+          db,
           transformQuery(transform, ROWS_VIEW, { where: `__split = '${split}'` }),
+          (chunk) => {
+            read += chunk.rowCount;
+          },
         );
-        for (
-          let chunk = await result.fetchChunk();
-          chunk && chunk.rowCount > 0;
-          chunk = await result.fetchChunk()
-        )
-          read += chunk.rowCount;
       }
       return read;
     });
