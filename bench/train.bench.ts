@@ -29,6 +29,7 @@ import { dataDir } from '../test/support/paths.js';
 import { benchGbdtFlights } from './gbdt-flights.js';
 import type { BenchResult } from './harness.js';
 import { plainLogits, plainLoop } from './plain-loop.js';
+import { benchPeakRss, FLIGHTS_TOTAL, flightsSpec, writeFlightsSample } from './train-memory.js';
 
 /** Flights sampled from flights-3m.parquet (by hash, so the sample spans the whole half-year). */
 const FLIGHT_ROWS = 1_000_000;
@@ -56,6 +57,13 @@ export async function run(args: string[] = []): Promise<BenchResult> {
   const backend = await selectTfBackend();
   const home = await mkdtemp(join(tmpdir(), 'sluice-bench-train-'));
   try {
+    // Peak RSS per trainer, each in its own process (issue 16, item 7): all 3M flights, 300k with --quick.
+    const memory = args.includes('--gbdt')
+      ? { rows: [], ratios: {}, notes: [] }
+      : await benchPeakRss(home, quick ? QUICK_ROWS : FLIGHTS_TOTAL);
+    if (args.includes('--memory')) {
+      return { name: 'train', description: 'peak RSS per trainer (--memory: only these rows)', ...memory };
+    }
     // Gradient-boosted trees beside LightGBM (issue 14): the pipeline's sample, and all 3M with --full.
     const gbdt = await benchGbdtFlights(home, false);
     const gbdtFull = args.includes('--full') ? await benchGbdtFlights(home, true) : undefined;
@@ -73,19 +81,8 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       };
     }
     const flights = join(home, 'flights.parquet');
-    await withDuckDB((db) =>
-      db.run(
-        `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination || delay::VARCHAR) LIMIT ${FLIGHT_ROWS_RUN}) TO '${flights}' (FORMAT parquet)`,
-      ),
-    );
-    const spec = {
-      features: featuresSchema.parse({
-        numeric: ['distance', { name: 'hour', sql: 'hour(date)' }],
-        categorical: [{ name: 'weekday', sql: 'dayofweek(date)' }, 'origin', 'destination'],
-      }),
-      label: labelSchema.parse({ sql: 'delay > 15', task: 'binary' }),
-      split: splitSchema.parse({ kind: 'hash', key: 'date::VARCHAR || origin || destination', seed: 1 }),
-    };
+    await writeFlightsSample(flights, FLIGHT_ROWS_RUN);
+    const spec = flightsSpec;
     const { train, validation, test, prepareSeconds, loadSeconds } = await withDuckDB(async (db) => {
       const started = performance.now();
       const prepared = await prepareDataset(db, flights, spec);
@@ -323,13 +320,13 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         });
       }
     }
-    rows.push(...gbdtRows);
+    rows.push(...gbdtRows, ...memory.rows);
     const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
     return {
       name: 'train',
       description: `training throughput and test AUC (TF.js backend ${backend.name}; flights sample of ${FLIGHT_ROWS_RUN.toLocaleString('en')} rows, ${train.width} encoded inputs, batch ${BATCH}${quick ? '; --quick: no penguins/seattle' : ''})`,
       rows,
-      ratios: { ...ratios, ...gbdtRatios },
+      ratios: { ...ratios, ...gbdtRatios, ...memory.ratios },
       notes: [
         `Linear trainer ÷ plain loop: ${ratios.linearVsPlainLoop.toFixed(2)}x rows/s per epoch (median of ${linearEpochs}), ${ratios.linearVsPlainLoopLastEpoch.toFixed(2)}x in the last epoch (${ratios.linearVsPlainLoopLastEpochCpu.toFixed(2)}x by CPU time); linear trainer rows/CPU-s by epoch: ${linearPerEpochCpu.map((r) => (r / 1e6).toFixed(2)).join(', ')} M; test AUC ${(aucOf['typed-array logistic regression'] ?? NaN).toFixed(4)} vs ${plainAuc.toFixed(4)}. The trainer's epoch includes its validation loss, shuffle and checkpointable state; the plain loop's is the train pass only.`,
         `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
@@ -337,6 +334,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         'Flights rows/s per epoch is the median over epochs; penguins/seattle rows/s covers the whole train call (load, fit, export) and AUC is macro one-vs-rest with a 95% bootstrap interval.',
         'GBDT rows: fit time excludes loading (both learners get the same in-memory splits); rows/s is training rows × rounds per second.',
         ...gbdtNotes,
+        ...(memory.notes ?? []),
       ],
       extra: {
         peakRssMiB,

@@ -1,4 +1,6 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import type { FittedTransform } from '../../pipelines/transform.js';
 import { transformOutputNames } from '../../pipelines/transform.js';
 import { transformQuery } from './transform-sql.js';
@@ -49,11 +51,8 @@ export async function loadMatrix(
   const extra: Record<string, (string | null)[]> = Object.fromEntries(
     extraNames.map((name) => [name, new Array<string | null>(total)]),
   );
-  const result = await db.stream(sql);
   let row = 0;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
+  await streamChunks(db, sql, (chunk) => {
     const n = Math.min(chunk.rowCount, total - row);
     for (let j = 0; j < width; j++) {
       const vector = chunk.getColumnVector(j);
@@ -71,8 +70,49 @@ export async function loadMatrix(
     });
     row += n;
     options.onChunk?.(row);
-  }
+  });
   return { x, y, rows: row, width, extra };
+}
+
+/** Chunks between two collections of spent chunks: ~400 KiB each at 50 FLOAT columns. */
+const CHUNKS_PER_COLLECTION = 32;
+
+/**
+ * Run `sql` and hand each result chunk (up to 2,048 rows) to `use`, which must copy out what it keeps.
+ * A chunk's native buffers are freed only when V8 collects its JS wrapper, and V8 does not count them:
+ * streaming 2.4M flights × 53 FLOAT columns left ~590 MiB of spent chunks alive until the load ended
+ * (peak RSS 1,033 MiB; 457 MiB with a young-generation collection every few dozen chunks). So every
+ * {@link CHUNKS_PER_COLLECTION} chunks this asks for a minor collection, which costs well under a
+ * millisecond on a heap this small.
+ */
+export async function streamChunks(
+  db: DuckDBConnection,
+  sql: string,
+  use: (chunk: DuckDBDataChunk) => void,
+): Promise<void> {
+  const result = await db.stream(sql);
+  for (let n = 1; ; n++) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    use(chunk);
+    if (n % CHUNKS_PER_COLLECTION === 0) collectYoung();
+  }
+}
+
+let gc: ((options: { type: 'minor' }) => void) | undefined;
+
+/** A young-generation collection, through the same `gc` that `--expose-gc` gives (as Jest gets it). */
+function collectYoung(): void {
+  if (gc === undefined) {
+    const exposed = (globalThis as { gc?: typeof gc }).gc;
+    if (exposed) gc = exposed;
+    else {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc') as typeof gc;
+      setFlagsFromString('--no-expose-gc');
+    }
+  }
+  gc?.({ type: 'minor' });
 }
 
 /**
