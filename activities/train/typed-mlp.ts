@@ -16,6 +16,11 @@ import { flattenInto, mlpLayout, toDenseParams, unflatten, type MlpLayout } from
  */
 export const MLP_CHUNKS = 4;
 
+export interface TypedMlpOptions extends TrainerOptions {
+  /** Which pipeline step trains, for messages (`step "train" of pipelines/x.pipeline.ts`). */
+  where?: string | undefined;
+}
+
 /**
  * A dense network of any depth (an MLP; also a linear model) trained in plain typed arrays: the same
  * loss, Adam ({@link adamStep}), L2, initial weights and dropout draws as the TF.js trainer, without
@@ -23,7 +28,7 @@ export const MLP_CHUNKS = 4;
  * added in a fixed order; weights, moments and the checkpoint state are the TF.js trainer's arrays,
  * so a checkpoint from either engine resumes in the other and the model is exported the same way.
  */
-export function createTypedMlpTrainer(initial: DenseParams, options: TrainerOptions): Trainer {
+export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOptions): Trainer {
   const layout = mlpLayout(initial.sizes);
   const kernel = createMlpKernel(layout, options);
   const params = new Float32Array(layout.total);
