@@ -10,7 +10,7 @@ import type { OutputKind, TrainerOptions, TrainingData } from '../../activities/
 import { runTrainingLoop } from '../../activities/train/training-loop.js';
 import { createMlpKernel } from '../../activities/train/typed-mlp-kernel.js';
 import { mlpLayout, flattenInto } from '../../activities/train/typed-mlp-layout.js';
-import { createTypedMlpTrainer, csrOf } from '../../activities/train/typed-mlp.js';
+import { createTypedMlpTrainer, csrOf, helperThreadOf } from '../../activities/train/typed-mlp.js';
 import { trainOnDataset } from '../../activities/train/train-core.js';
 import type { LoopCheckpoint } from '../../activities/train/training-loop.js';
 import { createArtifactStore } from '../../lib/artifacts/index.js';
@@ -173,6 +173,56 @@ describe('typed-array MLP trainer', () => {
     expect(copied.weights).toEqual(a.weights);
     expect(copied.history).toEqual(a.history);
     expect(other.weights).not.toEqual(a.weights);
+  });
+});
+
+describe('typed-array MLP on two threads', () => {
+  const train = encoded(6000, 'softmax', 9);
+  const validation = encoded(600, 'softmax', 10);
+  const loop = {
+    epochs: 3,
+    batchSize: 100,
+    seed: 5,
+    output: 'softmax' as const,
+    earlyStopping: { patience: 10, minDelta: 0 },
+  };
+  const initial = initDense([train.width, 16, 8, 3], mulberry32(3));
+
+  it('gives bit-identical weights and history to one thread', async () => {
+    const run = async (threads: 1 | 2) => {
+      const trainer = createTypedMlpTrainer(initial, { ...options('softmax', { dropout: 0.2 }), threads });
+      try {
+        const result = await runTrainingLoop(trainer, train, validation, loop);
+        return { weights: denseArrays(result.params), history: result.history.map(({ ms: _, ...h }) => h) };
+      } finally {
+        trainer.dispose();
+      }
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(two.weights).toEqual(one.weights);
+    expect(two.history).toEqual(one.history);
+  });
+
+  it('fails the step with a clear error, instead of hanging, when the second thread dies', async () => {
+    const trainer = createTypedMlpTrainer(initial, {
+      ...options('softmax'),
+      threads: 2,
+      where: 'step "train" of pipelines/test.pipeline.ts',
+    });
+    try {
+      const failed = await runTrainingLoop(trainer, train, validation, {
+        ...loop,
+        onEpoch: async (checkpoint) => {
+          if (checkpoint.epoch === 1) await helperThreadOf(trainer)!.terminate();
+        },
+      }).catch((error: unknown) => error as Error);
+      expect((failed as Error).message).toMatch(
+        /^step "train" of pipelines\/test.pipeline.ts: batch \d+: the typed-array MLP trainer's second thread exited/,
+      );
+    } finally {
+      trainer.dispose();
+    }
   });
 });
 
