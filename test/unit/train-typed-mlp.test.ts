@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { selectTfBackend } from '../../activities/tf-backend.js';
@@ -7,8 +10,16 @@ import type { OutputKind, TrainerOptions, TrainingData } from '../../activities/
 import { runTrainingLoop } from '../../activities/train/training-loop.js';
 import { createMlpKernel } from '../../activities/train/typed-mlp-kernel.js';
 import { mlpLayout, flattenInto } from '../../activities/train/typed-mlp-layout.js';
-import { createTypedMlpTrainer, csrOf } from '../../activities/train/typed-mlp.js';
+import { createTypedMlpTrainer, csrOf, helperThreadOf } from '../../activities/train/typed-mlp.js';
+import { trainOnDataset } from '../../activities/train/train-core.js';
+import type { LoopCheckpoint } from '../../activities/train/training-loop.js';
+import { createArtifactStore } from '../../lib/artifacts/index.js';
+import { loadModelVersion } from '../../lib/model/loaded-model.js';
+import { modelBody, saveModel } from '../../lib/model/model-artifact.js';
 import { mulberry32 } from '../../pipelines/prng.js';
+import type { ModelVersion } from '../../pipelines/registry.js';
+import type { TrainerConfig } from '../../pipelines/train-spec.js';
+import { penguinJob } from '../support/penguin-job.js';
 
 /**
  * Rows like an encoded table: two numeric inputs, then one-hot groups of 4 and 6 (mostly zeros), with
@@ -162,5 +173,150 @@ describe('typed-array MLP trainer', () => {
     expect(copied.weights).toEqual(a.weights);
     expect(copied.history).toEqual(a.history);
     expect(other.weights).not.toEqual(a.weights);
+  });
+});
+
+describe('typed-array MLP on two threads', () => {
+  const train = encoded(6000, 'softmax', 9);
+  const validation = encoded(600, 'softmax', 10);
+  const loop = {
+    epochs: 3,
+    batchSize: 100,
+    seed: 5,
+    output: 'softmax' as const,
+    earlyStopping: { patience: 10, minDelta: 0 },
+  };
+  const initial = initDense([train.width, 16, 8, 3], mulberry32(3));
+
+  it('gives bit-identical weights and history to one thread', async () => {
+    const run = async (threads: 1 | 2) => {
+      const trainer = createTypedMlpTrainer(initial, { ...options('softmax', { dropout: 0.2 }), threads });
+      try {
+        const result = await runTrainingLoop(trainer, train, validation, loop);
+        return { weights: denseArrays(result.params), history: result.history.map(({ ms: _, ...h }) => h) };
+      } finally {
+        trainer.dispose();
+      }
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(two.weights).toEqual(one.weights);
+    expect(two.history).toEqual(one.history);
+  });
+
+  it('fails the step with a clear error, instead of hanging, when the second thread dies', async () => {
+    const trainer = createTypedMlpTrainer(initial, {
+      ...options('softmax'),
+      threads: 2,
+      where: 'step "train" of pipelines/test.pipeline.ts',
+    });
+    try {
+      const failed = await runTrainingLoop(trainer, train, validation, {
+        ...loop,
+        onEpoch: async (checkpoint) => {
+          if (checkpoint.epoch === 1) await helperThreadOf(trainer)!.terminate();
+        },
+      }).catch((error: unknown) => error as Error);
+      expect((failed as Error).message).toMatch(
+        /^step "train" of pipelines\/test.pipeline.ts: batch \d+: the typed-array MLP trainer's second thread exited/,
+      );
+    } finally {
+      trainer.dispose();
+    }
+  });
+});
+
+describe('typed-array MLP in a pipeline', () => {
+  const penguins = (trainer: TrainerConfig) => penguinJob(trainer);
+  const mlp: TrainerConfig = { model: 'mlp', layers: [16, 8], epochs: 12, batchSize: 16, learningRate: 0.02 };
+
+  it('trains as well as TF.js, and serving loads the stored model and predicts what the trainer computes', async () => {
+    const typed = await trainOnDataset(penguins({ ...mlp, engine: 'typed-array' }));
+    const tfjs = await trainOnDataset(penguins({ ...mlp, engine: 'tfjs' }));
+    expect(typed.metadata.engine).toBe('typed-array');
+    expect(typed.metadata.metrics.validationLoss).toBeLessThan(0.2); // log(3) ≈ 1.10 at chance
+    // Same loss, Adam, initial weights and dropout: the engines differ only in float rounding.
+    expect(typed.metadata.metrics.validationLoss).toBeCloseTo(tfjs.metadata.metrics.validationLoss, 3);
+
+    const home = await mkdtemp(join(tmpdir(), 'sluice-typed-mlp-'));
+    try {
+      const store = createArtifactStore(home);
+      const ref = await saveModel(store, modelBody(typed), typed.transform, typed.metadata);
+      const version = {
+        version: 1,
+        model: { uri: ref.uri, sha256: ref.sha256, format: 'json', bytes: ref.bytes },
+      } as unknown as ModelVersion;
+      const served = await loadModelVersion(tf, store, 'penguins', version);
+      const rows = [
+        {
+          'Beak Length (mm)': 39,
+          'Beak Depth (mm)': 18.7,
+          'Flipper Length (mm)': 181,
+          'Body Mass (g)': 3750,
+          Island: 'Torgersen',
+          Sex: 'MALE',
+        },
+        {
+          'Beak Length (mm)': 47,
+          'Beak Depth (mm)': 14.5,
+          'Flipper Length (mm)': 215,
+          'Body Mass (g)': 5000,
+          Island: 'Biscoe',
+          Sex: 'FEMALE',
+        },
+        {
+          'Beak Length (mm)': 50,
+          'Beak Depth (mm)': 19,
+          'Flipper Length (mm)': 196,
+          'Body Mass (g)': 3900,
+          Island: 'Dream',
+          Sex: 'MALE',
+        },
+      ];
+      const predicted = served.predict(rows) as number[][];
+      // The trainer's own forward pass over the stored weights (kernel, bias, … in weightData).
+      const sizes = [served.inputWidth, 16, 8, 3];
+      const weights = new Float32Array(typed.files!.weightData.slice().buffer);
+      const arrays: Float32Array[] = [];
+      for (let l = 0, at = 0; l + 1 < sizes.length; l++) {
+        for (const n of [sizes[l]! * sizes[l + 1]!, sizes[l + 1]!]) {
+          arrays.push(weights.slice(at, at + n));
+          at += n;
+        }
+      }
+      const params = {
+        sizes,
+        kernels: arrays.filter((_, i) => i % 2 === 0),
+        biases: arrays.filter((_, i) => i % 2 === 1),
+      };
+      const logits = createTypedMlpTrainer(params, options('softmax')).logits(
+        served.matrix(rows),
+        rows.length,
+      );
+      predicted.forEach((probabilities, i) => {
+        const z = Array.from(logits.subarray(i * 3, i * 3 + 3));
+        const max = Math.max(...z);
+        const sum = z.reduce((a, v) => a + Math.exp(v - max), 0);
+        probabilities.forEach((p, k) => expect(p).toBeCloseTo(Math.exp(z[k]! - max) / sum, 5));
+      });
+      expect(predicted.map((p) => p.indexOf(Math.max(...p)))).toEqual([0, 2, 1]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('resumes a TF.js checkpoint: both engines keep the same state', async () => {
+    const trainer: TrainerConfig = { ...mlp, epochs: 4, dropout: 0.2, earlyStopping: { patience: 10 } };
+    const saved: LoopCheckpoint[] = [];
+    await trainOnDataset(penguins({ ...trainer, engine: 'tfjs', epochs: 2 }), {
+      onEpoch: (_, checkpoint) => Promise.resolve(void saved.push(checkpoint)),
+    });
+    const resumed = await trainOnDataset(penguins({ ...trainer, engine: 'typed-array' }), {
+      resume: () => Promise.resolve(saved[1]),
+    });
+    const tfjsOnly = await trainOnDataset(penguins({ ...trainer, engine: 'tfjs' }));
+    expect(resumed.result.resumedFrom).toBe(2);
+    expect(resumed.result.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    expect(resumed.metadata.metrics.validationLoss).toBeCloseTo(tfjsOnly.metadata.metrics.validationLoss, 3);
   });
 });
