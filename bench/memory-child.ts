@@ -1,5 +1,5 @@
 import { withDuckDB } from '../lib/duckdb.js';
-import { loadSplits, streamChunks } from '../activities/train/load-matrix.js';
+import { loadRelation, loadSplits, streamChunks } from '../activities/train/load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from '../activities/train/prepare.js';
 import { transformQuery } from '../activities/train/transform-sql.js';
 import { trainOnDataset } from '../activities/train/train-core.js';
@@ -35,7 +35,8 @@ switch (job.mode) {
   case 'load': {
     const loaded = await withDuckDB(async (db) => {
       const { transform } = await prepareDataset(db, job.path, job.spec);
-      return loadSplits(db, transform, ROWS_VIEW, () => undefined);
+      const rows = await loadRelation(db, ROWS_VIEW, job.path, job.spec.split);
+      return loadSplits(db, transform, rows, () => undefined);
     });
     rows = loaded.train.rows + loaded.validation.rows;
     break;
