@@ -34,9 +34,9 @@ switch (job.mode) {
     break;
   case 'load': {
     const loaded = await withDuckDB(async (db) => {
-      const { transform } = await prepareDataset(db, job.path, job.spec);
+      const prepared = await prepareDataset(db, job.path, job.spec);
       const rows = await loadRelation(db, ROWS_VIEW, job.path, job.spec.split);
-      return loadSplits(db, transform, rows, () => undefined);
+      return loadSplits(db, prepared.transform, rows, () => undefined, prepared.rows);
     });
     rows = loaded.train.rows + loaded.validation.rows;
     break;

@@ -110,7 +110,8 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
       origin: job.dataset.origin,
     });
     const rows = await loadRelation(db, ROWS_VIEW, job.dataset.path, job.split);
-    return { prepared, ...(await loadSplits(db, prepared.transform, rows, () => hooks.onBatch?.())) };
+    const splits = await loadSplits(db, prepared.transform, rows, () => hooks.onBatch?.(), prepared.rows);
+    return { prepared, ...splits };
   });
   const loadMs = performance.now() - loadStarted;
   const { prepared, validation, duckdb } = loaded;

@@ -32,16 +32,16 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('loading a Parquet snapshot without its temp table', () => {
-  it('gives the same train and validation matrices as loading from the prepared table', async () => {
+  it('gives the same train and validation matrices as loading from the prepared table (and counting)', async () => {
     const load = (reread: boolean) =>
       withDuckDB(async (db) => {
-        const { transform } = await prepareDataset(db, snapshot, spec);
+        const { transform, rows: counted } = await prepareDataset(db, snapshot, spec);
         const rows = reread ? await loadRelation(db, ROWS_VIEW, snapshot, spec.split) : ROWS_VIEW;
         const tables = await db.runAndReadAll(
           `SELECT count(*) FROM duckdb_tables() WHERE table_name = '${ROWS_VIEW}'`,
         );
         return {
-          ...(await loadSplits(db, transform, rows, () => undefined)),
+          ...(await loadSplits(db, transform, rows, () => undefined, reread ? counted : undefined)),
           tables: tables.getColumnsJS()[0]?.[0],
         };
       });
