@@ -17,6 +17,7 @@ import { trainOnDataset } from '../activities/train/train-core.js';
 import type { Trainer } from '../activities/train/trainer.js';
 import { runTrainingLoop } from '../activities/train/training-loop.js';
 import { createTypedLinearTrainer } from '../activities/train/typed-linear.js';
+import { createTypedMlpTrainer } from '../activities/train/typed-mlp.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from '../pipelines/prng.js';
 import {
   featuresSchema,
@@ -35,6 +36,7 @@ const FLIGHT_ROWS = 1_000_000;
 const QUICK_ROWS = 300_000;
 const EPOCHS = 3;
 const BATCH = 256;
+const MLP = 'MLP 64-32, dropout 0.1';
 
 /**
  * The `train` bench (issue 4, item 9). On flights (delay > 15 min from hour, weekday, distance, origin,
@@ -117,10 +119,19 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         'test AUC': '-',
       },
     ];
-    const configs: { name: string; hidden: number[]; engine: 'typed-array' | 'tfjs'; epochs: number }[] = [
+    const configs: {
+      name: string;
+      hidden: number[];
+      engine: 'typed-array' | 'tfjs';
+      epochs: number;
+      threads?: 1 | 2;
+    }[] = [
       { name: 'logistic regression', hidden: [], engine: 'typed-array', epochs: EPOCHS },
       { name: 'logistic regression', hidden: [], engine: 'tfjs', epochs: EPOCHS },
-      { name: 'MLP 64-32, dropout 0.1', hidden: [64, 32], engine: 'tfjs', epochs: EPOCHS },
+      { name: MLP, hidden: [64, 32], engine: 'tfjs', epochs: EPOCHS },
+      // The typed-array MLP beside it in the same run: one thread, then both cores (typed-mlp.ts).
+      { name: MLP, hidden: [64, 32], engine: 'typed-array', epochs: EPOCHS, threads: 1 },
+      { name: MLP, hidden: [64, 32], engine: 'typed-array', epochs: EPOCHS, threads: 2 },
     ];
     const perEpochOf: Record<string, number> = {};
     const perCpuOf: Record<string, number> = {};
@@ -136,9 +147,12 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         activation: 'relu' as const,
       };
       const trainer: Trainer =
-        config.engine === 'typed-array'
-          ? createTypedLinearTrainer(initial, options)
-          : createTfjsDenseTrainer(tf, initial, options);
+        config.engine === 'tfjs'
+          ? createTfjsDenseTrainer(tf, initial, options)
+          : config.threads
+            ? createTypedMlpTrainer(initial, { ...options, threads: config.threads })
+            : createTypedLinearTrainer(initial, options);
+      const key = `${config.engine} ${config.name}${config.threads ? `, ${config.threads} thread${config.threads > 1 ? 's' : ''}` : ''}`;
       const perCpu: number[] = [];
       let cpu = process.cpuUsage();
       const result = await runTrainingLoop(trainer, train, validation, {
@@ -157,13 +171,15 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       const auc = testAuc(trainer, test);
       trainer.dispose();
       const perEpoch = result.history.map((h) => train.rows / (h.ms / 1000));
-      perEpochOf[`${config.engine} ${config.name}`] = median(perEpoch);
-      perCpuOf[`${config.engine} ${config.name}`] = median(perCpu);
-      aucOf[`${config.engine} ${config.name}`] = auc;
+      perEpochOf[key] = median(perEpoch);
+      perCpuOf[key] = median(perCpu);
+      aucOf[key] = auc;
       rows.push({
         dataset: 'flights',
         step: `train ${config.name}, ${config.epochs} epochs of ${train.rows.toLocaleString('en')} rows`,
-        engine: config.engine,
+        engine: config.threads
+          ? `${config.engine}, ${config.threads} thread${config.threads > 1 ? 's' : ''}`
+          : config.engine,
         backend: config.engine === 'tfjs' ? backend.name : '-',
         rows: train.rows,
         'rows/s': Math.round(median(perEpoch)),
@@ -214,6 +230,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       linearVsPlainLoopInStorageOrder: linearRate / median(sequential.rowsPerSecond),
       tfjsLinearVsPlainLoop: (perEpochOf['tfjs logistic regression'] ?? NaN) / plainRate,
       linearAucMinusPlainLoopAuc: (aucOf['typed-array logistic regression'] ?? NaN) - plainAuc,
+      ...mlpRatios(perEpochOf, perCpuOf, aucOf),
     };
 
     const store = createArtifactStore(home);
@@ -316,6 +333,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       rows,
       ratios: { ...ratios, ...gbdtRatios },
       notes: [
+        `Typed-array MLP 64-32 ÷ TF.js WASM, rows/s per epoch: two threads ${ratios.mlpTwoThreadsVsTfjs.toFixed(2)}x, one thread ${ratios.mlpOneThreadVsTfjs.toFixed(2)}x (two ÷ one ${ratios.mlpTwoThreadsVsOne.toFixed(2)}x); test AUC two threads minus TF.js ${ratios.mlpAucMinusTfjsAuc.toFixed(4)}. Two threads' rows/CPU-s counts both threads' CPU.`,
         `Linear trainer ÷ plain loop: ${ratios.linearVsPlainLoop.toFixed(2)}x rows/s per epoch; test AUC ${(aucOf['typed-array logistic regression'] ?? NaN).toFixed(4)} vs ${plainAuc.toFixed(4)}. The trainer's epoch includes its validation loss, shuffle and checkpointable state; the plain loop's is the train pass only.`,
         `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
         `Backends passed over: ${backend.skipped.join('; ') || 'none'}.`,
@@ -341,6 +359,30 @@ export async function run(args: string[] = []): Promise<BenchResult> {
   } finally {
     await rm(home, { recursive: true, force: true });
   }
+}
+
+/**
+ * The typed-array MLP beside TF.js on WASM, same network, data, seed and epochs, measured in the same
+ * run: rows/s per epoch (wall), rows per CPU-second of the process (both threads count), and the
+ * test AUC difference (speed must not buy a worse model).
+ */
+function mlpRatios(
+  perEpoch: Record<string, number>,
+  perCpu: Record<string, number>,
+  auc: Record<string, number>,
+) {
+  const tfjs = `tfjs ${MLP}`;
+  const one = `typed-array ${MLP}, 1 thread`;
+  const two = `typed-array ${MLP}, 2 threads`;
+  const of = (table: Record<string, number>, key: string) => table[key] ?? NaN;
+  return {
+    mlpTwoThreadsVsTfjs: of(perEpoch, two) / of(perEpoch, tfjs),
+    mlpOneThreadVsTfjs: of(perEpoch, one) / of(perEpoch, tfjs),
+    mlpTwoThreadsVsOne: of(perEpoch, two) / of(perEpoch, one),
+    mlpOneThreadVsTfjsCpu: of(perCpu, one) / of(perCpu, tfjs),
+    mlpTwoThreadsVsTfjsCpu: of(perCpu, two) / of(perCpu, tfjs),
+    mlpAucMinusTfjsAuc: of(auc, two) - of(auc, tfjs),
+  };
 }
 
 function testAuc(trainer: Trainer, test: Matrix): number {
