@@ -63,8 +63,53 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
   // factor[l]: d act / d pre-activation × mask, per hidden unit (0 where nothing flows back).
   const factor = sizes.map((n) => new Float64Array(n));
   const back = sizes.map((n) => new Float64Array(n));
+  const widest = Math.max(...sizes);
+  const activeIndex = new Int32Array(widest);
+  const activeValue = new Float64Array(widest);
   const rowIndex = new Int32Array(width);
   const rowValue = new Float32Array(width);
+  // Per chunk, for kernels 1 … layers-1: inputs (unit-major: unit j's rows are contiguous) and output
+  // gradients (row-major) of every row, so each weight's gradient is summed over the rows in registers.
+  let capacity = 0;
+  let chunkInputs: Float64Array[] = [];
+  let chunkGrads: Float64Array[] = [];
+
+  /**
+   * `z = b + Σ value[p] · W[index[p], ·]` for kernel `l` over the `count` non-zero inputs listed in
+   * `activeIndex/activeValue`: four outputs at a time, each summed in a register, inputs in ascending
+   * order (the sums one output at a time would make).
+   */
+  const affine = (P: Float32Array, l: number, count: number, z: Float64Array) => {
+    const nOut = sizes[l + 1] as number;
+    const kl = layout.kernel[l] as number;
+    const bl = layout.bias[l] as number;
+    let k = 0;
+    for (; k + 4 <= nOut; k += 4) {
+      let s0 = P[bl + k] as number;
+      let s1 = P[bl + k + 1] as number;
+      let s2 = P[bl + k + 2] as number;
+      let s3 = P[bl + k + 3] as number;
+      for (let p = 0; p < count; p++) {
+        const v = activeValue[p] as number;
+        const base = kl + (activeIndex[p] as number) * nOut + k;
+        s0 += v * (P[base] as number);
+        s1 += v * (P[base + 1] as number);
+        s2 += v * (P[base + 2] as number);
+        s3 += v * (P[base + 3] as number);
+      }
+      z[k] = s0;
+      z[k + 1] = s1;
+      z[k + 2] = s2;
+      z[k + 3] = s3;
+    }
+    for (; k < nOut; k++) {
+      let s = P[bl + k] as number;
+      for (let p = 0; p < count; p++) {
+        s += (activeValue[p] as number) * (P[kl + (activeIndex[p] as number) * nOut + k] as number);
+      }
+      z[k] = s;
+    }
+  };
 
   /** Forward pass of one row from its non-zeros `index/value[from … to)`. Dropout when `seed` ≥ 0. */
   const forward = (
@@ -77,36 +122,17 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
     size: number,
     position: number,
   ): Float64Array => {
-    // Layer 0: only the non-zero inputs.
-    const n1 = sizes[1] as number;
-    const b0 = layout.bias[0] as number;
-    const k0 = layout.kernel[0] as number;
-    let z = acts[1] as Float64Array;
-    for (let k = 0; k < n1; k++) z[k] = P[b0 + k] as number;
+    // Layer 0: only the row's non-zero inputs.
+    let count = 0;
     for (let p = from; p < to; p++) {
-      const v = value[p] as number;
-      const base = k0 + (index[p] as number) * n1;
-      for (let k = 0; k < n1; k++) z[k] = (z[k] as number) + v * (P[base + k] as number);
+      activeIndex[count] = index[p] as number;
+      activeValue[count] = value[p] as number;
+      count++;
     }
-    for (let l = 1; l <= layers; l++) {
-      if (l > 1) {
-        // Dense layer l-1 from the previous activations, skipping units that are 0.
-        const a = acts[l - 1] as Float64Array;
-        const nIn = sizes[l - 1] as number;
-        const nOut = sizes[l] as number;
-        const kl = layout.kernel[l - 1] as number;
-        const bl = layout.bias[l - 1] as number;
-        z = acts[l] as Float64Array;
-        for (let k = 0; k < nOut; k++) z[k] = P[bl + k] as number;
-        for (let j = 0; j < nIn; j++) {
-          const aj = a[j] as number;
-          if (aj === 0) continue;
-          const base = kl + j * nOut;
-          for (let k = 0; k < nOut; k++) z[k] = (z[k] as number) + aj * (P[base + k] as number);
-        }
-      }
-      if (l === layers) break;
-      // Hidden activation, then dropout.
+    affine(P, 0, count, acts[1] as Float64Array);
+    for (let l = 1; l < layers; l++) {
+      // Hidden activation, then dropout, then the next kernel.
+      const z = acts[l] as Float64Array;
       const n = sizes[l] as number;
       const f = factor[l] as Float64Array;
       const draw = size * (layout.hiddenBefore[l - 1] as number) + position * n;
@@ -129,19 +155,81 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
         z[u] = a;
         f[u] = d;
       }
+      // The next kernel, over the units that are not 0.
+      let active = 0;
+      for (let u = 0; u < n; u++) {
+        const a = z[u] as number;
+        if (a === 0) continue;
+        activeIndex[active] = u;
+        activeValue[active] = a;
+        active++;
+      }
+      affine(P, l, active, acts[l + 1] as Float64Array);
     }
     return acts[layers] as Float64Array;
+  };
+
+  const reserve = (rows: number) => {
+    if (rows <= capacity) return;
+    capacity = rows;
+    chunkInputs = sizes.map((n, l) => new Float64Array(l >= 1 && l < layers ? n * rows : 0));
+    chunkGrads = sizes.map(
+      (_, l) => new Float64Array(l >= 1 && l < layers ? (sizes[l + 1] as number) * rows : 0),
+    );
+  };
+
+  /** Add Σ_rows input ⊗ output-gradient of kernel `l` (l ≥ 1) to `G`, rows in order, 4 outputs at a time. */
+  const kernelGradient = (G: Float64Array, l: number, rows: number) => {
+    const nIn = sizes[l] as number;
+    const nOut = sizes[l + 1] as number;
+    const kl = layout.kernel[l] as number;
+    const A = chunkInputs[l] as Float64Array;
+    const D = chunkGrads[l] as Float64Array;
+    for (let j = 0; j < nIn; j++) {
+      const aj = j * capacity;
+      const base = kl + j * nOut;
+      let k = 0;
+      for (; k + 4 <= nOut; k += 4) {
+        let s0 = G[base + k] as number;
+        let s1 = G[base + k + 1] as number;
+        let s2 = G[base + k + 2] as number;
+        let s3 = G[base + k + 3] as number;
+        for (let r = 0; r < rows; r++) {
+          const a = A[aj + r] as number;
+          if (a === 0) continue;
+          const d = r * nOut + k;
+          s0 += a * (D[d] as number);
+          s1 += a * (D[d + 1] as number);
+          s2 += a * (D[d + 2] as number);
+          s3 += a * (D[d + 3] as number);
+        }
+        G[base + k] = s0;
+        G[base + k + 1] = s1;
+        G[base + k + 2] = s2;
+        G[base + k + 3] = s3;
+      }
+      for (; k < nOut; k++) {
+        let s = G[base + k] as number;
+        for (let r = 0; r < rows; r++) {
+          const a = A[aj + r] as number;
+          if (a !== 0) s += a * (D[r * nOut + k] as number);
+        }
+        G[base + k] = s;
+      }
+    }
   };
 
   return {
     gradient(P, G, batch, from, to) {
       G.fill(0);
+      reserve(to - from);
       const { csr, y, w, rows, start, size } = batch;
       const { offsets, index, value } = csr;
       const seed = rate > 0 ? batch.dropoutSeed >>> 0 : -1;
       const out = back[layers] as Float64Array;
       let loss = 0;
       for (let i = from; i < to; i++) {
+        const slot = i - from;
         const r = rows[start + i] as number;
         const first = offsets[r] as number;
         const last = offsets[r + 1] as number;
@@ -149,7 +237,9 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
         const weight = w ? (w[r] as number) : 1;
         loss += weight * lossAndGradient(options.output, z, y[r] as number, units, out);
         if (weight !== 1) for (let k = 0; k < units; k++) out[k] = (out[k] as number) * weight;
-        // Backward through the dense layers above the first: g is d loss / d (layer l+1 pre-activation).
+        // Backward through kernels layers-1 … 1: g is d loss / d (layer l+1 pre-activation). Their
+        // weight gradients are summed after the rows (kernelGradient); here the biases and the
+        // gradient flowing down.
         for (let l = layers - 1; l >= 1; l--) {
           const g = back[l + 1] as Float64Array;
           const a = acts[l] as Float64Array;
@@ -159,24 +249,52 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
           const nOut = sizes[l + 1] as number;
           const kl = layout.kernel[l] as number;
           const bl = layout.bias[l] as number;
-          for (let k = 0; k < nOut; k++) G[bl + k] = (G[bl + k] as number) + (g[k] as number);
+          const A = chunkInputs[l] as Float64Array;
+          const D = chunkGrads[l] as Float64Array;
+          for (let k = 0; k < nOut; k++) {
+            const gk = g[k] as number;
+            G[bl + k] = (G[bl + k] as number) + gk;
+            D[slot * nOut + k] = gk;
+          }
+          // The gradient flows down only to units with a non-zero factor: four of them at a time.
+          let count = 0;
           for (let j = 0; j < nIn; j++) {
-            const aj = a[j] as number;
-            const fj = f[j] as number;
-            const base = kl + j * nOut;
-            if (fj === 0) {
-              gPrev[j] = 0;
-              if (aj !== 0)
-                for (let k = 0; k < nOut; k++) G[base + k] = (G[base + k] as number) + aj * (g[k] as number);
-              continue;
-            }
-            let s = 0;
+            A[j * capacity + slot] = a[j] as number;
+            gPrev[j] = 0;
+            if (f[j] !== 0) activeIndex[count++] = j;
+          }
+          let p = 0;
+          for (; p + 4 <= count; p += 4) {
+            const j0 = activeIndex[p] as number;
+            const j1 = activeIndex[p + 1] as number;
+            const j2 = activeIndex[p + 2] as number;
+            const j3 = activeIndex[p + 3] as number;
+            const b0 = kl + j0 * nOut;
+            const b1 = kl + j1 * nOut;
+            const b2 = kl + j2 * nOut;
+            const b3 = kl + j3 * nOut;
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
             for (let k = 0; k < nOut; k++) {
               const gk = g[k] as number;
-              s += (P[base + k] as number) * gk;
-              G[base + k] = (G[base + k] as number) + aj * gk;
+              s0 += (P[b0 + k] as number) * gk;
+              s1 += (P[b1 + k] as number) * gk;
+              s2 += (P[b2 + k] as number) * gk;
+              s3 += (P[b3 + k] as number) * gk;
             }
-            gPrev[j] = s * fj;
+            gPrev[j0] = s0 * (f[j0] as number);
+            gPrev[j1] = s1 * (f[j1] as number);
+            gPrev[j2] = s2 * (f[j2] as number);
+            gPrev[j3] = s3 * (f[j3] as number);
+          }
+          for (; p < count; p++) {
+            const j = activeIndex[p] as number;
+            const base = kl + j * nOut;
+            let s = 0;
+            for (let k = 0; k < nOut; k++) s += (P[base + k] as number) * (g[k] as number);
+            gPrev[j] = s * (f[j] as number);
           }
         }
         // The first layer: only the row's non-zero inputs have a gradient.
@@ -184,13 +302,26 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
         const n1 = sizes[1] as number;
         const k0 = layout.kernel[0] as number;
         const b0 = layout.bias[0] as number;
-        for (let k = 0; k < n1; k++) G[b0 + k] = (G[b0 + k] as number) + (g[k] as number);
+        // Units with no gradient (ReLU off, dropped) add nothing: only the others are visited.
+        let count = 0;
+        for (let k = 0; k < n1; k++) {
+          const gk = g[k] as number;
+          if (gk === 0) continue;
+          G[b0 + k] = (G[b0 + k] as number) + gk;
+          activeIndex[count] = k;
+          activeValue[count] = gk;
+          count++;
+        }
         for (let p = first; p < last; p++) {
           const v = value[p] as number;
           const base = k0 + (index[p] as number) * n1;
-          for (let k = 0; k < n1; k++) G[base + k] = (G[base + k] as number) + v * (g[k] as number);
+          for (let q = 0; q < count; q++) {
+            const at = base + (activeIndex[q] as number);
+            G[at] = (G[at] as number) + v * (activeValue[q] as number);
+          }
         }
       }
+      for (let l = 1; l < layers; l++) kernelGradient(G, l, to - from);
       return loss;
     },
     logits(P, x, rows) {
