@@ -68,12 +68,6 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
   const activeValue = new Float64Array(widest);
   const rowIndex = new Int32Array(width);
   const rowValue = new Float32Array(width);
-  // Per chunk, for kernels 1 … layers-1: inputs (unit-major: unit j's rows are contiguous) and output
-  // gradients (row-major) of every row, so each weight's gradient is summed over the rows in registers.
-  let capacity = 0;
-  let chunkInputs: Float64Array[] = [];
-  let chunkGrads: Float64Array[] = [];
-
   /**
    * `z = b + Σ value[p] · W[index[p], ·]` for kernel `l` over the `count` non-zero inputs listed in
    * `activeIndex/activeValue`: four outputs at a time, each summed in a register, inputs in ascending
@@ -169,67 +163,15 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
     return acts[layers] as Float64Array;
   };
 
-  const reserve = (rows: number) => {
-    if (rows <= capacity) return;
-    capacity = rows;
-    chunkInputs = sizes.map((n, l) => new Float64Array(l >= 1 && l < layers ? n * rows : 0));
-    chunkGrads = sizes.map(
-      (_, l) => new Float64Array(l >= 1 && l < layers ? (sizes[l + 1] as number) * rows : 0),
-    );
-  };
-
-  /** Add Σ_rows input ⊗ output-gradient of kernel `l` (l ≥ 1) to `G`, rows in order, 4 outputs at a time. */
-  const kernelGradient = (G: Float64Array, l: number, rows: number) => {
-    const nIn = sizes[l] as number;
-    const nOut = sizes[l + 1] as number;
-    const kl = layout.kernel[l] as number;
-    const A = chunkInputs[l] as Float64Array;
-    const D = chunkGrads[l] as Float64Array;
-    for (let j = 0; j < nIn; j++) {
-      const aj = j * capacity;
-      const base = kl + j * nOut;
-      let k = 0;
-      for (; k + 4 <= nOut; k += 4) {
-        let s0 = G[base + k] as number;
-        let s1 = G[base + k + 1] as number;
-        let s2 = G[base + k + 2] as number;
-        let s3 = G[base + k + 3] as number;
-        for (let r = 0; r < rows; r++) {
-          const a = A[aj + r] as number;
-          if (a === 0) continue;
-          const d = r * nOut + k;
-          s0 += a * (D[d] as number);
-          s1 += a * (D[d + 1] as number);
-          s2 += a * (D[d + 2] as number);
-          s3 += a * (D[d + 3] as number);
-        }
-        G[base + k] = s0;
-        G[base + k + 1] = s1;
-        G[base + k + 2] = s2;
-        G[base + k + 3] = s3;
-      }
-      for (; k < nOut; k++) {
-        let s = G[base + k] as number;
-        for (let r = 0; r < rows; r++) {
-          const a = A[aj + r] as number;
-          if (a !== 0) s += a * (D[r * nOut + k] as number);
-        }
-        G[base + k] = s;
-      }
-    }
-  };
-
   return {
     gradient(P, G, batch, from, to) {
       G.fill(0);
-      reserve(to - from);
       const { csr, y, w, rows, start, size } = batch;
       const { offsets, index, value } = csr;
       const seed = rate > 0 ? batch.dropoutSeed >>> 0 : -1;
       const out = back[layers] as Float64Array;
       let loss = 0;
       for (let i = from; i < to; i++) {
-        const slot = i - from;
         const r = rows[start + i] as number;
         const first = offsets[r] as number;
         const last = offsets[r + 1] as number;
@@ -237,9 +179,8 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
         const weight = w ? (w[r] as number) : 1;
         loss += weight * lossAndGradient(options.output, z, y[r] as number, units, out);
         if (weight !== 1) for (let k = 0; k < units; k++) out[k] = (out[k] as number) * weight;
-        // Backward through kernels layers-1 … 1: g is d loss / d (layer l+1 pre-activation). Their
-        // weight gradients are summed after the rows (kernelGradient); here the biases and the
-        // gradient flowing down.
+        // Backward through kernels layers-1 … 1: g is d loss / d (layer l+1 pre-activation). One pass
+        // over each kernel row adds its weights' gradient and sums the gradient flowing down.
         for (let l = layers - 1; l >= 1; l--) {
           const g = back[l + 1] as Float64Array;
           const a = acts[l] as Float64Array;
@@ -249,52 +190,25 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
           const nOut = sizes[l + 1] as number;
           const kl = layout.kernel[l] as number;
           const bl = layout.bias[l] as number;
-          const A = chunkInputs[l] as Float64Array;
-          const D = chunkGrads[l] as Float64Array;
-          for (let k = 0; k < nOut; k++) {
-            const gk = g[k] as number;
-            G[bl + k] = (G[bl + k] as number) + gk;
-            D[slot * nOut + k] = gk;
-          }
-          // The gradient flows down only to units with a non-zero factor: four of them at a time.
-          let count = 0;
+          for (let k = 0; k < nOut; k++) G[bl + k] = (G[bl + k] as number) + (g[k] as number);
           for (let j = 0; j < nIn; j++) {
-            A[j * capacity + slot] = a[j] as number;
-            gPrev[j] = 0;
-            if (f[j] !== 0) activeIndex[count++] = j;
-          }
-          let p = 0;
-          for (; p + 4 <= count; p += 4) {
-            const j0 = activeIndex[p] as number;
-            const j1 = activeIndex[p + 1] as number;
-            const j2 = activeIndex[p + 2] as number;
-            const j3 = activeIndex[p + 3] as number;
-            const b0 = kl + j0 * nOut;
-            const b1 = kl + j1 * nOut;
-            const b2 = kl + j2 * nOut;
-            const b3 = kl + j3 * nOut;
-            let s0 = 0;
-            let s1 = 0;
-            let s2 = 0;
-            let s3 = 0;
+            const aj = a[j] as number;
+            const fj = f[j] as number;
+            const base = kl + j * nOut;
+            if (fj === 0) {
+              gPrev[j] = 0;
+              if (aj !== 0) {
+                for (let k = 0; k < nOut; k++) G[base + k] = (G[base + k] as number) + aj * (g[k] as number);
+              }
+              continue;
+            }
+            let s = 0;
             for (let k = 0; k < nOut; k++) {
               const gk = g[k] as number;
-              s0 += (P[b0 + k] as number) * gk;
-              s1 += (P[b1 + k] as number) * gk;
-              s2 += (P[b2 + k] as number) * gk;
-              s3 += (P[b3 + k] as number) * gk;
+              s += (P[base + k] as number) * gk;
+              G[base + k] = (G[base + k] as number) + aj * gk;
             }
-            gPrev[j0] = s0 * (f[j0] as number);
-            gPrev[j1] = s1 * (f[j1] as number);
-            gPrev[j2] = s2 * (f[j2] as number);
-            gPrev[j3] = s3 * (f[j3] as number);
-          }
-          for (; p < count; p++) {
-            const j = activeIndex[p] as number;
-            const base = kl + j * nOut;
-            let s = 0;
-            for (let k = 0; k < nOut; k++) s += (P[base + k] as number) * (g[k] as number);
-            gPrev[j] = s * (f[j] as number);
+            gPrev[j] = s * fj;
           }
         }
         // The first layer: only the row's non-zero inputs have a gradient.
@@ -302,26 +216,13 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
         const n1 = sizes[1] as number;
         const k0 = layout.kernel[0] as number;
         const b0 = layout.bias[0] as number;
-        // Units with no gradient (ReLU off, dropped) add nothing: only the others are visited.
-        let count = 0;
-        for (let k = 0; k < n1; k++) {
-          const gk = g[k] as number;
-          if (gk === 0) continue;
-          G[b0 + k] = (G[b0 + k] as number) + gk;
-          activeIndex[count] = k;
-          activeValue[count] = gk;
-          count++;
-        }
+        for (let k = 0; k < n1; k++) G[b0 + k] = (G[b0 + k] as number) + (g[k] as number);
         for (let p = first; p < last; p++) {
           const v = value[p] as number;
           const base = k0 + (index[p] as number) * n1;
-          for (let q = 0; q < count; q++) {
-            const at = base + (activeIndex[q] as number);
-            G[at] = (G[at] as number) + v * (activeValue[q] as number);
-          }
+          for (let k = 0; k < n1; k++) G[base + k] = (G[base + k] as number) + v * (g[k] as number);
         }
       }
-      for (let l = 1; l < layers; l++) kernelGradient(G, l, to - from);
       return loss;
     },
     logits(P, x, rows) {
