@@ -1,5 +1,5 @@
 import { withDuckDB } from '../lib/duckdb.js';
-import { loadSplits, streamChunks } from '../activities/train/load-matrix.js';
+import { loadRelation, loadSplits, streamChunks } from '../activities/train/load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from '../activities/train/prepare.js';
 import { transformQuery } from '../activities/train/transform-sql.js';
 import { trainOnDataset } from '../activities/train/train-core.js';
@@ -34,8 +34,9 @@ switch (job.mode) {
     break;
   case 'load': {
     const loaded = await withDuckDB(async (db) => {
-      const { transform } = await prepareDataset(db, job.path, job.spec);
-      return loadSplits(db, transform, ROWS_VIEW, () => undefined);
+      const prepared = await prepareDataset(db, job.path, job.spec);
+      const rows = await loadRelation(db, ROWS_VIEW, job.path, job.spec.split);
+      return loadSplits(db, prepared.transform, rows, () => undefined, prepared.rows);
     });
     rows = loaded.train.rows + loaded.validation.rows;
     break;

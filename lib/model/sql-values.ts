@@ -287,13 +287,22 @@ export function timestampParts(micros: number): {
 } {
   const days = Math.floor(micros / dayMicros);
   const rest = micros - days * dayMicros;
-  const date = new Date(days * 86_400_000);
   const secondsOfDay = Math.floor(rest / 1_000_000);
+  // H. Hinnant's civil_from_days (what `Date` answers, without a Date per value): years from March.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
   return {
     days,
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
+    year: yoe + era * 400 + (month <= 2 ? 1 : 0),
+    month,
+    day: doy - Math.floor((153 * mp + 2) / 5) + 1,
     hour: Math.floor(secondsOfDay / 3600),
     minute: Math.floor(secondsOfDay / 60) % 60,
     second: secondsOfDay % 60,

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { compileFeatureProgram } from '../../lib/model/feature-program.js';
-import { fromJson, parseDate, parseTimestamp, type SqlValue } from '../../lib/model/sql-values.js';
+import {
+  formatDate,
+  formatTimestamp,
+  fromJson,
+  parseDate,
+  parseTimestamp,
+  timestampParts,
+  type SqlValue,
+} from '../../lib/model/sql-values.js';
 import type { FittedTransform, SourceColumn } from '../../pipelines/transform.js';
 
 /**
@@ -42,6 +50,32 @@ describe('request dates and timestamps, read digit by digit', () => {
       compared++;
     }
     expect(compared).toBeGreaterThan(50);
+  });
+
+  it('split timestamps into the calendar parts Date gives, without a Date per value', () => {
+    const differ: string[] = [];
+    for (let days = -800_000; days <= 3_000_000; days += 59) {
+      const start = days * 86_400_000_000;
+      for (const micros of [start, start + 86_399_999_999, start + 3_723_000_001]) {
+        const date = new Date(Math.floor(micros / 1000));
+        const p = timestampParts(micros);
+        const ours = [p.year, p.month, p.day, p.hour, p.minute, p.second].join();
+        const theirs = [
+          date.getUTCFullYear(),
+          date.getUTCMonth() + 1,
+          date.getUTCDate(),
+          date.getUTCHours(),
+          date.getUTCMinutes(),
+          date.getUTCSeconds(),
+        ].join();
+        if (ours !== theirs) differ.push(`${micros}: ${ours} vs ${theirs}`);
+      }
+    }
+    expect(differ).toEqual([]);
+    expect(formatTimestamp(parseTimestamp('0000-03-01 10:00:00.25') as number)).toBe(
+      '0000-03-01 10:00:00.25',
+    );
+    expect(formatDate(parseDate('2024-02-29') as number)).toBe('2024-02-29');
   });
 
   it('a request with a bad timestamp is refused with the message it had', () => {
