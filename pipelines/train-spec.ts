@@ -217,12 +217,12 @@ export const denseTrainerSchema = z.strictObject({
     .describe(
       'logistic (binary), softmax (multiclass), linear (regression) or mlp (any task); `gbdt` for trees.',
     ),
-  /** `typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster). */
+  /** `typed-array` trains in plain typed arrays (an MLP on two threads); `auto` picks it for linear models. */
   engine: z
     .enum(['auto', 'tfjs', 'typed-array'])
     .default('auto')
     .describe(
-      '`typed-array` is the plain-JS linear trainer; `auto` picks it for linear models (it is faster).',
+      '`typed-array` trains in plain typed arrays (an MLP on two threads); `auto` picks it for linear models.',
     ),
   seed: z
     .number()

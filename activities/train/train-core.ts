@@ -31,6 +31,7 @@ import type { Forest } from '../../lib/model/gbdt/forest.js';
 import { columnMeans } from '../../lib/model/explain.js';
 import { gbdtData, trainGbdt } from './gbdt/train-gbdt.js';
 import { createTypedLinearTrainer } from './typed-linear.js';
+import { createTypedMlpTrainer } from './typed-mlp.js';
 import { calibrationIssue } from '../../pipelines/calibration.js';
 import type { FittedCalibration } from '../../pipelines/model.js';
 import { calibrateModel } from './calibrate.js';
@@ -187,9 +188,11 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     activation: spec.activation,
   };
   const trainer: Trainer =
-    engine === 'typed-array'
-      ? createTypedLinearTrainer(initial, options)
-      : createTfjsDenseTrainer((await loadTf()).tf, initial, options);
+    engine === 'tfjs'
+      ? createTfjsDenseTrainer((await loadTf()).tf, initial, options)
+      : spec.model === 'mlp'
+        ? createTypedMlpTrainer(initial, { ...options, where: job.where })
+        : createTypedLinearTrainer(initial, options);
   const epochMs: number[] = [];
   let result: LoopResult;
   try {
@@ -297,13 +300,11 @@ function outcomeOf(
   };
 }
 
-/** `auto`: the typed-array trainer for linear models (faster on every backend we ship), TF.js for MLPs. */
+/**
+ * `auto`: the typed-array trainer for linear models (faster on every backend we ship), TF.js for MLPs;
+ * `typed-array` on an MLP opts in to the typed-array MLP trainer (typed-mlp.ts).
+ */
 export function resolveEngine(spec: DenseTrainerSpec): EngineName {
-  if (spec.engine === 'typed-array' && spec.model === 'mlp') {
-    throw new InvalidInputError(
-      'engine "typed-array" trains linear models only: use engine "tfjs" or "auto" for an MLP',
-    );
-  }
   if (spec.engine !== 'auto') return spec.engine;
   return spec.model === 'mlp' ? 'tfjs' : 'typed-array';
 }

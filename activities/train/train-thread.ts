@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './start-worker.js';
 import type { TrainHooks, TrainJob, TrainOutcome } from './train-core.js';
 import {
   reviveError,
@@ -64,18 +63,7 @@ export function trainInThread(job: TrainJob, hooks: TrainHooks = {}): Promise<Tr
 
 /** The thread, from the compiled `.js` next to this file, or from source through tsx. */
 function startThread(job: TrainJob): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./train-thread-entry.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSource) return new Worker(entry, { workerData: { job } });
-  // Loader hooks given as execArgv are not in place before a thread's entry loads (Node 20), so a
-  // small script registers tsx first and then imports the TypeScript entry.
-  const api = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const tsx = pathToFileURL(api.replace(/\.cjs$/, '.mjs')).href;
-  const script = `
-const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); });
-`;
-  return new Worker(script, { eval: true, workerData: { job, tsx, entry: entry.href } });
+  return startWorker('train-thread-entry', { job });
 }
 
 async function callHook(hooks: TrainHooks, hook: HookName, args: unknown[]): Promise<unknown> {

@@ -1,35 +1,15 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainOnDataset, type TrainJob } from '../../activities/train/train-core.js';
 import { trainInThread } from '../../activities/train/train-thread.js';
 import type { LoopCheckpoint } from '../../activities/train/training-loop.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
-import {
-  featuresSchema,
-  labelSchema,
-  splitSchema,
-  trainerSchema,
-  type TrainerConfig,
-} from '../../pipelines/train-spec.js';
-import { dataDir } from '../support/paths.js';
+import { labelSchema, type TrainerConfig } from '../../pipelines/train-spec.js';
+import { penguinJob as sharedPenguinJob } from '../support/penguin-job.js';
 
 const gentoo = labelSchema.parse({ sql: `Species = 'Gentoo'`, task: 'binary' });
 
-function penguinJob(trainer: TrainerConfig, label = gentoo): TrainJob {
-  return {
-    dataset: { path: join(dataDir, 'penguins.json'), uri: 'file:///penguins.json', sha256: 'test', bytes: 0 },
-    features: featuresSchema.parse({
-      numeric: ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)'],
-      categorical: ['Island', 'Sex'],
-    }),
-    label,
-    split: splitSchema.parse({
-      kind: 'hash',
-      key: `concat_ws('|', Species, Island, "Beak Length (mm)", "Body Mass (g)", Sex)`,
-      seed: 1,
-    }),
-    trainer: trainerSchema.parse(trainer),
-  };
+function penguinJob(trainer: TrainerConfig, label: object = gentoo): TrainJob {
+  return sharedPenguinJob(trainer, label);
 }
 
 describe('training on a worker thread', () => {

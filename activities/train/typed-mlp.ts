@@ -1,0 +1,261 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { denseArrays, type DenseParams } from './dense-params.js';
+import {
+  adamStep,
+  type Trainer,
+  type TrainerOptions,
+  type TrainerState,
+  type TrainingData,
+} from './trainer.js';
+import { createMlpKernel, type BatchRows, type CsrRows } from './typed-mlp-kernel.js';
+import { flattenInto, mlpLayout, toDenseParams, unflatten, type MlpLayout } from './typed-mlp-layout.js';
+import { chunkRange, CTRL, MLP_CHUNKS, MlpHelper, type SharedData } from './typed-mlp-helper.js';
+
+/** Training rows from which a second thread pays for its start-up (about 50 ms). */
+const HELPER_MIN_ROWS = 10_000;
+
+export interface TypedMlpOptions extends TrainerOptions {
+  /** Which pipeline step trains, for messages (`step "train" of pipelines/x.pipeline.ts`). */
+  where?: string | undefined;
+  /**
+   * Threads computing each batch: 2 shares every batch with a second worker thread; default 2 when
+   * the machine has two cores or more and the split has at least 10,000 rows, else 1. The weights
+   * are the same either way.
+   */
+  threads?: 1 | 2;
+}
+
+/**
+ * A dense network of any depth (an MLP; also a linear model) trained in plain typed arrays: the same
+ * loss, Adam ({@link adamStep}), L2, initial weights and dropout draws as the TF.js trainer, without
+ * tensors. A batch's gradient is the sum of {@link MLP_CHUNKS} chunk gradients (typed-mlp-kernel.ts)
+ * added in a fixed order, so the weights do not depend on which thread computed which chunk, or on how
+ * many threads there were; with two threads (typed-mlp-helper.ts) the chunks are shared with a second
+ * worker thread through shared memory. Weights, moments and the checkpoint state are the TF.js
+ * trainer's arrays, so a checkpoint from either engine resumes in the other and the model is exported
+ * the same way.
+ */
+export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOptions): Trainer {
+  const layout = mlpLayout(initial.sizes);
+  const kernel = createMlpKernel(layout, options);
+  const n = layout.total;
+  // Shared memory, so that a second thread reads the weights and writes its chunks' gradients in place.
+  const shared = {
+    params: new SharedArrayBuffer(4 * n),
+    grads: new SharedArrayBuffer(8 * MLP_CHUNKS * n),
+    losses: new SharedArrayBuffer(8 * MLP_CHUNKS),
+  };
+  const params = new Float32Array(shared.params);
+  const grads = new Float64Array(shared.grads);
+  const losses = new Float64Array(shared.losses);
+  const m = new Float32Array(n);
+  const v = new Float32Array(n);
+  const sum = new Float64Array(n);
+  let t = 0;
+  flattenInto(layout, denseArrays(initial), params);
+  let prepared: { x: Float32Array; rows: number; csr: CsrRows; shared?: SharedData } | undefined;
+  let order: Uint32Array | undefined;
+  let helper: MlpHelper | undefined;
+  let batchCsr: CsrRows = {
+    offsets: new Int32Array(1),
+    index: new Int32Array(0),
+    value: new Float32Array(0),
+  };
+  let identity = new Int32Array(0);
+  const where = options.where ?? 'training';
+
+  const chunk = (batch: BatchRows, c: number) => {
+    const [from, to] = chunkRange(batch.size, c);
+    losses[c] = kernel.gradient(params, grads.subarray(c * n, (c + 1) * n), batch, from, to);
+  };
+  /** Every chunk of the batch (on this thread, or shared with the helper), then Adam on their sum. */
+  const update = (batch: BatchRows): number => {
+    if (helper && batch.csr === prepared?.shared) {
+      helper.run(
+        { size: batch.size, seed: batch.dropoutSeed, start: batch.start },
+        (c) => chunk(batch, c),
+        t + 1,
+      );
+    } else {
+      for (let c = 0; c < MLP_CHUNKS; c++) chunk(batch, c);
+    }
+    return applyGradients(layout, { params, m, v, grads, sum }, losses, ++t, batch.size, options);
+  };
+  const wantsHelper = (rows: number) =>
+    options.threads === 2 ||
+    (options.threads === undefined && availableParallelism() >= 2 && rows >= HELPER_MIN_ROWS);
+
+  const trainer: Trainer = {
+    engine: 'typed-array',
+    step(x, y, w, size, dropoutSeed) {
+      const width = layout.sizes[0] as number;
+      batchCsr = csrOf(x, size, width, batchCsr);
+      if (identity.length < size) identity = Int32Array.from({ length: size }, (_, i) => i);
+      return update({ csr: batchCsr, y, w, rows: identity, start: 0, size, dropoutSeed });
+    },
+    stepRows(data: TrainingData, epochOrder, start, size, dropoutSeed) {
+      if (prepared?.x !== data.x || prepared.rows !== data.rows) {
+        prepared = { x: data.x, rows: data.rows, csr: csrOf(data.x, data.rows, data.width) };
+        order = undefined;
+        if (wantsHelper(data.rows)) {
+          helper ??= new MlpHelper(
+            { sizes: [...layout.sizes], kernel: options, ...shared, ctrl: newCtrl() },
+            where,
+          );
+          prepared.shared = helper.share({
+            offsets: toShared(prepared.csr.offsets as Int32Array),
+            index: toShared(prepared.csr.index),
+            value: toShared(prepared.csr.value),
+            y: toShared(data.y),
+            w: data.w && toShared(data.w),
+            rows: new Uint32Array(new SharedArrayBuffer(4 * data.rows)),
+          });
+        }
+      }
+      const { shared: sharedData } = prepared;
+      if (sharedData) {
+        // The epoch's row order, copied where the helper reads it (once an epoch).
+        if (order !== epochOrder.rows) sharedData.rows.set(epochOrder.rows);
+        order = epochOrder.rows;
+        return update({
+          csr: sharedData,
+          y: sharedData.y,
+          w: sharedData.w,
+          rows: sharedData.rows,
+          start,
+          size,
+          dropoutSeed,
+        });
+      }
+      return update({
+        csr: prepared.csr,
+        y: data.y,
+        w: data.w,
+        rows: epochOrder.rows,
+        start,
+        size,
+        dropoutSeed,
+      });
+    },
+    logits(x, rows) {
+      return kernel.logits(params, x, rows);
+    },
+    state(): TrainerState {
+      return {
+        params: toDenseParams(layout, params),
+        adam: { m: unflatten(layout, m), v: unflatten(layout, v), step: t },
+      };
+    },
+    restore(state) {
+      flattenInto(layout, denseArrays(state.params), params);
+      flattenInto(layout, state.adam.m, m);
+      flattenInto(layout, state.adam.v, v);
+      t = state.adam.step;
+    },
+    dispose() {
+      helper?.dispose();
+      helper = undefined;
+      prepared = undefined;
+    },
+  };
+  helpers.set(trainer, () => helper?.thread);
+  return trainer;
+}
+
+const helpers = new WeakMap<Trainer, () => Worker | undefined>();
+
+/** The second thread of a typed-array MLP trainer, once it has started (tests stop it). */
+export function helperThreadOf(trainer: Trainer): Worker | undefined {
+  return helpers.get(trainer)?.();
+}
+
+/** A copy of `array` in shared memory. */
+function toShared<T extends Int32Array | Float32Array>(array: T): T {
+  const copy = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(
+    new SharedArrayBuffer(array.byteLength),
+  );
+  copy.set(array);
+  return copy;
+}
+
+function newCtrl(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4 * CTRL.length);
+}
+
+export interface MlpArrays {
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  /** {@link MLP_CHUNKS} gradient sums, one after the other. */
+  grads: Float64Array;
+  sum: Float64Array;
+}
+
+/**
+ * Add the chunks' gradients in chunk order and take one Adam step per array (L2 on kernels only, as
+ * the TF.js trainer does). Returns the batch's summed loss, also added in chunk order.
+ */
+export function applyGradients(
+  layout: MlpLayout,
+  arrays: MlpArrays,
+  losses: Float64Array,
+  step: number,
+  size: number,
+  options: Pick<TrainerOptions, 'l2' | 'learningRate'>,
+): number {
+  const { params, m, v, grads, sum } = arrays;
+  const n = layout.total;
+  sum.set(grads.subarray(0, n));
+  for (let c = 1; c < MLP_CHUNKS; c++) {
+    const offset = c * n;
+    for (let i = 0; i < n; i++) sum[i] = (sum[i] as number) + (grads[offset + i] as number);
+  }
+  for (let l = 0; l + 1 < layout.sizes.length; l++) {
+    const k = layout.kernel[l] as number;
+    const b = layout.bias[l] as number;
+    const end = b + (layout.sizes[l + 1] as number);
+    for (const [from, to, l2] of [
+      [k, b, options.l2],
+      [b, end, 0],
+    ] as const) {
+      adamStep(
+        params.subarray(from, to),
+        sum.subarray(from, to),
+        m.subarray(from, to),
+        v.subarray(from, to),
+        size,
+        l2,
+        options.learningRate,
+        step,
+      );
+    }
+  }
+  let loss = 0;
+  for (let c = 0; c < MLP_CHUNKS; c++) loss += losses[c] as number;
+  return loss;
+}
+
+/** The non-zeros of `rows` dense rows as CSR (into `reuse` when it is large enough). */
+export function csrOf(x: Float32Array, rows: number, width: number, reuse?: CsrRows): CsrRows {
+  const end = rows * width;
+  let nnz = 0;
+  for (let i = 0; i < end; i++) if (x[i] !== 0) nnz++;
+  const csr: CsrRows =
+    reuse && reuse.offsets.length >= rows + 1 && reuse.index.length >= nnz
+      ? reuse
+      : { offsets: new Int32Array(rows + 1), index: new Int32Array(nnz), value: new Float32Array(nnz) };
+  let at = 0;
+  for (let r = 0, base = 0; r < rows; r++, base += width) {
+    csr.offsets[r] = at;
+    for (let j = 0; j < width; j++) {
+      const value = x[base + j] as number;
+      if (value === 0) continue;
+      csr.index[at] = j;
+      csr.value[at] = value;
+      at++;
+    }
+  }
+  csr.offsets[rows] = at;
+  return csr;
+}
