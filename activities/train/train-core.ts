@@ -29,7 +29,7 @@ import { runTrainingLoop, type LoopCheckpoint, type LoopResult } from './trainin
 import type { GbdtCheckpoint } from './gbdt/boost.js';
 import type { Forest } from '../../lib/model/gbdt/forest.js';
 import { columnMeans } from '../../lib/model/explain.js';
-import { trainGbdt } from './gbdt/train-gbdt.js';
+import { gbdtData, trainGbdt } from './gbdt/train-gbdt.js';
 import { createTypedLinearTrainer } from './typed-linear.js';
 import { createTypedMlpTrainer } from './typed-mlp.js';
 import { calibrationIssue } from '../../pipelines/calibration.js';
@@ -142,13 +142,14 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   };
   if (spec.model === 'gbdt') {
     const resume = await hooks.resumeTrees?.(jobId);
-    const fit = await trainGbdt(transform, spec, held.train as TrainingData, validationData, {
+    const treeRows = gbdtData(transform, held.train as TrainingData);
+    delete held.train;
+    const fit = await trainGbdt(transform, spec, treeRows, gbdtData(transform, validationData), {
       ...(resume === undefined ? {} : { resume }),
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       ...(hooks.onBatch === undefined ? {} : { onTree: hooks.onBatch }),
       onCheckpoint: async (checkpoint, stopping) => hooks.onRounds?.(jobId, checkpoint, stopping),
     });
-    delete held.train;
     const { tf, common } = await loadTf();
     const result: TrainSummary = {
       bestEpoch: fit.bestRound,

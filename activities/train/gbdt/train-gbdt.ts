@@ -1,7 +1,7 @@
 import type { GbdtTrainerSpec } from '../../../pipelines/train-spec.js';
 import type { FittedLabel, FittedTransform } from '../../../pipelines/transform.js';
 import type { TrainingData } from '../trainer.js';
-import { fitGbdt, type GbdtCheckpoint, type GbdtFit, type GbdtParams } from './boost.js';
+import { fitGbdt, type GbdtCheckpoint, type GbdtData, type GbdtFit, type GbdtParams } from './boost.js';
 import type { Forest } from '../../../lib/model/gbdt/forest.js';
 import { gbdtLayout, toTreeRows } from '../../../lib/model/gbdt/transform-layout.js';
 
@@ -41,27 +41,34 @@ export function gbdtParams(spec: GbdtTrainerSpec, label: FittedLabel): GbdtParam
 }
 
 /**
- * Fit trees on the transform's training and validation matrices (targets as the dense trainers get
- * them: 0/1, class index, or the standardised value), and return the forest in the label's own units.
+ * A split as tree rows (one column per feature, categories as codes): a tenth of the transform's
+ * one-hot rows on flights, so the caller can let those go before fitting (docs/training.md, "Memory").
+ */
+export function gbdtData(transform: FittedTransform, d: TrainingData): GbdtData {
+  return {
+    x: toTreeRows(gbdtLayout(transform), d.x, d.rows),
+    y: d.y,
+    rows: d.rows,
+    ...(d.w === undefined ? {} : { w: d.w }),
+  };
+}
+
+/**
+ * Fit trees on the tree rows ({@link gbdtData}) of the training and validation splits (targets as the
+ * dense trainers get them: 0/1, class index, or the standardised value), and return the forest in the
+ * label's own units.
  */
 export async function trainGbdt(
   transform: FittedTransform,
   spec: GbdtTrainerSpec,
-  train: TrainingData,
-  validation: TrainingData,
+  train: GbdtData,
+  validation: GbdtData,
   hooks: GbdtTrainHooks,
 ): Promise<GbdtFit> {
-  const layout = gbdtLayout(transform);
-  const asTree = (d: TrainingData) => ({
-    x: toTreeRows(layout, d.x, d.rows),
-    y: d.y,
-    rows: d.rows,
-    ...(d.w === undefined ? {} : { w: d.w }),
-  });
   const fit = await fitGbdt(
-    layout.features,
-    asTree(train),
-    validation.rows > 0 ? asTree(validation) : undefined,
+    gbdtLayout(transform).features,
+    train,
+    validation.rows > 0 ? validation : undefined,
     gbdtParams(spec, transform.label),
     hooks,
   );
