@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { projectRoot } from '../test/support/paths.js';
-import type { BenchResult } from './harness.js';
+import { runChild, type BenchResult } from './harness.js';
 
 const ROUNDS = 3;
 const child = fileURLToPath(new URL('./data-child.ts', import.meta.url));
@@ -92,19 +90,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
 }
 
 function measure(mode: 'sluice' | 'reference'): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, mode], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.once('error', reject);
-    proc.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`data bench child (${mode}) exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Measured);
-    });
-  });
+  return runChild<Measured>(child, [mode]);
 }
 
 function sum(phases: readonly Phase[]): Phase {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,27 @@ function format(value: string | number | undefined): string {
   if (value === undefined) return '';
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(2);
   return value;
+}
+
+/**
+ * Run a bench child (a TypeScript file, through tsx) in its own Node process and parse the last line it
+ * prints on stdout as JSON: a figure such as peak RSS (`process.resourceUsage().maxRSS`) is then the
+ * child's own, not the bench process's. Its stderr passes through; a non-zero exit rejects.
+ */
+export function runChild<T>(script: string, args: readonly string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.once('error', reject);
+    proc.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`bench child ${script} ${args.join(' ')} exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as T);
+    });
+  });
 }
 
 /** The p-th percentile (0–100) of `values`, by nearest rank. */

@@ -2,6 +2,7 @@ import { labelPredictions } from '../lib/model/prediction-format.js';
 import type { LoadedModel } from '../lib/model/loaded-model.js';
 import type { ServingServer } from '../serving/server.js';
 import { predictionRecords } from '../serving/server.js';
+import { predictAnswerJson } from '../serving/predict-answer.js';
 import { validateInstances } from '../serving/validate-instances.js';
 import { versionSeries } from '../serving/metrics.js';
 
@@ -15,7 +16,8 @@ export interface StageCost {
  * Where a predict request's time goes, stage by stage, in this process (no HTTP): the body's JSON,
  * reading and checking the instances (with the derived features), the transform and the network
  * (one call per request, and one call for 32 single-row requests batched as serving does under load),
- * labelling, the prediction-log records, the metrics and the answer's JSON. The HTTP rows of the
+ * labelling, the prediction-log records, the metrics and the answer's JSON (labelled objects and
+ * JSON.stringify as before, and written by hand as serving does now). The HTTP rows of the
  * bench hold what Fastify itself costs.
  */
 export function measureStages(server: ServingServer, model: LoadedModel, body: string): StageCost[] {
@@ -29,7 +31,6 @@ export function measureStages(server: ServingServer, model: LoadedModel, body: s
     model: model.model,
     version: model.version,
     requestId: '8a5f0c57-5a77-4bde-9d3c-5b1c1a0f6a3e',
-    predictions: labelPredictions(label, predictions),
   };
   return [
     { stage: 'parse the body (JSON.parse)', us: time(() => JSON.parse(body)) },
@@ -55,7 +56,14 @@ export function measureStages(server: ServingServer, model: LoadedModel, body: s
         series.latency.observe(0.001);
       }),
     },
-    { stage: 'the answer (JSON.stringify)', us: time(() => JSON.stringify(answer)) },
+    {
+      stage: 'the answer: label + JSON.stringify (before)',
+      us: time(() => JSON.stringify({ ...answer, predictions: labelPredictions(label, predictions) })),
+    },
+    {
+      stage: 'the answer: written by hand (serving/predict-answer.ts)',
+      us: time(() => predictAnswerJson(model, model.model, answer.requestId, predictions)),
+    },
   ].map((s) => ({ stage: s.stage, us: Number(s.us.toFixed(2)) }));
 }
 

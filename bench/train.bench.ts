@@ -30,11 +30,18 @@ import { dataDir } from '../test/support/paths.js';
 import { benchGbdtFlights } from './gbdt-flights.js';
 import type { BenchResult } from './harness.js';
 import { plainLogits, plainLoop } from './plain-loop.js';
+import { benchPeakRss, FLIGHTS_TOTAL, flightsSpec, writeFlightsSample } from './train-memory.js';
 
 /** Flights sampled from flights-3m.parquet (by hash, so the sample spans the whole half-year). */
 const FLIGHT_ROWS = 1_000_000;
 const QUICK_ROWS = 300_000;
 const EPOCHS = 3;
+/**
+ * Epochs of the linear trainer and the plain loops beside it (`--linear-epochs N`): enough that the
+ * median epoch is a warm one (V8 compiles the step during the first two) and the last epoch is
+ * reported beside it; each is a fraction of a second, so --quick stays under two minutes.
+ */
+const LINEAR_EPOCHS = 8;
 const BATCH = 256;
 const MLP = 'MLP 64-32, dropout 0.1';
 
@@ -48,9 +55,17 @@ const MLP = 'MLP 64-32, dropout 0.1';
 export async function run(args: string[] = []): Promise<BenchResult> {
   const quick = args.includes('--quick');
   const FLIGHT_ROWS_RUN = quick ? QUICK_ROWS : FLIGHT_ROWS;
+  const linearEpochs = linearEpochsArg(args);
   const backend = await selectTfBackend();
   const home = await mkdtemp(join(tmpdir(), 'sluice-bench-train-'));
   try {
+    // Peak RSS per trainer, each in its own process (issue 16, item 7): all 3M flights, 300k with --quick.
+    const memory = args.includes('--gbdt')
+      ? { rows: [], ratios: {}, notes: [] }
+      : await benchPeakRss(home, quick ? QUICK_ROWS : FLIGHTS_TOTAL);
+    if (args.includes('--memory')) {
+      return { name: 'train', description: 'peak RSS per trainer (--memory: only these rows)', ...memory };
+    }
     // Gradient-boosted trees beside LightGBM (issue 14): the pipeline's sample, and all 3M with --full.
     const gbdt = await benchGbdtFlights(home, false);
     const gbdtFull = args.includes('--full') ? await benchGbdtFlights(home, true) : undefined;
@@ -68,19 +83,8 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       };
     }
     const flights = join(home, 'flights.parquet');
-    await withDuckDB((db) =>
-      db.run(
-        `COPY (SELECT * FROM read_parquet('${join(dataDir, 'flights-3m.parquet')}') ORDER BY md5(date::VARCHAR || origin || destination || delay::VARCHAR) LIMIT ${FLIGHT_ROWS_RUN}) TO '${flights}' (FORMAT parquet)`,
-      ),
-    );
-    const spec = {
-      features: featuresSchema.parse({
-        numeric: ['distance', { name: 'hour', sql: 'hour(date)' }],
-        categorical: [{ name: 'weekday', sql: 'dayofweek(date)' }, 'origin', 'destination'],
-      }),
-      label: labelSchema.parse({ sql: 'delay > 15', task: 'binary' }),
-      split: splitSchema.parse({ kind: 'hash', key: 'date::VARCHAR || origin || destination', seed: 1 }),
-    };
+    await writeFlightsSample(flights, FLIGHT_ROWS_RUN);
+    const spec = flightsSpec;
     const { train, validation, test, prepareSeconds, loadSeconds } = await withDuckDB(async (db) => {
       const started = performance.now();
       const prepared = await prepareDataset(db, flights, spec);
@@ -126,7 +130,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       epochs: number;
       threads?: 1 | 2;
     }[] = [
-      { name: 'logistic regression', hidden: [], engine: 'typed-array', epochs: EPOCHS },
+      { name: 'logistic regression', hidden: [], engine: 'typed-array', epochs: linearEpochs },
       { name: 'logistic regression', hidden: [], engine: 'tfjs', epochs: EPOCHS },
       { name: MLP, hidden: [64, 32], engine: 'tfjs', epochs: EPOCHS },
       // The typed-array MLP beside it in the same run: one thread, then both cores (typed-mlp.ts).
@@ -136,6 +140,9 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     const perEpochOf: Record<string, number> = {};
     const perCpuOf: Record<string, number> = {};
     const aucOf: Record<string, number> = {};
+    // The linear trainer's every epoch, by wall time and by CPU time: the first builds its row records.
+    let linearPerEpoch: number[] = [];
+    let linearPerEpochCpu: number[] = [];
     for (const config of configs) {
       const sizes = [train.width, ...config.hidden, 1];
       const initial = initDense(sizes, mulberry32(deriveSeed(7, SEED_PURPOSE.init)));
@@ -174,6 +181,9 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       perEpochOf[key] = median(perEpoch);
       perCpuOf[key] = median(perCpu);
       aucOf[key] = auc;
+      if (config.engine === 'typed-array' && !config.threads) {
+        [linearPerEpoch, linearPerEpochCpu] = [perEpoch, perCpu];
+      }
       rows.push({
         dataset: 'flights',
         step: `train ${config.name}, ${config.epochs} epochs of ${train.rows.toLocaleString('en')} rows`,
@@ -193,18 +203,18 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     const plain = plainLoop(
       train,
       { kernel: initial.kernels[0] as Float32Array, bias: (initial.biases[0] as Float32Array)[0] as number },
-      { epochs: EPOCHS, batchSize: BATCH, learningRate: 0.005, seed: 7, shuffle: true },
+      { epochs: linearEpochs, batchSize: BATCH, learningRate: 0.005, seed: 7, shuffle: true },
     );
     const sequential = plainLoop(
       train,
       { kernel: initial.kernels[0] as Float32Array, bias: (initial.biases[0] as Float32Array)[0] as number },
-      { epochs: EPOCHS, batchSize: BATCH, learningRate: 0.005, seed: 7, shuffle: false },
+      { epochs: linearEpochs, batchSize: BATCH, learningRate: 0.005, seed: 7, shuffle: false },
     );
     const plainRate = median(plain.rowsPerSecond);
     const plainAuc = aucOfLogits(plainLogits(plain, test), test);
     rows.push({
       dataset: 'flights',
-      step: `baseline: plain-JS sparse loop (CSR, same order, batch, Adam), ${EPOCHS} epochs`,
+      step: `baseline: plain-JS sparse loop (CSR, same order, batch, Adam), ${linearEpochs} epochs`,
       engine: 'plain loop',
       backend: '-',
       rows: train.rows,
@@ -228,6 +238,10 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       linearVsPlainLoopCpu:
         (perCpuOf['typed-array logistic regression'] ?? NaN) / median(plain.rowsPerCpuSecond),
       linearVsPlainLoopInStorageOrder: linearRate / median(sequential.rowsPerSecond),
+      // Last epoch ÷ last epoch: both warm, whatever the median falls on.
+      linearVsPlainLoopLastEpoch: (linearPerEpoch.at(-1) ?? NaN) / (plain.rowsPerSecond.at(-1) ?? NaN),
+      linearVsPlainLoopLastEpochCpu:
+        (linearPerEpochCpu.at(-1) ?? NaN) / (plain.rowsPerCpuSecond.at(-1) ?? NaN),
       tfjsLinearVsPlainLoop: (perEpochOf['tfjs logistic regression'] ?? NaN) / plainRate,
       linearAucMinusPlainLoopAuc: (aucOf['typed-array logistic regression'] ?? NaN) - plainAuc,
       ...mlpRatios(perEpochOf, perCpuOf, aucOf),
@@ -325,21 +339,22 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         });
       }
     }
-    rows.push(...gbdtRows);
+    rows.push(...gbdtRows, ...memory.rows);
     const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
     return {
       name: 'train',
       description: `training throughput and test AUC (TF.js backend ${backend.name}; flights sample of ${FLIGHT_ROWS_RUN.toLocaleString('en')} rows, ${train.width} encoded inputs, batch ${BATCH}${quick ? '; --quick: no penguins/seattle' : ''})`,
       rows,
-      ratios: { ...ratios, ...gbdtRatios },
+      ratios: { ...ratios, ...gbdtRatios, ...memory.ratios },
       notes: [
         `Typed-array MLP 64-32 ÷ TF.js WASM, rows/s per epoch: two threads ${ratios.mlpTwoThreadsVsTfjs.toFixed(2)}x, one thread ${ratios.mlpOneThreadVsTfjs.toFixed(2)}x (two ÷ one ${ratios.mlpTwoThreadsVsOne.toFixed(2)}x); test AUC two threads minus TF.js ${ratios.mlpAucMinusTfjsAuc.toFixed(4)}. Two threads' rows/CPU-s counts both threads' CPU.`,
-        `Linear trainer ÷ plain loop: ${ratios.linearVsPlainLoop.toFixed(2)}x rows/s per epoch; test AUC ${(aucOf['typed-array logistic regression'] ?? NaN).toFixed(4)} vs ${plainAuc.toFixed(4)}. The trainer's epoch includes its validation loss, shuffle and checkpointable state; the plain loop's is the train pass only.`,
+        `Linear trainer ÷ plain loop: ${ratios.linearVsPlainLoop.toFixed(2)}x rows/s per epoch (median of ${linearEpochs}), ${ratios.linearVsPlainLoopLastEpoch.toFixed(2)}x in the last epoch (${ratios.linearVsPlainLoopLastEpochCpu.toFixed(2)}x by CPU time); linear trainer rows/CPU-s by epoch: ${linearPerEpochCpu.map((r) => (r / 1e6).toFixed(2)).join(', ')} M; test AUC ${(aucOf['typed-array logistic regression'] ?? NaN).toFixed(4)} vs ${plainAuc.toFixed(4)}. The trainer's epoch includes its validation loss, shuffle and checkpointable state; the plain loop's is the train pass only.`,
         `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
         `Backends passed over: ${backend.skipped.join('; ') || 'none'}.`,
         'Flights rows/s per epoch is the median over epochs; penguins/seattle rows/s covers the whole train call (load, fit, export) and AUC is macro one-vs-rest with a 95% bootstrap interval.',
         'GBDT rows: fit time excludes loading (both learners get the same in-memory splits); rows/s is training rows × rounds per second.',
         ...gbdtNotes,
+        ...(memory.notes ?? []),
       ],
       extra: {
         peakRssMiB,
@@ -350,6 +365,9 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         quick,
         perEpoch: perEpochOf,
         perCpuSecond: perCpuOf,
+        linearEpochs,
+        linearPerEpoch,
+        linearPerEpochCpu,
         plainLoopPerEpoch: plain.rowsPerSecond,
         plainLoopPerCpuSecond: plain.rowsPerCpuSecond,
         auc: { ...aucOf, plainLoop: plainAuc },
@@ -383,6 +401,19 @@ function mlpRatios(
     mlpTwoThreadsVsTfjsCpu: of(perCpu, two) / of(perCpu, tfjs),
     mlpAucMinusTfjsAuc: of(auc, two) - of(auc, tfjs),
   };
+}
+
+/** `--linear-epochs N` (or `=N`): a positive whole number, else LINEAR_EPOCHS. */
+function linearEpochsArg(args: string[]): number {
+  const at = args.findIndex((a) => a === '--linear-epochs' || a.startsWith('--linear-epochs='));
+  if (at < 0) return LINEAR_EPOCHS;
+  const arg = args[at] as string;
+  const value = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1]);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(
+      `--linear-epochs wants a whole number of epochs, at least 1 (got ${arg} ${args[at + 1] ?? ''})`,
+    );
+  return value;
 }
 
 function testAuc(trainer: Trainer, test: Matrix): number {

@@ -14,6 +14,7 @@ import { labelPredictions } from '../lib/model/prediction-format.js';
 import { createServingMetrics, type ServingMetrics } from './metrics.js';
 import { ModelPool, type DeploymentOptions, type RegistryReader, type Route } from './model-pool.js';
 import { PredictionLog, type PredictionLogOptions, type PredictionRecord } from '../lib/prediction-log.js';
+import { predictAnswerJson } from './predict-answer.js';
 import { validateInstances } from './validate-instances.js';
 import { scoreRows } from './score-batcher.js';
 import { versionSeries } from './metrics.js';
@@ -142,14 +143,14 @@ export async function createServingServer(options: ServingServerOptions): Promis
         predictionRecords(route.primary, route.role, requestId, rows, predictions, timeMs),
       );
       if (route.shadow) scoreShadow(route.shadow, requestId, body, timeMs);
-      const labelled = labelPredictions(route.primary.manifest.transform.label, predictions);
-      return {
+      if (!explanations) return predictAnswerJson(route.primary, model, requestId, predictions);
+      return JSON.stringify({
         model,
         version: route.primary.version,
         requestId,
-        predictions: labelled,
-        ...(explanations ? { explanations } : {}),
-      };
+        predictions: labelPredictions(route.primary.manifest.transform.label, predictions),
+        explanations,
+      });
     } catch (error) {
       const code = error instanceof ServingRequestError ? error.code : 'INTERNAL';
       metrics.errors.inc({ model: served, version: route ? String(route.primary.version) : 'none', code });
@@ -197,9 +198,14 @@ export async function createServingServer(options: ServingServerOptions): Promis
     if (action === 'predict') {
       const admitted = admit(request);
       if (admitted) await admitted;
-      return reply.send(
-        await predict(model, undefined, request.body, request.id, wantsExplanation(request.query)),
+      const answer = await predict(
+        model,
+        undefined,
+        request.body,
+        request.id,
+        wantsExplanation(request.query),
       );
+      return reply.type(jsonType).send(answer);
     }
     if (!actions) {
       throw new ServingRequestError(
@@ -235,15 +241,14 @@ export async function createServingServer(options: ServingServerOptions): Promis
           `version "${text}" is not a version number; use a registered version such as 1`,
         );
       }
-      return reply.send(
-        await predict(
-          request.params.model,
-          version,
-          request.body,
-          request.id,
-          wantsExplanation(request.query),
-        ),
+      const answer = await predict(
+        request.params.model,
+        version,
+        request.body,
+        request.id,
+        wantsExplanation(request.query),
       );
+      return reply.type(jsonType).send(answer);
     },
   );
   app.get<{ Params: { model: string } }>('/v1/models/:model', (request, reply) =>
@@ -296,6 +301,9 @@ export async function createServingServer(options: ServingServerOptions): Promis
     },
   };
 }
+
+/** What Fastify sends for an object: predict answers a string it wrote itself, with the same type. */
+const jsonType = 'application/json; charset=utf-8';
 
 const modelActions = ['predict', 'promote', 'rollback'] as const;
 

@@ -12,15 +12,46 @@ export const SHUFFLE_BLOCK = 16;
  * contiguous run: an epoch streams memory instead of jumping to a random row every row.
  */
 export interface EpochOrder {
-  /** Row visited at each position, for trainers that gather batches row by row. */
-  rows: Uint32Array;
+  /** Row visited at each position, for trainers that gather batches row by row (built on first use). */
+  readonly rows: Uint32Array;
   /** The run's row shuffle: block `b` holds `base[b·B … (b+1)·B)` (the last block may be short). */
-  base: Uint32Array;
+  readonly base: Uint32Array;
   /** This epoch's order of blocks. */
-  blocks: Uint32Array;
-  blockSize: number;
+  readonly blocks: Uint32Array;
+  readonly blockSize: number;
   /** Where in `blocks` the short last block is visited (-1 when every block is full). */
-  shortAt: number;
+  readonly shortAt: number;
+}
+
+/**
+ * An epoch's order. A class, not an object literal: its shape is its own, so code that reads it (the
+ * trainers' per-batch `runsOf`) is not thrown away when some other literal that starts with a `rows`
+ * field changes that field's type. `rows` is filled on first use: a trainer that reads its records in
+ * runs (the linear trainer) never needs the per-row list, which costs a pass over every row an epoch.
+ */
+class BlockOrder implements EpochOrder {
+  #rows: Uint32Array | undefined;
+  constructor(
+    readonly base: Uint32Array,
+    readonly blocks: Uint32Array,
+    readonly blockSize: number,
+    readonly shortAt: number,
+  ) {}
+
+  get rows(): Uint32Array {
+    if (this.#rows === undefined) {
+      const { base, blocks, blockSize: B } = this;
+      const n = base.length;
+      const rows = new Uint32Array(n);
+      for (let k = 0, at = 0; k < blocks.length; k++) {
+        const from = (blocks[k] as number) * B;
+        const to = Math.min(from + B, n);
+        for (let p = from; p < to; p++) rows[at++] = base[p] as number;
+      }
+      this.#rows = rows;
+    }
+    return this.#rows;
+  }
 }
 
 /** The run's row shuffle (the same for every epoch of a run with this seed). */
@@ -34,14 +65,8 @@ export function epochOrder(base: Uint32Array, seed: number, epoch: number): Epoc
   const B = SHUFFLE_BLOCK;
   const count = Math.ceil(n / B);
   const blocks = permutation(count, mulberry32(deriveSeed(seed, SEED_PURPOSE.order, epoch)));
-  const rows = new Uint32Array(n);
-  for (let k = 0, at = 0; k < count; k++) {
-    const from = (blocks[k] as number) * B;
-    const to = Math.min(from + B, n);
-    for (let p = from; p < to; p++) rows[at++] = base[p] as number;
-  }
   const shortAt = n % B === 0 ? -1 : blocks.indexOf(count - 1);
-  return { rows, base, blocks, blockSize: B, shortAt };
+  return new BlockOrder(base, blocks, B, shortAt);
 }
 
 /**

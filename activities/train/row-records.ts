@@ -30,55 +30,40 @@ const cache = new WeakMap<Float32Array, { order: Uint32Array; records: RowRecord
 export function rowRecords(data: TrainingData, order: Uint32Array): RowRecords {
   const cached = cache.get(data.x);
   if (cached && cached.order === order && cached.records.rows === data.rows) return cached.records;
-  const { y, w, rows } = data;
-  // One front-to-back pass over the dense rows collects the non-zeros; the records are then filled in
-  // `order` from those (a few entries a row), not from the dense rows again.
-  const { offsets, index, value } = nonZeros(data);
+  const { x, y, w, rows, width } = data;
+  const { count: COUNT, y: Y, w: WEIGHT, entries: ENTRIES } = RECORD;
+  // Two front-to-back passes over the dense rows: the first finds K, the second writes each row's
+  // entries straight into its record (`slot[r]`, where the run's shuffle puts row r). Reading the
+  // dense rows in storage order and scattering a few words a row is cheaper than any random read.
   let k = 0;
-  for (let r = 0; r < rows; r++) k = Math.max(k, (offsets[r + 1] as number) - (offsets[r] as number));
-  const stride = RECORD.entries + 2 * k;
+  for (let r = 0, base = 0; r < rows; r++, base += width) {
+    let count = 0;
+    for (let j = 0; j < width; j++) count += x[base + j] !== 0 ? 1 : 0;
+    if (count > k) k = count;
+  }
+  const slot = new Uint32Array(rows);
+  for (let i = 0; i < rows; i++) slot[order[i] as number] = i;
+  const stride = ENTRIES + 2 * k;
   const words = new Int32Array(rows * stride);
   const floats = new Float32Array(words.buffer);
-  for (let i = 0; i < rows; i++) {
-    const r = order[i] as number;
-    const at = i * stride;
-    floats[at + RECORD.y] = y[r] as number;
-    floats[at + RECORD.w] = w ? (w[r] as number) : 1;
-    const from = offsets[r] as number;
-    const count = (offsets[r + 1] as number) - from;
-    for (let p = 0; p < count; p++) {
-      words[at + RECORD.entries + p] = index[from + p] as number;
-      floats[at + RECORD.entries + k + p] = value[from + p] as number;
+  for (let r = 0, base = 0; r < rows; r++, base += width) {
+    const at = (slot[r] as number) * stride;
+    const first = at + ENTRIES;
+    let count = 0;
+    for (let j = 0; j < width; j++) {
+      const v = x[base + j] as number;
+      if (v === 0) continue;
+      words[first + count] = j;
+      floats[first + k + count] = v;
+      count++;
     }
-    words[at + RECORD.count] = count;
+    words[at + COUNT] = count;
+    floats[at + Y] = y[r] as number;
+    floats[at + WEIGHT] = w ? (w[r] as number) : 1;
   }
   const records = { rows, stride, k, words, floats };
   cache.set(data.x, { order, records });
   return records;
-}
-
-/** The non-zeros of the training rows as CSR, not cached (the records replace them). */
-function nonZeros(data: TrainingData): Omit<SparseRows, 'rows'> {
-  const { x, rows, width } = data;
-  const end = rows * width;
-  let nnz = 0;
-  for (let i = 0; i < end; i++) if (x[i] !== 0) nnz++;
-  const offsets = new Uint32Array(rows + 1);
-  const index = new Int32Array(nnz);
-  const value = new Float32Array(nnz);
-  let at = 0;
-  for (let r = 0, base = 0; r < rows; r++, base += width) {
-    offsets[r] = at;
-    for (let j = 0; j < width; j++) {
-      const v = x[base + j] as number;
-      if (v === 0) continue;
-      index[at] = j;
-      value[at] = v;
-      at++;
-    }
-  }
-  offsets[rows] = at;
-  return { offsets, index, value };
 }
 
 /** The non-zeros of a row-major matrix, row by row (CSR): what `logits` multiplies instead of every input. */

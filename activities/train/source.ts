@@ -24,6 +24,11 @@ export function sourceRelation(path: string): string {
   return reader(path);
 }
 
+/** Whether the loaders can re-read `path` cheaply (columnar, compressed) instead of keeping a copy. */
+export function isParquet(path: string): boolean {
+  return extname(path).toLowerCase() === '.parquet';
+}
+
 /** A SQL identifier, quoted: column names such as `Beak Length (mm)` are common in real data. */
 export function sqlIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

@@ -18,7 +18,7 @@ import { withDuckDB } from '../../lib/duckdb.js';
 import { sha256Text } from '../../lib/hash.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { initDense } from './dense-params.js';
-import { loadSplits, type Matrix } from './load-matrix.js';
+import { loadRelation, loadSplits, type Matrix } from './load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from './prepare.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from '../../pipelines/prng.js';
 import { createTfjsDenseTrainer } from './tfjs-dense.js';
@@ -100,37 +100,56 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     throw new InvalidInputError(`${job.where ?? 'training'}: trainer.calibration: ${calibrationProblem}`);
   }
   const engine = spec.model === 'gbdt' ? 'gbdt' : resolveEngine(spec);
-  const backend = await selectTfBackend();
-  const tf = await import('@tensorflow/tfjs');
   const jobId = sha256Text(
     JSON.stringify({ data: job.dataset.sha256, f: job.features, l: job.label, s: job.split, t: spec }),
   );
 
   const loadStarted = performance.now();
-  const { prepared, train, validation, duckdb } = await withDuckDB(async (db) => {
+  const loaded = await withDuckDB(async (db) => {
     const prepared = await prepareDataset(db, job.dataset.path, job, {
       where: job.where,
       origin: job.dataset.origin,
     });
-    return { prepared, ...(await loadSplits(db, prepared.transform, ROWS_VIEW, () => hooks.onBatch?.())) };
+    const rows = await loadRelation(db, ROWS_VIEW, job.dataset.path, job.split);
+    const splits = await loadSplits(db, prepared.transform, rows, () => hooks.onBatch?.(), prepared.rows);
+    return { prepared, ...splits };
   });
   const loadMs = performance.now() - loadStarted;
+  const { prepared, validation, duckdb } = loaded;
   const { transform } = prepared;
   const output: OutputKind = { binary: 'sigmoid', multiclass: 'softmax', regression: 'linear' }[
     job.label.task
   ] as OutputKind;
-  const perClass = classWeights(spec, transform.label, train);
-  const trainData = targets(train, transform.label, rowWeights(perClass, train));
+  const perClass = classWeights(spec, transform.label, loaded.train);
   const validationData = targets(validation, transform.label, rowWeights(perClass, validation));
-  const common = { job, jobId, backend, duckdb, prepared, transform, loadMs };
+  // The training split is the largest thing a job holds (2.4M flights × 52 inputs: 500 MiB), so it is
+  // held here and dropped as soon as the trainer is done with it; TF.js (~120 MiB with its backend) is
+  // loaded only when DuckDB is closed and, for trees and the typed-array trainer, only after training,
+  // so neither stacks on the matrix (docs/training.md, "Memory").
+  const held: { train?: TrainingData } = {
+    train: targets(loaded.train, transform.label, rowWeights(perClass, loaded.train)),
+  };
+  const width = loaded.train.width;
+  const trainMeans =
+    spec.model === 'mlp' || spec.model === 'gbdt'
+      ? undefined
+      : columnMeans(loaded.train.x, loaded.train.rows, width);
+  delete (loaded as Partial<typeof loaded>).train;
+  const loadTf = async () => {
+    const backend = await selectTfBackend(); // memoised, as the import is: a second call costs nothing
+    const tf = await import('@tensorflow/tfjs');
+    return { tf, common: { job, jobId, backend, duckdb, prepared, transform, loadMs } };
+  };
   if (spec.model === 'gbdt') {
     const resume = await hooks.resumeTrees?.(jobId);
-    const fit = await trainGbdt(transform, spec, trainData, validationData, {
+    const fit = await trainGbdt(transform, spec, held.train as TrainingData, validationData, {
       ...(resume === undefined ? {} : { resume }),
       ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       ...(hooks.onBatch === undefined ? {} : { onTree: hooks.onBatch }),
       onCheckpoint: async (checkpoint, stopping) => hooks.onRounds?.(jobId, checkpoint, stopping),
     });
+    delete held.train;
+    const { tf, common } = await loadTf();
     const result: TrainSummary = {
       bestEpoch: fit.bestRound,
       epochsRun: fit.roundsRun,
@@ -158,7 +177,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   }
 
   const hidden = spec.model === 'mlp' ? spec.layers : [];
-  const sizes = [train.width, ...hidden, outputUnits(transform.label)];
+  const sizes = [width, ...hidden, outputUnits(transform.label)];
   const initial = initDense(sizes, mulberry32(deriveSeed(spec.seed, SEED_PURPOSE.init)));
   const options = {
     output,
@@ -169,7 +188,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   };
   const trainer: Trainer =
     engine === 'tfjs'
-      ? createTfjsDenseTrainer(tf, initial, options)
+      ? createTfjsDenseTrainer((await loadTf()).tf, initial, options)
       : spec.model === 'mlp'
         ? createTypedMlpTrainer(initial, { ...options, where: job.where })
         : createTypedLinearTrainer(initial, options);
@@ -177,7 +196,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   let result: LoopResult;
   try {
     const resume = await hooks.resume?.(jobId);
-    result = await runTrainingLoop(trainer, trainData, validationData, {
+    result = await runTrainingLoop(trainer, held.train as TrainingData, validationData, {
       epochs: spec.epochs,
       batchSize: spec.batchSize,
       seed: spec.seed,
@@ -194,6 +213,8 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   } finally {
     trainer.dispose();
   }
+  delete held.train;
+  const { tf, common } = await loadTf();
   const files = await toTfjsFiles(
     tf,
     unscaleRegression(result.params, transform.label),
@@ -202,7 +223,7 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
   );
   const outcome = outcomeOf(common, trainer.engine, result);
   // Linear models carry their training means: the reference their exact explanations start from.
-  if (spec.model !== 'mlp') outcome.metadata.inputMeans = columnMeans(train.x, train.rows, train.width);
+  if (trainMeans !== undefined) outcome.metadata.inputMeans = trainMeans;
   const calibrated = await calibrateModel(tf, spec, job.label.task, transform, files, validation);
   return {
     ...outcome,

@@ -18,44 +18,31 @@ import { RECORD, rowRecords, sparseRows } from './row-records.js';
  */
 export function createTypedLinearTrainer(initial: DenseParams, options: TrainerOptions): Trainer {
   if (initial.kernels.length !== 1) throw new Error('the typed-array trainer fits linear models only');
-  let params = cloneDense(initial);
+  // The weights and Adam's moments live in these arrays for the trainer's life (`restore` copies into
+  // them), so every batch hands the kernels below the same arrays.
+  const params = cloneDense(initial);
   const [width, units] = params.sizes as [number, number];
-  let m = [new Float32Array(width * units), new Float32Array(units)];
-  let v = [new Float32Array(width * units), new Float32Array(units)];
+  const W = params.kernels[0] as Float32Array;
+  const b = params.biases[0] as Float32Array;
+  const m = [new Float32Array(width * units), new Float32Array(units)] as const;
+  const v = [new Float32Array(width * units), new Float32Array(units)] as const;
   let t = 0;
   const gradW = new Float64Array(width * units);
   const gradB = new Float64Array(units);
   const acc = new Float64Array(units);
   const z = new Float32Array(units);
   const g = new Float64Array(units);
+  const lossParts = new Float64Array(2);
   const { output } = options;
+  const kind = units !== 1 ? UNITS : output === 'sigmoid' ? SIGMOID : LINEAR;
   // The batch's runs of contiguous records (epoch-order.ts), reused from batch to batch.
   let runs: Int32Array = new Int32Array(64);
-  let runCount = 0;
 
   /** Adam on the summed gradients of `size` rows; then the sums start again from zero. */
   const update = (size: number) => {
     t += 1;
-    adamStep(
-      params.kernels[0] as Float32Array,
-      gradW,
-      m[0] as Float32Array,
-      v[0] as Float32Array,
-      size,
-      options.l2,
-      options.learningRate,
-      t,
-    );
-    adamStep(
-      params.biases[0] as Float32Array,
-      gradB,
-      m[1] as Float32Array,
-      v[1] as Float32Array,
-      size,
-      0,
-      options.learningRate,
-      t,
-    );
+    adamStep(W, gradW, m[0], v[0], size, options.l2, options.learningRate, t);
+    adamStep(b, gradB, m[1], v[1], size, 0, options.learningRate, t);
     gradW.fill(0);
     gradB.fill(0);
   };
@@ -63,9 +50,8 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
   return {
     engine: 'typed-array',
     step(x, y, w, size) {
-      const W = params.kernels[0] as Float32Array;
-      const b = params.biases[0] as Float32Array;
       let loss = 0;
+      startLoss(lossParts);
       for (let i = 0; i < size; i++) {
         const base = i * width;
         for (let k = 0; k < units; k++) acc[k] = b[k] as number;
@@ -77,8 +63,11 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
         for (let k = 0; k < units; k++) z[k] = acc[k] as number;
         const weight = w ? (w[i] as number) : 1;
         const target = y[i] as number;
-        loss += weight * rowLoss(output, z, 0, units, target);
-        outputGradient(output, z, target, units, g);
+        if (kind === SIGMOID) g[0] = sigmoidRow(z[0] as number, target, weight, lossParts);
+        else {
+          loss += weight * rowLoss(output, z, 0, units, target);
+          outputGradient(output, z, target, units, g);
+        }
         for (let k = 0; k < units; k++) {
           const gk = (g[k] as number) * weight;
           if (gk === 0) continue;
@@ -90,97 +79,34 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
         }
       }
       update(size);
-      return loss;
+      return kind === SIGMOID ? endLoss(lossParts) : loss;
     },
     stepRows(data, order, start, size) {
-      const records = rowRecords(data, order.base);
-      const { stride, k: K, words, floats } = records;
-      ({ runs, count: runCount } = runsOf(order, start, size, runs));
-      const W = params.kernels[0] as Float32Array;
-      const b = params.biases[0] as Float32Array;
-      const entries = RECORD.entries;
-      let loss = 0;
-      if (units === 1) {
-        // Sigmoid and linear outputs: one logit, so a row's few entries are walked twice and nothing else.
-        const sigmoid = output === 'sigmoid';
-        const b0 = b[0] as number;
-        let gb = gradB[0] as number;
-        for (let r = 0; r < runCount; r++) {
-          const from = runs[2 * r] as number;
-          for (
-            let at = from * stride, end = (from + (runs[2 * r + 1] as number)) * stride;
-            at < end;
-            at += stride
-          ) {
-            const count = words[at] as number;
-            const first = at + entries;
-            let s = b0;
-            for (let p = 0; p < count; p++) {
-              s += (floats[first + K + p] as number) * (W[words[first + p] as number] as number);
-            }
-            const zi = Math.fround(s);
-            const target = floats[at + RECORD.y] as number;
-            const weight = floats[at + RECORD.w] as number;
-            let gi: number;
-            if (sigmoid) {
-              // One exp serves the loss and the gradient (the same arithmetic as rowLoss and outputGradient).
-              const e = Math.exp(-Math.abs(zi));
-              loss += weight * (Math.max(zi, 0) - zi * target + Math.log1p(e));
-              gi = (zi >= 0 ? 1 / (1 + e) : e / (1 + e)) - target;
-            } else {
-              const d = zi - target;
-              loss += weight * (d * d);
-              gi = 2 * d;
-            }
-            const gk = gi * weight;
-            if (gk === 0) continue;
-            gb += gk;
-            for (let p = 0; p < count; p++) {
-              const j = words[first + p] as number;
-              gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
-            }
-          }
-        }
-        gradB[0] = gb;
-      } else {
-        for (let r = 0; r < runCount; r++) {
-          const from = runs[2 * r] as number;
-          for (
-            let at = from * stride, end = (from + (runs[2 * r + 1] as number)) * stride;
-            at < end;
-            at += stride
-          ) {
-            const count = words[at] as number;
-            const first = at + entries;
-            for (let k = 0; k < units; k++) acc[k] = b[k] as number;
-            for (let p = 0; p < count; p++) {
-              const xj = floats[first + K + p] as number;
-              const base = (words[first + p] as number) * units;
-              for (let k = 0; k < units; k++) acc[k] = (acc[k] as number) + xj * (W[base + k] as number);
-            }
-            for (let k = 0; k < units; k++) z[k] = acc[k] as number;
-            const target = floats[at + RECORD.y] as number;
-            const weight = floats[at + RECORD.w] as number;
-            loss += weight * rowLoss(output, z, 0, units, target);
-            outputGradient(output, z, target, units, g);
-            for (let k = 0; k < units; k++) {
-              const gk = (g[k] as number) * weight;
-              if (gk === 0) continue;
-              gradB[k] = (gradB[k] as number) + gk;
-              for (let p = 0; p < count; p++) {
-                const j = (words[first + p] as number) * units + k;
-                gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
-              }
-            }
-          }
-        }
-      }
+      const { stride, k: K, words, floats } = rowRecords(data, order.base);
+      const found = runsOf(order, start, size, runs);
+      runs = found.runs;
+      const count = found.count;
+      const loss =
+        kind !== UNITS
+          ? oneOutputRows(
+              kind === SIGMOID,
+              words,
+              floats,
+              stride,
+              K,
+              runs,
+              count,
+              W,
+              b,
+              gradW,
+              gradB,
+              lossParts,
+            )
+          : unitsRows(output, units, words, floats, stride, K, runs, count, W, b, gradW, gradB, acc, z, g);
       update(size);
       return loss;
     },
     logits(x, rows) {
-      const W = params.kernels[0] as Float32Array;
-      const b = params.biases[0] as Float32Array;
       const out = new Float32Array(rows * units);
       // Only the non-zero inputs are multiplied (a zero adds exactly 0 to the sum), in column order.
       const { offsets, index, value } = sparseRows(x, rows, width);
@@ -203,15 +129,174 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       };
     },
     restore(state) {
-      params = cloneDense(state.params);
-      m = state.adam.m.map((a) => a.slice());
-      v = state.adam.v.map((a) => a.slice());
+      W.set(state.params.kernels[0] as Float32Array);
+      b.set(state.params.biases[0] as Float32Array);
+      for (const l of [0, 1] as const) {
+        m[l].set(state.adam.m[l] as Float32Array);
+        v[l].set(state.adam.v[l] as Float32Array);
+      }
       t = state.adam.step;
     },
     dispose() {
       runs = new Int32Array(0);
     },
   };
+}
+
+/**
+ * A record's layout as plain numbers: a kernel that read `RECORD.y` would depend on that object's
+ * field staying constant, and V8 throws the kernel's optimised code away when another object of the
+ * same shape has a field of that name written, which happened mid-training.
+ */
+const { count: COUNT, y: Y, w: WEIGHT, entries: ENTRIES } = RECORD;
+
+/** Which kernel a trainer's batches take: fixed when it is created. */
+const SIGMOID = 0;
+const LINEAR = 1;
+const UNITS = 2;
+
+/*
+ * The per-batch kernels: module-level functions of typed arrays and numbers only (no closure over the
+ * trainer, no object whose shape could change), so V8 optimises each once, early in the first epoch,
+ * and nothing its code depends on changes afterwards. Each walks the batch's runs of records (`runs`
+ * holds `count` pairs: first record, number of records), adds the batch's gradient sums into `gradW`
+ * and `gradB` and returns the batch's summed (weighted) loss. The arithmetic is the dense `step`'s
+ * with the zero terms left out, so both give bit-identical weights and losses on the same rows.
+ */
+
+/**
+ * A batch's logistic loss is summed as `Σ w·(max(z, 0) − z·y) + log Π (1 + e^−|z|)`: one `log` per
+ * batch instead of a `log1p` per row, for rows of weight 1 (a row of another weight adds its own
+ * `w·log1p`). `parts` holds the running sum and product; every factor is at most 2, so the product is
+ * folded into the sum before it can overflow.
+ */
+function startLoss(parts: Float64Array): void {
+  parts[0] = 0;
+  parts[1] = 1;
+}
+
+function endLoss(parts: Float64Array): number {
+  return (parts[0] as number) + Math.log(parts[1] as number);
+}
+
+/** Adds one row's logistic loss to `parts`; returns d loss / d logit (unweighted). */
+function sigmoidRow(zi: number, target: number, weight: number, parts: Float64Array): number {
+  // One exp serves the loss and the gradient (the same arithmetic as rowLoss and outputGradient).
+  const e = Math.exp(-Math.abs(zi));
+  let sum = (parts[0] as number) + weight * (Math.max(zi, 0) - zi * target);
+  if (weight === 1) {
+    const product = (parts[1] as number) * (1 + e);
+    if (product > 1e300) {
+      sum += Math.log(product);
+      parts[1] = 1;
+    } else parts[1] = product;
+  } else sum += weight * Math.log1p(e);
+  parts[0] = sum;
+  return (zi >= 0 ? 1 / (1 + e) : e / (1 + e)) - target;
+}
+
+/** One row's squared error into `parts`; returns d loss / d output (unweighted). */
+function squaredRow(zi: number, target: number, weight: number, parts: Float64Array): number {
+  const d = zi - target;
+  parts[0] = (parts[0] as number) + weight * (d * d);
+  return 2 * d;
+}
+
+/**
+ * One output: logistic regression (`sigmoid`) or linear regression (squared error), the flag fixed for
+ * a trainer's life. A row's few entries are walked twice (the logit, then the gradient) and nothing else.
+ */
+export function oneOutputRows(
+  sigmoid: boolean,
+  words: Int32Array,
+  floats: Float32Array,
+  stride: number,
+  K: number,
+  runs: Int32Array,
+  count: number,
+  W: Float32Array,
+  b: Float32Array,
+  gradW: Float64Array,
+  gradB: Float64Array,
+  parts: Float64Array,
+): number {
+  const b0 = b[0] as number;
+  let gb = gradB[0] as number;
+  startLoss(parts);
+  for (let r = 0; r < count; r++) {
+    const from = runs[2 * r] as number;
+    const end = (from + (runs[2 * r + 1] as number)) * stride;
+    for (let at = from * stride; at < end; at += stride) {
+      const n = words[at + COUNT] as number;
+      const first = at + ENTRIES;
+      let s = b0;
+      for (let p = 0; p < n; p++)
+        s += (floats[first + K + p] as number) * (W[words[first + p] as number] as number);
+      const zi = Math.fround(s);
+      const target = floats[at + Y] as number;
+      const weight = floats[at + WEIGHT] as number;
+      const gk =
+        (sigmoid ? sigmoidRow(zi, target, weight, parts) : squaredRow(zi, target, weight, parts)) * weight;
+      if (gk === 0) continue;
+      gb += gk;
+      for (let p = 0; p < n; p++) {
+        const j = words[first + p] as number;
+        gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
+      }
+    }
+  }
+  gradB[0] = gb;
+  return endLoss(parts);
+}
+
+/** Several outputs (softmax): `acc`, `z` and `g` are per-row scratch of `units` entries. */
+function unitsRows(
+  output: TrainerOptions['output'],
+  units: number,
+  words: Int32Array,
+  floats: Float32Array,
+  stride: number,
+  K: number,
+  runs: Int32Array,
+  count: number,
+  W: Float32Array,
+  b: Float32Array,
+  gradW: Float64Array,
+  gradB: Float64Array,
+  acc: Float64Array,
+  z: Float32Array,
+  g: Float64Array,
+): number {
+  let loss = 0;
+  for (let r = 0; r < count; r++) {
+    const from = runs[2 * r] as number;
+    const end = (from + (runs[2 * r + 1] as number)) * stride;
+    for (let at = from * stride; at < end; at += stride) {
+      const n = words[at + COUNT] as number;
+      const first = at + ENTRIES;
+      for (let k = 0; k < units; k++) acc[k] = b[k] as number;
+      for (let p = 0; p < n; p++) {
+        const xj = floats[first + K + p] as number;
+        const base = (words[first + p] as number) * units;
+        for (let k = 0; k < units; k++) acc[k] = (acc[k] as number) + xj * (W[base + k] as number);
+      }
+      for (let k = 0; k < units; k++) z[k] = acc[k] as number;
+      const target = floats[at + Y] as number;
+      const weight = floats[at + WEIGHT] as number;
+      loss += weight * rowLoss(output, z, 0, units, target);
+      outputGradient(output, z, target, units, g);
+      for (let k = 0; k < units; k++) {
+        const gk = (g[k] as number) * weight;
+        if (gk === 0) continue;
+        gradB[k] = (gradB[k] as number) + gk;
+        for (let p = 0; p < n; p++) {
+          const j = (words[first + p] as number) * units + k;
+          gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
+        }
+      }
+    }
+  }
+  return loss;
 }
 
 /** d loss / d logit for one row, written into `g`. */

@@ -117,22 +117,99 @@ export function jsonReader(duckType: string): JsonReader {
 
 const dayMicros = 86_400_000_000;
 
+/** Days since 1970-01-01 of a proleptic Gregorian date, or null when the month or day does not exist. */
 function daysFromCivil(y: number, m: number, d: number): number | null {
   if (m < 1 || m > 12 || d < 1) return null;
-  const ms = Date.UTC(y, m - 1, d);
-  const check = new Date(ms);
-  if (check.getUTCDate() !== d || check.getUTCMonth() !== m - 1) return null;
-  // Date.UTC maps years 0–99 to 1900–1999; set the year explicitly.
-  const at = new Date(0);
-  at.setUTCFullYear(y, m - 1, d);
-  return Math.round(at.getTime() / 86_400_000);
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > (m === 2 ? (leap ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31)) return null;
+  // H. Hinnant's days_from_civil: years from March, so a leap day ends the year.
+  const ya = m <= 2 ? y - 1 : y;
+  const era = Math.floor(ya / 400);
+  const yoe = ya - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+}
+
+/**
+ * The date and timestamp readers below walk the text once, digit by digit, instead of a regular
+ * expression and `Date` per value: a request's timestamps are read on every predict. They accept
+ * exactly what the expressions they replaced accepted (test/unit/derived-features.test.ts compares
+ * them over generated and mangled values). `at` is the reader's position in the text.
+ */
+let at = 0;
+
+/** A JS `\s` character (what the regular expressions skipped around a value). */
+function isSpace(c: number): boolean {
+  if (c > 32 && c < 0xa0) return false;
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+function skipSpaces(text: string): void {
+  while (at < text.length && isSpace(text.charCodeAt(at))) at++;
+}
+
+/** The digit at `i`, or -1. */
+function digitAt(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+/** `count` digits from `at` as a number (advancing), or -1 when any is not a digit. */
+function digits(text: string, count: number): number {
+  let n = 0;
+  for (let k = 0; k < count; k++) {
+    const c = digitAt(text, at);
+    if (c < 0) return -1;
+    n = n * 10 + c;
+    at++;
+  }
+  return n;
+}
+
+/** One or two digits from `at` (advancing), or -1. */
+function oneOrTwoDigits(text: string): number {
+  const first = digitAt(text, at);
+  if (first < 0) return -1;
+  at++;
+  const second = digitAt(text, at);
+  if (second < 0) return first;
+  at++;
+  return first * 10 + second;
+}
+
+/** `YYYY-M[M]-D[D]` from `at` (advancing): its day number, or null (not a date, or no such day). */
+function readDate(text: string): number | null {
+  const y = digits(text, 4);
+  if (y < 0 || text.charCodeAt(at) !== 45 /* - */) return null;
+  at++;
+  const m = oneOrTwoDigits(text);
+  if (m < 0 || text.charCodeAt(at) !== 45) return null;
+  at++;
+  const d = oneOrTwoDigits(text);
+  if (d < 0) return null;
+  return daysFromCivil(y, m, d);
 }
 
 /** `CAST(text AS DATE)`: `YYYY-MM-DD` (surrounding spaces allowed), else null. */
 export function parseDate(text: string): number | null {
-  const m = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$/.exec(text);
-  if (!m) return null;
-  return daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
+  at = 0;
+  skipSpaces(text);
+  const days = readDate(text);
+  if (days === null) return null;
+  skipSpaces(text);
+  return at === text.length ? days : null;
 }
 
 /**
@@ -140,25 +217,60 @@ export function parseDate(text: string): number | null {
  * an offset `±HH[:MM]` that is converted to UTC; fractions beyond microseconds are truncated. Else null.
  */
 export function parseTimestamp(text: string): number | null {
-  const m =
-    /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/i.exec(
-      text,
-    );
-  if (!m) return null;
-  const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
+  at = 0;
+  skipSpaces(text);
+  const days = readDate(text);
   if (days === null) return null;
-  const h = Number(m[4] ?? 0);
-  const min = Number(m[5] ?? 0);
-  const s = Number(m[6] ?? 0);
-  if (h > 23 || min > 59 || s > 59) return null;
-  const fraction = Number(((m[7] ?? '') + '000000').slice(0, 6));
-  let offsetMinutes = 0;
-  const zone = m[8];
-  if (zone && zone.toUpperCase() !== 'Z') {
-    const digits = zone.slice(1).replace(':', '');
-    offsetMinutes =
-      (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0)) * (zone[0] === '-' ? -1 : 1);
+  let h = 0;
+  let min = 0;
+  let s = 0;
+  let fraction = 0;
+  const separator = text.charCodeAt(at);
+  if (
+    (separator === 32 || separator === 84 || separator === 116) /* ' ', T, t */ &&
+    digitAt(text, at + 1) >= 0
+  ) {
+    at++;
+    h = oneOrTwoDigits(text);
+    if (text.charCodeAt(at) !== 58 /* : */) return null;
+    at++;
+    min = digits(text, 2);
+    if (min < 0) return null;
+    if (text.charCodeAt(at) === 58 && digitAt(text, at + 1) >= 0 && digitAt(text, at + 2) >= 0) {
+      at++;
+      s = digits(text, 2);
+      if (text.charCodeAt(at) === 46 /* . */ && digitAt(text, at + 1) >= 0) {
+        at++;
+        let scale = 100_000;
+        for (let c = digitAt(text, at); c >= 0; c = digitAt(text, ++at)) {
+          fraction += c * scale;
+          scale /= 10;
+          if (scale < 1) scale = 0;
+        }
+      }
+    }
+    if (h > 23 || min > 59 || s > 59) return null;
   }
+  skipSpaces(text);
+  let offsetMinutes = 0;
+  const zone = text.charCodeAt(at);
+  if (zone === 90 || zone === 122 /* Z, z */) at++;
+  else if (
+    (zone === 43 || zone === 45) /* +, - */ &&
+    digitAt(text, at + 1) >= 0 &&
+    digitAt(text, at + 2) >= 0
+  ) {
+    at++;
+    offsetMinutes = digits(text, 2) * 60;
+    const colon = text.charCodeAt(at) === 58 ? 1 : 0;
+    if (digitAt(text, at + colon) >= 0 && digitAt(text, at + colon + 1) >= 0) {
+      at += colon;
+      offsetMinutes += digits(text, 2);
+    }
+    if (zone === 45) offsetMinutes = -offsetMinutes;
+  }
+  skipSpaces(text);
+  if (at !== text.length) return null;
   return days * dayMicros + ((h * 60 + min - offsetMinutes) * 60 + s) * 1_000_000 + fraction;
 }
 
@@ -175,13 +287,22 @@ export function timestampParts(micros: number): {
 } {
   const days = Math.floor(micros / dayMicros);
   const rest = micros - days * dayMicros;
-  const date = new Date(days * 86_400_000);
   const secondsOfDay = Math.floor(rest / 1_000_000);
+  // H. Hinnant's civil_from_days (what `Date` answers, without a Date per value): years from March.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
   return {
     days,
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
+    year: yoe + era * 400 + (month <= 2 ? 1 : 0),
+    month,
+    day: doy - Math.floor((153 * mp + 2) / 5) + 1,
     hour: Math.floor(secondsOfDay / 3600),
     minute: Math.floor(secondsOfDay / 60) % 60,
     second: secondsOfDay % 60,

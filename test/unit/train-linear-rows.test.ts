@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { initDense } from '../../activities/train/dense-params.js';
 import type { OutputKind, Trainer, TrainingData } from '../../activities/train/trainer.js';
 import { runTrainingLoop } from '../../activities/train/training-loop.js';
-import { createTypedLinearTrainer } from '../../activities/train/typed-linear.js';
+import { rowRecords } from '../../activities/train/row-records.js';
+import { createTypedLinearTrainer, oneOutputRows } from '../../activities/train/typed-linear.js';
 import { mulberry32 } from '../../pipelines/prng.js';
 
 /** Two numeric inputs and two one-hot groups (mostly zeros), like an encoded table; some rows all zero. */
@@ -105,4 +106,57 @@ describe('linear trainer reading rows in place', () => {
     // scored twice (the validation split every epoch): the same numbers
     expect(Array.from(trainer.logits(data.x, data.rows))).toEqual(Array.from(dense));
   });
+});
+
+describe('the per-batch kernels', () => {
+  /** Records in storage order and one run covering every row: the kernel sees the whole matrix as a batch. */
+  function batch(data: TrainingData) {
+    const records = rowRecords(
+      data,
+      Uint32Array.from({ length: data.rows }, (_, i) => i),
+    );
+    return { ...records, runs: Int32Array.of(0, data.rows) };
+  }
+
+  it.each<[OutputKind, boolean]>([
+    ['sigmoid', true],
+    ['sigmoid', false],
+    ['linear', true],
+  ])(
+    '%s (row weights: %s): loss and gradient sums agree with the textbook formulas over every input',
+    (output, weighted) => {
+      // 3,000 rows near z = 0 in one batch: a running product of (1 + e^-|z|) ≈ 2 per row would overflow.
+      const data = encoded(3000, output, 6);
+      if (!weighted) delete data.w;
+      const { kernels, biases } = initDense([data.width, 1], mulberry32(8));
+      const W = (kernels[0] as Float32Array).map((v) => v * 0.01);
+      const b = biases[0] as Float32Array;
+      const { words, floats, stride, k, runs } = batch(data);
+      const gradW = new Float64Array(data.width);
+      const gradB = new Float64Array(1);
+      const sigmoid = output === 'sigmoid';
+      const parts = new Float64Array(2);
+      const loss = oneOutputRows(sigmoid, words, floats, stride, k, runs, 1, W, b, gradW, gradB, parts);
+      let refLoss = 0;
+      const refW = new Float64Array(data.width);
+      let refB = 0;
+      for (let i = 0; i < data.rows; i++) {
+        let s = b[0] as number;
+        for (let j = 0; j < data.width; j++) s += (data.x[i * data.width + j] as number) * (W[j] as number);
+        const z = Math.fround(s);
+        const y = data.y[i] as number;
+        const weight = data.w ? (data.w[i] as number) : 1;
+        const p = 1 / (1 + Math.exp(-z));
+        refLoss +=
+          weight * (output === 'sigmoid' ? -(y * Math.log(p) + (1 - y) * Math.log(1 - p)) : (z - y) ** 2);
+        const g = weight * (output === 'sigmoid' ? p - y : 2 * (z - y));
+        refB += g;
+        for (let j = 0; j < data.width; j++)
+          refW[j] = (refW[j] as number) + g * (data.x[i * data.width + j] as number);
+      }
+      expect(loss).toBeCloseTo(refLoss, 6);
+      expect(gradB[0]).toBeCloseTo(refB, 9);
+      for (let j = 0; j < data.width; j++) expect(gradW[j]).toBeCloseTo(refW[j] as number, 9);
+    },
+  );
 });
