@@ -181,8 +181,9 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       perEpochOf[key] = median(perEpoch);
       perCpuOf[key] = median(perCpu);
       aucOf[key] = auc;
-      if (config.engine === 'typed-array' && config.hidden.length === 0)
+      if (config.engine === 'typed-array' && !config.threads) {
         [linearPerEpoch, linearPerEpochCpu] = [perEpoch, perCpu];
+      }
       rows.push({
         dataset: 'flights',
         step: `train ${config.name}, ${config.epochs} epochs of ${train.rows.toLocaleString('en')} rows`,
@@ -378,19 +379,6 @@ export async function run(args: string[] = []): Promise<BenchResult> {
   }
 }
 
-/** `--linear-epochs N` (or `=N`): a positive whole number, else LINEAR_EPOCHS. */
-function linearEpochsArg(args: string[]): number {
-  const at = args.findIndex((a) => a === '--linear-epochs' || a.startsWith('--linear-epochs='));
-  if (at < 0) return LINEAR_EPOCHS;
-  const arg = args[at] as string;
-  const value = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1]);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(
-      `--linear-epochs wants a whole number of epochs, at least 1 (got ${arg} ${args[at + 1] ?? ''})`,
-    );
-  return value;
-}
-
 /**
  * The typed-array MLP beside TF.js on WASM, same network, data, seed and epochs, measured in the same
  * run: rows/s per epoch (wall), rows per CPU-second of the process (both threads count), and the
@@ -413,6 +401,19 @@ function mlpRatios(
     mlpTwoThreadsVsTfjsCpu: of(perCpu, two) / of(perCpu, tfjs),
     mlpAucMinusTfjsAuc: of(auc, two) - of(auc, tfjs),
   };
+}
+
+/** `--linear-epochs N` (or `=N`): a positive whole number, else LINEAR_EPOCHS. */
+function linearEpochsArg(args: string[]): number {
+  const at = args.findIndex((a) => a === '--linear-epochs' || a.startsWith('--linear-epochs='));
+  if (at < 0) return LINEAR_EPOCHS;
+  const arg = args[at] as string;
+  const value = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1]);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(
+      `--linear-epochs wants a whole number of epochs, at least 1 (got ${arg} ${args[at + 1] ?? ''})`,
+    );
+  return value;
 }
 
 function testAuc(trainer: Trainer, test: Matrix): number {
