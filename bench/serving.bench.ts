@@ -31,7 +31,8 @@ export interface Load {
  * handler that parses the same body and answers the same shape of JSON, side by side in one run: 1 row
  * on 32 connections in 3 alternating pairs (the headline ratios are their medians), the earlier
  * one-number-per-instance bare once beside them, 1 connection and 64-row requests, then 32
- * connections while production is switched to another version mid-run. The load generator is autocannon in a child process of its own (one
+ * connections while production is switched to another version mid-run. After each sluice row the
+ * bench waits for the prediction log to reach disk, so the next row does not pay for sluice's writes. The load generator is autocannon in a child process of its own (one
  * process, no workers), so it never shares the server's event loop; on a 2-core machine it still
  * shares the CPU, which costs both handlers alike. `--quick`: 3 s per headline row and 2 s per other
  * row instead of 10 (about 65 s in all).
@@ -75,6 +76,17 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       await load(bareUrl, bodies[1], 8, 1);
       await load(numberUrl, bodies[1], 8, 1);
       await load(predictUrl, bodies[64], 8, 1);
+      // After each sluice run, wait until its prediction log is on disk (DuckDB writes it on its own
+      // threads), so the next row, often a bare one, does not pay for sluice's log; the wait is noted.
+      const settleMs: number[] = [];
+      const sluiceLoad = async (body: string, connections: number, duration: number) => {
+        const r = await load(predictUrl, body, connections, duration);
+        const started = performance.now();
+        await server.predictionLog.flush();
+        settleMs.push(Math.round(performance.now() - started));
+        return r;
+      };
+      await server.predictionLog.flush();
       const rows: Record<string, string | number>[] = [];
       const results = new Map<string, Load>();
       const add = (handler: string, rowsPerRequest: number, connections: number, r: Load, note = '') => {
@@ -101,7 +113,10 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         const order = i % 2 === 0 ? (['bare', 'sluice'] as const) : (['sluice', 'bare'] as const);
         const pair: Partial<Record<'bare' | 'sluice', Load>> = {};
         for (const which of order) {
-          pair[which] = await load(which === 'bare' ? bareUrl : predictUrl, bodies[1], 32, headlineSeconds);
+          pair[which] =
+            which === 'bare'
+              ? await load(bareUrl, bodies[1], 32, headlineSeconds)
+              : await sluiceLoad(bodies[1], 32, headlineSeconds);
         }
         const done = pair as Record<'bare' | 'sluice', Load>;
         add(`bare fastify (same answer), pair ${i + 1}`, 1, 32, done.bare);
@@ -121,7 +136,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         [64, 32],
       ] as const) {
         add('bare fastify (same answer)', size, c, await load(bareUrl, bodies[size], c, seconds));
-        add('sluice predict', size, c, await load(predictUrl, bodies[size], c, seconds));
+        add('sluice predict', size, c, await sluiceLoad(bodies[size], c, seconds));
       }
       const during = load(predictUrl, bodies[1], 32, seconds + 1);
       await new Promise((r) => setTimeout(r, Math.min(2_000, (seconds * 1000) / 2)));
@@ -169,13 +184,14 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           'bare fastify (same answer) parses the body and answers what sluice predict answers (model, version, a request id, one labelled prediction with both class probabilities per instance) with JSON.stringify of an object',
           'servingThroughputVsNumberAnswer: the median sluice req/s of the pairs ÷ the earlier baseline, a bare handler answering one number per instance (run once, between pairs 2 and 3)',
           `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in its row`,
-          'the prediction log is on for sluice predict (one Parquet file per 5 000 rows or 5 s)',
+          `the prediction log is on for sluice predict (one Parquet file per 5 000 rows or 5 s); after each sluice row the bench waits for it to be on disk before the next row (${Math.min(...settleMs)}–${Math.max(...settleMs)} ms)`,
           'requests send the source columns (date, distance, origin); serving computes hour(date) with the compiled feature expressions (lib/model/derived-features.ts)',
           'load generator: `node autocannon -c <connections> -d <s>` in a child process (one process), the servers in the bench process, on one 2-core machine',
           `load average (1, 5, 15 min) before: ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after each pair: ${pairs.map((p) => p.load[0]?.toFixed(2)).join(', ')}; after: ${loadAfter.map((l) => l.toFixed(2)).join(', ')}`,
         ],
         extra: {
           stages,
+          logSettleMs: settleMs,
           loadBefore,
           loadAfter,
           pairs: pairs.map((p, i) => ({
