@@ -17,6 +17,7 @@ import { trainOnDataset } from '../activities/train/train-core.js';
 import type { Trainer } from '../activities/train/trainer.js';
 import { runTrainingLoop } from '../activities/train/training-loop.js';
 import { createTypedLinearTrainer } from '../activities/train/typed-linear.js';
+import { createTypedMlpTrainer } from '../activities/train/typed-mlp.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from '../pipelines/prng.js';
 import {
   featuresSchema,
@@ -42,6 +43,7 @@ const EPOCHS = 3;
  */
 const LINEAR_EPOCHS = 8;
 const BATCH = 256;
+const MLP = 'MLP 64-32, dropout 0.1';
 
 /**
  * The `train` bench (issue 4, item 9). On flights (delay > 15 min from hour, weekday, distance, origin,
@@ -121,10 +123,19 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         'test AUC': '-',
       },
     ];
-    const configs: { name: string; hidden: number[]; engine: 'typed-array' | 'tfjs'; epochs: number }[] = [
+    const configs: {
+      name: string;
+      hidden: number[];
+      engine: 'typed-array' | 'tfjs';
+      epochs: number;
+      threads?: 1 | 2;
+    }[] = [
       { name: 'logistic regression', hidden: [], engine: 'typed-array', epochs: linearEpochs },
       { name: 'logistic regression', hidden: [], engine: 'tfjs', epochs: EPOCHS },
-      { name: 'MLP 64-32, dropout 0.1', hidden: [64, 32], engine: 'tfjs', epochs: EPOCHS },
+      { name: MLP, hidden: [64, 32], engine: 'tfjs', epochs: EPOCHS },
+      // The typed-array MLP beside it in the same run: one thread, then both cores (typed-mlp.ts).
+      { name: MLP, hidden: [64, 32], engine: 'typed-array', epochs: EPOCHS, threads: 1 },
+      { name: MLP, hidden: [64, 32], engine: 'typed-array', epochs: EPOCHS, threads: 2 },
     ];
     const perEpochOf: Record<string, number> = {};
     const perCpuOf: Record<string, number> = {};
@@ -143,9 +154,12 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         activation: 'relu' as const,
       };
       const trainer: Trainer =
-        config.engine === 'typed-array'
-          ? createTypedLinearTrainer(initial, options)
-          : createTfjsDenseTrainer(tf, initial, options);
+        config.engine === 'tfjs'
+          ? createTfjsDenseTrainer(tf, initial, options)
+          : config.threads
+            ? createTypedMlpTrainer(initial, { ...options, threads: config.threads })
+            : createTypedLinearTrainer(initial, options);
+      const key = `${config.engine} ${config.name}${config.threads ? `, ${config.threads} thread${config.threads > 1 ? 's' : ''}` : ''}`;
       const perCpu: number[] = [];
       let cpu = process.cpuUsage();
       const result = await runTrainingLoop(trainer, train, validation, {
@@ -164,14 +178,17 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       const auc = testAuc(trainer, test);
       trainer.dispose();
       const perEpoch = result.history.map((h) => train.rows / (h.ms / 1000));
-      perEpochOf[`${config.engine} ${config.name}`] = median(perEpoch);
-      perCpuOf[`${config.engine} ${config.name}`] = median(perCpu);
-      aucOf[`${config.engine} ${config.name}`] = auc;
-      if (config.engine === 'typed-array') [linearPerEpoch, linearPerEpochCpu] = [perEpoch, perCpu];
+      perEpochOf[key] = median(perEpoch);
+      perCpuOf[key] = median(perCpu);
+      aucOf[key] = auc;
+      if (config.engine === 'typed-array' && config.hidden.length === 0)
+        [linearPerEpoch, linearPerEpochCpu] = [perEpoch, perCpu];
       rows.push({
         dataset: 'flights',
         step: `train ${config.name}, ${config.epochs} epochs of ${train.rows.toLocaleString('en')} rows`,
-        engine: config.engine,
+        engine: config.threads
+          ? `${config.engine}, ${config.threads} thread${config.threads > 1 ? 's' : ''}`
+          : config.engine,
         backend: config.engine === 'tfjs' ? backend.name : '-',
         rows: train.rows,
         'rows/s': Math.round(median(perEpoch)),
@@ -226,6 +243,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         (linearPerEpochCpu.at(-1) ?? NaN) / (plain.rowsPerCpuSecond.at(-1) ?? NaN),
       tfjsLinearVsPlainLoop: (perEpochOf['tfjs logistic regression'] ?? NaN) / plainRate,
       linearAucMinusPlainLoopAuc: (aucOf['typed-array logistic regression'] ?? NaN) - plainAuc,
+      ...mlpRatios(perEpochOf, perCpuOf, aucOf),
     };
 
     const store = createArtifactStore(home);
@@ -328,6 +346,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       rows,
       ratios: { ...ratios, ...gbdtRatios, ...memory.ratios },
       notes: [
+        `Typed-array MLP 64-32 ÷ TF.js WASM, rows/s per epoch: two threads ${ratios.mlpTwoThreadsVsTfjs.toFixed(2)}x, one thread ${ratios.mlpOneThreadVsTfjs.toFixed(2)}x (two ÷ one ${ratios.mlpTwoThreadsVsOne.toFixed(2)}x); test AUC two threads minus TF.js ${ratios.mlpAucMinusTfjsAuc.toFixed(4)}. Two threads' rows/CPU-s counts both threads' CPU.`,
         `Linear trainer ÷ plain loop: ${ratios.linearVsPlainLoop.toFixed(2)}x rows/s per epoch (median of ${linearEpochs}), ${ratios.linearVsPlainLoopLastEpoch.toFixed(2)}x in the last epoch (${ratios.linearVsPlainLoopLastEpochCpu.toFixed(2)}x by CPU time); linear trainer rows/CPU-s by epoch: ${linearPerEpochCpu.map((r) => (r / 1e6).toFixed(2)).join(', ')} M; test AUC ${(aucOf['typed-array logistic regression'] ?? NaN).toFixed(4)} vs ${plainAuc.toFixed(4)}. The trainer's epoch includes its validation loss, shuffle and checkpointable state; the plain loop's is the train pass only.`,
         `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
         `Backends passed over: ${backend.skipped.join('; ') || 'none'}.`,
@@ -370,6 +389,30 @@ function linearEpochsArg(args: string[]): number {
       `--linear-epochs wants a whole number of epochs, at least 1 (got ${arg} ${args[at + 1] ?? ''})`,
     );
   return value;
+}
+
+/**
+ * The typed-array MLP beside TF.js on WASM, same network, data, seed and epochs, measured in the same
+ * run: rows/s per epoch (wall), rows per CPU-second of the process (both threads count), and the
+ * test AUC difference (speed must not buy a worse model).
+ */
+function mlpRatios(
+  perEpoch: Record<string, number>,
+  perCpu: Record<string, number>,
+  auc: Record<string, number>,
+) {
+  const tfjs = `tfjs ${MLP}`;
+  const one = `typed-array ${MLP}, 1 thread`;
+  const two = `typed-array ${MLP}, 2 threads`;
+  const of = (table: Record<string, number>, key: string) => table[key] ?? NaN;
+  return {
+    mlpTwoThreadsVsTfjs: of(perEpoch, two) / of(perEpoch, tfjs),
+    mlpOneThreadVsTfjs: of(perEpoch, one) / of(perEpoch, tfjs),
+    mlpTwoThreadsVsOne: of(perEpoch, two) / of(perEpoch, one),
+    mlpOneThreadVsTfjsCpu: of(perCpu, one) / of(perCpu, tfjs),
+    mlpTwoThreadsVsTfjsCpu: of(perCpu, two) / of(perCpu, tfjs),
+    mlpAucMinusTfjsAuc: of(auc, two) - of(auc, tfjs),
+  };
 }
 
 function testAuc(trainer: Trainer, test: Matrix): number {

@@ -129,8 +129,13 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       };
     },
     restore(state) {
-      W.set(state.params.kernels[0] as Float32Array);
-      b.set(state.params.biases[0] as Float32Array);
+      const [kernel, bias] = [state.params.kernels[0], state.params.biases[0]];
+      if (state.params.kernels.length !== 1 || kernel?.length !== W.length || bias?.length !== b.length)
+        throw new Error(
+          `the checkpoint holds a ${state.params.sizes.join('-')} network, this trainer a ${width}-${units} linear model: resume from a checkpoint of the same model`,
+        );
+      W.set(kernel);
+      b.set(bias);
       for (const l of [0, 1] as const) {
         m[l].set(state.adam.m[l] as Float32Array);
         v[l].set(state.adam.v[l] as Float32Array);

@@ -63,8 +63,47 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
   // factor[l]: d act / d pre-activation × mask, per hidden unit (0 where nothing flows back).
   const factor = sizes.map((n) => new Float64Array(n));
   const back = sizes.map((n) => new Float64Array(n));
+  const widest = Math.max(...sizes);
+  const activeIndex = new Int32Array(widest);
+  const activeValue = new Float64Array(widest);
   const rowIndex = new Int32Array(width);
   const rowValue = new Float32Array(width);
+  /**
+   * `z = b + Σ value[p] · W[index[p], ·]` for kernel `l` over the `count` non-zero inputs listed in
+   * `activeIndex/activeValue`: four outputs at a time, each summed in a register, inputs in ascending
+   * order (the sums one output at a time would make).
+   */
+  const affine = (P: Float32Array, l: number, count: number, z: Float64Array) => {
+    const nOut = sizes[l + 1] as number;
+    const kl = layout.kernel[l] as number;
+    const bl = layout.bias[l] as number;
+    let k = 0;
+    for (; k + 4 <= nOut; k += 4) {
+      let s0 = P[bl + k] as number;
+      let s1 = P[bl + k + 1] as number;
+      let s2 = P[bl + k + 2] as number;
+      let s3 = P[bl + k + 3] as number;
+      for (let p = 0; p < count; p++) {
+        const v = activeValue[p] as number;
+        const base = kl + (activeIndex[p] as number) * nOut + k;
+        s0 += v * (P[base] as number);
+        s1 += v * (P[base + 1] as number);
+        s2 += v * (P[base + 2] as number);
+        s3 += v * (P[base + 3] as number);
+      }
+      z[k] = s0;
+      z[k + 1] = s1;
+      z[k + 2] = s2;
+      z[k + 3] = s3;
+    }
+    for (; k < nOut; k++) {
+      let s = P[bl + k] as number;
+      for (let p = 0; p < count; p++) {
+        s += (activeValue[p] as number) * (P[kl + (activeIndex[p] as number) * nOut + k] as number);
+      }
+      z[k] = s;
+    }
+  };
 
   /** Forward pass of one row from its non-zeros `index/value[from … to)`. Dropout when `seed` ≥ 0. */
   const forward = (
@@ -77,36 +116,17 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
     size: number,
     position: number,
   ): Float64Array => {
-    // Layer 0: only the non-zero inputs.
-    const n1 = sizes[1] as number;
-    const b0 = layout.bias[0] as number;
-    const k0 = layout.kernel[0] as number;
-    let z = acts[1] as Float64Array;
-    for (let k = 0; k < n1; k++) z[k] = P[b0 + k] as number;
+    // Layer 0: only the row's non-zero inputs.
+    let count = 0;
     for (let p = from; p < to; p++) {
-      const v = value[p] as number;
-      const base = k0 + (index[p] as number) * n1;
-      for (let k = 0; k < n1; k++) z[k] = (z[k] as number) + v * (P[base + k] as number);
+      activeIndex[count] = index[p] as number;
+      activeValue[count] = value[p] as number;
+      count++;
     }
-    for (let l = 1; l <= layers; l++) {
-      if (l > 1) {
-        // Dense layer l-1 from the previous activations, skipping units that are 0.
-        const a = acts[l - 1] as Float64Array;
-        const nIn = sizes[l - 1] as number;
-        const nOut = sizes[l] as number;
-        const kl = layout.kernel[l - 1] as number;
-        const bl = layout.bias[l - 1] as number;
-        z = acts[l] as Float64Array;
-        for (let k = 0; k < nOut; k++) z[k] = P[bl + k] as number;
-        for (let j = 0; j < nIn; j++) {
-          const aj = a[j] as number;
-          if (aj === 0) continue;
-          const base = kl + j * nOut;
-          for (let k = 0; k < nOut; k++) z[k] = (z[k] as number) + aj * (P[base + k] as number);
-        }
-      }
-      if (l === layers) break;
-      // Hidden activation, then dropout.
+    affine(P, 0, count, acts[1] as Float64Array);
+    for (let l = 1; l < layers; l++) {
+      // Hidden activation, then dropout, then the next kernel.
+      const z = acts[l] as Float64Array;
       const n = sizes[l] as number;
       const f = factor[l] as Float64Array;
       const draw = size * (layout.hiddenBefore[l - 1] as number) + position * n;
@@ -129,6 +149,16 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
         z[u] = a;
         f[u] = d;
       }
+      // The next kernel, over the units that are not 0.
+      let active = 0;
+      for (let u = 0; u < n; u++) {
+        const a = z[u] as number;
+        if (a === 0) continue;
+        activeIndex[active] = u;
+        activeValue[active] = a;
+        active++;
+      }
+      affine(P, l, active, acts[l + 1] as Float64Array);
     }
     return acts[layers] as Float64Array;
   };
@@ -149,7 +179,8 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
         const weight = w ? (w[r] as number) : 1;
         loss += weight * lossAndGradient(options.output, z, y[r] as number, units, out);
         if (weight !== 1) for (let k = 0; k < units; k++) out[k] = (out[k] as number) * weight;
-        // Backward through the dense layers above the first: g is d loss / d (layer l+1 pre-activation).
+        // Backward through kernels layers-1 … 1: g is d loss / d (layer l+1 pre-activation). One pass
+        // over each kernel row adds its weights' gradient and sums the gradient flowing down.
         for (let l = layers - 1; l >= 1; l--) {
           const g = back[l + 1] as Float64Array;
           const a = acts[l] as Float64Array;
@@ -166,8 +197,9 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
             const base = kl + j * nOut;
             if (fj === 0) {
               gPrev[j] = 0;
-              if (aj !== 0)
+              if (aj !== 0) {
                 for (let k = 0; k < nOut; k++) G[base + k] = (G[base + k] as number) + aj * (g[k] as number);
+              }
               continue;
             }
             let s = 0;

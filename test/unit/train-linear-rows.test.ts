@@ -160,3 +160,27 @@ describe('the per-batch kernels', () => {
     },
   );
 });
+
+describe('restoring a checkpoint', () => {
+  const options = {
+    output: 'sigmoid' as const,
+    learningRate: 0.02,
+    l2: 0,
+    dropout: 0,
+    activation: 'relu' as const,
+  };
+
+  it('continues from the checkpoint’s weights and moments, and refuses one of another shape', () => {
+    const data = encoded(200, 'sigmoid', 3);
+    const trainer = createTypedLinearTrainer(initDense([data.width, 1], mulberry32(1)), options);
+    const other = createTypedLinearTrainer(initDense([data.width, 1], mulberry32(2)), options);
+    trainer.step(data.x, data.y, data.w, data.rows, 0);
+    other.restore(trainer.state());
+    expect(other.state()).toEqual(trainer.state());
+    expect(Array.from(other.logits(data.x, data.rows))).toEqual(
+      Array.from(trainer.logits(data.x, data.rows)),
+    );
+    const wider = createTypedLinearTrainer(initDense([data.width + 1, 1], mulberry32(2)), options);
+    expect(() => wider.restore(trainer.state())).toThrow(/resume from a checkpoint of the same model/);
+  });
+});
