@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { setMaxListeners } from 'node:events';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
@@ -196,6 +197,11 @@ export async function followRun(
   const call = <R>(fn: () => Promise<R>): Promise<R> => {
     if (!signal) return fn();
     const own = new AbortController();
+    // `result()` long-polls the run's history again every ~20 s while a run waits at a gate, and the
+    // client adds a listener to this signal per poll: a run followed for minutes passed Node's limit of
+    // 10 and printed a leak warning. They are one small closure per poll and go with this signal when
+    // the call ends, so no limit; the signal is not shared with anything else.
+    setMaxListeners(0, own.signal);
     const abort = () => own.abort(signal.reason);
     if (signal.aborted) abort();
     signal.addEventListener('abort', abort, { once: true });
