@@ -8,9 +8,10 @@ import {
   type TrainerState,
   type TrainingData,
 } from './trainer.js';
-import { createMlpKernel, type BatchRows, type CsrRows } from './typed-mlp-kernel.js';
+import type { BatchRows, CsrRows } from './typed-mlp-kernel.js';
 import { flattenInto, mlpLayout, toDenseParams, unflatten, type MlpLayout } from './typed-mlp-layout.js';
 import { chunkRange, CTRL, MLP_CHUNKS, MlpHelper, type SharedData } from './typed-mlp-helper.js';
+import { chooseMlpKernel, createMlpKernelOf, type MlpKernelImpl } from './typed-mlp-simd.js';
 
 /** Training rows from which a second thread pays for its start-up (about 50 ms). */
 const HELPER_MIN_ROWS = 10_000;
@@ -24,6 +25,12 @@ export interface TypedMlpOptions extends TrainerOptions {
    * are the same either way.
    */
   threads?: 1 | 2;
+  /**
+   * What computes each chunk's gradient: `'wasm-simd'` (typed-mlp-simd.ts; the default where this
+   * runtime has WebAssembly SIMD and the network fits its memory) or `'js'` (typed-mlp-kernel.ts, the
+   * fallback). Both threads use the same one.
+   */
+  kernel?: MlpKernelImpl;
 }
 
 /**
@@ -38,7 +45,8 @@ export interface TypedMlpOptions extends TrainerOptions {
  */
 export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOptions): Trainer {
   const layout = mlpLayout(initial.sizes);
-  const kernel = createMlpKernel(layout, options);
+  const impl = chooseMlpKernel(layout, options.kernel).impl;
+  const kernel = createMlpKernelOf(impl, layout, options);
   const n = layout.total;
   // Shared memory, so that a second thread reads the weights and writes its chunks' gradients in place.
   const shared = {
@@ -100,7 +108,13 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
         order = undefined;
         if (wantsHelper(data.rows)) {
           helper ??= new MlpHelper(
-            { sizes: [...layout.sizes], kernel: options, ...shared, ctrl: newCtrl() },
+            {
+              sizes: [...layout.sizes],
+              kernel: { output: options.output, activation: options.activation, dropout: options.dropout },
+              impl,
+              ...shared,
+              ctrl: newCtrl(),
+            },
             where,
           );
           prepared.shared = helper.share({
@@ -160,10 +174,17 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
     },
   };
   helpers.set(trainer, () => helper?.thread);
+  kernels.set(trainer, impl);
   return trainer;
 }
 
 const helpers = new WeakMap<Trainer, () => Worker | undefined>();
+const kernels = new WeakMap<Trainer, MlpKernelImpl>();
+
+/** Which kernel a typed-array MLP trainer computes its gradients with. */
+export function mlpKernelOf(trainer: Trainer): MlpKernelImpl | undefined {
+  return kernels.get(trainer);
+}
 
 /** The second thread of a typed-array MLP trainer, once it has started (tests stop it). */
 export function helperThreadOf(trainer: Trainer): Worker | undefined {
