@@ -69,7 +69,7 @@ interface SimdExports {
     seed: number,
     drawBase: number,
     position: number,
-    rate: number,
+    below: number,
     keep: number,
     idx: number,
     val: number,
@@ -153,6 +153,8 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
   const relu = options.activation === 'relu' ? 1 : 0;
   const rate = options.dropout;
   const keep = Math.fround(1 / (1 - rate));
+  // A draw x (a u32) drops its unit when x / 2³² < rate, i.e. when x ≤ ⌈rate · 2³²⌉ - 1 (exact in doubles).
+  const below = rate > 0 ? Math.ceil(rate * 2 ** 32) - 1 : 0;
   // Fixed part, in floats: W_l, B_l for every layer, then the same again for the gradient.
   const W: number[] = [];
   const B: number[] = [];
@@ -230,11 +232,15 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
         f32.set(P.subarray(k, b + n), W[l]);
         continue;
       }
+      // Row by row (the bias is one more row), each padded to nP floats.
       const stride = nP[l + 1] as number;
-      for (let j = 0, from = k, to = W[l] as number; j < (sizes[l] as number); j++, from += n, to += stride) {
-        f32.set(P.subarray(from, from + n), to);
+      for (
+        let j = 0, from = k, to = W[l] as number;
+        j <= (sizes[l] as number);
+        j++, from += n, to += stride
+      ) {
+        for (let u = 0; u < n; u++) f32[to + u] = P[from + u] as number;
       }
-      f32.set(P.subarray(b, b + n), B[l]);
     }
   };
 
@@ -279,7 +285,7 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
         seed,
         size * (layout.hiddenBefore[l - 1] as number),
         position,
-        rate,
+        below,
         keep,
         4 * idx[l]!,
         4 * val[l]!,
@@ -320,9 +326,10 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
         const first = offsets[r] as number;
         const last = offsets[r + 1] as number;
         i32[b0 + 2 * i] = p;
-        i32.set(index.subarray(first, last), idx0 + p);
-        f32.set(value.subarray(first, last), val0 + p);
-        p += last - first;
+        for (let q = first; q < last; q++, p++) {
+          i32[idx0 + p] = index[q] as number;
+          f32[val0 + p] = value[q] as number;
+        }
         i32[b0 + 2 * i + 1] = p;
       }
       const dropout = rate > 0 ? 1 : 0;

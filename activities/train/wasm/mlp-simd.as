@@ -13,16 +13,6 @@
 
 const MULBERRY: u32 = 0x6d2b79f5;
 
-/** Whether dropout draw number `n` of mulberry32(`seed`) drops its unit (typed-mlp-kernel.ts). */
-// @ts-ignore: decorator
-@inline
-function dropped(seed: u32, n: u32, rate: f64): bool {
-  let t: u32 = seed + (n + 1) * MULBERRY;
-  t = (t ^ (t >>> 15)) * (t | 1);
-  t ^= t + (t ^ (t >>> 7)) * (t | 61);
-  return <f64>(t ^ (t >>> 14)) / 4294967296.0 < rate;
-}
-
 // @ts-ignore: decorator
 @inline
 function madd(acc: v128, s: v128, w: v128): v128 {
@@ -106,12 +96,15 @@ export function forward(
 /**
  * A hidden layer's activation, dropout and input list for the next layer, over `rows` rows of
  * pre-activations `Z` (`rows × nP`, `n` real units). With `relu` the activation is computed here;
- * otherwise `Z` already holds the activation and `F` its derivative (computed by the caller). `F`
- * receives d activation / d pre-activation × the dropout mask. The list of row i (from i·n) holds the
- * units whose activation or derivative is not 0, with their activations.
+ * otherwise `Z` already holds the activation and `F` its derivative (computed by the caller). `Z`
+ * receives the activation after dropout and `F` d activation / d pre-activation × the dropout mask.
+ * The list of row i (from i·n) holds the units whose activation or derivative is not 0, with their
+ * activations.
  *
  * Dropout (when `dropout` is 1): the mask of unit u of batch position `position + i` is draw
- * `drawBase + (position + i)·n + u` of mulberry32(`seed`): 0 when dropped, else `keep`.
+ * `drawBase + (position + i)·n + u` of mulberry32(`seed`): 0 when dropped, else `keep`. The draw
+ * x/2³² < rate is tested as x ≤ `below` (= ⌈rate·2³²⌉ - 1, computed by the caller), which is the
+ * same test on integers; four draws at a time.
  */
 export function activate(
   Z: usize,
@@ -124,36 +117,55 @@ export function activate(
   seed: u32,
   drawBase: i32,
   position: i32,
-  rate: f64,
+  below: u32,
   keep: f32,
   idx: usize,
   val: usize,
   bounds: usize,
 ): void {
   const stride = <usize>nP << 2;
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
+  const keepV = f32x4.splat(keep);
+  const seedV = i32x4.splat(seed);
+  const mulberry = i32x4.splat(MULBERRY);
+  const belowV = i32x4.splat(below);
+  const ones = i32x4.splat(1);
+  const sixtyOnes = i32x4.splat(61);
+  const lanes = i32x4(1, 2, 3, 4);
   for (let i = 0; i < rows; i++) {
-    const row = <usize>i * stride;
-    const first = i * n;
-    let count = first;
-    const draw = drawBase + (position + i) * n;
-    for (let u = 0; u < n; u++) {
-      const at = row + (<usize>u << 2);
-      const z = load<f32>(Z + at);
-      let a: f32;
-      let d: f32;
+    const z = Z + <usize>i * stride;
+    const f = F + <usize>i * stride;
+    // Draw number + 1 of units u … u+3.
+    let next = i32x4.add(i32x4.splat(drawBase + (position + i) * n), lanes);
+    for (let c: usize = 0; c < stride; c += 16) {
+      let a = v128.load(z + c);
+      let d: v128;
       if (relu) {
-        a = select<f32>(z, 0, z > 0);
-        d = select<f32>(1, 0, z > 0);
+        const positive = f32x4.gt(a, zero);
+        a = v128.and(a, positive);
+        d = v128.and(one, positive);
       } else {
-        a = z;
-        d = load<f32>(F + at);
+        d = v128.load(f + c);
       }
       if (dropout) {
-        const m = select<f32>(0, keep, dropped(seed, <u32>(draw + u), rate));
-        a *= m;
-        d *= m;
+        let t = i32x4.add(seedV, i32x4.mul(next, mulberry));
+        t = i32x4.mul(v128.xor(t, i32x4.shr_u(t, 15)), v128.or(t, ones));
+        t = v128.xor(t, i32x4.add(t, i32x4.mul(v128.xor(t, i32x4.shr_u(t, 7)), v128.or(t, sixtyOnes))));
+        t = v128.xor(t, i32x4.shr_u(t, 14));
+        const m = v128.andnot(keepV, i32x4.le_u(t, belowV));
+        a = f32x4.mul(a, m);
+        d = f32x4.mul(d, m);
+        next = i32x4.add(next, i32x4.splat(4));
       }
-      store<f32>(F + at, d);
+      v128.store(z + c, a);
+      v128.store(f + c, d);
+    }
+    const first = i * n;
+    let count = first;
+    for (let u = 0; u < n; u++) {
+      const a = load<f32>(z + (<usize>u << 2));
+      const d = load<f32>(f + (<usize>u << 2));
       store<i32>(idx + (<usize>count << 2), u);
       store<f32>(val + (<usize>count << 2), a);
       count += i32(a != 0) | i32(d != 0);
