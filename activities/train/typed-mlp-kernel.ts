@@ -40,12 +40,28 @@ export interface MlpKernelOptions {
  */
 export interface MlpKernel {
   /**
-   * The summed (row-weighted) gradient of batch positions `from … to)` written into `grad` (the
-   * parameter layout; overwritten), and their summed weighted loss returned.
+   * The element type of the gradients `gradient` writes: float64 here (this kernel sums in doubles);
+   * float32 for a kernel whose sums are float32, so that handing them over is a plain copy.
    */
-  gradient(params: Float32Array, grad: Float64Array, batch: BatchRows, from: number, to: number): number;
+  readonly gradType: Float64ArrayConstructor | Float32ArrayConstructor;
+  /**
+   * The summed (row-weighted) gradient of batch positions `from … to)` written into `grad` (the
+   * parameter layout, of type {@link gradType}; overwritten), and their summed weighted loss returned.
+   */
+  gradient(
+    params: Float32Array,
+    grad: Float64Array | Float32Array,
+    batch: BatchRows,
+    from: number,
+    to: number,
+  ): number;
   /** Raw outputs for `rows` dense rows of `x` (no dropout), `rows × units`. */
   logits(params: Float32Array, x: Float32Array, rows: number): Float32Array;
+}
+
+/** Gradients of a kernel's {@link MlpKernel.gradType} over `buffer` (shared by the trainer's threads). */
+export function gradientsOver(kernel: MlpKernel, buffer: SharedArrayBuffer): Float64Array | Float32Array {
+  return kernel.gradType === Float32Array ? new Float32Array(buffer) : new Float64Array(buffer);
 }
 
 const MULBERRY = 0x6d2b79f5;
@@ -164,6 +180,7 @@ export function createMlpKernel(layout: MlpLayout, options: MlpKernelOptions): M
   };
 
   return {
+    gradType: Float64Array,
     gradient(P, G, batch, from, to) {
       G.fill(0);
       const { csr, y, w, rows, start, size } = batch;

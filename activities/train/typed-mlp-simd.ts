@@ -244,14 +244,19 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
     }
   };
 
-  /** The gradient in W/B's layout into `G` (the flat layout, doubles). */
-  const storeGradient = (G: Float64Array) => {
+  /** The gradient in W/B's layout into `G` (the flat layout): one copy per layer where unpadded. */
+  const storeGradient = (G: Float32Array | Float64Array) => {
     for (let l = 0; l < layers; l++) {
       const n = sizes[l + 1] as number;
       const stride = nP[l + 1] as number;
       const k = layout.kernel[l] as number;
       const rows = (sizes[l] as number) + 1; // the bias is one more row
-      for (let j = 0, to = k, from = gradOffset + (W[l] as number); j < rows; j++, to += n, from += stride) {
+      const at = gradOffset + (W[l] as number);
+      if (n === stride && G instanceof Float32Array) {
+        G.set(f32.subarray(at, at + rows * n), k);
+        continue;
+      }
+      for (let j = 0, to = k, from = at; j < rows; j++, to += n, from += stride) {
         for (let u = 0; u < n; u++) G[to + u] = f32[from + u] as number;
       }
     }
@@ -305,6 +310,7 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
   };
 
   return {
+    gradType: Float32Array,
     gradient(P, G, batch: BatchRows, from, to) {
       const { csr, y, w, rows: order, start, size } = batch;
       const { offsets, index, value } = csr;

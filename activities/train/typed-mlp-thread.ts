@@ -1,5 +1,5 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { BatchRows } from './typed-mlp-kernel.js';
+import { gradientsOver, type BatchRows } from './typed-mlp-kernel.js';
 import { createMlpKernelOf } from './typed-mlp-simd.js';
 import { mlpLayout } from './typed-mlp-layout.js';
 import {
@@ -20,10 +20,10 @@ import {
 const { setup } = workerData as { setup: HelperSetup };
 const ctrl = new Int32Array(setup.ctrl);
 const params = new Float32Array(setup.params);
-const grads = new Float64Array(setup.grads);
 const losses = new Float64Array(setup.losses);
 const layout = mlpLayout(setup.sizes);
 const kernel = createMlpKernelOf(setup.impl, layout, setup.kernel);
+const grads = gradientsOver(kernel, setup.grads);
 let data: SharedData | undefined;
 
 function report(state: number, message?: HelperMessage): void {

@@ -2,14 +2,8 @@ import { availableParallelism } from 'node:os';
 import type { EpochOrder } from './epoch-order.js';
 import type { Worker } from 'node:worker_threads';
 import { denseArrays, type DenseParams } from './dense-params.js';
-import {
-  adamStep,
-  type Trainer,
-  type TrainerOptions,
-  type TrainerState,
-  type TrainingData,
-} from './trainer.js';
-import type { BatchRows, CsrRows } from './typed-mlp-kernel.js';
+import { ADAM, type Trainer, type TrainerOptions, type TrainerState, type TrainingData } from './trainer.js';
+import { gradientsOver, type BatchRows, type CsrRows } from './typed-mlp-kernel.js';
 import { flattenInto, mlpLayout, toDenseParams, unflatten, type MlpLayout } from './typed-mlp-layout.js';
 import { chunkRange, CTRL, MLP_CHUNKS, MlpHelper, type SharedData } from './typed-mlp-helper.js';
 import { csrOf, shuffledPositions, shuffledSplit, type ShuffledSplit } from './typed-mlp-rows.js';
@@ -53,15 +47,14 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
   // Shared memory, so that a second thread reads the weights and writes its chunks' gradients in place.
   const shared = {
     params: new SharedArrayBuffer(4 * n),
-    grads: new SharedArrayBuffer(8 * MLP_CHUNKS * n),
+    grads: new SharedArrayBuffer(kernel.gradType.BYTES_PER_ELEMENT * MLP_CHUNKS * n),
     losses: new SharedArrayBuffer(8 * MLP_CHUNKS),
   };
   const params = new Float32Array(shared.params);
-  const grads = new Float64Array(shared.grads);
+  const grads = gradientsOver(kernel, shared.grads);
   const losses = new Float64Array(shared.losses);
   const m = new Float32Array(n);
   const v = new Float32Array(n);
-  const sum = new Float64Array(n);
   let t = 0;
   flattenInto(layout, denseArrays(initial), params);
   let prepared:
@@ -99,7 +92,7 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
     } else {
       for (let c = 0; c < MLP_CHUNKS; c++) chunk(batch, c);
     }
-    return applyGradients(layout, { params, m, v, grads, sum }, losses, ++t, batch.size, options);
+    return applyGradients(layout, { params, m, v, grads }, losses, ++t, batch.size, options);
   };
   const wantsHelper = (rows: number) =>
     options.threads === 2 ||
@@ -213,14 +206,17 @@ export interface MlpArrays {
   params: Float32Array;
   m: Float32Array;
   v: Float32Array;
-  /** {@link MLP_CHUNKS} gradient sums, one after the other. */
-  grads: Float64Array;
-  sum: Float64Array;
+  /** {@link MLP_CHUNKS} gradient sums, one after the other (the kernel's `gradType`). */
+  grads: Float64Array | Float32Array;
 }
 
 /**
  * Add the chunks' gradients in chunk order and take one Adam step per array (L2 on kernels only, as
  * the TF.js trainer does). Returns the batch's summed loss, also added in chunk order.
+ *
+ * The update is {@link adamStep}'s, operation for operation (a unit test holds them bit-identical),
+ * fused with the chunk sum into one pass over the parameters: it runs between batches while the
+ * second thread waits, so its time counts twice.
  */
 export function applyGradients(
   layout: MlpLayout,
@@ -230,31 +226,25 @@ export function applyGradients(
   size: number,
   options: Pick<TrainerOptions, 'l2' | 'learningRate'>,
 ): number {
-  const { params, m, v, grads, sum } = arrays;
+  const { params, m, v, grads } = arrays;
   const n = layout.total;
-  sum.set(grads.subarray(0, n));
-  for (let c = 1; c < MLP_CHUNKS; c++) {
-    const offset = c * n;
-    for (let i = 0; i < n; i++) sum[i] = (sum[i] as number) + (grads[offset + i] as number);
-  }
+  const lrT = (options.learningRate * Math.sqrt(1 - ADAM.beta2 ** step)) / (1 - ADAM.beta1 ** step);
+  const { beta1, beta2, epsilon } = ADAM;
   for (let l = 0; l + 1 < layout.sizes.length; l++) {
-    const k = layout.kernel[l] as number;
     const b = layout.bias[l] as number;
     const end = b + (layout.sizes[l + 1] as number);
-    for (const [from, to, l2] of [
-      [k, b, options.l2],
-      [b, end, 0],
-    ] as const) {
-      adamStep(
-        params.subarray(from, to),
-        sum.subarray(from, to),
-        m.subarray(from, to),
-        v.subarray(from, to),
-        size,
-        l2,
-        options.learningRate,
-        step,
-      );
+    let l2 = options.l2;
+    for (let i = layout.kernel[l] as number; i < end; i++) {
+      if (i === b) l2 = 0;
+      let sum = grads[i] as number;
+      for (let c = 1, at = n + i; c < MLP_CHUNKS; c++, at += n) sum += grads[at] as number;
+      const p = params[i] as number;
+      const grad = sum / size + l2 * p;
+      const mi = beta1 * (m[i] as number) + (1 - beta1) * grad;
+      const vi = beta2 * (v[i] as number) + (1 - beta2) * grad * grad;
+      m[i] = mi;
+      v[i] = vi;
+      params[i] = p - (lrT * mi) / (Math.sqrt(vi) + epsilon);
     }
   }
   let loss = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { denseArrays, initDense } from '../../activities/train/dense-params.js';
-import type { OutputKind, TrainingData } from '../../activities/train/trainer.js';
+import { adamStep, type OutputKind, type TrainingData } from '../../activities/train/trainer.js';
 import { runTrainingLoop } from '../../activities/train/training-loop.js';
 import { createMlpKernel, type BatchRows } from '../../activities/train/typed-mlp-kernel.js';
 import { flattenInto, mlpLayout } from '../../activities/train/typed-mlp-layout.js';
@@ -9,7 +9,13 @@ import {
   createSimdMlpKernel,
   simdUnavailable,
 } from '../../activities/train/typed-mlp-simd.js';
-import { createTypedMlpTrainer, csrOf, mlpKernelOf } from '../../activities/train/typed-mlp.js';
+import { MLP_CHUNKS } from '../../activities/train/typed-mlp-helper.js';
+import {
+  applyGradients,
+  createTypedMlpTrainer,
+  csrOf,
+  mlpKernelOf,
+} from '../../activities/train/typed-mlp.js';
 import { compileMlpSimd } from '../../activities/train/wasm/build-mlp-simd.js';
 import { MLP_SIMD_WASM } from '../../activities/train/wasm/mlp-simd-module.js';
 import { mulberry32 } from '../../pipelines/prng.js';
@@ -131,13 +137,62 @@ describe('WebAssembly SIMD MLP kernel', () => {
     const simd = createSimdMlpKernel(layout, options);
     const js = createMlpKernel(layout, options);
     const batch = batchOf(data, 1, true);
-    const grad = new Float64Array(layout.total).fill(1);
+    const grad = new Float32Array(layout.total).fill(1);
     expect(simd.gradient(params, grad, batch, 4, 4)).toBe(0);
     expect(grad.every((g) => g === 0)).toBe(true);
     const expected = new Float64Array(layout.total);
     js.gradient(params, expected, batch, 0, 10);
     simd.gradient(params, grad, batch, 0, 10);
     expect(relativeDifference(grad, expected)).toBeLessThan(2e-5);
+  });
+});
+
+describe("the MLP trainer's Adam step", () => {
+  it("is adamStep on the sum of the chunks' gradients, bit for bit", () => {
+    const layout = mlpLayout([7, 6, 3]);
+    const n = layout.total;
+    const random = mulberry32(17);
+    const fill = (a: Float32Array | Float64Array, scale: number) =>
+      a.forEach((_, i) => (a[i] = (random() - 0.5) * scale));
+    for (const grads of [new Float32Array(MLP_CHUNKS * n), new Float64Array(MLP_CHUNKS * n)]) {
+      const params = new Float32Array(n);
+      const m = new Float32Array(n);
+      const v = new Float32Array(n);
+      fill(params, 2);
+      fill(m, 0.1);
+      fill(v, 0.01);
+      fill(grads, 40);
+      v.forEach((x, i) => (v[i] = Math.abs(x)));
+      const expected = { params: params.slice(), m: m.slice(), v: v.slice() };
+      const losses = Float64Array.of(1.5, 2.25, 0.125, 3);
+      const options = { l2: 0.003, learningRate: 0.01 };
+      const loss = applyGradients(layout, { params, m, v, grads }, losses, 7, 50, options);
+      expect(loss).toBe(1.5 + 2.25 + 0.125 + 3);
+      const sum = new Float64Array(n);
+      for (let c = 0; c < MLP_CHUNKS; c++) for (let i = 0; i < n; i++) sum[i] = sum[i]! + grads[c * n + i]!;
+      for (let l = 0; l < 2; l++) {
+        const [k, b, end] = [layout.kernel[l]!, layout.bias[l]!, layout.bias[l]! + layout.sizes[l + 1]!];
+        for (const [from, to, l2] of [
+          [k, b, options.l2],
+          [b, end, 0],
+        ] as const) {
+          const part = (a: Float32Array) => a.subarray(from, to);
+          adamStep(
+            part(expected.params),
+            sum.subarray(from, to),
+            part(expected.m),
+            part(expected.v),
+            50,
+            l2,
+            0.01,
+            7,
+          );
+        }
+      }
+      expect(Array.from(params)).toEqual(Array.from(expected.params));
+      expect(Array.from(m)).toEqual(Array.from(expected.m));
+      expect(Array.from(v)).toEqual(Array.from(expected.v));
+    }
   });
 });
 
