@@ -3,7 +3,10 @@ import { startWorker } from './start-worker.js';
 import type { MlpKernelOptions } from './typed-mlp-kernel.js';
 import type { MlpKernelImpl } from './typed-mlp-simd.js';
 
-/** Chunks per batch (typed-mlp.ts): claimed by either thread, each summed into its own gradient. */
+/**
+ * Chunks per batch (typed-mlp.ts): claimed by either thread, each summed into its own gradient. Adam
+ * (`applyGradients`) adds the four in one expression.
+ */
 export const MLP_CHUNKS = 4;
 
 /** Batch positions `[from, to)` of chunk `c`: fixed by the batch size alone. */

@@ -229,23 +229,11 @@ export function applyGradients(
   const { params, m, v, grads } = arrays;
   const n = layout.total;
   const lrT = (options.learningRate * Math.sqrt(1 - ADAM.beta2 ** step)) / (1 - ADAM.beta1 ** step);
-  const { beta1, beta2, epsilon } = ADAM;
   for (let l = 0; l + 1 < layout.sizes.length; l++) {
     const b = layout.bias[l] as number;
     const end = b + (layout.sizes[l + 1] as number);
-    let l2 = options.l2;
-    for (let i = layout.kernel[l] as number; i < end; i++) {
-      if (i === b) l2 = 0;
-      let sum = grads[i] as number;
-      for (let c = 1, at = n + i; c < MLP_CHUNKS; c++, at += n) sum += grads[at] as number;
-      const p = params[i] as number;
-      const grad = sum / size + l2 * p;
-      const mi = beta1 * (m[i] as number) + (1 - beta1) * grad;
-      const vi = beta2 * (v[i] as number) + (1 - beta2) * grad * grad;
-      m[i] = mi;
-      v[i] = vi;
-      params[i] = p - (lrT * mi) / (Math.sqrt(vi) + epsilon);
-    }
+    adamRange(params, m, v, grads, n, layout.kernel[l] as number, b, size, options.l2, lrT);
+    adamRange(params, m, v, grads, n, b, end, size, 0, lrT);
   }
   let loss = 0;
   for (let c = 0; c < MLP_CHUNKS; c++) loss += losses[c] as number;
@@ -253,3 +241,33 @@ export function applyGradients(
 }
 
 export { csrOf } from './typed-mlp-rows.js';
+
+/** {@link adamStep} on entries `from … to)`, of the sum of the four chunks' gradients (`n` apart). */
+function adamRange(
+  params: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  grads: Float64Array | Float32Array,
+  n: number,
+  from: number,
+  to: number,
+  size: number,
+  l2: number,
+  lrT: number,
+): void {
+  const { beta1, beta2, epsilon } = ADAM;
+  for (let i = from; i < to; i++) {
+    const sum =
+      (grads[i] as number) +
+      (grads[n + i] as number) +
+      (grads[2 * n + i] as number) +
+      (grads[3 * n + i] as number);
+    const p = params[i] as number;
+    const grad = sum / size + l2 * p;
+    const mi = beta1 * (m[i] as number) + (1 - beta1) * grad;
+    const vi = beta2 * (v[i] as number) + (1 - beta2) * grad * grad;
+    m[i] = mi;
+    v[i] = vi;
+    params[i] = p - (lrT * mi) / (Math.sqrt(vi) + epsilon);
+  }
+}
