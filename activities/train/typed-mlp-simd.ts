@@ -52,6 +52,26 @@ export function simdUnavailable(layout: MlpLayout, maxBytes = SIMD_MAX_BYTES): s
 
 const pad4 = (n: number) => (n + 3) & ~3;
 
+/** Floats at the start of the kernel's memory that hold {@link packingTable}. */
+const LUT_FLOATS = 64;
+
+/**
+ * For each 4-bit mask of lanes kept, the `i8x16.swizzle` bytes that move the kept 32-bit lanes to the
+ * front in lane order (the rest become 0): how activate() packs a row's list four units at a time.
+ */
+function packingTable(): Uint8Array {
+  const table = new Uint8Array(16 * 16).fill(0x80);
+  for (let mask = 0; mask < 16; mask++) {
+    let to = 0;
+    for (let lane = 0; lane < 4; lane++) {
+      if ((mask & (1 << lane)) === 0) continue;
+      for (let b = 0; b < 4; b++) table[16 * mask + 4 * to + b] = 4 * lane + b;
+      to++;
+    }
+  }
+  return table;
+}
+
 function paddedTotal(layout: MlpLayout): number {
   let total = 0;
   for (let l = 0; l + 1 < layout.sizes.length; l++) {
@@ -85,10 +105,11 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
   const keep = Math.fround(1 / (1 - rate));
   // A draw x (a u32) drops its unit when x / 2³² < rate, i.e. when x ≤ ⌈rate · 2³²⌉ - 1 (exact in doubles).
   const below = rate > 0 ? Math.ceil(rate * 2 ** 32) - 1 : 0;
-  // Fixed part, in floats: W_l, B_l for every layer, then the same again for the gradient.
+  // Fixed part, in floats: the activation's packing table (LUT_FLOATS), then W_l, B_l for every layer,
+  // then the same again for the gradient.
   const W: number[] = [];
   const B: number[] = [];
-  let at = 0;
+  let at = LUT_FLOATS;
   for (let l = 0; l < layers; l++) {
     W.push(at);
     at += (sizes[l] as number) * (nP[l + 1] as number);
@@ -132,8 +153,9 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
       D.push(take(capacity * (nP[l] as number)));
       if (l < layers) {
         F.push(take(capacity * (nP[l] as number)));
-        idx.push(take(capacity * (sizes[l] as number)));
-        val.push(take(capacity * (sizes[l] as number)));
+        // activate() may write 3 entries past a row's list: room for the last row's.
+        idx.push(take(capacity * (sizes[l] as number) + 4));
+        val.push(take(capacity * (sizes[l] as number) + 4));
         bounds.push(take(2 * capacity));
       }
     }
@@ -151,6 +173,7 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
     i32 = new Int32Array(wasm.memory.buffer);
   };
   plan(1, width);
+  new Uint8Array(wasm.memory.buffer).set(packingTable(), 0);
 
   /** The flat parameters into W/B (padding stays 0: nothing writes it). */
   const loadParams = (P: Float32Array) => {
@@ -225,6 +248,7 @@ export function createSimdMlpKernel(layout: MlpLayout, options: MlpKernelOptions
         4 * idx[l]!,
         4 * val[l]!,
         4 * bounds[l]!,
+        0,
       );
       wasm.forward(
         4 * W[l]!,

@@ -40,6 +40,7 @@ export interface SimdExports {
     idx: number,
     val: number,
     bounds: number,
+    lut: number,
   ): void;
   backward(
     W: number,

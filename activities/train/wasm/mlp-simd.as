@@ -96,10 +96,11 @@ export function forward(
 /**
  * A hidden layer's activation, dropout and input list for the next layer, over `rows` rows of
  * pre-activations `Z` (`rows × nP`, `n` real units). With `relu` the activation is computed here;
- * otherwise `Z` already holds the activation and `F` its derivative (computed by the caller). `Z`
- * receives the activation after dropout and `F` d activation / d pre-activation × the dropout mask.
+ * otherwise `Z` already holds the activation and `F` its derivative (computed by the caller). `F`
+ * receives d activation / d pre-activation × the dropout mask.
  * The list of row i (from i·n) holds the units whose activation or derivative is not 0, with their
- * activations.
+ * activations, in unit order: packed four units at a time by `lut` (16 byte shuffles, one per 4-bit
+ * mask of the units kept), so each row's list may be written up to 3 entries past its end.
  *
  * Dropout (when `dropout` is 1): the mask of unit u of batch position `position + i` is draw
  * `drawBase + (position + i)·n + u` of mulberry32(`seed`): 0 when dropped, else `keep`. The draw
@@ -122,9 +123,11 @@ export function activate(
   idx: usize,
   val: usize,
   bounds: usize,
+  lut: usize,
 ): void {
   const stride = <usize>nP << 2;
   const zero = f32x4.splat(0);
+  const nV = i32x4.splat(n);
   const one = f32x4.splat(1);
   const keepV = f32x4.splat(keep);
   const seedV = i32x4.splat(seed);
@@ -138,6 +141,9 @@ export function activate(
     const f = F + <usize>i * stride;
     // Draw number + 1 of units u … u+3.
     let next = i32x4.add(i32x4.splat(drawBase + (position + i) * n), lanes);
+    let units = i32x4(0, 1, 2, 3);
+    const first = i * n;
+    let count = first;
     for (let c: usize = 0; c < stride; c += 16) {
       let a = v128.load(z + c);
       let d: v128;
@@ -158,17 +164,15 @@ export function activate(
         d = f32x4.mul(d, m);
         next = i32x4.add(next, i32x4.splat(4));
       }
-      v128.store(z + c, a);
       v128.store(f + c, d);
-    }
-    const first = i * n;
-    let count = first;
-    for (let u = 0; u < n; u++) {
-      const a = load<f32>(z + (<usize>u << 2));
-      const d = load<f32>(f + (<usize>u << 2));
-      store<i32>(idx + (<usize>count << 2), u);
-      store<f32>(val + (<usize>count << 2), a);
-      count += i32(a != 0) | i32(d != 0);
+      // The units of these four (of the first n) whose activation or derivative is not 0, packed.
+      const kept = v128.and(v128.or(f32x4.ne(a, zero), f32x4.ne(d, zero)), i32x4.lt_s(units, nV));
+      const mask = i32x4.bitmask(kept);
+      const shuffle = v128.load(lut + (<usize>mask << 4));
+      v128.store(idx + (<usize>count << 2), i8x16.swizzle(units, shuffle));
+      v128.store(val + (<usize>count << 2), i8x16.swizzle(a, shuffle));
+      count += popcnt<i32>(mask);
+      units = i32x4.add(units, i32x4.splat(4));
     }
     store<i32>(bounds + (<usize>i << 3), first);
     store<i32>(bounds + (<usize>i << 3), count, 4);
