@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { initDense } from '../../activities/train/dense-params.js';
 import type { OutputKind, Trainer, TrainingData } from '../../activities/train/trainer.js';
 import { runTrainingLoop } from '../../activities/train/training-loop.js';
-import { rowRecords } from '../../activities/train/row-records.js';
-import { createTypedLinearTrainer, oneOutputRows } from '../../activities/train/typed-linear.js';
+import { LinearRowsMemory } from '../../activities/train/linear-rows-wasm.js';
+import { createTypedLinearTrainer } from '../../activities/train/typed-linear.js';
 import { mulberry32 } from '../../pipelines/prng.js';
 
 /** Two numeric inputs and two one-hot groups (mostly zeros), like an encoded table; some rows all zero. */
@@ -108,16 +108,7 @@ describe('linear trainer reading rows in place', () => {
   });
 });
 
-describe('the per-batch kernels', () => {
-  /** Records in storage order and one run covering every row: the kernel sees the whole matrix as a batch. */
-  function batch(data: TrainingData) {
-    const records = rowRecords(
-      data,
-      Uint32Array.from({ length: data.rows }, (_, i) => i),
-    );
-    return { ...records, runs: Int32Array.of(0, data.rows) };
-  }
-
+describe('the per-batch kernel (WebAssembly)', () => {
   it.each<[OutputKind, boolean]>([
     ['sigmoid', true],
     ['sigmoid', false],
@@ -131,12 +122,15 @@ describe('the per-batch kernels', () => {
       const { kernels, biases } = initDense([data.width, 1], mulberry32(8));
       const W = (kernels[0] as Float32Array).map((v) => v * 0.01);
       const b = biases[0] as Float32Array;
-      const { words, floats, stride, k, runs } = batch(data);
-      const gradW = new Float64Array(data.width);
-      const gradB = new Float64Array(1);
-      const sigmoid = output === 'sigmoid';
-      const parts = new Float64Array(2);
-      const loss = oneOutputRows(sigmoid, words, floats, stride, k, runs, 1, W, b, gradW, gradB, parts);
+      // Records in storage order and one run covering every row: the kernel sees the whole matrix as a batch.
+      const memory = new LinearRowsMemory(data.width);
+      memory.W.set(W);
+      memory.records(
+        data,
+        Uint32Array.from({ length: data.rows }, (_, i) => i),
+      );
+      const loss = memory.batch(output === 'sigmoid', Int32Array.of(0, data.rows), 1, b[0] as number);
+      const { gradW, gradB } = memory;
       let refLoss = 0;
       const refW = new Float64Array(data.width);
       let refB = 0;
