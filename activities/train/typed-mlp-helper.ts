@@ -1,6 +1,7 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from './start-worker.js';
 import type { MlpKernelOptions } from './typed-mlp-kernel.js';
+import type { MlpKernelImpl } from './typed-mlp-simd.js';
 
 /** Chunks per batch (typed-mlp.ts): claimed by either thread, each summed into its own gradient. */
 export const MLP_CHUNKS = 4;
@@ -37,6 +38,8 @@ export const STATE = { starting: 0, running: 1, failed: 2, exited: 3 } as const;
 export interface HelperSetup {
   sizes: number[];
   kernel: MlpKernelOptions;
+  /** The trainer's kernel: the helper uses the same, so that both threads' chunks are alike. */
+  impl: MlpKernelImpl;
   ctrl: SharedArrayBuffer;
   params: SharedArrayBuffer;
   grads: SharedArrayBuffer;

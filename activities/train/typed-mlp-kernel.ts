@@ -255,7 +255,7 @@ function dropped(seed: number, n: number, rate: number): boolean {
 }
 
 /** One row's loss from its logits `z`, and d loss / d z written into `g` (unweighted). */
-function lossAndGradient(
+export function lossAndGradient(
   output: OutputKind,
   z: Float64Array,
   y: number,

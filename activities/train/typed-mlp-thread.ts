@@ -1,5 +1,6 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { createMlpKernel, type BatchRows } from './typed-mlp-kernel.js';
+import type { BatchRows } from './typed-mlp-kernel.js';
+import { createMlpKernelOf } from './typed-mlp-simd.js';
 import { mlpLayout } from './typed-mlp-layout.js';
 import {
   chunkRange,
@@ -22,7 +23,7 @@ const params = new Float32Array(setup.params);
 const grads = new Float64Array(setup.grads);
 const losses = new Float64Array(setup.losses);
 const layout = mlpLayout(setup.sizes);
-const kernel = createMlpKernel(layout, setup.kernel);
+const kernel = createMlpKernelOf(setup.impl, layout, setup.kernel);
 let data: SharedData | undefined;
 
 function report(state: number, message?: HelperMessage): void {

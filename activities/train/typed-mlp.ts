@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { EpochOrder } from './epoch-order.js';
 import type { Worker } from 'node:worker_threads';
 import { denseArrays, type DenseParams } from './dense-params.js';
 import {
@@ -8,9 +9,11 @@ import {
   type TrainerState,
   type TrainingData,
 } from './trainer.js';
-import { createMlpKernel, type BatchRows, type CsrRows } from './typed-mlp-kernel.js';
+import type { BatchRows, CsrRows } from './typed-mlp-kernel.js';
 import { flattenInto, mlpLayout, toDenseParams, unflatten, type MlpLayout } from './typed-mlp-layout.js';
 import { chunkRange, CTRL, MLP_CHUNKS, MlpHelper, type SharedData } from './typed-mlp-helper.js';
+import { csrOf, shuffledPositions, shuffledSplit, type ShuffledSplit } from './typed-mlp-rows.js';
+import { chooseMlpKernel, createMlpKernelOf, type MlpKernelImpl } from './typed-mlp-simd.js';
 
 /** Training rows from which a second thread pays for its start-up (about 50 ms). */
 const HELPER_MIN_ROWS = 10_000;
@@ -24,6 +27,12 @@ export interface TypedMlpOptions extends TrainerOptions {
    * are the same either way.
    */
   threads?: 1 | 2;
+  /**
+   * What computes each chunk's gradient: `'wasm-simd'` (typed-mlp-simd.ts; the default where this
+   * runtime has WebAssembly SIMD and the network fits its memory) or `'js'` (typed-mlp-kernel.ts, the
+   * fallback). Both threads use the same one.
+   */
+  kernel?: MlpKernelImpl;
 }
 
 /**
@@ -38,7 +47,8 @@ export interface TypedMlpOptions extends TrainerOptions {
  */
 export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOptions): Trainer {
   const layout = mlpLayout(initial.sizes);
-  const kernel = createMlpKernel(layout, options);
+  const impl = chooseMlpKernel(layout, options.kernel).impl;
+  const kernel = createMlpKernelOf(impl, layout, options);
   const n = layout.total;
   // Shared memory, so that a second thread reads the weights and writes its chunks' gradients in place.
   const shared = {
@@ -54,8 +64,17 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
   const sum = new Float64Array(n);
   let t = 0;
   flattenInto(layout, denseArrays(initial), params);
-  let prepared: { x: Float32Array; rows: number; csr: CsrRows; shared?: SharedData } | undefined;
-  let order: Uint32Array | undefined;
+  let prepared:
+    | {
+        x: Float32Array;
+        rows: number;
+        base: Uint32Array;
+        split: ShuffledSplit;
+        positions: Uint32Array;
+        order?: EpochOrder;
+        shared?: SharedData;
+      }
+    | undefined;
   let helper: MlpHelper | undefined;
   let batchCsr: CsrRows = {
     offsets: new Int32Array(1),
@@ -95,44 +114,44 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
       return update({ csr: batchCsr, y, w, rows: identity, start: 0, size, dropoutSeed });
     },
     stepRows(data: TrainingData, epochOrder, start, size, dropoutSeed) {
-      if (prepared?.x !== data.x || prepared.rows !== data.rows) {
-        prepared = { x: data.x, rows: data.rows, csr: csrOf(data.x, data.rows, data.width) };
-        order = undefined;
-        if (wantsHelper(data.rows)) {
+      if (prepared?.x !== data.x || prepared.rows !== data.rows || prepared.base !== epochOrder.base) {
+        // The split in the run's row shuffle, once a run (typed-mlp-rows.ts).
+        const split = shuffledSplit(data, epochOrder.base);
+        const share = wantsHelper(data.rows);
+        const positions = share
+          ? new Uint32Array(new SharedArrayBuffer(4 * data.rows))
+          : new Uint32Array(data.rows);
+        prepared = { x: data.x, rows: data.rows, base: epochOrder.base, split, positions };
+        if (share) {
           helper ??= new MlpHelper(
-            { sizes: [...layout.sizes], kernel: options, ...shared, ctrl: newCtrl() },
+            {
+              sizes: [...layout.sizes],
+              kernel: { output: options.output, activation: options.activation, dropout: options.dropout },
+              impl,
+              ...shared,
+              ctrl: newCtrl(),
+            },
             where,
           );
           prepared.shared = helper.share({
-            offsets: toShared(prepared.csr.offsets as Int32Array),
-            index: toShared(prepared.csr.index),
-            value: toShared(prepared.csr.value),
-            y: toShared(data.y),
-            w: data.w && toShared(data.w),
-            rows: new Uint32Array(new SharedArrayBuffer(4 * data.rows)),
+            offsets: toShared(split.csr.offsets as Int32Array),
+            index: toShared(split.csr.index),
+            value: toShared(split.csr.value),
+            y: toShared(split.y),
+            w: split.w && toShared(split.w),
+            rows: positions,
           });
         }
       }
-      const { shared: sharedData } = prepared;
-      if (sharedData) {
-        // The epoch's row order, copied where the helper reads it (once an epoch).
-        if (order !== epochOrder.rows) sharedData.rows.set(epochOrder.rows);
-        order = epochOrder.rows;
-        return update({
-          csr: sharedData,
-          y: sharedData.y,
-          w: sharedData.w,
-          rows: sharedData.rows,
-          start,
-          size,
-          dropoutSeed,
-        });
-      }
+      // The epoch's rows, as positions in the shuffled split (where the helper reads them too).
+      if (prepared.order !== epochOrder) shuffledPositions(epochOrder, prepared.positions);
+      prepared.order = epochOrder;
+      const { shared: sharedData, split } = prepared;
       return update({
-        csr: prepared.csr,
-        y: data.y,
-        w: data.w,
-        rows: epochOrder.rows,
+        csr: sharedData ?? split.csr,
+        y: sharedData?.y ?? split.y,
+        w: sharedData ? sharedData.w : split.w,
+        rows: prepared.positions,
         start,
         size,
         dropoutSeed,
@@ -160,10 +179,17 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
     },
   };
   helpers.set(trainer, () => helper?.thread);
+  kernels.set(trainer, impl);
   return trainer;
 }
 
 const helpers = new WeakMap<Trainer, () => Worker | undefined>();
+const kernels = new WeakMap<Trainer, MlpKernelImpl>();
+
+/** Which kernel a typed-array MLP trainer computes its gradients with. */
+export function mlpKernelOf(trainer: Trainer): MlpKernelImpl | undefined {
+  return kernels.get(trainer);
+}
 
 /** The second thread of a typed-array MLP trainer, once it has started (tests stop it). */
 export function helperThreadOf(trainer: Trainer): Worker | undefined {
@@ -236,26 +262,4 @@ export function applyGradients(
   return loss;
 }
 
-/** The non-zeros of `rows` dense rows as CSR (into `reuse` when it is large enough). */
-export function csrOf(x: Float32Array, rows: number, width: number, reuse?: CsrRows): CsrRows {
-  const end = rows * width;
-  let nnz = 0;
-  for (let i = 0; i < end; i++) if (x[i] !== 0) nnz++;
-  const csr: CsrRows =
-    reuse && reuse.offsets.length >= rows + 1 && reuse.index.length >= nnz
-      ? reuse
-      : { offsets: new Int32Array(rows + 1), index: new Int32Array(nnz), value: new Float32Array(nnz) };
-  let at = 0;
-  for (let r = 0, base = 0; r < rows; r++, base += width) {
-    csr.offsets[r] = at;
-    for (let j = 0; j < width; j++) {
-      const value = x[base + j] as number;
-      if (value === 0) continue;
-      csr.index[at] = j;
-      csr.value[at] = value;
-      at++;
-    }
-  }
-  csr.offsets[rows] = at;
-  return csr;
-}
+export { csrOf } from './typed-mlp-rows.js';
