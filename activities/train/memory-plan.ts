@@ -62,14 +62,7 @@ export function planMemory({ spec, rows, width, where }: MemoryPlanInput): Memor
     throw new InvalidInputError(
       `the training split (${rows.train.toLocaleString('en')} rows × ${width} inputs, ${need(rows.train)}) is over ${field} (${given}), ` +
         `and tree models (gbdt) load their training split whole (only dense models stream it): ` +
-        `set trainer.memory to at least '${Math.ceil((rows.train * bytes) / 2 ** 20)}MiB' if the worker has that memory to spare, or train on a sample`,
-      { details },
-    );
-  }
-  if (rows.validation * bytes > budget) {
-    throw new InvalidInputError(
-      `the validation split (${rows.validation.toLocaleString('en')} rows × ${width} inputs, ${need(rows.validation)}) is over ${field} (${given}): ` +
-        `it is scored every epoch and stays in memory, so raise trainer.memory to at least '${Math.ceil((rows.validation * bytes) / 2 ** 20)}MiB' or give the validation split a smaller share`,
+        `set trainer.memory to at least ${atLeast(rows.train * bytes)} if the worker has that memory to spare, or train on a sample`,
       { details },
     );
   }
@@ -77,10 +70,22 @@ export function planMemory({ spec, rows, width, where }: MemoryPlanInput): Memor
   if (holds < spec.batchSize) {
     throw new InvalidInputError(
       `${field} (${given}) holds ${holds.toLocaleString('en')} rows of ${width} inputs (${bytes} bytes each), fewer than one batch ` +
-        `(batchSize ${spec.batchSize}): raise trainer.memory to at least '${Math.ceil((spec.batchSize * bytes) / 2 ** 10)}KiB' or lower batchSize`,
+        `(batchSize ${spec.batchSize}): raise trainer.memory to at least ${atLeast(spec.batchSize * bytes)} or lower batchSize`,
+      { details },
+    );
+  }
+  if (rows.validation * bytes > budget) {
+    throw new InvalidInputError(
+      `the validation split (${rows.validation.toLocaleString('en')} rows × ${width} inputs, ${need(rows.validation)}) is over ${field} (${given}): ` +
+        `it is scored every epoch and stays in memory, so raise trainer.memory to at least ${atLeast(rows.validation * bytes)} or give the validation split a smaller share`,
       { details },
     );
   }
   const chunks = Math.ceil(rows.train / Math.max(1, Math.floor(holds * CHUNK_FILL)));
   return { mode: 'streamed', budget, chunks, chunkRows: holds };
+}
+
+/** A size to suggest, rounded up to what the schema reads: `'46KiB'`, `'528MiB'`. */
+function atLeast(bytes: number): string {
+  return bytes < 2 ** 20 ? `'${Math.ceil(bytes / 2 ** 10)}KiB'` : `'${Math.ceil(bytes / 2 ** 20)}MiB'`;
 }
