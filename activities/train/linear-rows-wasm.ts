@@ -63,6 +63,7 @@ export class LinearRowsMemory {
   readonly #recordsAt: number;
   #runsAt = 0;
   #runsCapacity = 0;
+  #runsView = new Int32Array(0);
   #records: { x: Float32Array; base: Uint32Array; rows: number; records: RowRecords } | undefined;
   W!: Float32Array;
   gradW!: Float64Array;
@@ -102,17 +103,26 @@ export class LinearRowsMemory {
   }
 
   /**
-   * The batch's summed loss, its gradient sums added into `gradW` and `gradB`: `runs` holds `count`
-   * (first record, records) pairs of the records last built by `records`.
+   * Where a batch of `size` rows in blocks of `blockSize` writes its runs (epoch-order.ts `runsOf`,
+   * which needs room for as many as `runs` makes): a view of this memory after the records (built
+   * first, by `records`).
    */
-  batch(sigmoid: boolean, runs: Int32Array, count: number, b0: number): number {
-    const records = this.#records?.records;
-    if (!records) throw new Error('LinearRowsMemory.batch before records: build the split’s records first');
-    if (2 * count > this.#runsCapacity) {
-      this.#runsCapacity = 2 * Math.max(count, 64);
+  runs(size: number, blockSize: number): Int32Array {
+    const need = 2 * (Math.ceil(size / blockSize) + 2);
+    if (need > this.#runsView.length) {
+      this.#runsCapacity = Math.max(need, 128);
       this.#reserve(this.#runsAt + 4 * this.#runsCapacity);
     }
-    new Int32Array(this.#wasm.memory.buffer, this.#runsAt, 2 * count).set(runs.subarray(0, 2 * count));
+    return this.#runsView;
+  }
+
+  /**
+   * The batch's summed loss, its gradient sums added into `gradW` and `gradB`: the `count` (first
+   * record, records) pairs at the start of `runs` index the records last built by `records`.
+   */
+  batch(sigmoid: boolean, count: number, b0: number): number {
+    const records = this.#records?.records;
+    if (!records) throw new Error('LinearRowsMemory.batch before records: build the split’s records first');
     return this.#wasm.oneOutputRows(
       sigmoid ? 1 : 0,
       this.#recordsAt,
@@ -137,6 +147,8 @@ export class LinearRowsMemory {
       this.gradW = new Float64Array(memory.buffer, this.#gradAt, this.#size);
       this.gradB = new Float64Array(memory.buffer, this.#gradBAt, 1);
     }
+    if (this.#runsView.buffer !== memory.buffer || this.#runsView.length !== this.#runsCapacity)
+      this.#runsView = new Int32Array(memory.buffer, this.#runsAt, this.#runsCapacity);
   }
 }
 

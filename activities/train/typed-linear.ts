@@ -96,9 +96,10 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
     stepRows(data, order, start, size) {
       if (memory) {
         memory.records(data, order.base);
-        const found = runsOf(order, start, size, runs);
-        runs = found.runs;
-        const loss = memory.batch(kind === SIGMOID, runs, found.count, b[0] as number);
+        const view = memory.runs(size, order.blockSize);
+        const { runs: written, count } = runsOf(order, start, size, view);
+        if (written !== view) throw new Error('runsOf needed more room than LinearRowsMemory.runs gave');
+        const loss = memory.batch(kind === SIGMOID, count, b[0] as number);
         ({ W, gradW, gradB } = memory);
         update(size);
         return loss;
