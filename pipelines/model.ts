@@ -59,6 +59,11 @@ export interface ModelMetadata {
     stoppedEarly: boolean;
     /** Per epoch: mean training and validation loss (timings are left out so equal runs hash equal). */
     history: { epoch: number; trainLoss: number; validationLoss: number }[];
+    /**
+     * Set when the training split was over `trainer.memory` and every epoch streamed it from the
+     * snapshot in `chunks` hash-dealt chunks (docs/training.md, "Memory"); absent: trained in memory.
+     */
+    streamed?: { chunks: number; budgetBytes: number };
   };
   metrics: { validationLoss: number };
   /**

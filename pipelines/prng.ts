@@ -30,7 +30,7 @@ export function deriveSeed(seed: number, ...path: number[]): number {
 }
 
 /** Purposes, so two uses of one seed never draw the same stream. */
-export const SEED_PURPOSE = { init: 1, order: 2, dropout: 3, bootstrap: 4, search: 5 } as const;
+export const SEED_PURPOSE = { init: 1, order: 2, dropout: 3, bootstrap: 4, search: 5, stream: 6 } as const;
 
 /** A seeded Fisher–Yates permutation of `0 … n-1`. */
 export function permutation(n: number, random: Random): Uint32Array {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { memorySizeSchema } from './memory-size.js';
 import { schemaVariants } from './schema-variants.js';
 import { InvalidInputError } from './errors.js';
 import { FeatureExprError, parseFeatureExpr } from './feature-expr.js';
@@ -237,6 +238,8 @@ export const denseTrainerSchema = z.strictObject({
     .default(20)
     .describe('Passes over the training split (fewer with early stopping).'),
   batchSize: z.number().int().min(1).max(65536).default(256).describe('Rows per gradient step.'),
+  /** Over this, the training split is streamed from the snapshot in chunks (docs/training.md, "Memory"). */
+  memory: memorySizeSchema.optional(),
   learningRate: z.number().positive().max(10).default(0.01).describe('Step size of the optimiser.'),
   /** L2 penalty on weights (not biases). */
   l2: z.number().min(0).max(10).default(0).describe('L2 penalty on weights (not biases).'),
@@ -352,6 +355,12 @@ export const gbdtTrainerSchema = z.strictObject({
   catL2: z.number().min(0).max(1e4).default(10).describe('L2 penalty added on categorical splits.'),
   classWeight: classWeightSchema,
   calibration: calibrationSchema,
+  /** Trees load their training split whole: over this, training refuses (it does not stream). */
+  memory: memorySizeSchema
+    .optional()
+    .describe(
+      "Memory the training split may take as a dense matrix (default '512MiB'); trees do not stream, so over it training refuses.",
+    ),
   earlyStopping: z
     .strictObject({
       patience: z.number().int().min(1).default(20).describe('Rounds without improvement before stopping.'),

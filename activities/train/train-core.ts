@@ -8,16 +8,13 @@ import {
   type SplitSpec,
   type TrainerSpec,
 } from '../../pipelines/train-spec.js';
-import {
-  outputUnits,
-  transformOutputNames,
-  type FittedLabel,
-  type FittedTransform,
-} from '../../pipelines/transform.js';
+import { outputUnits, transformOutputNames, type FittedTransform } from '../../pipelines/transform.js';
 import { withDuckDB } from '../../lib/duckdb.js';
 import { sha256Text } from '../../lib/hash.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { initDense } from './dense-params.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type * as tfType from '@tensorflow/tfjs';
 import { loadRelation, loadSplits, type Matrix } from './load-matrix.js';
 import { prepareDataset, ROWS_VIEW } from './prepare.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from '../../pipelines/prng.js';
@@ -25,7 +22,10 @@ import { createTfjsDenseTrainer } from './tfjs-dense.js';
 import type { TfjsModelFiles } from '../../lib/model/model-artifact.js';
 import { toTfjsFiles, unscaleRegression } from './tfjs-export.js';
 import type { EngineName, OutputKind, Trainer, TrainingData } from './trainer.js';
-import { runTrainingLoop, type LoopCheckpoint, type LoopResult } from './training-loop.js';
+import { runTrainingLoop, type LoopCheckpoint, type LoopOptions, type LoopResult } from './training-loop.js';
+import { classWeights, classWeightsFromCounts, rowWeights, targets } from './class-weights.js';
+import { planMemory } from './memory-plan.js';
+import { trainStreamed } from './train-streamed.js';
 import type { GbdtCheckpoint } from './gbdt/boost.js';
 import type { Forest } from '../../lib/model/gbdt/forest.js';
 import { columnMeans } from '../../lib/model/explain.js';
@@ -104,22 +104,65 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     JSON.stringify({ data: job.dataset.sha256, f: job.features, l: job.label, s: job.split, t: spec }),
   );
 
+  const output: OutputKind = { binary: 'sigmoid', multiclass: 'softmax', regression: 'linear' }[
+    job.label.task
+  ] as OutputKind;
   const loadStarted = performance.now();
+  let loadMs = 0;
   const loaded = await withDuckDB(async (db) => {
     const prepared = await prepareDataset(db, job.dataset.path, job, {
       where: job.where,
       origin: job.dataset.origin,
     });
+    const width = transformOutputNames(prepared.transform).length;
+    const plan = planMemory({ spec, rows: prepared.rows, width, where: job.where });
+    if (plan.mode === 'streamed' && spec.model !== 'gbdt') {
+      // Over `trainer.memory`: every epoch streams the split from the snapshot (docs/training.md,
+      // "Memory"), so training runs here, with DuckDB open. The plan is part of the job's identity:
+      // a checkpoint of one way of training never resumes the other.
+      const id = sha256Text(`${jobId}:streamed:${plan.chunks}`);
+      const streamed = await trainStreamed(db, {
+        dataset: job.dataset,
+        split: job.split,
+        spec,
+        prepared,
+        plan,
+        weights: (counts, rows) => classWeightsFromCounts(spec, prepared.transform.label, counts, rows),
+        means: spec.model !== 'mlp',
+        trainer: async () => {
+          loadMs = performance.now() - loadStarted;
+          return denseTrainer(spec, engine as EngineName, prepared.transform, output, job.where);
+        },
+        loop: loopOptions(spec, output, hooks, id, await hooks.resume?.(id)),
+        onRead: () => hooks.onBatch?.(),
+      });
+      return { prepared, streamed: { ...streamed, plan }, duckdb: await duckdbVersion(db) };
+    }
     const rows = await loadRelation(db, ROWS_VIEW, job.dataset.path, job.split);
     const splits = await loadSplits(db, prepared.transform, rows, () => hooks.onBatch?.(), prepared.rows);
-    return { prepared, ...splits };
+    return { prepared, ...splits, streamed: undefined };
   });
-  const loadMs = performance.now() - loadStarted;
-  const { prepared, validation, duckdb } = loaded;
+  const { prepared, duckdb } = loaded;
   const { transform } = prepared;
-  const output: OutputKind = { binary: 'sigmoid', multiclass: 'softmax', regression: 'linear' }[
-    job.label.task
-  ] as OutputKind;
+  const loadTf = async () => {
+    const backend = await selectTfBackend(); // memoised, as the import is: a second call costs nothing
+    const tf = await import('@tensorflow/tfjs');
+    return { tf, common: { job, jobId, backend, duckdb, prepared, transform, loadMs } };
+  };
+  if (loaded.streamed !== undefined) {
+    const { result, validation, trainMeans, plan } = loaded.streamed;
+    const { tf, common } = await loadTf();
+    const outcome = await denseOutcome(tf, common, loaded.streamed.engine, result, {
+      output,
+      trainMeans,
+      validation,
+      warnings: prepared.warnings,
+    });
+    outcome.metadata.training.streamed = { chunks: plan.chunks, budgetBytes: plan.budget };
+    return outcome;
+  }
+  loadMs = performance.now() - loadStarted;
+  const { validation } = loaded;
   const perClass = classWeights(spec, transform.label, loaded.train);
   const validationData = targets(validation, transform.label, rowWeights(perClass, validation));
   // The training split is the largest thing a job holds (2.4M flights × 52 inputs: 500 MiB), so it is
@@ -135,11 +178,6 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
       ? undefined
       : columnMeans(loaded.train.x, loaded.train.rows, width);
   delete (loaded as Partial<typeof loaded>).train;
-  const loadTf = async () => {
-    const backend = await selectTfBackend(); // memoised, as the import is: a second call costs nothing
-    const tf = await import('@tensorflow/tfjs');
-    return { tf, common: { job, jobId, backend, duckdb, prepared, transform, loadMs } };
-  };
   if (spec.model === 'gbdt') {
     const resume = await hooks.resumeTrees?.(jobId);
     const treeRows = gbdtData(transform, held.train as TrainingData);
@@ -177,8 +215,57 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     };
   }
 
+  const trainer = await denseTrainer(spec, engine as EngineName, transform, output, job.where);
+  let result: LoopResult;
+  try {
+    const resume = await hooks.resume?.(jobId);
+    result = await runTrainingLoop(trainer, held.train as TrainingData, validationData, {
+      ...loopOptions(spec, output, hooks, jobId, resume),
+      epochs: spec.epochs,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+    });
+  } finally {
+    trainer.dispose();
+  }
+  delete held.train;
+  const { tf, common } = await loadTf();
+  return denseOutcome(tf, common, trainer.engine, result, {
+    output,
+    trainMeans,
+    validation,
+    warnings: prepared.warnings,
+  });
+}
+
+/** The loop's options from the spec and the hooks, for either loop (in memory or streamed). */
+function loopOptions(
+  spec: DenseTrainerSpec,
+  output: OutputKind,
+  hooks: TrainHooks,
+  jobId: string,
+  resume: LoopCheckpoint | undefined,
+): Omit<LoopOptions, 'seed' | 'epochs' | 'batchSize'> {
+  return {
+    output,
+    earlyStopping: spec.earlyStopping,
+    ...(resume === undefined ? {} : { resume }),
+    ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+    ...(hooks.onBatch === undefined ? {} : { onBatch: hooks.onBatch }),
+    onEpoch: async (checkpoint, stopping) => hooks.onEpoch?.(jobId, checkpoint, stopping),
+  };
+}
+
+/** The dense trainer the spec asks for, with its seeded initial weights. */
+async function denseTrainer(
+  spec: DenseTrainerSpec,
+  engine: EngineName,
+  transform: FittedTransform,
+  output: OutputKind,
+  where: string | undefined,
+): Promise<Trainer> {
   const hidden = spec.model === 'mlp' ? spec.layers : [];
-  const sizes = [width, ...hidden, outputUnits(transform.label)];
+  const sizes = [transformOutputNames(transform).length, ...hidden, outputUnits(transform.label)];
   const initial = initDense(sizes, mulberry32(deriveSeed(spec.seed, SEED_PURPOSE.init)));
   const options = {
     output,
@@ -187,51 +274,46 @@ export async function trainOnDataset(job: TrainJob, hooks: TrainHooks = {}): Pro
     dropout: spec.dropout,
     activation: spec.activation,
   };
-  const trainer: Trainer =
-    engine === 'tfjs'
-      ? createTfjsDenseTrainer((await loadTf()).tf, initial, options)
-      : spec.model === 'mlp'
-        ? createTypedMlpTrainer(initial, { ...options, where: job.where })
-        : createTypedLinearTrainer(initial, options);
-  const epochMs: number[] = [];
-  let result: LoopResult;
-  try {
-    const resume = await hooks.resume?.(jobId);
-    result = await runTrainingLoop(trainer, held.train as TrainingData, validationData, {
-      epochs: spec.epochs,
-      batchSize: spec.batchSize,
-      seed: spec.seed,
-      output,
-      earlyStopping: spec.earlyStopping,
-      ...(resume === undefined ? {} : { resume }),
-      ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
-      ...(hooks.onBatch === undefined ? {} : { onBatch: hooks.onBatch }),
-      onEpoch: async (checkpoint, stopping) => {
-        epochMs.push(checkpoint.history.at(-1)?.ms ?? 0);
-        await hooks.onEpoch?.(jobId, checkpoint, stopping);
-      },
-    });
-  } finally {
-    trainer.dispose();
+  if (engine === 'tfjs') {
+    await selectTfBackend();
+    return createTfjsDenseTrainer(await import('@tensorflow/tfjs'), initial, options);
   }
-  delete held.train;
-  const { tf, common } = await loadTf();
+  return spec.model === 'mlp'
+    ? createTypedMlpTrainer(initial, { ...options, where })
+    : createTypedLinearTrainer(initial, options);
+}
+
+/** A trained dense model's files, metadata and calibration. */
+async function denseOutcome(
+  tf: typeof tfType,
+  common: OutcomeParts,
+  engine: EngineName,
+  result: LoopResult,
+  parts: { output: OutputKind; trainMeans: number[] | undefined; validation: Matrix; warnings: string[] },
+): Promise<TrainOutcome> {
+  const { job, transform } = common;
+  const spec = job.trainer as DenseTrainerSpec;
   const files = await toTfjsFiles(
     tf,
     unscaleRegression(result.params, transform.label),
-    output,
+    parts.output,
     spec.activation,
   );
-  const outcome = outcomeOf(common, trainer.engine, result);
+  const outcome = outcomeOf(common, engine, result);
   // Linear models carry their training means: the reference their exact explanations start from.
-  if (trainMeans !== undefined) outcome.metadata.inputMeans = trainMeans;
-  const calibrated = await calibrateModel(tf, spec, job.label.task, transform, files, validation);
+  if (parts.trainMeans !== undefined) outcome.metadata.inputMeans = parts.trainMeans;
+  const calibrated = await calibrateModel(tf, spec, job.label.task, transform, files, parts.validation);
   return {
     ...outcome,
     files,
     ...(calibrated.calibration === undefined ? {} : { calibration: calibrated.calibration }),
-    warnings: [...prepared.warnings, ...calibrated.warnings],
+    warnings: [...parts.warnings, ...calibrated.warnings],
   };
+}
+
+async function duckdbVersion(db: DuckDBConnection): Promise<string> {
+  const version = await db.runAndReadAll('SELECT version()');
+  return version.getColumnsJS()[0]?.[0] as string;
 }
 
 interface OutcomeParts {
@@ -309,42 +391,4 @@ export function resolveEngine(spec: DenseTrainerSpec): EngineName {
   return spec.model === 'mlp' ? 'tfjs' : 'typed-array';
 }
 
-/** Weight per class index, from the training split's class counts; undefined when every row weighs 1. */
-export function classWeights(spec: TrainerSpec, label: FittedLabel, train: Matrix): number[] | undefined {
-  if (spec.classWeight === 'none' || label.task === 'regression') return undefined;
-  const counts = new Float64Array(label.classes.length);
-  for (let i = 0; i < train.rows; i++)
-    counts[train.y[i] as number] = (counts[train.y[i] as number] as number) + 1;
-  let perClass: number[];
-  if (spec.classWeight === 'balanced') {
-    perClass = Array.from(counts, (n) => (n === 0 ? 0 : train.rows / (label.classes.length * n)));
-  } else {
-    const given = spec.classWeight;
-    const unknown = Object.keys(given).filter((k) => !label.classes.includes(k));
-    if (unknown.length > 0) {
-      throw new InvalidInputError(
-        `classWeight names ${unknown.map((k) => `"${k}"`).join(', ')}, which ${unknown.length > 1 ? 'are not classes' : 'is not a class'}: the classes are ${label.classes.join(', ')}`,
-      );
-    }
-    perClass = label.classes.map((c) => given[c] ?? 1);
-  }
-  return perClass;
-}
-
-/** Per-row weights from per-class weights (training and validation alike). */
-export function rowWeights(perClass: number[] | undefined, matrix: Matrix): Float32Array | undefined {
-  if (!perClass) return undefined;
-  const w = new Float32Array(matrix.rows);
-  for (let i = 0; i < matrix.rows; i++) w[i] = perClass[matrix.y[i] as number] as number;
-  return w;
-}
-
-/** Training targets: regression labels standardised with the training split's scale. */
-function targets(matrix: Matrix, label: FittedLabel, w: Float32Array | undefined): TrainingData {
-  let y = matrix.y;
-  if (label.scale) {
-    const { mean, std } = label.scale;
-    y = matrix.y.map((v) => (v - mean) / std);
-  }
-  return { x: matrix.x, y, rows: matrix.rows, width: matrix.width, ...(w === undefined ? {} : { w }) };
-}
+export { classWeights, rowWeights } from './class-weights.js';

@@ -1,7 +1,13 @@
 import { adamStep, rowLoss, type Trainer, type TrainerOptions, type TrainerState } from './trainer.js';
 import { cloneDense, type DenseParams } from './dense-params.js';
 import { runsOf } from './epoch-order.js';
+import { LinearRowsMemory, kernelMath } from './linear-rows-wasm.js';
+
 import { RECORD, rowRecords, sparseRows } from './row-records.js';
+
+// One output's loss uses the WebAssembly kernel's exp and logs, here as in the kernel: V8's differ in
+// the last bit for some inputs, and `step` and `stepRows` give bit-identical weights.
+const { exp, log, log1p } = kernelMath;
 
 /**
  * Logistic, softmax and linear regression in plain typed arrays: no tensors, no backend, no copies.
@@ -13,30 +19,36 @@ import { RECORD, rowRecords, sparseRows } from './row-records.js';
  * (`row-records.ts`, built once, in the run's row shuffle), so each block of the epoch order
  * (`epoch-order.ts`) is one contiguous run of records and an epoch streams through memory; forward,
  * loss and gradient are fused in one pass over each row's few entries, and nothing is allocated per
- * row. The arithmetic is the dense loop's with the
- * zero terms left out, so it gives bit-identical weights to `step` on the same rows.
+ * row. With one output (logistic and linear regression) that pass is WebAssembly (linear-rows.as,
+ * over the records in its memory: no bounds checks, the loop’s values in registers), about twice the
+ * same loop in JavaScript; softmax's is JavaScript. The arithmetic is the dense loop's with the zero
+ * terms left out, with the kernel's own exp and logs in both, so it gives bit-identical weights to
+ * `step` on the same rows.
  */
 export function createTypedLinearTrainer(initial: DenseParams, options: TrainerOptions): Trainer {
   if (initial.kernels.length !== 1) throw new Error('the typed-array trainer fits linear models only');
-  // The weights and Adam's moments live in these arrays for the trainer's life (`restore` copies into
-  // them), so every batch hands the kernels below the same arrays.
-  const params = cloneDense(initial);
-  const [width, units] = params.sizes as [number, number];
-  const W = params.kernels[0] as Float32Array;
-  const b = params.biases[0] as Float32Array;
+  const [width, units] = initial.sizes as [number, number];
+  const { output } = options;
+  const kind = units !== 1 ? UNITS : output === 'sigmoid' ? SIGMOID : LINEAR;
+  // The weights and gradient sums live in these arrays for the trainer's life (`restore` copies into
+  // them), so every batch hands the kernels the same arrays: with one output, views of the kernel's
+  // WebAssembly memory (taken again after the memory grows, which detaches them).
+  const memory = kind === UNITS ? undefined : new LinearRowsMemory(width);
+  let W = memory ? memory.W : new Float32Array(width * units);
+  let gradW = memory ? memory.gradW : new Float64Array(width * units);
+  let gradB = memory ? memory.gradB : new Float64Array(units);
+  W.set(initial.kernels[0] as Float32Array);
+  const b = Float32Array.from(initial.biases[0] as Float32Array);
   const m = [new Float32Array(width * units), new Float32Array(units)] as const;
   const v = [new Float32Array(width * units), new Float32Array(units)] as const;
   let t = 0;
-  const gradW = new Float64Array(width * units);
-  const gradB = new Float64Array(units);
   const acc = new Float64Array(units);
   const z = new Float32Array(units);
   const g = new Float64Array(units);
   const lossParts = new Float64Array(2);
-  const { output } = options;
-  const kind = units !== 1 ? UNITS : output === 'sigmoid' ? SIGMOID : LINEAR;
   // The batch's runs of contiguous records (epoch-order.ts), reused from batch to batch.
   let runs: Int32Array = new Int32Array(64);
+  const params = (): DenseParams => ({ sizes: [width, units], kernels: [W], biases: [b] });
 
   /** Adam on the summed gradients of `size` rows; then the sums start again from zero. */
   const update = (size: number) => {
@@ -82,27 +94,20 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       return kind === SIGMOID ? endLoss(lossParts) : loss;
     },
     stepRows(data, order, start, size) {
+      if (memory) {
+        memory.records(data, order.base);
+        const view = memory.runs(size, order.blockSize);
+        const { runs: written, count } = runsOf(order, start, size, view);
+        if (written !== view) throw new Error('runsOf needed more room than LinearRowsMemory.runs gave');
+        const loss = memory.batch(kind === SIGMOID, count, b[0] as number);
+        ({ W, gradW, gradB } = memory);
+        update(size);
+        return loss;
+      }
       const { stride, k: K, words, floats } = rowRecords(data, order.base);
       const found = runsOf(order, start, size, runs);
       runs = found.runs;
-      const count = found.count;
-      const loss =
-        kind !== UNITS
-          ? oneOutputRows(
-              kind === SIGMOID,
-              words,
-              floats,
-              stride,
-              K,
-              runs,
-              count,
-              W,
-              b,
-              gradW,
-              gradB,
-              lossParts,
-            )
-          : unitsRows(output, units, words, floats, stride, K, runs, count, W, b, gradW, gradB, acc, z, g);
+      const loss = unitsRows(output, units, words, floats, stride, K, runs, found.count, W, b, gradW, gradB, acc, z, g);
       update(size);
       return loss;
     },
@@ -124,7 +129,7 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
     },
     state(): TrainerState {
       return {
-        params: cloneDense(params),
+        params: cloneDense(params()),
         adam: { m: m.map((a) => a.slice()), v: v.map((a) => a.slice()), step: t },
       };
     },
@@ -153,7 +158,7 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
  * field staying constant, and V8 throws the kernel's optimised code away when another object of the
  * same shape has a field of that name written, which happened mid-training.
  */
-const { count: COUNT, y: Y, w: WEIGHT, entries: ENTRIES } = RECORD;
+const { valued: VALUED, ones: ONES, y: Y, w: WEIGHT, entries: ENTRIES } = RECORD;
 
 /** Which kernel a trainer's batches take: fixed when it is created. */
 const SIGMOID = 0;
@@ -181,77 +186,23 @@ function startLoss(parts: Float64Array): void {
 }
 
 function endLoss(parts: Float64Array): number {
-  return (parts[0] as number) + Math.log(parts[1] as number);
+  return (parts[0] as number) + log(parts[1] as number);
 }
 
 /** Adds one row's logistic loss to `parts`; returns d loss / d logit (unweighted). */
 function sigmoidRow(zi: number, target: number, weight: number, parts: Float64Array): number {
   // One exp serves the loss and the gradient (the same arithmetic as rowLoss and outputGradient).
-  const e = Math.exp(-Math.abs(zi));
+  const e = exp(-Math.abs(zi));
   let sum = (parts[0] as number) + weight * (Math.max(zi, 0) - zi * target);
   if (weight === 1) {
     const product = (parts[1] as number) * (1 + e);
     if (product > 1e300) {
-      sum += Math.log(product);
+      sum += log(product);
       parts[1] = 1;
     } else parts[1] = product;
-  } else sum += weight * Math.log1p(e);
+  } else sum += weight * log1p(e);
   parts[0] = sum;
   return (zi >= 0 ? 1 / (1 + e) : e / (1 + e)) - target;
-}
-
-/** One row's squared error into `parts`; returns d loss / d output (unweighted). */
-function squaredRow(zi: number, target: number, weight: number, parts: Float64Array): number {
-  const d = zi - target;
-  parts[0] = (parts[0] as number) + weight * (d * d);
-  return 2 * d;
-}
-
-/**
- * One output: logistic regression (`sigmoid`) or linear regression (squared error), the flag fixed for
- * a trainer's life. A row's few entries are walked twice (the logit, then the gradient) and nothing else.
- */
-export function oneOutputRows(
-  sigmoid: boolean,
-  words: Int32Array,
-  floats: Float32Array,
-  stride: number,
-  K: number,
-  runs: Int32Array,
-  count: number,
-  W: Float32Array,
-  b: Float32Array,
-  gradW: Float64Array,
-  gradB: Float64Array,
-  parts: Float64Array,
-): number {
-  const b0 = b[0] as number;
-  let gb = gradB[0] as number;
-  startLoss(parts);
-  for (let r = 0; r < count; r++) {
-    const from = runs[2 * r] as number;
-    const end = (from + (runs[2 * r + 1] as number)) * stride;
-    for (let at = from * stride; at < end; at += stride) {
-      const n = words[at + COUNT] as number;
-      const first = at + ENTRIES;
-      let s = b0;
-      for (let p = 0; p < n; p++)
-        s += (floats[first + K + p] as number) * (W[words[first + p] as number] as number);
-      const zi = Math.fround(s);
-      const target = floats[at + Y] as number;
-      const weight = floats[at + WEIGHT] as number;
-      const gk =
-        (sigmoid ? sigmoidRow(zi, target, weight, parts) : squaredRow(zi, target, weight, parts)) * weight;
-      if (gk === 0) continue;
-      gb += gk;
-      for (let p = 0; p < n; p++) {
-        const j = words[first + p] as number;
-        gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
-      }
-    }
-  }
-  gradB[0] = gb;
-  return endLoss(parts);
 }
 
 /** Several outputs (softmax): `acc`, `z` and `g` are per-row scratch of `units` entries. */
@@ -277,11 +228,13 @@ function unitsRows(
     const from = runs[2 * r] as number;
     const end = (from + (runs[2 * r + 1] as number)) * stride;
     for (let at = from * stride; at < end; at += stride) {
-      const n = words[at + COUNT] as number;
+      const valued = words[at + VALUED] as number;
+      const n = valued + (words[at + ONES] as number);
       const first = at + ENTRIES;
       for (let k = 0; k < units; k++) acc[k] = b[k] as number;
       for (let p = 0; p < n; p++) {
-        const xj = floats[first + K + p] as number;
+        // An entry of the all-0-and-1 columns has no value word: it is 1.
+        const xj = p < valued ? (floats[first + K + p] as number) : 1;
         const base = (words[first + p] as number) * units;
         for (let k = 0; k < units; k++) acc[k] = (acc[k] as number) + xj * (W[base + k] as number);
       }
@@ -296,7 +249,7 @@ function unitsRows(
         gradB[k] = (gradB[k] as number) + gk;
         for (let p = 0; p < n; p++) {
           const j = (words[first + p] as number) * units + k;
-          gradW[j] = (gradW[j] as number) + gk * (floats[first + K + p] as number);
+          gradW[j] = (gradW[j] as number) + gk * (p < valued ? (floats[first + K + p] as number) : 1);
         }
       }
     }

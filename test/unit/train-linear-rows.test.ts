@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { initDense } from '../../activities/train/dense-params.js';
 import type { OutputKind, Trainer, TrainingData } from '../../activities/train/trainer.js';
 import { runTrainingLoop } from '../../activities/train/training-loop.js';
+import { LinearRowsMemory } from '../../activities/train/linear-rows-wasm.js';
 import { rowRecords } from '../../activities/train/row-records.js';
-import { createTypedLinearTrainer, oneOutputRows } from '../../activities/train/typed-linear.js';
+import { createTypedLinearTrainer } from '../../activities/train/typed-linear.js';
 import { mulberry32 } from '../../pipelines/prng.js';
 
 /** Two numeric inputs and two one-hot groups (mostly zeros), like an encoded table; some rows all zero. */
@@ -108,16 +109,7 @@ describe('linear trainer reading rows in place', () => {
   });
 });
 
-describe('the per-batch kernels', () => {
-  /** Records in storage order and one run covering every row: the kernel sees the whole matrix as a batch. */
-  function batch(data: TrainingData) {
-    const records = rowRecords(
-      data,
-      Uint32Array.from({ length: data.rows }, (_, i) => i),
-    );
-    return { ...records, runs: Int32Array.of(0, data.rows) };
-  }
-
+describe('the per-batch kernel (WebAssembly)', () => {
   it.each<[OutputKind, boolean]>([
     ['sigmoid', true],
     ['sigmoid', false],
@@ -131,12 +123,16 @@ describe('the per-batch kernels', () => {
       const { kernels, biases } = initDense([data.width, 1], mulberry32(8));
       const W = (kernels[0] as Float32Array).map((v) => v * 0.01);
       const b = biases[0] as Float32Array;
-      const { words, floats, stride, k, runs } = batch(data);
-      const gradW = new Float64Array(data.width);
-      const gradB = new Float64Array(1);
-      const sigmoid = output === 'sigmoid';
-      const parts = new Float64Array(2);
-      const loss = oneOutputRows(sigmoid, words, floats, stride, k, runs, 1, W, b, gradW, gradB, parts);
+      // Records in storage order and one run covering every row: the kernel sees the whole matrix as a batch.
+      const memory = new LinearRowsMemory(data.width);
+      memory.W.set(W);
+      memory.records(
+        data,
+        Uint32Array.from({ length: data.rows }, (_, i) => i),
+      );
+      memory.runs(data.rows, data.rows).set([0, data.rows]);
+      const loss = memory.batch(output === 'sigmoid', 1, b[0] as number);
+      const { gradW, gradB } = memory;
       let refLoss = 0;
       const refW = new Float64Array(data.width);
       let refB = 0;
@@ -182,5 +178,57 @@ describe('restoring a checkpoint', () => {
     );
     const wider = createTypedLinearTrainer(initDense([data.width + 1, 1], mulberry32(2)), options);
     expect(() => wider.restore(trainer.state())).toThrow(/resume from a checkpoint of the same model/);
+  });
+});
+
+describe('row records', () => {
+  /** Rows of `width` columns from a list of rows. */
+  const matrix = (rows: number[][]): TrainingData => ({
+    x: Float32Array.from(rows.flat()),
+    y: Float32Array.from(rows, (_, i) => i % 2),
+    rows: rows.length,
+    width: rows[0]?.length ?? 0,
+  });
+
+  it('keeps values only before the all-0-and-1 columns, and every entry in column order', () => {
+    // Column 1 holds only 0 and 1 but lies before column 2, which holds 0.5: only 3 and 4 are "ones".
+    const data = matrix([
+      [0.25, 1, 0, 1, 0],
+      [0, 0, 0.5, 0, 1],
+      [2, 1, 3, 1, 0],
+    ]);
+    const records = rowRecords(data, Uint32Array.of(2, 0, 1));
+    expect(records).toMatchObject({ onesFrom: 3, k: 4, kv: 3, stride: 4 + 4 + 3 });
+    const { words, floats, stride } = records;
+    // Record 0 holds row 2: three valued entries (columns 0, 1, 2), then column 3 as an index alone.
+    expect(Array.from(words.subarray(0, 2))).toEqual([3, 1]);
+    expect(Array.from(words.subarray(4, 8))).toEqual([0, 1, 2, 3]);
+    expect(Array.from(floats.subarray(8, 11))).toEqual([2, 1, 3]);
+    expect(floats[2]).toBe(0); // row 2's label
+    // Record 2 holds row 1: column 2 (0.5), then column 4 as an index alone.
+    expect(Array.from(words.subarray(2 * stride, 2 * stride + 2))).toEqual([1, 1]);
+    expect(Array.from(words.subarray(2 * stride + 4, 2 * stride + 6))).toEqual([2, 4]);
+    expect(floats[2 * stride + 8]).toBe(0.5);
+  });
+
+  it('treats NaN as a value, not as a one', () => {
+    const data = matrix([
+      [1, 0, 1],
+      [0, 1, Number.NaN],
+    ]);
+    expect(rowRecords(data, Uint32Array.of(0, 1))).toMatchObject({ onesFrom: 3, kv: 2 });
+    expect(
+      rowRecords(
+        matrix([
+          [1, 0, 1],
+          [0, 1, 0],
+        ]),
+        Uint32Array.of(0, 1),
+      ),
+    ).toMatchObject({
+      onesFrom: 0,
+      kv: 0,
+      stride: 4 + 2,
+    });
   });
 });

@@ -96,7 +96,7 @@ describe('WebAssembly SIMD MLP kernel', () => {
   ])(
     '%s: gradient, loss and logits match the JS kernel',
     (_, sizes, output, activation, dropout, weighted) => {
-      const units = sizes.at(-1);
+      const units = sizes.at(-1) as number;
       const data = sparse(80, sizes[0] as number, output, units, sizes.length * 7 + units);
       const layout = mlpLayout(sizes);
       const params = paramsOf(sizes, 3);

@@ -21,9 +21,21 @@ const OPTIONS = {
   enable: ['simd'],
 } as const;
 
+const COMPILER = 'assemblyscript/asc';
+
+/** The part of the compiler's API used here. */
+interface Asc {
+  compileString(
+    sources: Record<string, string>,
+    options: object,
+  ): Promise<{ error: Error | null; binary: Uint8Array | null; stderr: { toString(): string } }>;
+}
+
 /** The module compiled from the committed source. */
 export async function compileMlpSimd(): Promise<Uint8Array> {
-  const { default: asc } = await import('assemblyscript/asc');
+  // Named through a variable: the compiler's type declarations would pull AssemblyScript's standard
+  // library into the program (where `Array.prototype.at` never returns undefined, for one).
+  const { default: asc } = (await import(COMPILER)) as { default: Asc };
   const source = await readFile(SOURCE, 'utf8');
   // The compiler reads only `.ts` names; the source keeps another extension so that TypeScript and
   // ESLint, which would not understand its `v128` and `usize`, leave it alone.
@@ -33,7 +45,7 @@ export async function compileMlpSimd(): Promise<Uint8Array> {
   );
   if (result.error || !result.binary) {
     throw new Error(
-      `AssemblyScript could not compile ${fileURLToPath(SOURCE)}: ${result.error?.message ?? 'no binary'}\n${(result.stderr as { toString(): string }).toString()}`,
+      `AssemblyScript could not compile ${fileURLToPath(SOURCE)}: ${result.error?.message ?? 'no binary'}\n${result.stderr.toString()}`,
     );
   }
   return result.binary;
