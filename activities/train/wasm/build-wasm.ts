@@ -24,6 +24,12 @@ export const WASM_KERNELS: WasmKernel[] = [
     description: 'The linear trainer’s per-batch kernel in WebAssembly (linear-rows.as)',
     enable: [],
   },
+  {
+    name: 'mlp-simd',
+    constant: 'MLP_SIMD_WASM',
+    description: 'The typed-array MLP kernel in WebAssembly SIMD (mlp-simd.as)',
+    enable: ['simd'],
+  },
 ];
 
 /** The compiler's options: -O3, no runtime (the kernels allocate nothing), no assertions. */

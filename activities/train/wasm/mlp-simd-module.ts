@@ -1,4 +1,4 @@
-// Generated from mlp-simd.as by build-mlp-simd.ts (`npm run build:mlp-simd`): do not edit.
+// Generated from mlp-simd.as by build-wasm.ts (`npm run build:wasm`): do not edit.
 
 /** The typed-array MLP kernel in WebAssembly SIMD (mlp-simd.as), as base64. */
 export const MLP_SIMD_WASM =

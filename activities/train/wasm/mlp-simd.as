@@ -1,5 +1,5 @@
 // The typed-array MLP trainer's dense layers in WebAssembly SIMD (AssemblyScript; compiled by
-// build-mlp-simd.ts into mlp-simd-module.ts, which is what runs: `npm run build:mlp-simd`).
+// build-wasm.ts into mlp-simd-module.ts, which is what runs: `npm run build:wasm`).
 //
 // Every pointer is a byte offset into linear memory, 16-byte aligned; every row of a weight, bias,
 // activation or gradient block is `nP` floats long, nP = the layer's width rounded up to a multiple
