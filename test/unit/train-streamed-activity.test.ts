@@ -15,7 +15,7 @@ import { dataDir } from '../support/paths.js';
 /**
  * The `trainModel` activity (on its training thread, with checkpoints in the artifact store and
  * heartbeats) over a split larger than `trainer.memory`: 5,000 flights from a Parquet file, read in
- * five chunks an epoch (docs/training.md, "Memory").
+ * six chunks an epoch (docs/training.md, "Memory").
  */
 let dir: string;
 beforeAll(async () => {
@@ -76,7 +76,7 @@ describe('trainModel activity over trainer.memory', { timeout: 90_000 }, () => {
     expect(heartbeats).toBeGreaterThan(beats.length);
     const store = createArtifactStore(home);
     const manifest = await readModelManifest(store, whole.model);
-    expect(manifest.metadata.training.streamed).toEqual({ chunks: 5, budgetBytes: 160 * 1024 });
+    expect(manifest.metadata.training.streamed).toEqual({ chunks: 6, budgetBytes: 160 * 1024 });
 
     const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats[1] });
     const resumed = await train(retry, home, input());

@@ -21,8 +21,8 @@ import { dataDir } from '../support/paths.js';
 /**
  * Streamed training (docs/training.md, "Memory"): a split over `trainer.memory` is read from its
  * Parquet snapshot chunk by chunk every epoch. 5,000 flights, 44 encoded inputs (184 bytes a row with
- * label and weight): '160KiB' holds 890 rows, so the 4,045 training rows are read in 6 chunks (each planned at
- * 90% of what the budget holds, 801 rows: hash chunks vary in size).
+ * label and weight, 192 streamed with its key): '160KiB' holds 853 streamed rows, so the 4,045
+ * training rows are read in 6 chunks (each planned at 90% of that, 767 rows: hash chunks vary).
  */
 const BUDGET = '160KiB';
 
@@ -249,11 +249,11 @@ describe('trainer.memory is checked', () => {
     expect(plan({ model: 'logistic', memory: '160KiB', batchSize: 64 })).toEqual({
       mode: 'streamed',
       budget: 160 * 1024,
-      chunks: 5,
-      chunkRows: 890,
+      chunks: 6,
+      chunkRows: 853,
     });
     expect(() => plan({ model: 'logistic', memory: '16KiB', batchSize: 256 })).toThrow(
-      /trainer\.memory of step "train" of x\.pipeline\.ts \("16KiB"\) holds 89 rows of 44 inputs \(184 bytes each\), fewer than one batch \(batchSize 256\): raise trainer\.memory to at least '46KiB' or lower batchSize/,
+      /trainer\.memory of step "train" of x\.pipeline\.ts \("16KiB"\) holds 85 streamed rows of 44 inputs \(192 bytes each with label, weight and key\), fewer than one batch \(batchSize 256\): raise trainer\.memory to at least '48KiB' or lower batchSize/,
     );
     expect(() => plan({ model: 'logistic', memory: '64KiB', batchSize: 16 })).toThrow(
       /the validation split \(500 rows × 44 inputs, 90 KiB\) is over trainer\.memory .*raise trainer\.memory to at least '90KiB' or give the validation split a smaller share/,
