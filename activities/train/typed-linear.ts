@@ -107,7 +107,23 @@ export function createTypedLinearTrainer(initial: DenseParams, options: TrainerO
       const { stride, k: K, words, floats } = rowRecords(data, order.base);
       const found = runsOf(order, start, size, runs);
       runs = found.runs;
-      const loss = unitsRows(output, units, words, floats, stride, K, runs, found.count, W, b, gradW, gradB, acc, z, g);
+      const loss = unitsRows(
+        output,
+        units,
+        words,
+        floats,
+        stride,
+        K,
+        runs,
+        found.count,
+        W,
+        b,
+        gradW,
+        gradB,
+        acc,
+        z,
+        g,
+      );
       update(size);
       return loss;
     },
