@@ -17,6 +17,7 @@ export class BatchSharing {
   /** Running average of wall ms per row: [alone, shared] (NaN until the mode has run). */
   private readonly cost = [Number.NaN, Number.NaN];
   private batch = 0;
+  private sharedBatches = 0;
 
   /** Whether to share the next batch (then report its time to {@link record}). */
   next(): boolean {
@@ -24,7 +25,9 @@ export class BatchSharing {
     // Sharing is what was asked for: it is favoured until one thread alone has been seen faster.
     const favoured = !(alone < shared);
     const trial = this.batch++ % ROUND < TRIAL;
-    return trial ? !favoured : favoured;
+    const share = trial ? !favoured : favoured;
+    if (share) this.sharedBatches++;
+    return share;
   }
 
   record(shared: boolean, ms: number, rows: number): void {
@@ -37,5 +40,10 @@ export class BatchSharing {
   /** The averages so far (for tests and benches): wall ms per row alone and shared. */
   costs(): { alone: number; shared: number } {
     return { alone: this.cost[0] as number, shared: this.cost[1] as number };
+  }
+
+  /** Batches chosen so far, and how many of them were shared. */
+  counts(): { batches: number; shared: number } {
+    return { batches: this.batch, shared: this.sharedBatches };
   }
 }

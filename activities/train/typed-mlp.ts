@@ -184,11 +184,18 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
   };
   helpers.set(trainer, () => helper?.thread);
   kernels.set(trainer, impl);
+  sharings.set(trainer, sharing);
   return trainer;
 }
 
 const helpers = new WeakMap<Trainer, () => Worker | undefined>();
 const kernels = new WeakMap<Trainer, MlpKernelImpl>();
+const sharings = new WeakMap<Trainer, BatchSharing>();
+
+/** How many of a two-thread trainer's batches were shared with the second thread (benches). */
+export function mlpSharingOf(trainer: Trainer): { batches: number; shared: number } | undefined {
+  return sharings.get(trainer)?.counts();
+}
 
 /** Which kernel a typed-array MLP trainer computes its gradients with. */
 export function mlpKernelOf(trainer: Trainer): MlpKernelImpl | undefined {

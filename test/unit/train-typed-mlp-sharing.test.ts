@@ -18,6 +18,7 @@ describe('sharing batches with the second thread', () => {
     expect(modes.slice(4, 64).every(Boolean)).toBe(true);
     expect(modes.filter((shared) => !shared)).toHaveLength(8);
     expect(sharing.costs()).toEqual({ alone: 0.002, shared: 0.001 });
+    expect(sharing.counts()).toEqual({ batches: 128, shared: 120 });
   });
 
   it('computes alone while that is faster (busy cores), and notices when sharing pays again', () => {
