@@ -13,6 +13,9 @@ export function rowBytes(width: number): number {
  */
 const CHUNK_FILL = 0.9;
 
+/** Bytes a streamed row's key takes beside its inputs, label and weight. */
+const CHUNK_KEY_BYTES = 8;
+
 /** How a job holds its training split: whole, or streamed from the snapshot in `chunks` per epoch. */
 export type MemoryPlan =
   | { mode: 'memory'; budget: number }
@@ -21,7 +24,7 @@ export type MemoryPlan =
       budget: number;
       /** Chunks an epoch reads, each about `rows / chunks` training rows. */
       chunks: number;
-      /** Rows the budget holds: what a chunk's buffers are sized for (a rare chunk over it grows them). */
+      /** Streamed rows the budget holds: what a chunk's buffers are sized for (a rare chunk over it grows them). */
       chunkRows: number;
     };
 
@@ -66,11 +69,13 @@ export function planMemory({ spec, rows, width, where }: MemoryPlanInput): Memor
       { details },
     );
   }
-  const holds = Math.floor(budget / bytes);
+  // A streamed row also carries its key (a double) while its chunk is held.
+  const chunkBytes = bytes + CHUNK_KEY_BYTES;
+  const holds = Math.floor(budget / chunkBytes);
   if (holds < spec.batchSize) {
     throw new InvalidInputError(
-      `${field} (${given}) holds ${holds.toLocaleString('en')} rows of ${width} inputs (${bytes} bytes each), fewer than one batch ` +
-        `(batchSize ${spec.batchSize}): raise trainer.memory to at least ${atLeast(spec.batchSize * bytes)} or lower batchSize`,
+      `${field} (${given}) holds ${holds.toLocaleString('en')} streamed rows of ${width} inputs (${chunkBytes} bytes each with label, weight and key), fewer than one batch ` +
+        `(batchSize ${spec.batchSize}): raise trainer.memory to at least ${atLeast(spec.batchSize * chunkBytes)} or lower batchSize`,
       { details },
     );
   }

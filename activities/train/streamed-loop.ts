@@ -56,10 +56,12 @@ export async function runStreamedTrainingLoop(
     let lastYield = performance.now();
     for (const chunk of chunkOrder) {
       options.signal?.throwIfAborted();
-      const data = await source.read(epoch, chunk);
+      const { data, byKey } = await source.read(epoch, chunk);
       seen += data.rows;
       const seed = deriveSeed(options.seed, SEED_PURPOSE.stream, epoch, chunk + 1);
-      const order = epochOrder(baseOrder(data.rows, seed), seed, 1);
+      const shuffle = baseOrder(data.rows, seed);
+      for (let i = 0; i < shuffle.length; i++) shuffle[i] = byKey[shuffle[i] as number] as number;
+      const order = epochOrder(shuffle, seed, 1);
       for (let at = 0; at < data.rows; at += options.batchSize) {
         options.signal?.throwIfAborted();
         const size = Math.min(options.batchSize, data.rows - at);

@@ -1,12 +1,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { FittedTransform } from '../../pipelines/transform.js';
 import { transformOutputNames } from '../../pipelines/transform.js';
-import type { DenseTrainerSpec } from '../../pipelines/train-spec.js';
+import type { DenseTrainerSpec, SplitSpec } from '../../pipelines/train-spec.js';
 import { rowWeights, targets } from './class-weights.js';
 import { loadMatrix, loadRelation, type Matrix } from './load-matrix.js';
 import type { MemoryPlan } from './memory-plan.js';
 import { datasetName, ROWS_VIEW, type PreparedDataset } from './prepare.js';
-import { openChunks, streamedRelation } from './streamed-split.js';
+import { openChunks } from './streamed-split.js';
 import { runStreamedTrainingLoop, streamKey } from './streamed-loop.js';
 import type { Trainer } from './trainer.js';
 import type { LoopOptions, LoopResult } from './training-loop.js';
@@ -14,7 +14,7 @@ import { transformQuery } from './transform-sql.js';
 
 export interface StreamedJob {
   dataset: { path: string; origin?: string | undefined };
-  split: Parameters<typeof streamedRelation>[2];
+  split: SplitSpec;
   spec: DenseTrainerSpec;
   prepared: PreparedDataset;
   plan: MemoryPlan & { mode: 'streamed' };
@@ -47,8 +47,8 @@ export async function trainStreamed(db: DuckDBConnection, job: StreamedJob): Pro
   const { prepared, spec, plan } = job;
   const { transform } = prepared;
   const path = job.dataset.path;
-  await loadRelation(db, ROWS_VIEW, path, job.split); // drops the temp table of a Parquet snapshot
-  const relation = streamedRelation(ROWS_VIEW, path, job.split);
+  // A Parquet snapshot's temp table is dropped and the file read again, as for loading whole.
+  const relation = await loadRelation(db, ROWS_VIEW, path, job.split);
   const validation = await loadMatrix(db, transform, relation, {
     where: `__split = 'validation'`,
     rows: prepared.rows.validation,
@@ -60,7 +60,8 @@ export async function trainStreamed(db: DuckDBConnection, job: StreamedJob): Pro
   const trainMeans = job.means ? await columnAverages(db, train, transform) : undefined;
   const source = await openChunks(db, {
     transform,
-    relation,
+    view: ROWS_VIEW,
+    split: job.split,
     path,
     name: datasetName(path, job.dataset.origin),
     rows: prepared.rows.train,

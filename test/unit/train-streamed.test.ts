@@ -6,6 +6,8 @@ import { sqlString, withDuckDB } from '../../lib/duckdb.js';
 import { trainOnDataset, type TrainJob } from '../../activities/train/train-core.js';
 import type { LoopCheckpoint } from '../../activities/train/training-loop.js';
 import { planMemory } from '../../activities/train/memory-plan.js';
+import { chunkOf, chunkOfSql } from '../../activities/train/chunk-hash.js';
+import { keyOrder } from '../../activities/train/streamed-split.js';
 import { InvalidInputError } from '../../pipelines/errors.js';
 import {
   featuresSchema,
@@ -19,8 +21,8 @@ import { dataDir } from '../support/paths.js';
 /**
  * Streamed training (docs/training.md, "Memory"): a split over `trainer.memory` is read from its
  * Parquet snapshot chunk by chunk every epoch. 5,000 flights, 44 encoded inputs (184 bytes a row with
- * label and weight): '160KiB' holds 890 rows, so the 4,045 training rows are read in 6 chunks (each planned at
- * 90% of what the budget holds, 801 rows: hash chunks vary in size).
+ * label and weight, 192 streamed with its key): '160KiB' holds 853 streamed rows, so the 4,045
+ * training rows are read in 6 chunks (each planned at 90% of that, 767 rows: hash chunks vary).
  */
 const BUDGET = '160KiB';
 
@@ -247,11 +249,11 @@ describe('trainer.memory is checked', () => {
     expect(plan({ model: 'logistic', memory: '160KiB', batchSize: 64 })).toEqual({
       mode: 'streamed',
       budget: 160 * 1024,
-      chunks: 5,
-      chunkRows: 890,
+      chunks: 6,
+      chunkRows: 853,
     });
     expect(() => plan({ model: 'logistic', memory: '16KiB', batchSize: 256 })).toThrow(
-      /trainer\.memory of step "train" of x\.pipeline\.ts \("16KiB"\) holds 89 rows of 44 inputs \(184 bytes each\), fewer than one batch \(batchSize 256\): raise trainer\.memory to at least '46KiB' or lower batchSize/,
+      /trainer\.memory of step "train" of x\.pipeline\.ts \("16KiB"\) holds 85 streamed rows of 44 inputs \(192 bytes each with label, weight and key\), fewer than one batch \(batchSize 256\): raise trainer\.memory to at least '48KiB' or lower batchSize/,
     );
     expect(() => plan({ model: 'logistic', memory: '64KiB', batchSize: 16 })).toThrow(
       /the validation split \(500 rows × 44 inputs, 90 KiB\) is over trainer\.memory .*raise trainer\.memory to at least '90KiB' or give the validation split a smaller share/,
@@ -263,5 +265,36 @@ describe('trainer.memory is checked', () => {
     await expect(trainOnDataset(flightsJob({ model: 'gbdt', rounds: 2, memory: BUDGET }))).rejects.toThrow(
       /tree models \(gbdt\) load their training split whole/,
     );
+  });
+});
+
+describe('the chunks of a streamed epoch', () => {
+  it('deal every row into one chunk, evenly, afresh each epoch; DuckDB and JavaScript agree', async () => {
+    const rows = 20_000;
+    const chunks = 5;
+    const dealt = (key: number) => Array.from({ length: rows }, (_, row) => chunkOf(row, key, chunks));
+    const [first, second] = [dealt(11), dealt(12)];
+    const sizes = new Array<number>(chunks).fill(0);
+    for (const chunk of first) sizes[chunk]! += 1;
+    for (const size of sizes) expect(Math.abs(size - rows / chunks)).toBeLessThan(200); // ~3.5 sd
+    // Rows that share a chunk in epoch 11 are spread over every chunk in epoch 12.
+    const next = new Set(first.flatMap((chunk, row) => (chunk === 0 ? [second[row]] : [])));
+    expect(next.size).toBe(chunks);
+    const sql = await withDuckDB(async (db) => {
+      const read = await db.runAndReadAll(
+        `SELECT ${chunkOfSql('r', 11, chunks)}::INTEGER FROM range(${rows}) t(r) ORDER BY r`,
+      );
+      return read.getColumnsJS()[0]!.map(Number);
+    });
+    expect(sql).toEqual(first);
+    expect(chunkOfSql('file_row_number', 2 ** 32 - 1, 7)).toMatch(/4294967295::UBIGINT/);
+  });
+
+  it('order a chunk by row key whatever order DuckDB gives its rows in', () => {
+    const keys = Float64Array.from([40, 10, 30, 20, 50]);
+    expect([...keyOrder(keys, 5)]).toEqual([1, 3, 2, 0, 4]);
+    expect([...keyOrder(Float64Array.from([1, 2, 3]), 3)]).toEqual([0, 1, 2]);
+    const big = Float64Array.from([2 ** 40, 5, 2 ** 33]); // keys past 2³²: the comparator sort
+    expect([...keyOrder(big, 3)]).toEqual([1, 2, 0]);
   });
 });
