@@ -17,7 +17,7 @@ import { trainOnDataset } from '../activities/train/train-core.js';
 import type { Trainer } from '../activities/train/trainer.js';
 import { runTrainingLoop } from '../activities/train/training-loop.js';
 import { createTypedLinearTrainer } from '../activities/train/typed-linear.js';
-import { createTypedMlpTrainer, mlpKernelOf } from '../activities/train/typed-mlp.js';
+import { createTypedMlpTrainer, mlpKernelOf, mlpSharingOf } from '../activities/train/typed-mlp.js';
 import { deriveSeed, mulberry32, SEED_PURPOSE } from '../pipelines/prng.js';
 import {
   featuresSchema,
@@ -143,6 +143,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     // The linear trainer's every epoch, by wall time and by CPU time: the first builds its row records.
     // Which kernel the typed-array MLP rows ran (typed-mlp-simd.ts: WebAssembly SIMD unless it fell back).
     let mlpKernel = '-';
+    let mlpShared = '-';
     let linearPerEpoch: number[] = [];
     let linearPerEpochCpu: number[] = [];
     for (const config of configs) {
@@ -179,6 +180,8 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         },
       });
       const auc = testAuc(trainer, test);
+      const sharing = config.threads === 2 ? mlpSharingOf(trainer) : undefined;
+      if (sharing) mlpShared = `${sharing.shared} of ${sharing.batches}`;
       trainer.dispose();
       const perEpoch = result.history.map((h) => train.rows / (h.ms / 1000));
       perEpochOf[key] = median(perEpoch);
@@ -350,7 +353,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       rows,
       ratios: { ...ratios, ...gbdtRatios, ...memory.ratios },
       notes: [
-        `Typed-array MLP 64-32 ÷ TF.js WASM, rows/s per epoch: two threads ${ratios.mlpTwoThreadsVsTfjs.toFixed(2)}x, one thread ${ratios.mlpOneThreadVsTfjs.toFixed(2)}x (two ÷ one ${ratios.mlpTwoThreadsVsOne.toFixed(2)}x); test AUC two threads minus TF.js ${ratios.mlpAucMinusTfjsAuc.toFixed(4)}; typed-array kernel: ${mlpKernel}. Two threads' rows/CPU-s counts both threads' CPU.`,
+        `Typed-array MLP 64-32 ÷ TF.js WASM, rows/s per epoch: two threads ${ratios.mlpTwoThreadsVsTfjs.toFixed(2)}x, one thread ${ratios.mlpOneThreadVsTfjs.toFixed(2)}x (two ÷ one ${ratios.mlpTwoThreadsVsOne.toFixed(2)}x); test AUC two threads minus TF.js ${ratios.mlpAucMinusTfjsAuc.toFixed(4)}; typed-array kernel: ${mlpKernel}; batches shared with the second thread: ${mlpShared} (typed-mlp-sharing.ts). Two threads' rows/CPU-s counts both threads' CPU.`,
         `Linear trainer ÷ plain loop: ${ratios.linearVsPlainLoop.toFixed(2)}x rows/s per epoch (median of ${linearEpochs}), ${ratios.linearVsPlainLoopLastEpoch.toFixed(2)}x in the last epoch (${ratios.linearVsPlainLoopLastEpochCpu.toFixed(2)}x by CPU time); linear trainer rows/CPU-s by epoch: ${linearPerEpochCpu.map((r) => (r / 1e6).toFixed(2)).join(', ')} M; test AUC ${(aucOf['typed-array logistic regression'] ?? NaN).toFixed(4)} vs ${plainAuc.toFixed(4)}. The trainer's epoch includes its validation loss, shuffle and checkpointable state; the plain loop's is the train pass only.`,
         `Peak RSS of the bench process: ${peakRssMiB} MiB.`,
         `Backends passed over: ${backend.skipped.join('; ') || 'none'}.`,

@@ -152,11 +152,7 @@ export class MlpHelper {
     let done = Atomics.load(ctrl, CTRL.done);
     let progressed = performance.now();
     while (done < target) {
-      const state = Atomics.load(ctrl, CTRL.state);
-      if (state === STATE.failed || state === STATE.exited) {
-        const message = receiveMessageOnPort(this.port)?.message as HelperMessage | undefined;
-        this.fail(state === STATE.failed ? `failed: ${message?.message ?? 'unknown error'}` : 'exited');
-      } else if (performance.now() - progressed > STALL_MS) {
+      if (!this.failed() && performance.now() - progressed > STALL_MS) {
         this.fail(`finished none of its chunks for ${STALL_MS / 1000} s`);
       }
       if (this.failure) throw this.error(step);
@@ -165,6 +161,24 @@ export class MlpHelper {
       if (now !== done) progressed = performance.now();
       done = now;
     }
+  }
+
+  /**
+   * Throw, as {@link run} would, if the helper has failed or exited: for a batch the trainer computes
+   * alone, so that a dead helper fails the step at once whoever computes the batches.
+   */
+  check(step: number): void {
+    if (this.failed()) throw this.error(step);
+  }
+
+  /** Whether the helper has failed (from its state in shared memory, or an event seen before). */
+  private failed(): boolean {
+    const state = Atomics.load(this.ctrl, CTRL.state);
+    if (state === STATE.failed || state === STATE.exited) {
+      const message = receiveMessageOnPort(this.port)?.message as HelperMessage | undefined;
+      this.fail(state === STATE.failed ? `failed: ${message?.message ?? 'unknown error'}` : 'exited');
+    }
+    return this.failure !== undefined;
   }
 
   /** Stop the thread (it is waiting between batches, or finishing one nobody waits for). */

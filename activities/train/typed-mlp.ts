@@ -6,6 +6,7 @@ import { ADAM, type Trainer, type TrainerOptions, type TrainerState, type Traini
 import { gradientsOver, type BatchRows, type CsrRows } from './typed-mlp-kernel.js';
 import { flattenInto, mlpLayout, toDenseParams, unflatten, type MlpLayout } from './typed-mlp-layout.js';
 import { chunkRange, CTRL, MLP_CHUNKS, MlpHelper, type SharedData } from './typed-mlp-helper.js';
+import { BatchSharing } from './typed-mlp-sharing.js';
 import { csrOf, shuffledPositions, shuffledSplit, type ShuffledSplit } from './typed-mlp-rows.js';
 import { chooseMlpKernel, createMlpKernelOf, type MlpKernelImpl } from './typed-mlp-simd.js';
 
@@ -16,9 +17,10 @@ export interface TypedMlpOptions extends TrainerOptions {
   /** Which pipeline step trains, for messages (`step "train" of pipelines/x.pipeline.ts`). */
   where?: string | undefined;
   /**
-   * Threads computing each batch: 2 shares every batch with a second worker thread; default 2 when
-   * the machine has two cores or more and the split has at least 10,000 rows, else 1. The weights
-   * are the same either way.
+   * Threads computing each batch: 2 shares batches with a second worker thread (each batch it is
+   * faster to share, as measured while training: typed-mlp-sharing.ts); default 2 when the machine
+   * has two cores or more and the split has at least 10,000 rows, else 1. The weights are the same
+   * either way.
    */
   threads?: 1 | 2;
   /**
@@ -81,14 +83,23 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
     const [from, to] = chunkRange(batch.size, c);
     losses[c] = kernel.gradient(params, grads.subarray(c * n, (c + 1) * n), batch, from, to);
   };
+  const sharing = new BatchSharing();
   /** Every chunk of the batch (on this thread, or shared with the helper), then Adam on their sum. */
   const update = (batch: BatchRows): number => {
     if (helper && batch.csr === prepared?.shared) {
-      helper.run(
-        { size: batch.size, seed: batch.dropoutSeed, start: batch.start },
-        (c) => chunk(batch, c),
-        t + 1,
-      );
+      const together = sharing.next();
+      const started = performance.now();
+      if (together) {
+        helper.run(
+          { size: batch.size, seed: batch.dropoutSeed, start: batch.start },
+          (c) => chunk(batch, c),
+          t + 1,
+        );
+      } else {
+        helper.check(t + 1);
+        for (let c = 0; c < MLP_CHUNKS; c++) chunk(batch, c);
+      }
+      sharing.record(together, performance.now() - started, batch.size);
     } else {
       for (let c = 0; c < MLP_CHUNKS; c++) chunk(batch, c);
     }
@@ -173,11 +184,18 @@ export function createTypedMlpTrainer(initial: DenseParams, options: TypedMlpOpt
   };
   helpers.set(trainer, () => helper?.thread);
   kernels.set(trainer, impl);
+  sharings.set(trainer, sharing);
   return trainer;
 }
 
 const helpers = new WeakMap<Trainer, () => Worker | undefined>();
 const kernels = new WeakMap<Trainer, MlpKernelImpl>();
+const sharings = new WeakMap<Trainer, BatchSharing>();
+
+/** How many of a two-thread trainer's batches were shared with the second thread (benches). */
+export function mlpSharingOf(trainer: Trainer): { batches: number; shared: number } | undefined {
+  return sharings.get(trainer)?.counts();
+}
 
 /** Which kernel a typed-array MLP trainer computes its gradients with. */
 export function mlpKernelOf(trainer: Trainer): MlpKernelImpl | undefined {
