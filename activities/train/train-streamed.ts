@@ -60,8 +60,11 @@ export async function trainStreamed(db: DuckDBConnection, job: StreamedJob): Pro
     onChunk: heard,
   });
   const train = transformQuery(transform, relation, { where: `__split = 'train'` });
-  const counts = await classCounts(db, train, transform);
-  const perClass = job.weights(counts, prepared.rows.train);
+  // Class counts cost a pass over the snapshot: only class weights need them.
+  const perClass =
+    spec.classWeight === 'none'
+      ? undefined
+      : job.weights(await classCounts(db, train, transform), prepared.rows.train);
   const trainMeans = job.means ? await columnAverages(db, train, transform) : undefined;
   const source = await openChunks(db, {
     transform,
