@@ -62,7 +62,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     // Peak RSS per trainer, each in its own process (issue 16, item 7): all 3M flights, 300k with --quick.
     const memory = args.includes('--gbdt')
       ? { rows: [], ratios: {}, notes: [] }
-      : await benchPeakRss(home, quick ? QUICK_ROWS : FLIGHTS_TOTAL);
+      : await benchPeakRss(home, quick ? QUICK_ROWS : FLIGHTS_TOTAL * memoryScaleArg(args));
     if (args.includes('--memory')) {
       return { name: 'train', description: 'peak RSS per trainer (--memory: only these rows)', ...memory };
     }
@@ -434,4 +434,20 @@ function aucOfLogits(z: Float32Array, test: Matrix): number {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/**
+ * `--memory-scale N` (with `--memory`): measure on N copies of the 3M flights (N = 4: 12M rows, a
+ * 2 GiB training matrix), which the dense trainers stream under the default `trainer.memory`.
+ */
+function memoryScaleArg(args: string[]): number {
+  const at = args.indexOf('--memory-scale');
+  if (at < 0) return 1;
+  const n = Number(args[at + 1]);
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    throw new Error(
+      `--memory-scale takes a whole number of copies of the 3M flights from 1 to 16, not ${args[at + 1]}`,
+    );
+  }
+  return n;
 }

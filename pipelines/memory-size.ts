@@ -18,8 +18,9 @@ const SIZE = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i;
 /**
  * The default `trainer.memory`: the most a training split may take as a dense matrix before training
  * streams it from the snapshot in chunks (docs/training.md, "Memory"). 512 MiB keeps the 3M-row
- * flights set (2.4M train rows × 52 inputs, 494 MiB with labels and weights) in memory, and with
- * Node, DuckDB and TF.js around it (~400 MiB) keeps any split's training under 1 GiB.
+ * flights set (2.4M train rows × 52 inputs, 494 MiB with labels and weights) in memory, where it
+ * trains in under 1 GiB with Node, DuckDB and TF.js around it (~400 MiB); a larger split streams
+ * in chunks of at most this much.
  */
 export const DEFAULT_TRAIN_MEMORY = 512 * 2 ** 20;
 

@@ -45,6 +45,11 @@ export interface StreamedTraining {
  */
 export async function trainStreamed(db: DuckDBConnection, job: StreamedJob): Promise<StreamedTraining> {
   const { prepared, spec, plan } = job;
+  // Reading a chunk of a large split takes seconds: cancellation is heard between its DuckDB chunks.
+  const heard = () => {
+    job.loop.signal?.throwIfAborted();
+    job.onRead();
+  };
   const { transform } = prepared;
   const path = job.dataset.path;
   // A Parquet snapshot's temp table is dropped and the file read again, as for loading whole.
@@ -52,11 +57,14 @@ export async function trainStreamed(db: DuckDBConnection, job: StreamedJob): Pro
   const validation = await loadMatrix(db, transform, relation, {
     where: `__split = 'validation'`,
     rows: prepared.rows.validation,
-    onChunk: job.onRead,
+    onChunk: heard,
   });
   const train = transformQuery(transform, relation, { where: `__split = 'train'` });
-  const counts = await classCounts(db, train, transform);
-  const perClass = job.weights(counts, prepared.rows.train);
+  // Class counts cost a pass over the snapshot: only class weights need them.
+  const perClass =
+    spec.classWeight === 'none'
+      ? undefined
+      : job.weights(await classCounts(db, train, transform), prepared.rows.train);
   const trainMeans = job.means ? await columnAverages(db, train, transform) : undefined;
   const source = await openChunks(db, {
     transform,
@@ -69,7 +77,7 @@ export async function trainStreamed(db: DuckDBConnection, job: StreamedJob): Pro
     chunkRows: plan.chunkRows,
     keyOf: (epoch) => streamKey(spec.seed, epoch),
     perClass,
-    onRead: job.onRead,
+    onRead: heard,
   });
   const trainer = await job.trainer();
   try {

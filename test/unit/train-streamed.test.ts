@@ -157,30 +157,37 @@ describe(
       expect(weights(roomy).equals(weights(unset))).toBe(true);
     });
 
-    it('heartbeats while it streams, and stops within a chunk when cancelled', async () => {
-      const controller = new AbortController();
-      let beats = 0;
-      let epochs = 0;
-      const outcome = await trainOnDataset(
-        flightsJob({
-          model: 'logistic',
-          epochs: 50,
-          batchSize: 64,
-          memory: BUDGET,
-          earlyStopping: { patience: 50 },
-        }),
-        {
+    it('heartbeats while it streams, and stops when cancelled, even in the middle of reading a chunk', async () => {
+      const job = flightsJob({
+        model: 'logistic',
+        epochs: 50,
+        batchSize: 64,
+        memory: BUDGET,
+        earlyStopping: { patience: 50 },
+      });
+      const cancel = async (when: (beats: number, epochs: number) => boolean) => {
+        const controller = new AbortController();
+        let beats = 0;
+        let epochs = 0;
+        const outcome = await trainOnDataset(job, {
           signal: controller.signal,
-          onBatch: () => void beats++,
+          onBatch: () => {
+            if (when(++beats, epochs)) controller.abort(new Error('cancelled by the test'));
+          },
           onEpoch: () => {
-            if (++epochs === 2) controller.abort(new Error('cancelled by the test'));
+            if (when(beats, ++epochs)) controller.abort(new Error('cancelled by the test'));
             return Promise.resolve();
           },
-        },
-      ).catch((error: unknown) => error);
-      expect((outcome as Error).message).toBe('cancelled by the test');
-      expect(epochs).toBe(2);
-      expect(beats).toBeGreaterThan(0);
+        }).catch((error: unknown) => error);
+        expect((outcome as Error).message).toBe('cancelled by the test');
+        return { beats, epochs };
+      };
+      // After the second epoch's checkpoint: the third never starts.
+      expect((await cancel((_, epochs) => epochs === 2)).epochs).toBe(2);
+      // At the first rows read (the hooks run after each 2,048 rows read): nothing more is read.
+      const early = await cancel((beats) => beats === 1);
+      expect(early.epochs).toBe(0);
+      expect(early.beats).toBe(1);
     });
 
     it('a snapshot that changes or disappears mid-training fails the step, naming it', async () => {
