@@ -1,7 +1,7 @@
 import type { DenseParams } from './dense-params.js';
-import { cloneDense } from './dense-params.js';
 import { deriveSeed, SEED_PURPOSE } from '../../pipelines/prng.js';
 import { baseOrder, epochOrder, type EpochOrder } from './epoch-order.js';
+import { loopResult, nextCheckpoint, startCheckpoint, stopsAfter } from './loop-checkpoint.js';
 import { meanLoss, type OutputKind, type Trainer, type TrainerState, type TrainingData } from './trainer.js';
 
 export interface EpochRecord {
@@ -76,22 +76,8 @@ export async function runTrainingLoop(
   // The epoch's summed loss and weight, added batch by batch.
   const sums = new Float64Array(2);
 
-  let checkpoint: LoopCheckpoint;
-  if (options.resume) {
-    trainer.restore(options.resume.state);
-    checkpoint = options.resume;
-  } else {
-    const initial = trainer.state();
-    checkpoint = {
-      epoch: 0,
-      state: initial,
-      best: { epoch: 0, validationLoss: Infinity, params: cloneDense(initial.params) },
-      sinceBest: 0,
-      history: [],
-    };
-  }
-  const resumedFrom = options.resume?.epoch;
-  let stopping = checkpoint.sinceBest >= options.earlyStopping.patience;
+  let checkpoint = startCheckpoint(trainer, options.resume);
+  let stopping = stopsAfter(checkpoint, options);
 
   // Rows shuffled once per run, visited in blocks reordered every epoch (epoch-order.ts).
   const base = baseOrder(train.rows, options.seed);
@@ -124,27 +110,11 @@ export async function runTrainingLoop(
       validationLoss,
       ms: performance.now() - started,
     };
-    const improved = validationLoss < checkpoint.best.validationLoss - options.earlyStopping.minDelta;
-    const state = trainer.state();
-    checkpoint = {
-      epoch,
-      state,
-      best: improved ? { epoch, validationLoss, params: cloneDense(state.params) } : checkpoint.best,
-      sinceBest: improved ? 0 : checkpoint.sinceBest + 1,
-      history: [...checkpoint.history, record],
-    };
-    stopping = checkpoint.sinceBest >= options.earlyStopping.patience;
+    checkpoint = nextCheckpoint(checkpoint, trainer, record, options.earlyStopping.minDelta);
+    stopping = stopsAfter(checkpoint, options);
     await options.onEpoch?.(checkpoint, stopping || epoch === options.epochs);
   }
-  const best = checkpoint.best.epoch === 0 ? checkpoint.state.params : checkpoint.best.params;
-  return {
-    params: cloneDense(best),
-    bestEpoch: checkpoint.best.epoch,
-    epochsRun: checkpoint.epoch,
-    stoppedEarly: stopping && checkpoint.epoch < options.epochs,
-    history: checkpoint.history,
-    ...(resumedFrom === undefined ? {} : { resumedFrom }),
-  };
+  return loopResult(checkpoint, options);
 }
 
 interface BatchBuffers {
