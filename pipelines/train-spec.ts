@@ -218,12 +218,12 @@ export const denseTrainerSchema = z.strictObject({
     .describe(
       'logistic (binary), softmax (multiclass), linear (regression) or mlp (any task); `gbdt` for trees.',
     ),
-  /** `typed-array` trains in plain typed arrays (an MLP on two threads); `auto` picks it for linear models. */
+  /** `typed-array` trains in typed arrays and WebAssembly (an MLP with SIMD, sharing batches with a second thread when that is faster); `auto` picks it for linear models. */
   engine: z
     .enum(['auto', 'tfjs', 'typed-array'])
     .default('auto')
     .describe(
-      '`typed-array` trains in plain typed arrays (an MLP on two threads); `auto` picks it for linear models.',
+      '`typed-array` trains in typed arrays and WebAssembly (an MLP with SIMD, sharing batches with a second thread when that is faster); `auto` picks it for linear models.',
     ),
   seed: z
     .number()
