@@ -6,14 +6,17 @@ import {
   validationLoss,
 } from './loop-checkpoint.js';
 import { deriveSeed, mulberry32, permutation, SEED_PURPOSE } from '../../pipelines/prng.js';
-import { baseOrder, epochOrder, type EpochOrder } from './epoch-order.js';
+import { baseOrder, epochOrder } from './epoch-order.js';
 import type { ChunkSource } from './streamed-split.js';
 import type { Trainer, TrainingData } from './trainer.js';
 import { DataValidationError } from '../../pipelines/errors.js';
-import type { LoopOptions, LoopResult } from './training-loop.js';
-
-/** How long an epoch may compute before giving the event loop a turn (as in `training-loop.ts`). */
-const YIELD_EVERY_MS = 50;
+import {
+  batchWeight,
+  gatherBatch,
+  YIELD_EVERY_MS,
+  type LoopOptions,
+  type LoopResult,
+} from './training-loop.js';
 
 /** The key that deals epoch `epoch`'s rows into chunks (`chunkOf`). */
 export function streamKey(seed: number, epoch: number): number {
@@ -68,10 +71,10 @@ export async function runStreamedTrainingLoop(
         const dropoutSeed = deriveSeed(options.seed, SEED_PURPOSE.dropout, epoch, batch++);
         if (trainer.stepRows) {
           sum += trainer.stepRows(data, order, at, size, dropoutSeed);
-          weight += data.w ? sumAt(data.w, order, at, size) : size;
+          weight += data.w ? batchWeight(data.w, order.rows, at, size) : size;
         } else {
-          gather(data, order, at, size, xb, yb, wb);
           const w = data.w ? wb : undefined;
+          gatherBatch(data, order, at, size, { xb, yb, wb: w });
           sum += trainer.step(xb, yb, w, size, dropoutSeed);
           weight += w ? w.subarray(0, size).reduce((a, b) => a + b, 0) : size;
         }
@@ -97,30 +100,4 @@ export async function runStreamedTrainingLoop(
     await options.onEpoch?.(checkpoint, stopping || epoch === options.epochs);
   }
   return loopResult(checkpoint, options);
-}
-
-/** Rows `order.rows[at … at+size)` of `data` copied into the batch buffers. */
-function gather(
-  data: TrainingData,
-  order: EpochOrder,
-  at: number,
-  size: number,
-  xb: Float32Array,
-  yb: Float32Array,
-  wb: Float32Array,
-): void {
-  const width = data.width;
-  for (let i = 0; i < size; i++) {
-    const row = order.rows[at + i] as number;
-    xb.set(data.x.subarray(row * width, (row + 1) * width), i * width);
-    yb[i] = data.y[row] as number;
-    if (data.w) wb[i] = data.w[row] as number;
-  }
-}
-
-/** The summed weights of rows `order.rows[at … at+size)`. */
-function sumAt(w: Float32Array, order: EpochOrder, at: number, size: number): number {
-  let sum = 0;
-  for (let i = 0; i < size; i++) sum += w[order.rows[at + i] as number] as number;
-  return sum;
 }

@@ -50,7 +50,7 @@ export interface LoopResult {
 }
 
 /** How long an epoch may compute before giving the event loop a turn (heartbeats, cancellation). */
-const YIELD_EVERY_MS = 50;
+export const YIELD_EVERY_MS = 50;
 
 /**
  * Train for up to `epochs` epochs with early stopping on validation loss. Epoch `e` visits the rows in
@@ -141,7 +141,6 @@ function stepBatches(
   sums: Float64Array,
   lastYield: number,
 ): number {
-  const width = train.width;
   let at = start;
   while (at < train.rows) {
     options.signal?.throwIfAborted();
@@ -152,12 +151,7 @@ function stepBatches(
       sums[0] = (sums[0] as number) + trainer.stepRows(train, order, at, size, dropoutSeed);
       sums[1] = (sums[1] as number) + (train.w ? batchWeight(train.w, order.rows, at, size) : size);
     } else {
-      for (let i = 0; i < size; i++) {
-        const row = order.rows[at + i] as number;
-        xb.set(train.x.subarray(row * width, (row + 1) * width), i * width);
-        yb[i] = train.y[row] as number;
-        if (wb && train.w) wb[i] = train.w[row] as number;
-      }
+      gatherBatch(train, order, at, size, { xb, yb, wb });
       sums[0] = (sums[0] as number) + trainer.step(xb, yb, wb, size, dropoutSeed);
       sums[1] = (sums[1] as number) + (wb ? wb.subarray(0, size).reduce((a, b) => a + b, 0) : size);
     }
@@ -168,8 +162,25 @@ function stepBatches(
 }
 
 /** The summed weights of rows `order[start … start+size)`, added in the order a copied batch adds them. */
-function batchWeight(w: Float32Array, order: Uint32Array, start: number, size: number): number {
+export function batchWeight(w: Float32Array, order: Uint32Array, start: number, size: number): number {
   let sum = 0;
   for (let i = 0; i < size; i++) sum += w[order[start + i] as number] as number;
   return sum;
+}
+
+/** Rows `order.rows[at … at+size)` of `data` copied into the batch buffers (for trainers that take a copied batch). */
+export function gatherBatch(
+  data: TrainingData,
+  order: EpochOrder,
+  at: number,
+  size: number,
+  { xb, yb, wb }: { xb: Float32Array; yb: Float32Array; wb: Float32Array | undefined },
+): void {
+  const width = data.width;
+  for (let i = 0; i < size; i++) {
+    const row = order.rows[at + i] as number;
+    xb.set(data.x.subarray(row * width, (row + 1) * width), i * width);
+    yb[i] = data.y[row] as number;
+    if (wb && data.w) wb[i] = data.w[row] as number;
+  }
 }

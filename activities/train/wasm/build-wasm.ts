@@ -32,7 +32,10 @@ export const WASM_KERNELS: WasmKernel[] = [
   },
 ];
 
-/** The compiler's options: -O3, no runtime (the kernels allocate nothing), no assertions. */
+/**
+ * The compiler's options: -O3, no assertions, and AssemblyScript's smallest runtime, which that
+ * compiler names `stub` (a bump allocator, no garbage collector: the kernels allocate nothing).
+ */
 const OPTIONS = { optimizeLevel: 3, shrinkLevel: 0, runtime: 'stub', noAssert: true } as const;
 
 /** The part of the compiler's API used here. */
