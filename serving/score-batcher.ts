@@ -11,7 +11,8 @@ interface Pending {
 }
 
 /**
- * Scores the requests that arrive together in one call. A TF.js network costs ~100 µs per `predict`
+ * Scores the requests that arrive together in one call. A network TF.js scores (one that is not only
+ * Dense layers: lib/model/dense-forward.ts) costs ~100 µs per `predict`
  * call whatever its size (kernel dispatch, tensor bookkeeping) against ~1 µs per extra row, so under
  * concurrent load the requests whose bodies were parsed in the same event-loop turn are queued and
  * scored as one matrix at the end of that turn (`setImmediate`), and each gets its own rows back. A
@@ -73,10 +74,11 @@ const batchers = new WeakMap<LoadedModel, ScoreBatcher>();
 
 /**
  * Score rows with a loaded version: batched with the other requests of this event-loop turn for a
- * TF.js network, at once for a tree model (whose predictor has no per-call cost to share).
+ * network TF.js scores, at once for a tree model or a Dense network (whose predictors have no per-call
+ * cost to share).
  */
 export function scoreRows(model: LoadedModel, rows: FeatureInputs[]): Prediction[] | Promise<Prediction[]> {
-  if (!model.manifest.tfjs) return model.predict(rows);
+  if (!model.batched) return model.predict(rows);
   let batcher = batchers.get(model);
   if (!batcher) {
     batcher = new ScoreBatcher(model);

@@ -9,7 +9,8 @@ import { FeedbackLog, parseFeedback } from '../lib/feedback-log.js';
 import type { Guard } from './guard.js';
 import { ServingRequestError } from '../lib/http-error.js';
 import type { LoadedModel, Prediction } from '../lib/model/loaded-model.js';
-import { ServingExplainers, wantsExplanation } from './explain.js';
+import type { FeatureInputs } from '../lib/model/transform-online.js';
+import { ServingExplainers, wantsExplanation, type ExplanationsBody } from './explain.js';
 import { labelPredictions } from '../lib/model/prediction-format.js';
 import { createServingMetrics, type ServingMetrics } from './metrics.js';
 import { ModelPool, type DeploymentOptions, type RegistryReader, type Route } from './model-pool.js';
@@ -119,46 +120,83 @@ export async function createServingServer(options: ServingServerOptions): Promis
 
   const explainers = new ServingExplainers(options.store);
   const seriesOf = versionSeries(metrics);
-  const predict = async (
+  /**
+   * A predict request's answer. Synchronous when nothing needs waiting for (a model scored at once, no
+   * explanations): the common request pays no promise hops.
+   */
+  const predict = (
     model: string,
     version: number | undefined,
     body: unknown,
     requestId: string,
     explain = false,
-  ) => {
+  ): string | Promise<string> => {
     const started = performance.now();
-    const served = pool.models.includes(model) ? model : 'unknown';
     let route: Route | undefined;
+    let waiting = false;
     try {
       route = pool.route(model, requestId, version);
       const rows = validateInstances(body, route.primary.manifest);
-      const predictions = await scoreRows(route.primary, rows);
-      // ?explain=true (serving/explain.ts): exact contributions, or a 400 for a model without an explainer.
-      const explanations = explain ? await explainers.explain(route.primary, rows) : undefined;
-      const series = seriesOf(route.primary);
-      series.requests[route.role].inc();
-      series.latency.observe((performance.now() - started) / 1000);
-      const timeMs = Date.now();
-      predictionLog.append(
-        predictionRecords(route.primary, route.role, requestId, rows, predictions, timeMs),
-      );
-      if (route.shadow) scoreShadow(route.shadow, requestId, body, timeMs);
-      if (!explanations) return predictAnswerJson(route.primary, model, requestId, predictions);
-      return JSON.stringify({
-        model,
-        version: route.primary.version,
-        requestId,
-        predictions: labelPredictions(route.primary.manifest.transform.label, predictions),
-        explanations,
-      });
+      const scored = scoreRows(route.primary, rows);
+      if (!explain && !(scored instanceof Promise)) {
+        return answer(route, model, requestId, body, rows, scored, undefined, started);
+      }
+      const held = route;
+      waiting = true;
+      return (async () => {
+        try {
+          const predictions = await scored;
+          // ?explain=true (serving/explain.ts): exact contributions, or a 400 for a model without an explainer.
+          const explanations = explain ? await explainers.explain(held.primary, rows) : undefined;
+          return answer(held, model, requestId, body, rows, predictions, explanations, started);
+        } catch (error) {
+          failed(error, model, held);
+          throw error;
+        } finally {
+          held.primary.release();
+        }
+      })();
     } catch (error) {
-      const code = error instanceof ServingRequestError ? error.code : 'INTERNAL';
-      metrics.errors.inc({ model: served, version: route ? String(route.primary.version) : 'none', code });
-      route?.shadow?.release();
+      failed(error, model, route);
       throw error;
     } finally {
-      route?.primary.release();
+      if (!waiting) route?.primary.release();
     }
+  };
+
+  /** Count, log and answer a scored request (the route is still held). */
+  const answer = (
+    route: Route,
+    model: string,
+    requestId: string,
+    body: unknown,
+    rows: FeatureInputs[],
+    predictions: Prediction[],
+    explanations: ExplanationsBody | undefined,
+    started: number,
+  ): string => {
+    const series = seriesOf(route.primary);
+    series.requests[route.role].inc();
+    series.latency.observe((performance.now() - started) / 1000);
+    const timeMs = Date.now();
+    predictionLog.append(predictionRecords(route.primary, route.role, requestId, rows, predictions, timeMs));
+    if (route.shadow) scoreShadow(route.shadow, requestId, body, timeMs);
+    if (!explanations) return predictAnswerJson(route.primary, model, requestId, predictions);
+    return JSON.stringify({
+      model,
+      version: route.primary.version,
+      requestId,
+      predictions: labelPredictions(route.primary.manifest.transform.label, predictions),
+      explanations,
+    });
+  };
+
+  /** A predict that failed: counted by code; a shadow it held is let go. */
+  const failed = (error: unknown, model: string, route: Route | undefined) => {
+    const code = error instanceof ServingRequestError ? error.code : 'INTERNAL';
+    const served = pool.models.includes(model) ? model : 'unknown';
+    metrics.errors.inc({ model: served, version: route ? String(route.primary.version) : 'none', code });
+    route?.shadow?.release();
   };
 
   /** The shadow scores after the answer is sent, so it adds no latency; its failures only log. */
@@ -198,14 +236,8 @@ export async function createServingServer(options: ServingServerOptions): Promis
     if (action === 'predict') {
       const admitted = admit(request);
       if (admitted) await admitted;
-      const answer = await predict(
-        model,
-        undefined,
-        request.body,
-        request.id,
-        wantsExplanation(request.query),
-      );
-      return reply.type(jsonType).send(answer);
+      const answer = predict(model, undefined, request.body, request.id, wantsExplanation(request.query));
+      return reply.type(jsonType).send(typeof answer === 'string' ? answer : await answer);
     }
     if (!actions) {
       throw new ServingRequestError(
@@ -241,14 +273,14 @@ export async function createServingServer(options: ServingServerOptions): Promis
           `version "${text}" is not a version number; use a registered version such as 1`,
         );
       }
-      const answer = await predict(
+      const answer = predict(
         request.params.model,
         version,
         request.body,
         request.id,
         wantsExplanation(request.query),
       );
-      return reply.type(jsonType).send(answer);
+      return reply.type(jsonType).send(typeof answer === 'string' ? answer : await answer);
     },
   );
   app.get<{ Params: { model: string } }>('/v1/models/:model', (request, reply) =>

@@ -9,6 +9,7 @@ import type { Forest } from './gbdt/forest.js';
 import { forestFromJson, forestToJson, type ForestJson } from './gbdt/forest-json.js';
 import { createPredictor } from './gbdt/forest.js';
 import { applyCalibration } from './calibration.js';
+import { DenseForward } from './dense-forward.js';
 import { gbdtLayout, toTreeRows } from './gbdt/transform-layout.js';
 
 /** What a trained model is made of: TF.js files (dense models) or a forest (trees). */
@@ -161,7 +162,40 @@ export async function loadNetwork(
   return model;
 }
 
-/** Probabilities (or predictions) from a loaded model, `rows × units`, in batches of typed arrays. */
+/**
+ * How a loaded network is scored, decided once: a network of Dense layers (every built-in trainer's) by
+ * {@link DenseForward}, which reads its weights now (so a network still training must be asked again);
+ * any other network by TF.js in batches of 4 096 rows. `perCall` says whether a call has a fixed cost
+ * worth sharing between requests (TF.js's kernel dispatch: ~100 µs).
+ */
+export function networkScorer(
+  tf: Tf,
+  model: tfType.LayersModel,
+  width: number,
+): { predict: (x: Float32Array, rows: number) => Float32Array; perCall: boolean } {
+  const forward = DenseForward.of(model, width);
+  if (forward) return { predict: (x, rows) => forward.predict(x, rows), perCall: false };
+  const units = (model.outputs[0]?.shape.at(-1) as number | undefined) ?? 1;
+  const predict = (x: Float32Array, rows: number) => {
+    const out = new Float32Array(rows * units);
+    const batch = 4096;
+    for (let start = 0; start < rows; start += batch) {
+      const n = Math.min(batch, rows - start);
+      const y = tf.tidy(
+        () =>
+          model.predict(
+            tf.tensor2d(x.subarray(start * width, (start + n) * width), [n, width]),
+          ) as tfType.Tensor,
+      );
+      out.set(y.dataSync(), start * units);
+      y.dispose();
+    }
+    return out;
+  };
+  return { predict, perCall: true };
+}
+
+/** Probabilities (or predictions) from a loaded model, `rows × units`, scored as {@link networkScorer} says. */
 export function predictBatched(
   tf: Tf,
   model: tfType.LayersModel,
@@ -169,19 +203,5 @@ export function predictBatched(
   rows: number,
   width: number,
 ): Float32Array {
-  const units = (model.outputs[0]?.shape.at(-1) as number | undefined) ?? 1;
-  const out = new Float32Array(rows * units);
-  const batch = 4096;
-  for (let start = 0; start < rows; start += batch) {
-    const n = Math.min(batch, rows - start);
-    const y = tf.tidy(
-      () =>
-        model.predict(
-          tf.tensor2d(x.subarray(start * width, (start + n) * width), [n, width]),
-        ) as tfType.Tensor,
-    );
-    out.set(y.dataSync(), start * units);
-    y.dispose();
-  }
-  return out;
+  return networkScorer(tf, model, width).predict(x, rows);
 }

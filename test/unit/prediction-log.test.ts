@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { withDuckDB, sqlString } from '../../lib/duckdb.js';
 import { createServingMetrics } from '../../serving/metrics.js';
 import { PredictionLog, staleTempMs, type PredictionRecord } from '../../lib/prediction-log.js';
 import type { SharedLogs } from '../../lib/shared-logs.js';
@@ -112,5 +113,49 @@ describe('prediction log', () => {
     );
     expect((await readdir(join(dir, 'churn'))).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
     await log.close();
+  });
+
+  it('writes every row back exactly: quotes, tabs, line breaks and non-ASCII in features, class lists, a NaN score', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const log = new PredictionLog({ dir }, pino({ level: 'silent' }), createServingMetrics(false));
+    const features = [
+      { note: 'say "hi",\tthen\nleave \u001f here', city: 'Zürich 東京', n: 1e-7 },
+      { empty: '', nothing: null, list: [1, 2] },
+      {},
+    ];
+    const rows: PredictionRecord[] = features.map((f, i) => ({
+      requestId: i === 0 ? 'req\twith tab' : `r${i}`,
+      instance: i,
+      model: 'churn',
+      version: 3,
+      role: i === 2 ? 'shadow' : 'production',
+      timeMs: 1_765_000_000_000 + i,
+      features: JSON.stringify(f),
+      prediction: JSON.stringify(i === 1 ? [0.25, 0.75] : i === 2 ? null : 0.5),
+      score: i === 1 ? 0.75 : i === 2 ? Number.NaN : 0.5,
+    }));
+    log.append(rows);
+    await log.close();
+    const [file] = (await readdir(join(dir, 'churn'))).filter((f) => f.endsWith('.parquet'));
+    const back = await withDuckDB(async (db) => {
+      const reader = await db.runAndReadAll(
+        `SELECT request_id, instance, model, version, role, epoch_ms(time) AS t, features, prediction, score FROM read_parquet(${sqlString(join(dir, 'churn', file!))}) ORDER BY instance`,
+      );
+      return reader.getRowObjectsJS();
+    });
+    expect(back).toEqual(
+      rows.map((r) => ({
+        request_id: r.requestId,
+        instance: r.instance,
+        model: r.model,
+        version: r.version,
+        role: r.role,
+        t: BigInt(r.timeMs),
+        features: r.features,
+        prediction: r.prediction,
+        score: Number.isFinite(r.score) ? r.score : null,
+      })),
+    );
+    expect(JSON.parse(back[0]!.features as string)).toEqual(features[0]);
   });
 });

@@ -1,8 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { directDensePredictor } from '../../lib/model/dense-direct.js';
 import { LoadedModel } from '../../lib/model/loaded-model.js';
-import { predictBatched } from '../../lib/model/model-artifact.js';
 import type { ModelManifest } from '../../pipelines/model.js';
 import type { FittedTransform } from '../../pipelines/transform.js';
 import { scoreRows } from '../../serving/score-batcher.js';
@@ -16,18 +13,25 @@ const transform: FittedTransform = {
   fittedOnRows: 10,
 };
 
-/** A TF.js model whose network answers x / 100 for each row, counting the matrices it is given. */
+/** A model scored with a per-call cost (as TF.js scores a non-Dense network) answering x / 100, counting the matrices it is given. */
 function model(fail?: Error): { loaded: LoadedModel; calls: number[] } {
   const calls: number[] = [];
   const manifest = { format: 'sluice-model/1', tfjs: {}, transform } as unknown as ModelManifest;
-  const loaded = new LoadedModel('m', 1, 'sha', manifest, {
-    predict: (x, rows) => {
-      calls.push(rows);
-      if (fail) throw fail;
-      return x.map((v) => v / 100);
+  const loaded = new LoadedModel(
+    'm',
+    1,
+    'sha',
+    manifest,
+    {
+      predict: (x, rows) => {
+        calls.push(rows);
+        if (fail) throw fail;
+        return x.map((v) => v / 100);
+      },
+      dispose: () => undefined,
     },
-    dispose: () => undefined,
-  });
+    true,
+  );
   return { loaded, calls };
 }
 
@@ -51,22 +55,19 @@ describe('serving scores concurrent requests together', () => {
   });
 });
 
-describe('the direct Dense path scores exactly as LayersModel.predict', () => {
-  it.each(['sigmoid', 'softmax', 'linear'] as const)(
-    'relu and tanh hidden layers, %s output: identical numbers for 1, 31 and 70 rows',
-    (output) => {
-      const width = 7;
-      const network = tf.sequential();
-      network.add(tf.layers.dense({ units: 16, activation: 'relu', inputShape: [width] }));
-      network.add(tf.layers.dense({ units: 8, activation: 'tanh' }));
-      network.add(tf.layers.dense({ units: output === 'softmax' ? 3 : 1, activation: output }));
-      const direct = directDensePredictor(tf, network, width);
-      expect(direct).not.toBeNull();
-      for (const rows of [1, 31, 70]) {
-        const x = Float32Array.from({ length: rows * width }, (_, i) => Math.sin(i * 12.9898) * 3);
-        expect(Array.from(direct!(x, rows))).toEqual(Array.from(predictBatched(tf, network, x, rows, width)));
-      }
-      network.dispose();
-    },
-  );
+describe('a model whose scoring has no per-call cost is scored at once', () => {
+  it('scores each request in its own call, without waiting for the event-loop turn', () => {
+    const calls: number[] = [];
+    const manifest = { format: 'sluice-model/1', tfjs: {}, transform } as unknown as ModelManifest;
+    const loaded = new LoadedModel('m', 1, 'sha', manifest, {
+      predict: (x, rows) => {
+        calls.push(rows);
+        return x.map((v) => v / 100);
+      },
+      dispose: () => undefined,
+    });
+    expect(scoreRows(loaded, [{ x: 1 }])).toEqual([Math.fround(0.01)]);
+    expect(scoreRows(loaded, [{ x: 2 }, { x: 3 }])).toEqual([Math.fround(0.02), Math.fround(0.03)]);
+    expect(calls).toEqual([1, 2]);
+  });
 });
