@@ -29,13 +29,13 @@ export interface Load {
  * `serving`: predict on a real flights model (trained here, saved to an artifact store, served by
  * `createServingServer` exactly as `sluice serve` does, prediction log on) against a bare Fastify
  * handler that parses the same body and answers the same shape of JSON, side by side in one run: 1 row
- * on 32 connections in 3 alternating pairs (the headline ratios are their medians), the earlier
+ * on 32 connections in 5 alternating pairs (the headline ratios are their medians), the earlier
  * one-number-per-instance bare once beside them, 1 connection and 64-row requests, then 32
  * connections while production is switched to another version mid-run. After each sluice row the
  * bench waits for the prediction log to reach disk, so the next row does not pay for sluice's writes. The load generator is autocannon in a child process of its own (one
  * process, no workers), so it never shares the server's event loop; on a 2-core machine it still
  * shares the CPU, which costs both handlers alike. `--quick`: 3 s per headline row and 2 s per other
- * row instead of 10 (about 65 s in all).
+ * row instead of 10 (about 80 s in all).
  */
 export async function run(args: string[] = []): Promise<BenchResult> {
   const quick = args.includes('--quick');
@@ -106,10 +106,10 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           ...(note ? { note } : {}),
         });
       };
-      // The headline: 1 row on 32 connections, sluice and the same-shape bare in 3 alternating pairs
-      // (bare first, then sluice first, then bare first), so a drift in the machine's load falls on both.
+      // The headline: 1 row on 32 connections, sluice and the same-shape bare in 5 alternating pairs
+      // (bare first, then sluice first, and so on), so a drift in the machine's load falls on both.
       const pairs: { sluice: Load; bare: Load; load: number[] }[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 5; i++) {
         const order = i % 2 === 0 ? (['bare', 'sluice'] as const) : (['sluice', 'bare'] as const);
         const pair: Partial<Record<'bare' | 'sluice', Load>> = {};
         for (const which of order) {
@@ -172,7 +172,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       const p99 = median(pairs.map((p) => p.sluice.p99 / Math.max(1, p.bare.p99)));
       return {
         name: 'serving',
-        description: `predict (MLP 32-16 on flights, ${fixture.backend.name} backend) beside a bare Fastify handler, autocannon in its own process, ${headlineSeconds}s per headline row, ${seconds}s per other row${quick ? ' (--quick)' : ''}`,
+        description: `predict (MLP 32-16 on flights, scored by the Dense forward) beside a bare Fastify handler, autocannon in its own process, ${headlineSeconds}s per headline row, ${seconds}s per other row${quick ? ' (--quick)' : ''}`,
         rows,
         ratios: {
           servingThroughputVsBare: round(throughput),
@@ -180,7 +180,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           servingThroughputVsNumberAnswer: round(median(pairs.map((p) => p.sluice.rps)) / numberAnswer.rps),
         },
         notes: [
-          'servingThroughputVsBare, servingP99VsBare: the median over 3 alternating pairs of sluice predict ÷ bare fastify (same answer), 1-row requests on 32 connections (p99: autocannon whole ms, a bare p99 of 0 counted as 1)',
+          'servingThroughputVsBare, servingP99VsBare: the median over 5 alternating pairs of sluice predict ÷ bare fastify (same answer), 1-row requests on 32 connections (p99: autocannon whole ms, a bare p99 of 0 counted as 1)',
           'bare fastify (same answer) parses the body and answers what sluice predict answers (model, version, a request id, one labelled prediction with both class probabilities per instance) with JSON.stringify of an object',
           'servingThroughputVsNumberAnswer: the median sluice req/s of the pairs ÷ the earlier baseline, a bare handler answering one number per instance (run once, between pairs 2 and 3)',
           `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in its row`,

@@ -246,9 +246,12 @@ export class PredictionLog {
    */
   private droppedRecords(rows: PredictionRecord[], reason: 'buffer-full'): void {
     const now = performance.now();
-    for (const r of rows) {
-      this.metrics.logDropped.inc({ model: r.model, reason }, 1);
-      this.unalerted.set(r.model, (this.unalerted.get(r.model) ?? 0) + 1);
+    // Counted per model, not per row: an overloaded server drops thousands a second.
+    const byModel = new Map<string, number>();
+    for (const r of rows) byModel.set(r.model, (byModel.get(r.model) ?? 0) + 1);
+    for (const [model, n] of byModel) {
+      this.metrics.logDropped.inc({ model, reason }, n);
+      this.unalerted.set(model, (this.unalerted.get(model) ?? 0) + n);
     }
     if (now - this.alertedAt >= 1_000) this.alertDrops(now);
     else if (this.alertTimer === null) {

@@ -368,7 +368,9 @@ export function predictionRecords(
       role,
       timeMs,
       features: JSON.stringify(row),
-      prediction: JSON.stringify(p),
+      // String(p) is JSON.stringify(p) for a finite number, and hits V8's number-string cache (the answer
+      // writes the same p), where JSON.stringify formats the double again: ~0.6 µs a row.
+      prediction: typeof p === 'number' ? (Number.isFinite(p) ? String(p) : 'null') : JSON.stringify(p),
       score: typeof p === 'number' ? p : Math.max(...p),
     };
   });
