@@ -158,4 +158,42 @@ describe('prediction log', () => {
     );
     expect(JSON.parse(back[0]!.features as string)).toEqual(features[0]);
   });
+
+  it('keeps every row and its order across the batches lines are copied in (1 000 rows, 3 flushes)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const log = new PredictionLog(
+      { dir, flushRows: 400 },
+      pino({ level: 'silent' }),
+      createServingMetrics(false),
+    );
+    for (let i = 0; i < 1_000; i++) {
+      log.append([
+        {
+          requestId: `r${i}`,
+          instance: 0,
+          model: 'churn',
+          version: 1,
+          role: 'production',
+          timeMs: 1_765_000_000_000 + i,
+          features: JSON.stringify({ i }),
+          prediction: String(i / 1_000),
+          score: i / 1_000,
+        },
+      ]);
+    }
+    await log.close();
+    const files = (await readdir(join(dir, 'churn'))).filter((f) => f.endsWith('.parquet'));
+    expect(files).toHaveLength(3);
+    const ids = await withDuckDB(async (db) => {
+      const reader = await db.runAndReadAll(
+        `SELECT request_id, features, score FROM read_parquet(${sqlString(join(dir, 'churn', '*.parquet'))}) ORDER BY epoch_ms(time)`,
+      );
+      return reader.getRowObjectsJS();
+    });
+    expect(ids.map((r) => r.request_id)).toEqual(Array.from({ length: 1_000 }, (_, i) => `r${i}`));
+    expect(ids.map((r) => JSON.parse(r.features as string) as unknown)).toEqual(
+      Array.from({ length: 1_000 }, (_, i) => ({ i })),
+    );
+    expect(ids[999]!.score).toBe(0.999);
+  });
 });
