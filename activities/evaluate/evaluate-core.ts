@@ -18,11 +18,15 @@ import { withDuckDB } from '../../lib/duckdb.js';
 import { featureInputsSql, labelSql } from '../train/transform-sql.js';
 import { selectTfBackend } from '../tf-backend.js';
 import { loadMatrix, type Matrix } from '../train/load-matrix.js';
-import { loadNetwork, loadScoringModel, type ScoringModel } from '../../lib/model/model-artifact.js';
+import {
+  loadNetwork,
+  loadScoringModel,
+  networkScorer,
+  type ScoringModel,
+} from '../../lib/model/model-artifact.js';
 import { datasetName } from '../train/prepare.js';
 import { sourceRelation, sqlIdent } from '../train/source.js';
 import { splitSql } from '../train/split.js';
-import { predictBatched } from '../train/tfjs-export.js';
 import { bootstrap } from './bootstrap.js';
 import { fairnessGroups, fairnessSummary } from './fairness.js';
 import { featureImportance, type ImportanceSection } from './importance.js';
@@ -268,7 +272,7 @@ function predict(model: ScoringModel, matrix: Matrix): Float32Array {
   return model.predict(matrix.x, matrix.rows);
 }
 
-/** A dense model through TF.js (the backend is chosen only when such a model is evaluated). */
+/** A dense model: its network loaded by TF.js (the backend is chosen only when such a model is evaluated), scored by the Dense forward or TF.js. */
 async function denseModel(
   store: ArtifactStorage,
   manifest: ModelManifest,
@@ -278,7 +282,8 @@ async function denseModel(
   const network = await loadNetwork(tf, store, manifest);
   const width = manifest.metadata.inputs.length;
   return {
-    predict: (x, rows) => predictBatched(tf, network, x, rows, width),
+    // Decided once: the Dense forward reads the weights here, not for every matrix evaluation scores.
+    predict: networkScorer(tf, network, width).predict,
     dispose: () => network.dispose(),
   };
 }

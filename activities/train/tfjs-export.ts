@@ -91,5 +91,3 @@ function buildModel(
   }
   return model;
 }
-
-export { predictBatched } from '../../lib/model/model-artifact.js';
