@@ -30,6 +30,13 @@ export interface ActivityStepContext {
  */
 export const fastStepsPatch = 'sluice-fast-steps';
 
+/**
+ * The patch after which the DAG starts each step from the callback of the steps it waits for, and a
+ * plain activity step (no gate, child or cache) makes one promise of its own instead of about ten:
+ * histories recorded before it replay the loop that raced every step in flight.
+ */
+export const leanLoopPatch = 'sluice-lean-loop';
+
 export interface ActivityStepResult {
   output: JsonValue;
   attempt?: number;

@@ -17,13 +17,16 @@ import {
 } from '../pipelines/search-attributes.js';
 import type { ApproverKey } from '../pipelines/signing.js';
 import type { PipelineSpec, StepSpec } from '../pipelines/spec.js';
-import type { StepInput } from '../pipelines/step.js';
+import type { StepInput, StepResult } from '../pipelines/step.js';
 import {
+  activityFor,
   fastStepsPatch,
+  leanLoopPatch,
   lookupReadySet,
   runActivityStep,
   stepsFrom,
   type ActivityStepContext,
+  type ActivityStepResult,
 } from './activity-step.js';
 import type { CacheLookup } from '../activities/step-cache.js';
 import { searchWorkflow } from './search.js';
@@ -119,6 +122,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
   const info = wf.workflowInfo();
   // Before any command: a run that began before this patch replays its one-activity-task-per-step path.
   const fastSteps = wf.patched(fastStepsPatch);
+  const leanLoop = wf.patched(leanLoopPatch);
   const status: DagStatus = {
     pipeline: spec.id,
     state: 'running',
@@ -182,11 +186,7 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     inputs: Object.fromEntries(step.needs.map((need) => [need, outputs[need] ?? null])),
   });
 
-  const runStep = async (
-    step: StepSpec,
-    stepInput: StepInput,
-    lookups?: Promise<Record<string, CacheLookup>>,
-  ): Promise<void> => {
+  const begin = (step: StepSpec): StepStatus => {
     const state = byId(step.id);
     state.state = 'running';
     state.startedAt = new Date().toISOString();
@@ -195,6 +195,44 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
     if (!(fastSteps && runsLocally(step, stepContext.localSteps ?? []))) {
       wf.upsertSearchAttributes([{ key: SluiceStage, value: step.id }]);
     }
+    return state;
+  };
+  const succeeded = (step: StepSpec, stepInput: StepInput, state: StepStatus, result: ActivityStepResult) => {
+    // An evaluation carries the blessing derived here from its metrics and the spec's thresholds, so
+    // the approval gate, the model card and the registry see the workflow's verdict, not an activity's.
+    const output = withBlessing(step, stepInput.params, result.output);
+    outputs[step.id] = output;
+    state.output = output;
+    if (result.attempt !== undefined) state.attempt = result.attempt;
+    if (result.cache) state.cache = result.cache;
+    state.state = 'succeeded';
+    if (step.deploy) {
+      const decision = deployGate(step.id, result.output);
+      status.gates.push(decision);
+      if (!decision.passed) status.stoppedBy ??= decision;
+    }
+    if (step.gate) {
+      const decision = decideGate(step.gate, step.id, output, stepInput.params);
+      status.gates.push(decision);
+      if (!decision.passed) status.stoppedBy ??= decision;
+    }
+  };
+  const failed = (step: StepSpec, state: StepStatus, error: unknown) => {
+    state.state = wf.isCancellation(error) ? 'cancelled' : 'failed';
+    state.error = describe(error);
+    failure ??= { step: step.id, error };
+  };
+  const finished = (state: StepStatus) => {
+    state.finishedAt = new Date().toISOString();
+    state.durationMs = Date.parse(state.finishedAt) - Date.parse(state.startedAt ?? state.finishedAt);
+  };
+
+  const runStep = async (
+    step: StepSpec,
+    stepInput: StepInput,
+    lookups?: Promise<Record<string, CacheLookup>>,
+  ): Promise<void> => {
+    const state = begin(step);
     try {
       if (step.approval) {
         const subject = outputs[step.approval.subject ?? step.needs[0] ?? ''];
@@ -236,51 +274,122 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
               }),
             }
           : await runActivityStep(step, stepInput, stepContext, lookups);
-      // An evaluation carries the blessing derived here from its metrics and the spec's thresholds, so
-      // the approval gate, the model card and the registry see the workflow's verdict, not an activity's.
-      const output = withBlessing(step, stepInput.params, result.output);
-      outputs[step.id] = output;
-      state.output = output;
-      if (result.attempt !== undefined) state.attempt = result.attempt;
-      if (result.cache) state.cache = result.cache;
-      state.state = 'succeeded';
-      if (step.deploy) {
-        const decision = deployGate(step.id, result.output);
-        status.gates.push(decision);
-        if (!decision.passed) status.stoppedBy ??= decision;
-      }
-      if (step.gate) {
-        const decision = decideGate(step.gate, step.id, output, stepInput.params);
-        status.gates.push(decision);
-        if (!decision.passed) status.stoppedBy ??= decision;
-      }
+      succeeded(step, stepInput, state, result);
     } catch (error) {
-      state.state = wf.isCancellation(error) ? 'cancelled' : 'failed';
-      state.error = describe(error);
-      failure ??= { step: step.id, error };
+      failed(step, state, error);
     } finally {
-      state.finishedAt = new Date().toISOString();
-      state.durationMs = Date.parse(state.finishedAt) - Date.parse(state.startedAt ?? state.finishedAt);
+      finished(state);
     }
   };
 
+  const isReady = (step: StepSpec): boolean =>
+    byId(step.id).state === 'pending' &&
+    step.needs.every((n) => byId(n).state === 'succeeded' || byId(n).skippedReason !== undefined);
+  /** A step whose condition does not hold is skipped; steps after it still run (inputs: null). */
+  const skipped = (step: StepSpec): boolean => {
+    if (!step.when || conditionHolds(step.when, input.runParams)) return false;
+    const state = byId(step.id);
+    state.state = 'skipped';
+    state.skippedReason = `condition: ${describeCondition(step.when)} is false`;
+    return true;
+  };
+
   const order = topologicalOrder(spec.steps);
+  if (leanLoop) {
+    // Steps start from the callback of the step before them, not from a loop racing every step in
+    // flight: each promise a workflow makes costs the SDK a stack capture, and a plain activity step
+    // now makes one of its own (a step that waits on a gate, a child or the cache still runs runStep).
+    let inFlight = 0;
+    let fatal: { error: unknown } | undefined;
+    let finish = (): void => undefined;
+    const allDone = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const settle = (): void => {
+      inFlight -= 1;
+      pump();
+    };
+    const crash = (error: unknown): void => {
+      fatal ??= { error };
+      finish();
+    };
+    const runPlainStep = (step: StepSpec, stepInput: StepInput): void => {
+      const state = begin(step);
+      let pending: Promise<StepResult>;
+      try {
+        const local = fastSteps && runsLocally(step, stepContext.localSteps ?? []);
+        pending = activityFor(step, stepContext.taskQueues, local)(stepInput);
+      } catch (error) {
+        // No such activity: the step fails here; pump() ends the run once the rest have settled.
+        failed(step, state, error);
+        finished(state);
+        inFlight -= 1;
+        return;
+      }
+      pending.then(
+        (result) => {
+          try {
+            succeeded(step, stepInput, state, { output: result.output, attempt: result.attempt });
+          } catch (error) {
+            failed(step, state, error);
+          }
+          finished(state);
+          settle();
+        },
+        (error: unknown) => {
+          failed(step, state, error);
+          finished(state);
+          settle();
+        },
+      );
+    };
+    /** Start every step that can start now; end the run when nothing is left in flight. */
+    const pump = (): void => {
+      if (fatal) return;
+      try {
+        if (!failure && !status.stoppedBy) {
+          const ready: { step: StepSpec; input: StepInput }[] = [];
+          for (const step of order) {
+            if (inFlight + ready.length >= spec.maxParallel) break;
+            if (!isReady(step) || skipped(step)) continue;
+            ready.push({ step, input: inputOf(step) });
+          }
+          // One cache lookup for every cacheable step of the ready set (a local activity).
+          const lookups = lookupReadySet(
+            ready.filter(({ step }) => step.activity !== undefined && !step.search),
+            stepContext,
+          );
+          inFlight += ready.length;
+          for (const { step, input: stepInput } of ready) {
+            if (
+              step.activity !== undefined &&
+              !step.approval &&
+              !step.deploy &&
+              !step.search &&
+              !step.cache
+            ) {
+              runPlainStep(step, stepInput);
+            } else {
+              runStep(step, stepInput, lookups).then(settle, crash);
+            }
+          }
+        }
+        if (inFlight === 0) finish();
+      } catch (error) {
+        crash(error);
+      }
+    };
+    pump();
+    await allDone;
+    if (fatal) throw fatal.error;
+  }
   for (;;) {
+    if (leanLoop) break;
     if (!failure && !status.stoppedBy) {
       const ready: { step: StepSpec; input: StepInput }[] = []; // this round's steps (fastSteps)
       for (const step of order) {
         if (Object.keys(running).length >= spec.maxParallel) break;
-        const state = byId(step.id);
-        const isReady =
-          state.state === 'pending' &&
-          step.needs.every((n) => byId(n).state === 'succeeded' || byId(n).skippedReason !== undefined);
-        if (!isReady) continue;
-        if (step.when && !conditionHolds(step.when, input.runParams)) {
-          // A condition that does not hold skips the step; steps after it still run (inputs: null).
-          state.state = 'skipped';
-          state.skippedReason = `condition: ${describeCondition(step.when)} is false`;
-          continue;
-        }
+        if (!isReady(step) || skipped(step)) continue;
         if (!fastSteps) {
           running[step.id] = runStep(step, inputOf(step)).finally(() => delete running[step.id]);
           continue;

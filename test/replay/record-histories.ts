@@ -145,6 +145,27 @@ const scenarios: { name: string; spec: PipelineSpec; params: Record<string, stri
     }),
     params: {},
   },
+  {
+    // The loop that starts each step from the callbacks of the steps it waits for (the
+    // sluice-lean-loop patch): a fan-out and join of local steps, one activity task, a cacheable step
+    // beside plain ones, and a step skipped by its condition.
+    name: 'lean-loop',
+    spec: definePipeline({
+      id: 'lean-loop',
+      maxParallel: 3,
+      params: { extra: { type: 'boolean', default: false } },
+      steps: [
+        { id: 'a', activity: 'noop' },
+        { id: 'b', activity: 'noop', needs: ['a'] },
+        { id: 'c', activity: 'noop', local: false, needs: ['a'] },
+        { id: 'd', activity: 'noop', cache: true, needs: ['a'] },
+        { id: 'e', activity: 'noop', needs: ['a'] },
+        { id: 'f', activity: 'noop', needs: ['b'], when: { param: 'extra', equals: true } },
+        { id: 'g', activity: 'writeRunSummary', needs: ['c', 'd', 'e', 'f'] },
+      ],
+    }),
+    params: {},
+  },
 ];
 
 /** A version's lineage for the registry scenarios (approved: its run has an approve decision). */
