@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type * as tfType from '@tensorflow/tfjs';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { ArtifactStorage } from '../lib/artifacts/index.js';
 import type { Log } from '../worker/logging.js';
 import { registerConsole } from './console/routes.js';
@@ -228,16 +233,21 @@ export async function createServingServer(options: ServingServerOptions): Promis
     return undefined;
   };
 
-  app.post<{ Params: { modelAction: string } }>('/v1/models/:modelAction', async (request, reply) => {
+  // Not an async handler: open predict of a model scored at once answers without a promise. Fastify
+  // sends what a synchronous handler throws to the error handler, as it does a rejection.
+  app.post<{ Params: { modelAction: string } }>('/v1/models/:modelAction', (request, reply) => {
     const { model, action } = parseAction(
       request.params.modelAction,
       'POST /v1/models/<model>:predict (or :promote, :rollback)',
     );
     if (action === 'predict') {
+      const send = () =>
+        sendAnswer(
+          reply,
+          predict(model, undefined, request.body, request.id, wantsExplanation(request.query)),
+        );
       const admitted = admit(request);
-      if (admitted) await admitted;
-      const answer = predict(model, undefined, request.body, request.id, wantsExplanation(request.query));
-      return reply.type(jsonType).send(typeof answer === 'string' ? answer : await answer);
+      return admitted ? admitted.then(send) : send();
     }
     if (!actions) {
       throw new ServingRequestError(
@@ -246,7 +256,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
         `this server takes no ${action} requests: the control routes are on when \`sluice serve\` can reach Temporal`,
       );
     }
-    return reply.send(await actions[action](model, request));
+    return actions[action](model, request).then((body) => reply.send(body));
   });
   app.post<{ Params: { model: string; versionAction: string } }>(
     '/v1/models/:model/versions/:versionAction',
@@ -273,14 +283,10 @@ export async function createServingServer(options: ServingServerOptions): Promis
           `version "${text}" is not a version number; use a registered version such as 1`,
         );
       }
-      const answer = predict(
-        request.params.model,
-        version,
-        request.body,
-        request.id,
-        wantsExplanation(request.query),
+      return sendAnswer(
+        reply,
+        predict(request.params.model, version, request.body, request.id, wantsExplanation(request.query)),
       );
-      return reply.type(jsonType).send(typeof answer === 'string' ? answer : await answer);
     },
   );
   app.get<{ Params: { model: string } }>('/v1/models/:model', (request, reply) =>
@@ -336,6 +342,16 @@ export async function createServingServer(options: ServingServerOptions): Promis
 
 /** What Fastify sends for an object: predict answers a string it wrote itself, with the same type. */
 const jsonType = 'application/json; charset=utf-8';
+
+/** Send a predict answer: at once when it is written, else when it is. */
+function sendAnswer(
+  reply: FastifyReply,
+  answer: string | Promise<string>,
+): FastifyReply | Promise<FastifyReply> {
+  return typeof answer === 'string'
+    ? reply.type(jsonType).send(answer)
+    : answer.then((text) => reply.type(jsonType).send(text));
+}
 
 const modelActions = ['predict', 'promote', 'rollback'] as const;
 
