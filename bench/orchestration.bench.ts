@@ -6,7 +6,9 @@ import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { submitDecision } from '../client/approvals.js';
 import { followRun, startRun } from '../client/runs.js';
+import { createKey, openSigningKey, signApproval } from '../lib/keys.js';
 import { definePipeline } from '../pipelines/define.js';
 import { flightDelay } from '../pipelines/flight-delay.pipeline.js';
 import type { PipelineSpec } from '../pipelines/spec.js';
@@ -234,6 +236,13 @@ async function chainCost(
 /** The full demo lifecycle, approved by a bot as soon as its gate opens; then again, from the step cache. */
 async function lifecycleRuns(client: Client, config: SluiceConfig, home: string) {
   await writeFile(join(home, 'roles.json'), JSON.stringify({ roles: { risk: ['bench-approver'] } }));
+  // The demo's gate takes signed decisions only: the bot signs with a key registered before the runs.
+  const { privateKeyFile } = await createKey({
+    identity: 'bench-approver',
+    keysFile: config.keys.file,
+    keysDir: join(home, 'private'),
+  });
+  const key = await openSigningKey(privateKeyFile);
   const lifecycle = async (): Promise<{ wallMs: number; status: DagStatus }> => {
     const started = performance.now();
     const handle = await startRun(client, config, flightDelay, { runParams: {}, startedBy: 'bench' });
@@ -242,8 +251,11 @@ async function lifecycleRuns(client: Client, config: SluiceConfig, home: string)
       () => undefined,
       100,
       (gate) => {
-        void handle.executeUpdate('submitApproval', {
-          args: [{ approver: 'bench-approver', decision: 'approve', modelVersion: gate.modelVersion }],
+        void submitDecision(client, config.temporal.namespace, handle.workflowId, {
+          approver: 'bench-approver',
+          decision: 'approve',
+          modelVersion: gate.modelVersion,
+          sign: (claim) => signApproval(key, claim),
         });
       },
     );
