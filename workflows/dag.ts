@@ -320,25 +320,38 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
         const local = fastSteps && runsLocally(step, stepContext.localSteps ?? []);
         pending = activityFor(step, stepContext.taskQueues, local)(stepInput);
       } catch (error) {
-        // No such activity: the step fails here; pump() ends the run once the rest have settled.
+        // The step's activity options could not be built (a timeout or retry interval that does not
+        // parse): it fails here; pump() ends the run once the rest have settled.
         failed(step, state, error);
         finished(state);
         inFlight -= 1;
         return;
       }
+      // As runStep: what the bookkeeping of a result throws fails the step; what fails the bookkeeping
+      // of a failure ends the run (crash), never a rejection that nobody handles.
       pending.then(
         (result) => {
           try {
-            succeeded(step, stepInput, state, { output: result.output, attempt: result.attempt });
+            try {
+              succeeded(step, stepInput, state, { output: result.output, attempt: result.attempt });
+            } catch (error) {
+              failed(step, state, error);
+            }
+            finished(state);
           } catch (error) {
-            failed(step, state, error);
+            crash(error);
+            return;
           }
-          finished(state);
           settle();
         },
         (error: unknown) => {
-          failed(step, state, error);
-          finished(state);
+          try {
+            failed(step, state, error);
+            finished(state);
+          } catch (failure) {
+            crash(failure);
+            return;
+          }
           settle();
         },
       );

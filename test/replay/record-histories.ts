@@ -167,6 +167,22 @@ const scenarios: { name: string; spec: PipelineSpec; params: Record<string, stri
     params: {},
   },
 ];
+// The same runs again under the lean loop (histories recorded since sluice-lean-loop): approval gates
+// (approved, rejected), a search child and a refused evaluation gate, a deploy child, a failed step.
+// Record them with `npx tsx test/replay/record-histories.ts lean-lifecycle lean-deploy lean-first-dag`.
+scenarios.push(
+  ...scenarios
+    .filter((s) =>
+      [
+        'lifecycle-approved',
+        'lifecycle-rejected',
+        'lifecycle-search',
+        'deploy-direct',
+        'first-dag-failed-missing-source',
+      ].includes(s.name),
+    )
+    .map((s) => ({ ...s, name: `lean-${s.name}` })),
+);
 
 /** A version's lineage for the registry scenarios (approved: its run has an approve decision). */
 function lineage(n: number, approved: boolean): RegisterVersionInput {
