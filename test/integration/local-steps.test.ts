@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { z } from 'zod';
@@ -25,8 +25,26 @@ const lookupRate = defineStep({
     return Promise.resolve({ currency: params.currency, rate: 1.25 });
   },
 });
+// A light step that waits until its run is cancelled (or 30 s): what it saw is kept for the test.
+const waits: { started: number; aborted: number } = { started: 0, aborted: 0 };
+const waitForCancel = defineStep({
+  name: 'waitForCancel',
+  params: z.object({}),
+  local: true,
+  run: ({ signal }) =>
+    new Promise((resolve, reject) => {
+      waits.started += 1;
+      const timer = setTimeout(() => resolve({ waited: 'the whole 30 s' }), 30_000);
+      signal.addEventListener('abort', () => {
+        waits.aborted += 1;
+        clearTimeout(timer);
+        reject(new Error('cancelled'));
+      });
+    }),
+});
 const steps: LoadedSteps = new Map([
   ['lookupRate', { definition: lookupRate, module: 'inline', codeSha256: 'c'.repeat(64) }],
+  ['waitForCancel', { definition: waitForCancel, module: 'inline', codeSha256: 'd'.repeat(64) }],
 ]);
 
 const spec = definePipeline({
@@ -125,5 +143,33 @@ describe('light steps run as local activities, still recorded in history', () =>
       byId(again.status, 'cached-a').cache!.key,
       byId(again.status, 'cached-b').cache!.key,
     ]);
+  });
+
+  it('cancelling a run while a light step runs cancels that step and starts nothing after it', async () => {
+    const cancelSpec = definePipeline({
+      id: 'light-cancel',
+      steps: [
+        { id: 'start', activity: 'noop' },
+        { id: 'wait', activity: 'waitForCancel', needs: ['start'] },
+        { id: 'beside', activity: 'noop', needs: ['start'] },
+        { id: 'after', activity: 'noop', needs: ['wait', 'beside'] },
+      ],
+    });
+    const handle = await startRun(client, config, cancelSpec, { runParams: {}, steps });
+    for (let i = 0; i < 200 && waits.started === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(waits.started).toBe(1);
+    await handle.cancel();
+    const error = await handle.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    // The step saw the cancellation (its signal), and the run's last status says what happened to each step.
+    for (let i = 0; i < 100 && waits.aborted === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(waits.aborted).toBe(1);
+    const status = await handle.query<DagStatus>('status');
+    expect(status.state).toBe('cancelled');
+    expect(byId(status, 'start').state).toBe('succeeded');
+    expect(byId(status, 'beside').state).toBe('succeeded');
+    expect(byId(status, 'wait').state).toBe('cancelled');
+    expect(byId(status, 'after').state).toBe('skipped');
   });
 });
