@@ -329,31 +329,26 @@ export async function dagWorkflow(input: DagInput): Promise<DagStatus> {
       }
       // As runStep: what the bookkeeping of a result throws fails the step; what fails the bookkeeping
       // of a failure ends the run (crash), never a rejection that nobody handles.
+      const conclude = (record: () => void): void => {
+        try {
+          record();
+          finished(state);
+        } catch (error) {
+          crash(error);
+          return;
+        }
+        settle();
+      };
       pending.then(
-        (result) => {
-          try {
+        (result) =>
+          conclude(() => {
             try {
               succeeded(step, stepInput, state, { output: result.output, attempt: result.attempt });
             } catch (error) {
               failed(step, state, error);
             }
-            finished(state);
-          } catch (error) {
-            crash(error);
-            return;
-          }
-          settle();
-        },
-        (error: unknown) => {
-          try {
-            failed(step, state, error);
-            finished(state);
-          } catch (failure) {
-            crash(failure);
-            return;
-          }
-          settle();
-        },
+          }),
+        (error: unknown) => conclude(() => failed(step, state, error)),
       );
     };
     /** Start every step that can start now; end the run when nothing is left in flight. */
