@@ -8,7 +8,7 @@ import { createLogger } from '../worker/logging.js';
 import { loadPrebuiltBundle } from '../worker/prebuilt-bundle.js';
 import { startWorker, workflowsPath, type RunningWorker } from '../worker/run.js';
 import { projectRoot, sluiceBin } from '../test/support/paths.js';
-import { startBenchTemporal, type BenchResult } from './harness.js';
+import { distUsed, startBenchTemporal, type BenchResult } from './harness.js';
 
 /**
  * How fast the `sluice` control commands answer, beside `temporal workflow list` against the same dev
@@ -156,14 +156,6 @@ export async function run(args: string[]): Promise<BenchResult> {
     for (const worker of workers) await worker.shutdown();
     await temporal.close();
   }
-}
-
-/** Whether `sluice` runs the compiled dist/ now (cli/bin.js's own check). */
-async function distUsed(): Promise<boolean> {
-  const stamp = (await import(new URL('../cli/source-stamp.js', import.meta.url).href)) as {
-    distIsCurrent: (root: string) => boolean;
-  };
-  return stamp.distIsCurrent(projectRoot);
 }
 
 /** Run a command to its end (refusing a failure) and time it; async, so this process's worker keeps answering. */

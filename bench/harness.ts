@@ -147,3 +147,22 @@ export async function startBenchTemporal(bench: string): Promise<BenchTemporal> 
     },
   };
 }
+
+/** Whether `sluice` runs the compiled dist/ now (cli/bin.js's own check: built from these sources). */
+export async function distUsed(): Promise<boolean> {
+  const stamp = (await import(new URL('../cli/source-stamp.js', import.meta.url).href)) as {
+    distIsCurrent: (root: string) => boolean;
+  };
+  return stamp.distIsCurrent(projectRoot);
+}
+
+/**
+ * A module as `sluice` would run it: the compiled one under dist/ while dist/ is current, else the
+ * TypeScript source (through tsx, as `npm run bench` loads the benches). `path` is relative to the
+ * project root, without extension (`serving/server`). A bench that times the code itself says which.
+ */
+export async function asSluiceRuns<T>(path: string): Promise<{ module: T; compiled: boolean }> {
+  const compiled = await distUsed();
+  const url = new URL(compiled ? `../dist/${path}.js` : `../${path}.ts`, import.meta.url);
+  return { module: (await import(url.href)) as T, compiled };
+}

@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config.js';
 import { sluice } from '../test/support/cli.js';
 import { projectRoot } from '../test/support/paths.js';
 import { cluster, clusterHome, envFile, freePortBlock } from '../test/cluster/support.js';
-import type { BenchResult } from './harness.js';
+import { distUsed, type BenchResult } from './harness.js';
 import { ends, spread } from './load/runs.js';
 import { scalePipelineId, stepsBeforeGate } from './scale/lifecycle.js';
 import { oneMachineBound, projectWorkers, type PerRunCosts } from './scale/model.js';
@@ -99,14 +99,6 @@ export async function run(args: string[] = []): Promise<BenchResult> {
     if (up) await sluice(['cluster', 'down'], { SLUICE_HOME: home }, 180_000).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   }
-}
-
-/** Whether `sluice` (so each worker) runs the compiled dist/ or the sources through tsx. */
-async function distUsed(): Promise<boolean> {
-  const stamp = (await import(new URL('../cli/source-stamp.js', import.meta.url).href)) as {
-    distIsCurrent: (root: string) => boolean;
-  };
-  return stamp.distIsCurrent(projectRoot);
 }
 
 interface Context {

@@ -1,7 +1,9 @@
+import { tmpdir } from 'node:os';
+import { pino } from 'pino';
 import { labelPredictions } from '../lib/model/prediction-format.js';
 import type { LoadedModel } from '../lib/model/loaded-model.js';
 import type { ServingServer } from '../serving/server.js';
-import { predictionRecords } from '../serving/server.js';
+import { PredictionLog } from '../lib/prediction-log.js';
 import { predictAnswerJson } from '../serving/predict-answer.js';
 import { validateInstances } from '../serving/validate-instances.js';
 import { versionSeries } from '../serving/metrics.js';
@@ -27,6 +29,17 @@ export function measureStages(server: ServingServer, model: LoadedModel, body: s
   const series = versionSeries(server.metrics)(model);
   const label = model.manifest.transform.label;
   const batch32 = Array.from({ length: 32 }, () => rows).flat();
+  // A log of its own that never flushes (no file is written): what a request's append costs.
+  const lines = new PredictionLog(
+    {
+      dir: tmpdir(),
+      maxBufferedRows: Number.MAX_SAFE_INTEGER,
+      flushRows: Number.MAX_SAFE_INTEGER,
+      flushIntervalMs: 3_600_000,
+    },
+    pino({ level: 'silent' }),
+    { logWritten: { inc: () => undefined }, logDropped: { inc: () => undefined } },
+  );
   const answer = {
     model: model.model,
     version: model.version,
@@ -46,8 +59,8 @@ export function measureStages(server: ServingServer, model: LoadedModel, body: s
     },
     { stage: 'label the answer', us: time(() => labelPredictions(label, predictions)) },
     {
-      stage: 'prediction-log records',
-      us: time(() => predictionRecords(model, 'production', 'r', rows, predictions, 0)),
+      stage: 'prediction-log lines (appended to the buffer)',
+      us: time(() => lines.appendScored(model, 'production', answer.requestId, rows, predictions, 0)),
     },
     {
       stage: 'metrics (request counter + latency histogram)',

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { guardFromConfig } from '../serving/guard.js';
-import { createServingServer } from '../serving/server.js';
-import type { BenchResult } from './harness.js';
+import type * as GuardModule from '../serving/guard.js';
+import type * as ServerModule from '../serving/server.js';
+import { asSluiceRuns, type BenchResult } from './harness.js';
 import { measureFeatureCost } from './serving-features.js';
 import { benchModel, prepareServingFixture } from './serving-setup.js';
 import { measureStages } from './serving-stages.js';
@@ -45,6 +45,11 @@ export async function run(args: string[] = []): Promise<BenchResult> {
   const home = await mkdtemp(join(tmpdir(), 'sluice-bench-serving-'));
   try {
     const fixture = await prepareServingFixture(home);
+    // The server as `sluice serve` runs it: compiled dist/ when current (tsx wraps each named closure of
+    // the sources in a helper call, a cost `sluice serve` never pays), else the sources, noted.
+    const { module: servingModule, compiled } = await asSluiceRuns<typeof ServerModule>('serving/server');
+    const { createServingServer } = servingModule;
+    const { guardFromConfig } = (await asSluiceRuns<typeof GuardModule>('serving/guard')).module;
     const { registry, row, transform } = fixture;
     const log = pino({ level: 'warn' }, pino.destination({ dest: join(home, 'serve.log'), sync: false }));
     const server = await createServingServer({
@@ -172,7 +177,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       const p99 = median(pairs.map((p) => p.sluice.p99 / Math.max(1, p.bare.p99)));
       return {
         name: 'serving',
-        description: `predict (MLP 32-16 on flights, scored by the Dense forward) beside a bare Fastify handler, autocannon in its own process, ${headlineSeconds}s per headline row, ${seconds}s per other row${quick ? ' (--quick)' : ''}`,
+        description: `predict (MLP 32-16 on flights, scored by the Dense forward; server from ${compiled ? 'dist/' : 'sources via tsx'}) beside a bare Fastify handler, autocannon in its own process, ${headlineSeconds}s per headline row, ${seconds}s per other row${quick ? ' (--quick)' : ''}`,
         rows,
         ratios: {
           servingThroughputVsBare: round(throughput),
@@ -186,6 +191,9 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in its row`,
           `the prediction log is on for sluice predict (one Parquet file per 5 000 rows or 5 s); after each sluice row the bench waits for it to be on disk before the next row (${Math.min(...settleMs)}–${Math.max(...settleMs)} ms)`,
           'requests send the source columns (date, distance, origin); serving computes hour(date) with the compiled feature expressions (lib/model/derived-features.ts)',
+          compiled
+            ? 'the sluice server is the compiled dist/ (what `sluice serve` runs: `npm run build` made it from these sources)'
+            : 'the sluice server runs from the TypeScript sources through tsx (dist/ is missing or older than the sources: `npm run build` makes the bench time what `sluice serve` runs)',
           'load generator: `node autocannon -c <connections> -d <s>` in a child process (one process), the servers in the bench process, on one 2-core machine',
           `load average (1, 5, 15 min) before: ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after each pair: ${pairs.map((p) => p.load[0]?.toFixed(2)).join(', ')}; after: ${loadAfter.map((l) => l.toFixed(2)).join(', ')}`,
         ],
@@ -204,6 +212,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           })),
           seconds,
           headlineSeconds,
+          compiled,
         },
       };
     } finally {

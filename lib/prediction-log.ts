@@ -5,6 +5,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from './duckdb.js';
 import type { Logger as Log } from 'pino';
 import type { SharedLogs } from './shared-logs.js';
+import type { Prediction } from './model/loaded-model.js';
 
 /** The counters the log keeps (serving's Prometheus registry provides them). */
 export interface PredictionLogMetrics {
@@ -111,19 +112,68 @@ export class PredictionLog {
 
   /** Add rows without waiting; rows beyond the memory bound are dropped and counted. */
   append(records: PredictionRecord[]): void {
-    const room = this.maxBufferedRows - this.pending;
-    const kept = room >= records.length ? records.length : Math.max(0, room);
+    const kept = this.room(records.length);
     for (let k = 0; k < kept; k++) {
       const r = records[k] as PredictionRecord;
-      let lines = this.buffer.get(r.model);
-      if (!lines) {
-        lines = new LineBuffer();
-        this.buffer.set(r.model, lines);
-      }
-      lines.push(rowLine(r));
+      this.lines(r.model).push(rowLine(r));
     }
+    this.admitted(kept);
+    if (kept < records.length) {
+      // Counted per model, not per row: an overloaded server drops thousands a second.
+      const byModel = new Map<string, number>();
+      for (const r of records.slice(kept)) byModel.set(r.model, (byModel.get(r.model) ?? 0) + 1);
+      for (const [model, n] of byModel) this.droppedRows(model, n);
+    }
+  }
+
+  /**
+   * Log one request's scored rows (what serving calls on every predict): each row's line is written
+   * straight from the request's values, with no {@link PredictionRecord} in between, and the fields the
+   * rows share (request, model, version, role, time) are joined once per request. Same lines as
+   * {@link append} of the records would give.
+   */
+  appendScored(
+    source: { model: string; version: number },
+    role: string,
+    requestId: string,
+    rows: readonly Record<string, unknown>[],
+    predictions: readonly Prediction[],
+    timeMs: number,
+  ): void {
+    const kept = this.room(rows.length);
+    if (kept > 0) {
+      const lines = this.lines(source.model);
+      const head = `${field(requestId)}${FIELD}`;
+      const shared = `${FIELD}${field(source.model)}${FIELD}${source.version}${FIELD}${field(role)}${FIELD}${timeMs}${FIELD}`;
+      for (let i = 0; i < kept; i++) {
+        lines.push(
+          `${head}${i}${shared}${JSON.stringify(rows[i])}${FIELD}${predictionFields(predictions[i])}`,
+        );
+      }
+    }
+    this.admitted(kept);
+    if (kept < rows.length) this.droppedRows(source.model, rows.length - kept);
+  }
+
+  /** How many of `n` new rows fit under the memory bound. */
+  private room(n: number): number {
+    const room = this.maxBufferedRows - this.pending;
+    return room >= n ? n : Math.max(0, room);
+  }
+
+  /** A model's buffered lines. */
+  private lines(model: string): LineBuffer {
+    let lines = this.buffer.get(model);
+    if (!lines) {
+      lines = new LineBuffer();
+      this.buffer.set(model, lines);
+    }
+    return lines;
+  }
+
+  /** Count rows just buffered, and flush when enough are, or start the clock on the oldest. */
+  private admitted(kept: number): void {
     this.buffered += kept;
-    if (kept < records.length) this.droppedRecords(records.slice(kept), 'buffer-full');
     if (this.buffered >= this.flushRows) void this.flush();
     else if (this.buffered > 0 && this.timer === null) {
       this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
@@ -244,15 +294,10 @@ export class PredictionLog {
    * (summing the rows since the last alert) so an overloaded server does not write a log line per
    * request; the rest goes out a second after the last alert, or with the next flush if sooner.
    */
-  private droppedRecords(rows: PredictionRecord[], reason: 'buffer-full'): void {
+  private droppedRows(model: string, n: number): void {
     const now = performance.now();
-    // Counted per model, not per row: an overloaded server drops thousands a second.
-    const byModel = new Map<string, number>();
-    for (const r of rows) byModel.set(r.model, (byModel.get(r.model) ?? 0) + 1);
-    for (const [model, n] of byModel) {
-      this.metrics.logDropped.inc({ model, reason }, n);
-      this.unalerted.set(model, (this.unalerted.get(model) ?? 0) + n);
-    }
+    this.metrics.logDropped.inc({ model, reason: 'buffer-full' }, n);
+    this.unalerted.set(model, (this.unalerted.get(model) ?? 0) + n);
     if (now - this.alertedAt >= 1_000) this.alertDrops(now);
     else if (this.alertTimer === null) {
       this.alertTimer = setTimeout(() => this.alertDrops(), 1_000 - (now - this.alertedAt));
@@ -360,6 +405,22 @@ function rowLine(r: PredictionRecord): string {
       ? String(r.score)
       : r.prediction;
   return `${field(r.requestId)}${FIELD}${r.instance}${FIELD}${field(r.model)}${FIELD}${r.version}${FIELD}${field(r.role)}${FIELD}${r.timeMs}${FIELD}${r.features}${FIELD}${r.prediction}${FIELD}${score}`;
+}
+
+/**
+ * A prediction's last two fields, its JSON and its score: a number is both (`String(p)` is its JSON for
+ * a finite number, and hits V8's number-string cache when the answer wrote the same number); a class
+ * list's score is its largest probability; a missing or non-finite number is `null` with no score.
+ */
+function predictionFields(p: Prediction | undefined): string {
+  if (typeof p === 'number') {
+    if (!Number.isFinite(p)) return `null${FIELD}`;
+    const text = String(p);
+    return `${text}${FIELD}${text}`;
+  }
+  if (p === undefined) return `null${FIELD}`;
+  const top = Math.max(...p);
+  return `${JSON.stringify(p)}${FIELD}${Number.isFinite(top) ? String(top) : ''}`;
 }
 
 /**

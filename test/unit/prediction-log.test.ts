@@ -196,4 +196,71 @@ describe('prediction log', () => {
     );
     expect(ids[999]!.score).toBe(0.999);
   });
+  it("serving's appendScored writes the rows append of the records writes, and drops past the bound alike", async () => {
+    const read = async (dir: string, model: string) =>
+      withDuckDB(async (db) => {
+        const reader = await db.runAndReadAll(
+          `SELECT request_id, instance, model, version, role, epoch_ms(time) AS t, features, prediction, score FROM read_parquet(${sqlString(join(dir, model, '*.parquet'))}) ORDER BY instance`,
+        );
+        return reader.getRowObjectsJS();
+      });
+    const rows = [{ a: 1, s: 'x\ny' }, { a: 2 }, { a: 3 }, { a: 4 }, { a: 5 }];
+    // A number, a class list, a NaN, a class list with a NaN, and no prediction at all.
+    const predictions = [0.1 + 0.2, [0.25, 0.75], Number.NaN, [Number.NaN, 0.5]];
+    const model = { model: 'churn', version: 7 };
+    const scoredDir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const scored = new PredictionLog(
+      { dir: scoredDir },
+      pino({ level: 'silent' }),
+      createServingMetrics(false),
+    );
+    scored.appendScored(model, 'canary', 'req-1', rows, predictions, 1_765_000_000_000);
+    await scored.close();
+
+    const recordsDir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const records = new PredictionLog(
+      { dir: recordsDir },
+      pino({ level: 'silent' }),
+      createServingMetrics(false),
+    );
+    records.append(
+      rows.map((row, instance): PredictionRecord => {
+        const p = predictions[instance] ?? Number.NaN;
+        return {
+          requestId: 'req-1',
+          instance,
+          model: 'churn',
+          version: 7,
+          role: 'canary',
+          timeMs: 1_765_000_000_000,
+          features: JSON.stringify(row),
+          prediction: JSON.stringify(Number.isNaN(p) ? null : p),
+          score: typeof p === 'number' ? p : Math.max(...p),
+        };
+      }),
+    );
+    await records.close();
+    const back = await read(scoredDir, 'churn');
+    expect(back).toEqual(await read(recordsDir, 'churn'));
+    expect(back.map((r) => [r.prediction, r.score])).toEqual([
+      ['0.30000000000000004', 0.30000000000000004],
+      ['[0.25,0.75]', 0.75],
+      ['null', null],
+      ['[null,0.5]', null],
+      ['null', null],
+    ]);
+    expect(JSON.parse(back[0]!.features as string)).toEqual(rows[0]);
+
+    const metrics = createServingMetrics(false);
+    const full = new PredictionLog(
+      { dir: await mkdtemp(join(tmpdir(), 'sluice-plog-')), maxBufferedRows: 3, flushRows: 3 },
+      pino({ level: 'silent' }),
+      metrics,
+    );
+    full.appendScored(model, 'production', 'req-2', rows, predictions, 1_765_000_000_000);
+    await full.close();
+    expect(await metrics.registry.metrics()).toContain(
+      'sluice_prediction_log_rows_dropped_total{model="churn",reason="buffer-full"} 2',
+    );
+  });
 });
