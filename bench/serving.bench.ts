@@ -11,7 +11,8 @@ import type * as ServerModule from '../serving/server.js';
 import { asSluiceRuns, type BenchResult } from './harness.js';
 import { measureFeatureCost } from './serving-features.js';
 import { benchModel, prepareServingFixture } from './serving-setup.js';
-import { measureStages } from './serving-stages.js';
+import { measureFlush, measureStages } from './serving-stages.js';
+import { validateInstances } from '../serving/validate-instances.js';
 
 const autocannonBin = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 
@@ -153,14 +154,31 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       add('sluice predict, v1→v2 swap mid-run', 1, 32, await during, `load+switch ${swapMs.toFixed(0)} ms`);
 
       const production = server.pool.route(benchModel, 'stages');
-      const stages = (() => {
+      const { stages, logged } = (() => {
         try {
-          return measureStages(server, production.primary, bodies[1]);
+          const model = production.primary;
+          const instances = validateInstances(JSON.parse(bodies[1]), model.manifest);
+          return {
+            stages: measureStages(server, model, bodies[1]),
+            logged: {
+              instances,
+              predictions: model.predict(instances),
+              source: { model: model.model, version: model.version },
+            },
+          };
         } finally {
           production.primary.release();
         }
       })();
-      for (const s of stages) rows.push({ handler: `in process: ${s.stage}`, 'µs/request': s.us });
+      const flushes = await measureFlush(
+        join(home, 'flush-cost'),
+        logged.source,
+        logged.instances,
+        logged.predictions,
+      );
+      for (const s of [...stages, ...flushes]) {
+        rows.push({ handler: `in process: ${s.stage}`, 'µs/request': s.us });
+      }
       const inputs = transform.inputs;
       const costs = inputs ? await measureFeatureCost({ ...transform, inputs }, row, [1, 100]) : [];
       for (const c of costs) {
@@ -189,7 +207,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           'bare fastify (same answer) parses the body and answers what sluice predict answers (model, version, a request id, one labelled prediction with both class probabilities per instance) with JSON.stringify of an object',
           'servingThroughputVsNumberAnswer: the median sluice req/s of the pairs ÷ the earlier baseline, a bare handler answering one number per instance (run once, between pairs 2 and 3)',
           `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in its row`,
-          `the prediction log is on for sluice predict (one Parquet file per 5 000 rows or 5 s); after each sluice row the bench waits for it to be on disk before the next row (${Math.min(...settleMs)}–${Math.max(...settleMs)} ms)`,
+          `the prediction log is on for sluice predict (one Parquet file per 20 000 rows or 5 s); after each sluice row the bench waits for it to be on disk before the next row (${Math.min(...settleMs)}–${Math.max(...settleMs)} ms)`,
           'requests send the source columns (date, distance, origin); serving computes hour(date) with the compiled feature expressions (lib/model/derived-features.ts)',
           compiled
             ? 'the sluice server is the compiled dist/ (what `sluice serve` runs: `npm run build` made it from these sources)'

@@ -36,7 +36,11 @@ export interface PredictionLogOptions {
   dir: string;
   /** Rows held in memory (buffered plus being written) before new rows are dropped. Default 50 000. */
   maxBufferedRows?: number;
-  /** A file is cut once this many rows are buffered (rotation by size). Default 5 000. */
+  /**
+   * A file is cut once this many rows are buffered (rotation by size). Default 20 000: a flush has a
+   * fixed cost (the DuckDB query, the Parquet file, two fsyncs), so its CPU per row falls from ~1.9 µs
+   * at 5 000 rows to ~1.3 µs at 20 000 (`npm run bench -- serving`, its flush rows), on the cores serving shares.
+   */
   flushRows?: number;
   /** …or this long after the oldest buffered row (rotation by time). Default 5 000 ms. */
   flushIntervalMs?: number;
@@ -101,7 +105,7 @@ export class PredictionLog {
     private readonly metrics: PredictionLogMetrics,
   ) {
     this.maxBufferedRows = options.maxBufferedRows ?? 50_000;
-    this.flushRows = Math.min(options.flushRows ?? 5_000, this.maxBufferedRows);
+    this.flushRows = Math.min(options.flushRows ?? 20_000, this.maxBufferedRows);
     this.flushIntervalMs = options.flushIntervalMs ?? 5_000;
   }
 
