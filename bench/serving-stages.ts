@@ -19,9 +19,10 @@ export interface StageCost {
  * Where a predict request's time goes, stage by stage, in this process (no HTTP): the body's JSON,
  * reading and checking the instances (with the derived features), the transform and the network
  * (one call per request, and one call for 32 single-row requests batched as serving does under load),
- * labelling, the prediction-log records, the metrics and the answer's JSON (labelled objects and
+ * labelling, the prediction-log lines, the metrics and the answer's JSON (labelled objects and
  * JSON.stringify as before, and written by hand as serving does now). The HTTP rows of the
- * bench hold what Fastify itself costs.
+ * bench hold what Fastify itself costs. These rows time the TypeScript sources (as tsx loads them),
+ * while the HTTP rows serve the compiled dist/ when it is current.
  */
 export function measureStages(server: ServingServer, model: LoadedModel, body: string): StageCost[] {
   const parsed = JSON.parse(body) as unknown;

@@ -207,7 +207,8 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           'bare fastify (same answer) parses the body and answers what sluice predict answers (model, version, a request id, one labelled prediction with both class probabilities per instance) with JSON.stringify of an object',
           'servingThroughputVsNumberAnswer: the median sluice req/s of the pairs ÷ the earlier baseline, a bare handler answering one number per instance (run once, between pairs 2 and 3)',
           `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in its row`,
-          `the prediction log is on for sluice predict (one Parquet file per 20 000 rows or 5 s); after each sluice row the bench waits for it to be on disk before the next row (${Math.min(...settleMs)}–${Math.max(...settleMs)} ms)`,
+          `the prediction log is on for sluice predict (one Parquet file per 20 000 rows or 5 s); after each sluice row the bench waits, untimed, for the rows still buffered (up to 20 000) to be on disk before the next row (${Math.min(...settleMs)}–${Math.max(...settleMs)} ms)`,
+          'the in-process rows (µs/request) time the TypeScript sources as tsx loads them',
           'requests send the source columns (date, distance, origin); serving computes hour(date) with the compiled feature expressions (lib/model/derived-features.ts)',
           compiled
             ? 'the sluice server is the compiled dist/ (what `sluice serve` runs: `npm run build` made it from these sources)'
@@ -216,7 +217,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           `load average (1, 5, 15 min) before: ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after each pair: ${pairs.map((p) => p.load[0]?.toFixed(2)).join(', ')}; after: ${loadAfter.map((l) => l.toFixed(2)).join(', ')}`,
         ],
         extra: {
-          stages,
+          stages: [...stages, ...flushes],
           logSettleMs: settleMs,
           loadBefore,
           loadAfter,

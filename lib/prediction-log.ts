@@ -37,7 +37,8 @@ export interface PredictionLogOptions {
   /** Rows held in memory (buffered plus being written) before new rows are dropped. Default 50 000. */
   maxBufferedRows?: number;
   /**
-   * A file is cut once this many rows are buffered (rotation by size). Default 20 000: a flush has a
+   * A file is cut once this many rows are buffered (rotation by size). Default 20 000 (at most half
+   * of `maxBufferedRows`, so rows keep being buffered while a flush is written): a flush has a
    * fixed cost (the DuckDB query, the Parquet file, two fsyncs), so its CPU per row falls from ~1.9 µs
    * at 5 000 rows to ~1.3 µs at 20 000 (`npm run bench -- serving`, its flush rows), on the cores serving shares.
    */
@@ -70,8 +71,8 @@ export const staleTempMs = 10 * 60_000;
 /**
  * The prediction log (docs/architecture.md: serving → prediction log → monitor). Requests only push rows into a
  * bounded in-memory buffer and never wait on the disk; a background flush writes each model's rows as
- * one Parquet file with DuckDB (`COPY` from the rows' JSON lines to a hidden temp file, fsync,
- * rename), so a reader only ever sees whole files. Each row becomes its JSON line when it is appended
+ * one Parquet file with DuckDB (`COPY` from the rows' lines, {@link FIELD}-separated, to a hidden
+ * temp file, fsync, rename), so a reader only ever sees whole files. Each row becomes its line when it is appended
  * (about a microsecond), so a flush only joins the lines and hands them to DuckDB, which reads and
  * writes them on its own threads: the event loop, and the requests waiting on it, never stall for
  * the thousands of rows of a flush. Files are never appended to: rotation is a new file
@@ -105,7 +106,11 @@ export class PredictionLog {
     private readonly metrics: PredictionLogMetrics,
   ) {
     this.maxBufferedRows = options.maxBufferedRows ?? 50_000;
-    this.flushRows = Math.min(options.flushRows ?? 20_000, this.maxBufferedRows);
+    // The default leaves room for a flush's rows while they are written: at most half the bound.
+    this.flushRows = Math.min(
+      options.flushRows ?? Math.max(1, Math.min(20_000, Math.floor(this.maxBufferedRows / 2))),
+      this.maxBufferedRows,
+    );
     this.flushIntervalMs = options.flushIntervalMs ?? 5_000;
   }
 

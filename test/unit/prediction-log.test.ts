@@ -204,9 +204,11 @@ describe('prediction log', () => {
         );
         return reader.getRowObjectsJS();
       });
-    const rows = [{ a: 1, s: 'x\ny' }, { a: 2 }, { a: 3 }, { a: 4 }, { a: 5 }];
-    // A number, a class list, a NaN, a class list with a NaN, and no prediction at all.
-    const predictions = [0.1 + 0.2, [0.25, 0.75], Number.NaN, [Number.NaN, 0.5]];
+    const rows = [{ a: 1, s: 'x\ny' }, { a: 2 }, { a: 3 }, { a: 4 }, { a: 5 }, { a: 6 }];
+    // A number, a class list, a NaN, a class list with a NaN, an infinity, and no prediction at all.
+    const predictions = [0.1 + 0.2, [0.25, 0.75], Number.NaN, [Number.NaN, 0.5], Number.POSITIVE_INFINITY];
+    // A request id holding the field separator and a line break (never from HTTP, but never a broken file).
+    const requestId = 'req\u001f1\nx';
     const model = { model: 'churn', version: 7 };
     const scoredDir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
     const scored = new PredictionLog(
@@ -214,7 +216,7 @@ describe('prediction log', () => {
       pino({ level: 'silent' }),
       createServingMetrics(false),
     );
-    scored.appendScored(model, 'canary', 'req-1', rows, predictions, 1_765_000_000_000);
+    scored.appendScored(model, 'canary', requestId, rows, predictions, 1_765_000_000_000);
     await scored.close();
 
     const recordsDir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
@@ -227,14 +229,14 @@ describe('prediction log', () => {
       rows.map((row, instance): PredictionRecord => {
         const p = predictions[instance] ?? Number.NaN;
         return {
-          requestId: 'req-1',
+          requestId,
           instance,
           model: 'churn',
           version: 7,
           role: 'canary',
           timeMs: 1_765_000_000_000,
           features: JSON.stringify(row),
-          prediction: JSON.stringify(Number.isNaN(p) ? null : p),
+          prediction: JSON.stringify(typeof p === 'number' && !Number.isFinite(p) ? null : p),
           score: typeof p === 'number' ? p : Math.max(...p),
         };
       }),
@@ -248,19 +250,40 @@ describe('prediction log', () => {
       ['null', null],
       ['[null,0.5]', null],
       ['null', null],
+      ['null', null],
     ]);
+    expect(back.every((r) => r.request_id === 'req\ufffd1\ufffdx')).toBe(true);
     expect(JSON.parse(back[0]!.features as string)).toEqual(rows[0]);
 
     const metrics = createServingMetrics(false);
+    const alerts: string[] = [];
     const full = new PredictionLog(
       { dir: await mkdtemp(join(tmpdir(), 'sluice-plog-')), maxBufferedRows: 3, flushRows: 3 },
-      pino({ level: 'silent' }),
+      pino({ level: 'error' }, { write: (line: string) => void alerts.push(line) }),
       metrics,
     );
     full.appendScored(model, 'production', 'req-2', rows, predictions, 1_765_000_000_000);
     await full.close();
     expect(await metrics.registry.metrics()).toContain(
-      'sluice_prediction_log_rows_dropped_total{model="churn",reason="buffer-full"} 2',
+      'sluice_prediction_log_rows_dropped_total{model="churn",reason="buffer-full"} 3',
     );
+    const loss = alerts
+      .map((l) => JSON.parse(l) as { alert?: string; model?: string; rows?: number })
+      .filter((a) => a.alert === 'prediction-log-loss');
+    expect(loss.map((a) => [a.model, a.rows])).toEqual([['churn', 3]]);
+  });
+  it('by default cuts a file at half a small memory bound, so rows still fit while it is written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-plog-'));
+    const metrics = createServingMetrics(false);
+    const log = new PredictionLog({ dir, maxBufferedRows: 10 }, pino({ level: 'silent' }), metrics);
+    const model = { model: 'churn', version: 1 };
+    const rows = Array.from({ length: 5 }, (_, a) => ({ a }));
+    log.appendScored(model, 'production', 'r1', rows, [0.1, 0.2, 0.3, 0.4, 0.5], 1_765_000_000_000);
+    // Five rows are half the bound: a file is cut at once, and is still being written (in memory
+    // too) when the next five arrive, which fit and make the second file.
+    log.appendScored(model, 'production', 'r2', rows, [], 1_765_000_000_001);
+    await log.close();
+    expect((await readdir(join(dir, 'churn'))).filter((f) => f.endsWith('.parquet'))).toHaveLength(2);
+    expect(await metrics.registry.metrics()).not.toContain('reason="buffer-full"} ');
   });
 });
