@@ -114,20 +114,29 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       };
       // The headline: 1 row on 32 connections, sluice and the same-shape bare in 5 alternating pairs
       // (bare first, then sluice first, and so on), so a drift in the machine's load falls on both.
-      const pairs: { sluice: Load; bare: Load; load: number[] }[] = [];
+      // Each side's CPU per request is this process's (the servers', every thread), sluice's with its
+      // log's flush after the window: a second view of the same pairs, less bound to the cores'
+      // scheduling than req/s.
+      const pairs: { sluice: Load; bare: Load; cpu: Record<'bare' | 'sluice', number>; load: number[] }[] =
+        [];
       for (let i = 0; i < 5; i++) {
         const order = i % 2 === 0 ? (['bare', 'sluice'] as const) : (['sluice', 'bare'] as const);
         const pair: Partial<Record<'bare' | 'sluice', Load>> = {};
+        const cpu = { bare: 0, sluice: 0 };
         for (const which of order) {
-          pair[which] =
+          const before = process.cpuUsage();
+          const r =
             which === 'bare'
               ? await load(bareUrl, bodies[1], 32, headlineSeconds)
               : await sluiceLoad(bodies[1], 32, headlineSeconds);
+          const used = process.cpuUsage(before);
+          pair[which] = r;
+          cpu[which] = Math.round(((used.user + used.system) / Math.max(1, r.requests)) * 10) / 10;
         }
         const done = pair as Record<'bare' | 'sluice', Load>;
-        add(`bare fastify (same answer), pair ${i + 1}`, 1, 32, done.bare);
-        add(`sluice predict, pair ${i + 1}`, 1, 32, done.sluice);
-        pairs.push({ ...done, load: loadavg() });
+        add(`bare fastify (same answer), pair ${i + 1}`, 1, 32, done.bare, `server CPU ${cpu.bare} µs/req`);
+        add(`sluice predict, pair ${i + 1}`, 1, 32, done.sluice, `server CPU ${cpu.sluice} µs/req`);
+        pairs.push({ ...done, cpu, load: loadavg() });
         if (i === 1)
           add(
             'bare fastify (one number per instance)',
@@ -201,10 +210,12 @@ export async function run(args: string[] = []): Promise<BenchResult> {
           servingThroughputVsBare: round(throughput),
           servingP99VsBare: round(p99),
           servingThroughputVsNumberAnswer: round(median(pairs.map((p) => p.sluice.rps)) / numberAnswer.rps),
+          servingCpuPerRequestVsBare: round(median(pairs.map((p) => p.cpu.bare / p.cpu.sluice))),
         },
         notes: [
           'servingThroughputVsBare, servingP99VsBare: the median over 5 alternating pairs of sluice predict ÷ bare fastify (same answer), 1-row requests on 32 connections (p99: autocannon whole ms, a bare p99 of 0 counted as 1)',
           'bare fastify (same answer) parses the body and answers what sluice predict answers (model, version, a request id, one labelled prediction with both class probabilities per instance) with JSON.stringify of an object',
+          "servingCpuPerRequestVsBare: the median over the pairs of bare's server CPU per request ÷ sluice's (this process's user + system time over each window, every thread; sluice's includes the wait for its log to reach disk): the share of bare's throughput sluice would reach if the server's CPU were all that limited it",
           'servingThroughputVsNumberAnswer: the median sluice req/s of the pairs ÷ the earlier baseline, a bare handler answering one number per instance (run once, between pairs 2 and 3)',
           `after the swap production is v${swapped.production.version}; non-2xx and errors during the swap are in its row`,
           `the prediction log is on for sluice predict (one Parquet file per 20 000 rows or 5 s); after each sluice row the bench waits, untimed, for the rows still buffered (up to 20 000) to be on disk before the next row (${Math.min(...settleMs)}–${Math.max(...settleMs)} ms)`,
@@ -226,6 +237,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
             sluice: p.sluice,
             bare: p.bare,
             throughput: round(p.sluice.rps / p.bare.rps),
+            cpuUsPerRequest: p.cpu,
             p99: round(p.sluice.p99 / Math.max(1, p.bare.p99)),
             loadAfter: p.load,
           })),
