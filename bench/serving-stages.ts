@@ -31,17 +31,8 @@ export function measureStages(server: ServingServer, model: LoadedModel, body: s
   const series = versionSeries(server.metrics)(model);
   const label = model.manifest.transform.label;
   const batch32 = Array.from({ length: 32 }, () => rows).flat();
-  // A log of its own that never flushes (no file is written): what a request's append costs.
-  const lines = new PredictionLog(
-    {
-      dir: tmpdir(),
-      maxBufferedRows: Number.MAX_SAFE_INTEGER,
-      flushRows: Number.MAX_SAFE_INTEGER,
-      flushIntervalMs: 3_600_000,
-    },
-    pino({ level: 'silent' }),
-    { logWritten: { inc: () => undefined }, logDropped: { inc: () => undefined } },
-  );
+  // A log of its own that is never flushed (no file is written): what a request's append costs.
+  const lines = benchLog(tmpdir());
   const answer = {
     model: model.model,
     version: model.version,
@@ -95,16 +86,7 @@ export async function measureFlush(
 ): Promise<StageCost[]> {
   const costs: StageCost[] = [];
   for (const size of [5_000, 20_000]) {
-    const log = new PredictionLog(
-      {
-        dir,
-        maxBufferedRows: Number.MAX_SAFE_INTEGER,
-        flushRows: Number.MAX_SAFE_INTEGER,
-        flushIntervalMs: 3_600_000,
-      },
-      pino({ level: 'silent' }),
-      { logWritten: { inc: () => undefined }, logDropped: { inc: () => undefined } },
-    );
+    const log = benchLog(dir);
     const perRow: number[] = [];
     for (let round = 0; round < 6; round++) {
       for (let i = 0; i < size; i += rows.length) {
@@ -123,6 +105,20 @@ export async function measureFlush(
     });
   }
   return costs;
+}
+
+/** A prediction log that flushes only when told to, drops nothing, and counts into nowhere. */
+function benchLog(dir: string): PredictionLog {
+  return new PredictionLog(
+    {
+      dir,
+      maxBufferedRows: Number.MAX_SAFE_INTEGER,
+      flushRows: Number.MAX_SAFE_INTEGER,
+      flushIntervalMs: 3_600_000,
+    },
+    pino({ level: 'silent' }),
+    { logWritten: { inc: () => undefined }, logDropped: { inc: () => undefined } },
+  );
 }
 
 /** Mean microseconds per call over ~50 ms, after a warm-up as long. */

@@ -153,7 +153,7 @@ export class PredictionLog {
     if (kept > 0) {
       const lines = this.lines(source.model);
       const head = `${field(requestId)}${FIELD}`;
-      const shared = `${FIELD}${field(source.model)}${FIELD}${source.version}${FIELD}${field(role)}${FIELD}${timeMs}${FIELD}`;
+      const shared = sharedFields(source.model, source.version, role, timeMs);
       for (let i = 0; i < kept; i++) {
         lines.push(
           `${head}${i}${shared}${JSON.stringify(rows[i])}${FIELD}${predictionFields(predictions[i])}`,
@@ -413,7 +413,12 @@ function rowLine(r: PredictionRecord): string {
     : r.prediction.charCodeAt(0) === 0x5b
       ? String(r.score)
       : r.prediction;
-  return `${field(r.requestId)}${FIELD}${r.instance}${FIELD}${field(r.model)}${FIELD}${r.version}${FIELD}${field(r.role)}${FIELD}${r.timeMs}${FIELD}${r.features}${FIELD}${r.prediction}${FIELD}${score}`;
+  return `${field(r.requestId)}${FIELD}${r.instance}${sharedFields(r.model, r.version, r.role, r.timeMs)}${r.features}${FIELD}${r.prediction}${FIELD}${score}`;
+}
+
+/** The fields between a line's instance and its features, separators on both sides: the same for every row of a request. */
+function sharedFields(model: string, version: number, role: string, timeMs: number): string {
+  return `${FIELD}${field(model)}${FIELD}${version}${FIELD}${field(role)}${FIELD}${timeMs}${FIELD}`;
 }
 
 /**
